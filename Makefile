@@ -1,0 +1,68 @@
+# nsp: `make demo` runs the main job on a fresh machine; `make test` passes the tests.
+# Every target installs what it needs first (the venv, and Debian packages as root).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+NSP    := $(BIN)/nsp
+PYTEST_ARGS ?=
+
+.PHONY: help setup system db demo test test-unit test-integration test-browser bench serve lock clean
+
+help:
+	@echo "make demo    set up, load Latvia, stream a scenario through the workers, serve the dashboard"
+	@echo "make test    run the test suite (real PostGIS, real Chromium)"
+	@echo "make bench   run the benchmarks (tests/benchmarks) side by side with their peers"
+	@echo "make setup   only install: .venv and the Debian packages"
+
+# The venv is rebuilt when the project's dependencies change.
+$(BIN)/.installed: pyproject.toml requirements.lock
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test]'
+	touch $@
+
+setup: $(BIN)/.installed system
+
+system:
+	@sh .ci/system-packages postgis chromium
+
+db: $(BIN)/.installed
+	@sh .ci/system-packages postgis
+	@$(NSP) db up
+	@$(NSP) db migrate
+
+demo: db
+	$(NSP) sections load
+	$(NSP) demo
+
+serve: db
+	$(NSP) serve
+
+test: $(BIN)/.installed
+	@sh .ci/system-packages postgis chromium
+	$(NSP) db up >/dev/null
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-unit: $(BIN)/.installed
+	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
+
+test-integration: $(BIN)/.installed
+	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
+
+test-browser: $(BIN)/.installed
+	@sh .ci/system-packages postgis chromium
+	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
+
+bench: $(BIN)/.installed
+	@sh .ci/system-packages postgis chromium gdal
+	$(NSP) db up >/dev/null
+	$(BIN)/pytest tests/benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
+
+# Refresh the pinned set after changing dependencies in pyproject.toml.
+lock: $(BIN)/.installed
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^nsp' > requirements.lock
+
+clean:
+	-$(NSP) db down
+	rm -rf $(VENV) .pytest_cache .hypothesis
