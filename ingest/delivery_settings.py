@@ -1,0 +1,38 @@
+"""Settings of the delivery side of ingest: drop folder, HTTP endpoint, demo.
+
+(The queue's own settings, ``NSP_QUEUE_*``, are in :mod:`nsp.queue`.)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings
+
+from nsp.settings import STATE_DIR, _config
+
+
+class WatchSettings(BaseSettings):
+    model_config = _config("NSP_WATCH_")
+
+    source: str = Field(default="dropfolder", description="source of files directly in the folder")
+    poll_seconds: float = Field(default=1.0, gt=0, description="how often the folder is listed")
+
+
+class ApiSettings(BaseSettings):
+    model_config = _config("NSP_API_")
+
+    max_body_bytes: int = Field(default=20 * 1024 * 1024, gt=0,
+                                description="largest body POST /api/ingest accepts (413 beyond)")
+    spool_bytes: int = Field(default=4 * 1024 * 1024, gt=0,
+                             description="bodies larger than this are spooled to a temp file")
+
+
+class DemoSettings(BaseSettings):
+    model_config = _config("NSP_DEMO_")
+
+    dir: Path = Field(default=STATE_DIR / "demo", description="where `nsp demo` keeps its drop folder")
+    days: int = Field(default=7, ge=1, description="days of scenario history")
+    speed: float = Field(default=1.0, gt=0, description="speed of the live scenario")
+    port: int = Field(default=8050, description="port of the dashboard")

@@ -1,0 +1,155 @@
+"""Queue tasks of the ingest area (run by ``nsp worker``).
+
+``ingest_file_job`` loads one file of a drop folder through the pipeline and then moves
+it out of the way: to ``processed/`` beside it (also when some records were quarantined),
+or, when the file could not be read at all, to ``failed/`` with ``<name>.error.txt``.
+
+Nothing is loaded twice:
+- ``defer_file`` queues a path with ``queueing_lock`` = the path (one waiting job per
+  file) and ``lock`` = the path (two jobs for one file never run at the same time);
+- a job whose file is already gone (a previous job moved it) does nothing;
+- a job that runs again after a crash (killed worker, retry) reloads the file, and the
+  pipeline's idempotency (source + source_ref) makes the second load a no-op for the
+  records the first one committed. A batch is one transaction, so a crash in the
+  middle of a file leaves none of it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import traceback
+from datetime import datetime, timezone
+from pathlib import Path
+
+from procrastinate import RetryStrategy
+from procrastinate.exceptions import AlreadyEnqueued
+
+from ingest.base import UnreadableFile
+from nsp import db
+from nsp.queue import app, queue_settings
+
+log = logging.getLogger("nsp.ingest.tasks")
+
+PROCESSED = "processed"
+FAILED = "failed"
+
+_qs = queue_settings()
+
+
+def move_aside(path: Path, subdir: str) -> Path:
+    """Move ``path`` into ``<its folder>/<subdir>/``, never overwriting an earlier file."""
+    target_dir = path.parent / subdir
+    target_dir.mkdir(exist_ok=True)
+    target = target_dir / path.name
+    n = 1
+    while target.exists():
+        target = target_dir / f"{path.stem}.{n}{path.suffix}"
+        n += 1
+    os.replace(path, target)
+    return target
+
+
+def write_error_report(moved: Path, original: Path, source: str, error: str, detail: str = "") -> Path:
+    report = moved.with_name(moved.name + ".error.txt")
+    now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    report.write_text(
+        f"file:    {original}\nsource:  {source}\nfailed:  {now}\nreason:  {error}\n"
+        + (f"\n{detail}" if detail else ""),
+        encoding="utf-8",
+    )
+    return report
+
+
+def summary_dict(summary) -> dict:
+    return dataclasses.asdict(summary) if dataclasses.is_dataclass(summary) else dict(summary)
+
+
+@app.task(
+    name="ingest.tasks.ingest_file_job",
+    queue="ingest",
+    pass_context=True,
+    retry=RetryStrategy(
+        max_attempts=_qs.retry_attempts, exponential_wait=_qs.retry_exponential_wait
+    ),
+)
+def ingest_file_job(context, path: str, source: str, fmt: str | None = None) -> dict:
+    """Load one drop-folder file, then move it to processed/ or failed/."""
+    from ingest.pipeline import ingest_file  # B1's pipeline; imported when the job runs
+
+    file = Path(path)
+    fields = {"file": str(file), "source": source, "job_id": context.job.id,
+              "attempt": context.job.attempts + 1}
+    if not file.exists():
+        log.info("file already handled, nothing to do", extra={**fields, "action": "skip"})
+        return {"file": str(file), "status": "gone"}
+    try:
+        summary = ingest_file(file, source=source, fmt=fmt, submitted_by="watch")
+    except UnreadableFile as exc:
+        moved = move_aside(file, FAILED)
+        report = write_error_report(moved, file, source, str(exc))
+        log.warning("file unreadable, moved to failed/",
+                    extra={**fields, "action": "failed", "reason": exc.reason, "report": str(report)})
+        return {"file": str(file), "status": "failed", "moved_to": str(moved), "error": str(exc)}
+    except Exception as exc:
+        # Possibly transient (database restart, ...): the job is retried with backoff.
+        # On the last attempt the file goes to failed/ so that it does not sit unseen.
+        if context.job.attempts >= _qs.retry_attempts and file.exists():
+            moved = move_aside(file, FAILED)
+            write_error_report(moved, file, source, f"{type(exc).__name__}: {exc}",
+                               traceback.format_exc())
+            log.error("giving up, moved to failed/", extra={**fields, "action": "gave_up"})
+        raise
+    result = summary_dict(summary)
+    if result.get("status") == "failed":
+        moved = move_aside(file, FAILED)
+        write_error_report(moved, file, source, str(result.get("error")))
+    else:
+        moved = move_aside(file, PROCESSED)
+    log.info("file ingested", extra={
+        **fields, "action": "ingested", "moved_to": str(moved),
+        **{k: result.get(k) for k in ("batch_id", "accepted", "duplicates", "quarantined")},
+    })
+    return {**result, "moved_to": str(moved)}
+
+
+def defer_file(path: Path | str, source: str, fmt: str | None = None) -> int | None:
+    """Queue ``path``; None when a job for it is already waiting. The app must be open."""
+    p = str(Path(path).resolve())
+    try:
+        return ingest_file_job.configure(lock=p, queueing_lock=p).defer(path=p, source=source, fmt=fmt)
+    except AlreadyEnqueued:
+        return None
+
+
+async def retry_stalled(seconds_since_heartbeat: float) -> list[int]:
+    """Put the jobs of dead workers (no heartbeat for that long) back in the queue."""
+    await app.job_manager.prune_stalled_workers(seconds_since_heartbeat)
+    retried = []
+    for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat):
+        await app.job_manager.retry_job(job)
+        retried.append(job.id)
+        log.warning("job of a dead worker queued again",
+                    extra={"action": "retry_stalled", "job_id": job.id, "task": job.task_name})
+    return retried
+
+
+@app.periodic(cron="*/15 * * * * *")
+@app.task(name="ingest.tasks.retry_stalled_jobs", queue="maintenance",
+          queueing_lock="retry_stalled_jobs")
+async def retry_stalled_jobs(timestamp: int) -> list[int]:
+    """Every 15 s: jobs whose worker died (SIGKILL, lost machine) run again."""
+    return await retry_stalled(queue_settings().stalled_seconds)
+
+
+@app.periodic(cron="17 * * * *")
+@app.task(name="ingest.tasks.ensure_position_partitions", queue="maintenance",
+          queueing_lock="ensure_position_partitions")
+def ensure_position_partitions(timestamp: int) -> int:
+    """Hourly: weekly asset_position partitions exist 8 weeks ahead."""
+    with db.connect(autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT nsp_ensure_position_partitions(now() - interval '1 week', now() + interval '8 weeks') AS n"
+        ).fetchone()
+    return row["n"]

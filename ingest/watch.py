@@ -1,0 +1,97 @@
+"""The drop folder: every file that arrives becomes a queued ingest job.
+
+Layout of a drop folder ``DIR``::
+
+    DIR/report.geojson           source = the --source option (default "dropfolder")
+    DIR/ais/0001.nmea            source = "ais": each sub-folder is a source of its own
+    DIR/processed/, DIR/ais/processed/      where loaded files go
+    DIR/failed/,    DIR/ais/failed/         unreadable files, with NAME.error.txt beside
+
+A file is taken once it is completely written: either its size and modification time
+did not change between two polls, or the writer wrote ``NAME.part`` (or a dot-file) and
+renamed it when done — names ending in ``.part``/``.tmp``/``~`` and names starting with
+``.`` are never taken. Jobs are deferred with a queueing lock on the path, so a watcher
+restart (or two watchers on one folder) does not queue a waiting file twice.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ingest.tasks import FAILED, PROCESSED
+
+log = logging.getLogger("nsp.ingest.watch")
+
+SKIP_SUFFIXES = (".part", ".tmp", "~", ".error.txt")
+SKIP_DIRS = {PROCESSED, FAILED}
+SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+def incomplete(name: str) -> bool:
+    return name.startswith(".") or name.endswith(SKIP_SUFFIXES)
+
+
+@dataclass
+class DropFolder:
+    root: Path
+    source: str
+    defer: Callable[[Path, str], object]  # (path, source) -> job id or None
+    seen: dict[Path, tuple[int, int]] = field(default_factory=dict)  # path -> (size, mtime_ns)
+    queued: set[Path] = field(default_factory=set)
+
+    def candidates(self) -> list[tuple[Path, str]]:
+        """Files directly in the folder (--source) and in its source sub-folders."""
+        out: list[tuple[Path, str]] = []
+        for entry in sorted(self.root.iterdir()):
+            if entry.is_file() and not incomplete(entry.name):
+                out.append((entry, self.source))
+            elif (entry.is_dir() and entry.name not in SKIP_DIRS
+                  and SOURCE_NAME.match(entry.name)):
+                out.extend((f, entry.name) for f in sorted(entry.iterdir())
+                           if f.is_file() and not incomplete(f.name))
+        return out
+
+    def poll(self) -> list[Path]:
+        """One look at the folder; defer the files that have stopped changing."""
+        deferred: list[Path] = []
+        present: set[Path] = set()
+        for path, source in self.candidates():
+            try:
+                st = path.stat()
+            except FileNotFoundError:  # moved away by a worker meanwhile
+                continue
+            present.add(path)
+            sig = (st.st_size, st.st_mtime_ns)
+            previous = self.seen.get(path)
+            self.seen[path] = sig
+            if path in self.queued or previous != sig:
+                continue
+            job = self.defer(path, source)
+            self.queued.add(path)
+            deferred.append(path)
+            log.info("file queued", extra={"action": "queued", "file": str(path),
+                                           "source": source, "job_id": job, "size": st.st_size})
+        # Forget files that are gone: a new file of the same name is a new delivery.
+        for gone in set(self.seen) - present:
+            del self.seen[gone]
+            self.queued.discard(gone)
+        return deferred
+
+    def run(self, poll_seconds: float, stop: threading.Event, once: bool = False) -> int:
+        """Poll until ``stop`` is set (or, with ``once``, until two polls are done)."""
+        for sub in SKIP_DIRS:
+            (self.root / sub).mkdir(exist_ok=True)
+        total = 0
+        polls = 0
+        while not stop.is_set():
+            total += len(self.poll())
+            polls += 1
+            if once and polls >= 2:
+                break
+            stop.wait(poll_seconds)
+        return total
