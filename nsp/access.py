@@ -1,41 +1,65 @@
 """Who is asking: the scope every data read and write runs under.
 
 All data access on behalf of a user (dashboard callbacks, exports, the ingest
-API) takes its connection from :func:`connection`, which opens a transaction
-and records the user's scope in transaction-local settings::
+API) takes its connection from :func:`connection`, which opens a transaction,
+switches to the application role ``nsp_app`` (``SET LOCAL ROLE``) and records
+the user's scope in transaction-local settings::
 
     nsp.user      the user's name (for audit rows)
     nsp.role      watch_officer | sector_commander | analyst | admin | kiosk | system
-    nsp.sections  comma-separated section codes, or '*' for all
+    nsp.sections  comma-separated section codes, '*' for all, '' for none
 
-Row-level security policies in PostgreSQL read these settings (see the access
-control migration), so a bug in a callback cannot widen what a user sees.
+Row-level security policies in PostgreSQL read these settings (migration
+``0007_access.sql``), so a bug in a callback cannot widen what a user sees: the
+role is not the owner of any table and cannot bypass RLS, and an unset scope
+sees nothing.
+
+Connections come from the process pool (``nsp.db.pool()``), which connects as
+the database owner; ``SET LOCAL ROLE nsp_app`` then drops to the app role for
+the transaction. In production, set ``NSP_DB_APP_URL`` to a login role that is
+only a member of ``nsp_app``: the web app then has no rights beyond it even
+outside these transactions.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from threading import Lock
 
 import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from nsp import db
 
 ROLES = ("watch_officer", "sector_commander", "analyst", "admin", "kiosk", "system")
+USER_ROLES = ("watch_officer", "sector_commander", "analyst", "admin")
+APP_ROLE = "nsp_app"
 
 
 @dataclass(frozen=True)
 class Scope:
     user: str
     role: str = "system"
-    # None: every section. A tuple: only these section codes.
+    # None: every section. A tuple: only these section codes (empty: none).
     sections: tuple[str, ...] | None = None
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self):
         if self.role not in ROLES:
             raise ValueError(f"unknown role {self.role!r}; one of {', '.join(ROLES)}")
+        if self.sections is not None and not isinstance(self.sections, tuple):
+            object.__setattr__(self, "sections", tuple(self.sections))
+        if self.role == "sector_commander" and self.sections is None:
+            raise ValueError("a sector commander's scope must name its sections")
+        if self.role == "admin" and self.sections is None:
+            # Admins manage users and sources; they see no operational data.
+            object.__setattr__(self, "sections", ())
 
     @property
     def all_sections(self) -> bool:
@@ -52,8 +76,71 @@ class Scope:
             return list(self.sections)
         return [c for c in wanted if c in self.sections]
 
+    # What the role may do (issue 6, part 1). The database enforces the same where it can.
+    @property
+    def can_change_levels(self) -> bool:
+        return self.role in ("watch_officer", "system")
+
+    @property
+    def can_close_events(self) -> bool:
+        return self.role in ("watch_officer", "system")
+
+    @property
+    def can_export(self) -> bool:
+        return self.role in ("sector_commander", "analyst", "watch_officer", "system")
+
+    @property
+    def can_manage(self) -> bool:
+        """Manage users and sources, read the audit log."""
+        return self.role in ("admin", "system")
+
+    @property
+    def read_only(self) -> bool:
+        return self.role == "kiosk"
+
 
 SYSTEM = Scope(user="system", role="system")
+
+
+class AccessSettings(BaseSettings):
+    """How the web app reaches the database (env prefix ``NSP_DB_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="NSP_DB_", env_file=".env", extra="ignore")
+
+    app_url: str | None = Field(
+        default=None,
+        description="libpq URL of a login role that is a member of nsp_app only; "
+        "when unset, the owner's pool is used with SET LOCAL ROLE nsp_app",
+    )
+
+
+_app_pool: ConnectionPool | None = None
+_app_pool_lock = Lock()
+
+
+def _pool() -> ConnectionPool:
+    global _app_pool
+    url = AccessSettings().app_url
+    if not url:
+        return db.pool()
+    with _app_pool_lock:
+        if _app_pool is None:
+            s = db.db_settings()
+            _app_pool = ConnectionPool(
+                url, min_size=s.pool_min, max_size=s.pool_max,
+                kwargs={"row_factory": dict_row},
+                check=ConnectionPool.check_connection, name="nsp-app", open=True,
+            )
+        return _app_pool
+
+
+def close_pool() -> None:
+    """Close the NSP_DB_APP_URL pool (if one was opened)."""
+    global _app_pool
+    with _app_pool_lock:
+        if _app_pool is not None:
+            _app_pool.close()
+            _app_pool = None
 
 
 def apply_scope(conn: psycopg.Connection, scope: Scope) -> None:
@@ -66,10 +153,39 @@ def apply_scope(conn: psycopg.Connection, scope: Scope) -> None:
     )
 
 
+def as_app_role(conn: psycopg.Connection) -> None:
+    """Run the rest of the current transaction as ``nsp_app`` (subject to RLS)."""
+    conn.execute("SET LOCAL ROLE nsp_app")
+
+
 @contextmanager
 def connection(scope: Scope) -> Iterator[psycopg.Connection]:
-    """A pooled connection inside a transaction that runs under ``scope``."""
-    with db.pool().connection() as conn:
+    """A pooled connection inside a transaction that runs as nsp_app under ``scope``."""
+    with _pool().connection() as conn:
         with conn.transaction():
+            as_app_role(conn)
             apply_scope(conn, scope)
             yield conn
+
+
+def audit(
+    conn: psycopg.Connection,
+    actor: str,
+    action: str,
+    object: str | None = None,  # noqa: A002 - the audit_log column's name
+    details: dict | None = None,
+    remote_addr: str | None = None,
+) -> int:
+    """Append a row to audit_log (in the caller's transaction); return its id.
+
+    Actions in use: ``login``, ``login_failed``, ``logout``, ``kiosk_login``,
+    ``export``, ``impact_level_change``, ``user_add``, ``user_disable``,
+    ``user_enable``, ``user_set_password``, ``kiosk_token_add``,
+    ``kiosk_token_revoke``, ``source_add``, ``source_revoke``.
+    """
+    row = conn.execute(
+        "INSERT INTO audit_log (actor, action, object, details, remote_addr) "
+        "VALUES (%s, %s, %s, %s::jsonb, %s) RETURNING id",
+        (actor, action, object, json.dumps(details or {}, default=str), remote_addr),
+    ).fetchone()
+    return row["id"] if isinstance(row, dict) else row[0]
