@@ -151,3 +151,85 @@ def sources_revoke(name: str, actor: str | None):
     with db.connect(autocommit=True) as conn:
         src.revoke(conn, name, _actor(actor))
     click.echo(f"revoked {name}")
+
+
+# --------------------------------------------------------------------- nsp scenario
+
+
+def _parse_end(value: str | None):
+    from datetime import datetime, timezone
+
+    if value is None:
+        return None
+    try:
+        end = datetime.fromisoformat(value)
+    except ValueError as exc:
+        raise click.BadParameter(f"not an ISO 8601 time: {value!r}") from exc
+    return end if end.tzinfo else end.replace(tzinfo=timezone.utc)
+
+
+@click.command("scenario")
+@click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True,
+              help="days of history to write")
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path),
+              help="write the history here (one sub-folder per feed)")
+@click.option("--seed", type=int, default=1, show_default=True, help="same seed, same files")
+@click.option("--end", "end", default=None,
+              help="end of the history, ISO 8601 (default: this hour); fix it for byte-identical output")
+@click.option("--live", "live", type=click.Path(file_okay=False, path_type=Path),
+              help="then keep writing new small files here, times = now, until Ctrl-C")
+@click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
+              envvar="NSP_DEMO_SPEED", help="live mode: how much faster than real time [env NSP_DEMO_SPEED]")
+@click.option("--max-files", type=click.IntRange(1), default=None, help="live mode: stop after N files")
+def scenario(days, out, seed, end, live, speed, max_files):
+    """Write a plausible week of Latvia as feed files (GeoJSON, NDJSON, CSV, GPX, CoT, AIS).
+
+    Crossing attempts on the Belarusian border (groups of 5-40, mostly at night, around
+    Krāslava-Silene-Daugavpils), smuggling on the Russian and Belarusian borders, UAV
+    sightings, suspect vessels, patrol tracks, own assets and AIS traffic, placed on the
+    real border and sea lanes. Point `nsp watch` at the folder: each sub-folder's name is
+    its source. Files are written as NAME.part and renamed.
+    """
+    from ingest.scenario import Live, Scenario
+
+    if out is None and live is None:
+        raise click.UsageError("give --out DIR (history), --live DIR (real time), or both")
+    if out is not None:
+        counts = Scenario(seed=seed, end=_parse_end(end), days=days).write(out)
+        for folder, n in sorted(counts.items()):
+            click.echo(f"{n:>4} file(s) in {out / folder}")
+    if live is not None:
+        stop = _stop_event()
+        click.echo(f"live scenario into {live} (speed {speed}); Ctrl-C to stop", err=True)
+        n = Live(live, seed=seed, speed=speed).run(stop, max_files)
+        click.echo(f"wrote {n} live file(s)", err=True)
+
+
+# ------------------------------------------------------------------------- nsp demo
+
+
+@click.command("demo")
+@click.option("--dir", "directory", type=click.Path(file_okay=False, path_type=Path),
+              envvar="NSP_DEMO_DIR", default=None,
+              help="demo folder; the drop folder is DIR/inbox [env NSP_DEMO_DIR; default .nsp/demo]")
+@click.option("--days", type=click.IntRange(1, 60), envvar="NSP_DEMO_DAYS", default=None,
+              help="days of history [env NSP_DEMO_DAYS; default 7]")
+@click.option("--speed", type=click.FloatRange(min=0.01), envvar="NSP_DEMO_SPEED", default=None,
+              help="speed of the live feed [env NSP_DEMO_SPEED; default 1]")
+@click.option("--port", type=int, envvar="NSP_DEMO_PORT", default=None,
+              help="dashboard port [env NSP_DEMO_PORT; default 8050]")
+@click.option("--no-serve", is_flag=True, help="do not start the dashboard")
+def demo(directory, days, speed, port, no_serve):
+    """The demo: a week of scenario history and a live feed through the real pipeline.
+
+    Writes the history into DIR/inbox, then runs as child processes `nsp watch`,
+    `nsp worker`, `nsp scenario --live` and `nsp serve`, and prints the dashboard's URLs.
+    Ctrl-C or SIGTERM stops them all cleanly. `make demo` runs `nsp db up`,
+    `nsp db migrate` and `nsp sections load` before it.
+    """
+    from ingest.delivery_settings import DemoSettings
+    from ingest.demo import Demo
+
+    s = DemoSettings()
+    Demo(directory or s.dir, days or s.days, speed or s.speed, port or s.port,
+         serve=not no_serve).run(_stop_event(), click.echo)
