@@ -1,0 +1,175 @@
+"""summary.html (printable) and, when Chromium is at hand, summary.pdf.
+
+Per section: events by category, persons, change against the previous week; the
+impact-level decisions of the week; a daily chart by category (inline SVG, so it
+prints and opens offline); the high and very_high first reports with the time from
+occurrence to first report, flagging those over 24 hours.
+"""
+
+from __future__ import annotations
+
+import html
+import shutil
+import subprocess
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from geo.snapshot.mapview import CATEGORIES
+from geo.snapshot.week import Week, zone
+from nsp.queries import queries
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+_env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2", "html"]))
+
+
+@dataclass
+class SummaryContext:
+    week: Week
+    sections_label: str
+    generated_at: datetime
+    generated_by: str
+    max_rows: int
+
+
+def _signed(n: int, prev: int) -> str:
+    diff = n - prev
+    pct = f" ({diff / prev:+.0%})" if prev else ""
+    return f"{diff:+d}{pct}"
+
+
+def _delay_text(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    d, rem = divmod(seconds, 86400)
+    h, rem = divmod(rem, 3600)
+    return (f"{d} d " if d else "") + f"{h} h {rem // 60:02d} min"
+
+
+def collect(conn, params: dict, section_rows: list[dict], ctx: SummaryContext) -> dict:
+    """Every number of the summary, in a few aggregate queries."""
+    p = {**params, "prev_start": ctx.week.previous().start, "limit": ctx.max_rows}
+    by_code: dict[str, dict] = {}
+    for s in section_rows:
+        by_code[s["code"]] = {"code": s["code"], "name": s["name"], "level": s["impact_level"],
+                              "by_cat": {}, "n": 0, "persons": 0, "n_prev": 0}
+    for r in conn.execute(queries["summary_by_section"], p).fetchall():
+        row = by_code.setdefault(r["section_code"], {
+            "code": r["section_code"], "name": "", "level": None, "by_cat": {}, "n": 0, "persons": 0, "n_prev": 0})
+        row["by_cat"][r["category"]] = r["n"]
+        row["n"] += r["n"]
+        row["persons"] += r["persons"]
+        row["n_prev"] += r["n_prev"]
+    rows = sorted(by_code.values(), key=lambda r: (r["code"] == "", r["code"]))
+    totals = {"by_cat": defaultdict(int), "n": 0, "persons": 0, "n_prev": 0}
+    for r in rows:
+        r["change"] = _signed(r["n"], r["n_prev"])
+        for k, v in r["by_cat"].items():
+            totals["by_cat"][k] += v
+        for k in ("n", "persons", "n_prev"):
+            totals[k] += r[k]
+    totals["change"] = _signed(totals["n"], totals["n_prev"])
+
+    days = [{"date": ctx.week.day(i), "by_cat": {}, "total": 0} for i in range(7)]
+    index = {d["date"]: d for d in days}
+    for r in conn.execute(queries["summary_daily"], p).fetchall():
+        d = index.get(r["day"])
+        if d is not None:
+            d["by_cat"][r["category"]] = r["n"]
+            d["total"] += r["n"]
+    for d in days:
+        d["label"] = d["date"].strftime("%a %d %b")
+
+    high = conn.execute(queries["summary_high_totals"], p).fetchone()
+    high_rows = conn.execute(queries["summary_high_events"], p).fetchall()
+    for e in high_rows:
+        e["late"] = e["delay_s"] is not None and e["delay_s"] > 24 * 3600
+        e["delay_text"] = _delay_text(e["delay_s"] or 0)
+        e["category_label"] = CATEGORIES[e["category"]][0]
+    return {
+        "section_rows": rows, "totals": totals, "days": days,
+        "level_changes": conn.execute(queries["summary_level_changes"], p).fetchall(),
+        "high": high, "high_rows": high_rows,
+    }
+
+
+def daily_chart(days: list[dict]) -> str:
+    """A stacked bar chart of events per day and category, as inline SVG."""
+    w, h, left, bottom, top = 720, 240, 46, 28, 12
+    plot_h = h - bottom - top
+    peak = max([d["total"] for d in days] + [1])
+    step = _nice_step(peak)
+    ymax = step * -(-peak // step)
+    bar_w = (w - left - 10) / len(days)
+    parts = [f'<svg class="chart" xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h + 24}" '
+             f'role="img" aria-label="events per day by category">']
+    for v in range(0, ymax + 1, step):
+        y = top + plot_h - plot_h * v / ymax
+        parts.append(f'<line x1="{left}" y1="{y:.1f}" x2="{w - 6}" y2="{y:.1f}" stroke="#ddd"/>'
+                     f'<text x="{left - 6}" y="{y + 4:.1f}" text-anchor="end">{v}</text>')
+    for i, d in enumerate(days):
+        x = left + i * bar_w + bar_w * 0.15
+        y = top + plot_h
+        for cat, (label, _, colour) in CATEGORIES.items():
+            n = d["by_cat"].get(cat, 0)
+            if not n:
+                continue
+            bh = plot_h * n / ymax
+            y -= bh
+            parts.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{bar_w * 0.7:.1f}" height="{bh:.1f}" '
+                         f'fill="{colour}" stroke="#fff" stroke-width="0.5"><title>{html.escape(label)}: {n}</title></rect>')
+        parts.append(f'<text x="{x + bar_w * 0.35:.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
+                     f'{html.escape(d["label"])}</text>')
+    lx = left
+    for cat, (label, _, colour) in CATEGORIES.items():
+        parts.append(f'<rect x="{lx}" y="{h + 8}" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{lx + 16}" y="{h + 18}">{html.escape(label)}</text>')
+        lx += 175
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _nice_step(peak: int) -> int:
+    for step in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000):
+        if peak / step <= 6:
+            return step
+    return 100000
+
+
+def render(data: dict, ctx: SummaryContext, path: Path) -> None:
+    tz = zone(ctx.week.tz)
+    text = _env.get_template("summary.html.j2").render(
+        week=ctx.week, prev=ctx.week.previous(), sections_label=ctx.sections_label,
+        complete=ctx.week.is_complete(ctx.generated_at),
+        generated_local=ctx.generated_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+        generated_by=ctx.generated_by,
+        categories=[(k, v[0]) for k, v in CATEGORIES.items()],
+        chart=daily_chart(data["days"]), **data,
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+def chromium_binary(name: str) -> str | None:
+    return shutil.which(name) or next(
+        (p for p in ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome") if Path(p).exists()),
+        None)
+
+
+def print_pdf(html_path: Path, pdf_path: Path, chromium: str, timeout: float = 60) -> bool:
+    """Print ``html_path`` to PDF with headless Chromium, offline. False if it cannot."""
+    binary = chromium_binary(chromium)
+    if not binary:
+        return False
+    with tempfile.TemporaryDirectory(prefix="nsp-pdf-") as profile:
+        args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-extensions", "--no-first-run", f"--user-data-dir={profile}",
+                "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+                "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
+        try:
+            subprocess.run(args, capture_output=True, timeout=timeout, check=False)
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+    return pdf_path.exists() and pdf_path.stat().st_size > 0

@@ -1,0 +1,87 @@
+"""ISO weeks in the centre's time zone."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from nsp.errors import NspError
+
+_WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+
+
+class WeekError(NspError):
+    """A week that cannot be read, or a time zone that does not exist."""
+
+
+def zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise WeekError(f"unknown time zone {name!r} (NSP_EXPORT_TIMEZONE)") from exc
+
+
+@dataclass(frozen=True)
+class Week:
+    year: int
+    number: int
+    tz: str = "Europe/Riga"
+
+    def __post_init__(self):
+        try:
+            date.fromisocalendar(self.year, self.number, 1)
+        except ValueError as exc:
+            raise WeekError(f"{self.year}-W{self.number:02d} is not an ISO week") from exc
+
+    @classmethod
+    def parse(cls, text: str, tz: str) -> Week:
+        m = _WEEK.match(text.strip())
+        if not m:
+            raise WeekError(f"week {text!r}: expected an ISO week like 2026-W47")
+        return cls(int(m.group(1)), int(m.group(2)), tz)
+
+    @classmethod
+    def containing(cls, moment: datetime, tz: str) -> Week:
+        local = moment.astimezone(zone(tz))
+        iso = local.isocalendar()
+        return cls(iso.year, iso.week, tz)
+
+    @classmethod
+    def last_complete(cls, tz: str, now: datetime | None = None) -> Week:
+        now = now or datetime.now(zone(tz))
+        return cls.containing(now - timedelta(days=7), tz)
+
+    @classmethod
+    def current(cls, tz: str, now: datetime | None = None) -> Week:
+        return cls.containing(now or datetime.now(zone(tz)), tz)
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-W{self.number:02d}"
+
+    def day(self, i: int) -> date:
+        return date.fromisocalendar(self.year, self.number, 1) + timedelta(days=i)
+
+    @property
+    def start(self) -> datetime:
+        """Monday 00:00 local time (aware)."""
+        d = self.day(0)
+        return datetime(d.year, d.month, d.day, tzinfo=zone(self.tz))
+
+    @property
+    def end(self) -> datetime:
+        """The next Monday 00:00 local time: the week is [start, end)."""
+        d = self.day(7)
+        return datetime(d.year, d.month, d.day, tzinfo=zone(self.tz))
+
+    def previous(self) -> Week:
+        return Week.containing(self.start - timedelta(days=3), self.tz)
+
+    def is_complete(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(zone(self.tz))) >= self.end
+
+    def span_text(self) -> str:
+        a, b = self.day(0), self.day(6)
+        return f"{a:%d %b} – {b:%d %b %Y}"

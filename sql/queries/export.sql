@@ -1,0 +1,165 @@
+-- Queries of the weekly snapshot export (geo/snapshot/).
+-- Common parameters: start, end_ (the week, timestamptz, [start, end_)),
+-- sections (text[] of section codes, or NULL for every section), tz (the centre's zone).
+-- Times that go to files are ISO 8601 text in UTC, formatted here so that the writers
+-- never format a value per row in Python.
+
+-- export_count_sections --
+SELECT count(*) AS n FROM border_section
+ WHERE (%(sections)s::text[] IS NULL OR code = ANY(%(sections)s));
+
+-- export_count_events --
+SELECT count(*) AS n FROM event
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s));
+
+-- export_count_patrols --
+SELECT count(*) AS n FROM patrol
+ WHERE started_at < %(end_)s AND ended_at >= %(start)s
+   AND (%(sections)s::text[] IS NULL OR section_codes && %(sections)s::text[]);
+
+-- export_count_positions --
+SELECT count(*) AS n FROM asset_position
+ WHERE observed_at >= %(start)s AND observed_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s));
+
+-- export_sections --
+-- The border sections of the export with their current impact level; geometry = area.
+SELECT code, name, kind, neighbour, regional_board, length_km, impact_level,
+       ST_AsBinary(area) AS wkb
+  FROM border_section
+ WHERE (%(sections)s::text[] IS NULL OR code = ANY(%(sections)s))
+ ORDER BY code;
+
+-- export_sections_map --
+-- Sections for the map: simplified area and line as GeoJSON (WGS 84, 5 decimals).
+SELECT code, name, kind, impact_level,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(area, 0.0005), 5) AS area,
+       ST_AsGeoJSON(line, 5) AS line
+  FROM border_section
+ WHERE (%(sections)s::text[] IS NULL OR code = ANY(%(sections)s))
+ ORDER BY code;
+
+-- export_events --
+-- Every event of the week, streamed through a server-side cursor.
+SELECT id::text AS id, source, source_ref, category, subtype,
+       to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS occurred_at,
+       to_char(reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS reported_at,
+       to_char(received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS received_at,
+       round(ST_X(geom)::numeric, 6)::float8 AS lon, round(ST_Y(geom)::numeric, 6)::float8 AS lat,
+       accuracy_m, persons, impact, source_reliability, credibility, validation, status,
+       parent_id::text AS parent_id, crossing_stage, crossing_mode, direction,
+       detection_method, transport_means, evasion_attempt, facilitation_link, sar_link,
+       section_code, round(distance_to_border_m::numeric, 1)::float8 AS distance_to_border_m,
+       description
+  FROM event
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
+ ORDER BY occurred_at, id;
+
+-- export_patrols --
+-- Patrols whose time overlaps the week.
+SELECT id::text AS id, source, source_ref, unit, mode,
+       to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS started_at,
+       to_char(ended_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS ended_at,
+       round(length_km::numeric, 3)::float8 AS length_km,
+       array_to_string(section_codes, ',') AS section_codes,
+       ST_AsBinary(track) AS wkb
+  FROM patrol
+ WHERE started_at < %(end_)s AND ended_at >= %(start)s
+   AND (%(sections)s::text[] IS NULL OR section_codes && %(sections)s::text[])
+ ORDER BY started_at, id;
+
+-- export_patrols_map --
+-- Patrol tracks for the map, simplified (about 50 m) so the page stays small.
+SELECT unit, mode,
+       to_char(started_at AT TIME ZONE %(tz)s, 'Dy DD.MM HH24:MI') AS started,
+       to_char(ended_at AT TIME ZONE %(tz)s, 'Dy DD.MM HH24:MI') AS ended,
+       round(length_km::numeric, 1)::float8 AS length_km,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(track, 0.0005), 5) AS geojson
+  FROM patrol
+ WHERE started_at < %(end_)s AND ended_at >= %(start)s
+   AND (%(sections)s::text[] IS NULL OR section_codes && %(sections)s::text[])
+ ORDER BY started_at, id;
+
+-- export_positions --
+-- Asset positions of the week (own assets, vessels, aircraft, ...).
+SELECT source, object_id, kind, object_type, status,
+       to_char(observed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS observed_at,
+       speed_kn, course_deg, heading_deg, accuracy_m, section_code,
+       patrol_id::text AS patrol_id, ST_AsBinary(geom) AS wkb
+  FROM asset_position
+ WHERE observed_at >= %(start)s AND observed_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
+ ORDER BY observed_at, object_id;
+
+-- export_event_grid --
+-- The map's view above map_max_markers events: counts per category on a grid of
+-- %(cell)s degrees, at the mean position of the cell's events.
+SELECT category, count(*) AS n, coalesce(sum(persons), 0) AS persons,
+       max(CASE impact WHEN 'very_high' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) AS max_impact,
+       round(avg(ST_Y(geom))::numeric, 5)::float8 AS lat, round(avg(ST_X(geom))::numeric, 5)::float8 AS lon
+  FROM event
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
+ GROUP BY category, ST_SnapToGrid(geom, %(cell)s)
+ ORDER BY category, n DESC;
+
+-- summary_by_section --
+-- Events and persons per section and category this week, and events the week before.
+SELECT coalesce(section_code, '') AS section_code, category,
+       count(*) FILTER (WHERE occurred_at >= %(start)s) AS n,
+       coalesce(sum(persons) FILTER (WHERE occurred_at >= %(start)s), 0) AS persons,
+       count(*) FILTER (WHERE occurred_at < %(start)s) AS n_prev
+  FROM event
+ WHERE occurred_at >= %(prev_start)s AND occurred_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
+ GROUP BY 1, 2
+ ORDER BY 1, 2;
+
+-- summary_daily --
+-- Events per local day and category.
+SELECT (occurred_at AT TIME ZONE %(tz)s)::date AS day, category, count(*) AS n
+  FROM event
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
+ GROUP BY 1, 2
+ ORDER BY 1, 2;
+
+-- summary_level_changes --
+-- Impact-level decisions taken during the week.
+SELECT c.section_code, c.from_level, c.to_level, c.decided_by, c.reason,
+       to_char(c.decided_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS decided_local
+  FROM impact_level_change c
+ WHERE c.decided_at >= %(start)s AND c.decided_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR c.section_code = ANY(%(sections)s))
+ ORDER BY c.decided_at, c.id;
+
+-- summary_high_totals --
+-- How many high/very_high first reports the week has, and how many were reported late.
+SELECT count(*) AS n,
+       count(*) FILTER (WHERE coalesce(reported_at, received_at) - occurred_at > interval '24 hours') AS late
+  FROM event
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL
+   AND impact IN ('high', 'very_high')
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s));
+
+-- summary_high_events --
+-- High and very_high first reports with the time from occurrence to the first report
+-- (reported_at, else received_at); the late ones first, then by time, up to %(limit)s.
+SELECT id::text AS id, category, subtype, impact, persons, section_code, source,
+       to_char(occurred_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS occurred_local,
+       to_char(coalesce(reported_at, received_at) AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS reported_local,
+       reported_at IS NULL AS from_received,
+       extract(epoch FROM coalesce(reported_at, received_at) - occurred_at)::float8 AS delay_s
+  FROM event
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL
+   AND impact IN ('high', 'very_high')
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
+ ORDER BY (coalesce(reported_at, received_at) - occurred_at > interval '24 hours') DESC, occurred_at, id
+ LIMIT %(limit)s;
+
+-- export_audit --
+-- The audit row of an export. No RETURNING: under RLS only admins may read audit_log back.
+INSERT INTO audit_log (actor, action, object, details)
+VALUES (%(actor)s, 'export', %(week)s, %(details)s);
