@@ -1,0 +1,106 @@
+"""Ingest settings (env prefix ``NSP_INGEST_``; also read from ``.env``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Feed values -> event category. Keys are compared case-insensitively, with spaces,
+# dashes and dots folded to "_". English and Latvian terms that real exports use.
+DEFAULT_CATEGORY_MAP: dict[str, str] = {
+    # unauthorised border crossings
+    "unauthorised_border_crossing": "unauthorised_border_crossing",
+    "unauthorized_border_crossing": "unauthorised_border_crossing",
+    "ubc": "unauthorised_border_crossing",
+    "illegal_crossing": "unauthorised_border_crossing",
+    "irregular_crossing": "unauthorised_border_crossing",
+    "irregular_migration": "unauthorised_border_crossing",
+    "border_crossing": "unauthorised_border_crossing",
+    "crossing": "unauthorised_border_crossing",
+    "migration": "unauthorised_border_crossing",
+    "nelikumiga_robezas_skersosana": "unauthorised_border_crossing",
+    "nelikumīga_robežas_šķērsošana": "unauthorised_border_crossing",
+    "robežas_šķērsošana": "unauthorised_border_crossing",
+    "robezas_skersosana": "unauthorised_border_crossing",
+    "migrācija": "unauthorised_border_crossing",
+    # cross-border crime
+    "cross_border_crime": "cross_border_crime",
+    "crime": "cross_border_crime",
+    "smuggling": "cross_border_crime",
+    "trafficking": "cross_border_crime",
+    "facilitation": "cross_border_crime",
+    "kontrabanda": "cross_border_crime",
+    "noziegums": "cross_border_crime",
+    "pārrobežu_noziegums": "cross_border_crime",
+    "parrobezu_noziegums": "cross_border_crime",
+    # crisis situations
+    "crisis_situation": "crisis_situation",
+    "crisis": "crisis_situation",
+    "sar": "crisis_situation",
+    "search_and_rescue": "crisis_situation",
+    "krīze": "crisis_situation",
+    "krize": "crisis_situation",
+    "krīzes_situācija": "crisis_situation",
+    # other events: suspect persons, vehicles, vessels, UAVs
+    "other": "other",
+    "suspect": "other",
+    "uav": "other",
+    "drone": "other",
+    "suspect_vessel": "other",
+    "suspect_vehicle": "other",
+    "suspect_person": "other",
+    "cits": "other",
+    "drons": "other",
+    "bezpilota_lidaparāts": "other",
+    "aizdomīgs_kuģis": "other",
+}
+
+
+class IngestSettings(BaseSettings):
+    """How files are read, checked and loaded."""
+
+    model_config = SettingsConfigDict(env_prefix="NSP_INGEST_", env_file=".env", extra="ignore")
+
+    max_bytes: int = Field(
+        default=2 * 1024**3, description="files and bodies larger than this are refused"
+    )
+    timezone: str | None = Field(
+        default=None, description="zone for naive times; default NSP_GEO_TIMEZONE (Europe/Riga)"
+    )
+    fallback_encoding: str | None = Field(
+        default="cp1257",
+        description="text that is not UTF-8 or UTF-16 is read in this code page; empty: refuse",
+    )
+    max_future_minutes: float = Field(
+        default=60, description="times further ahead than this are quarantined"
+    )
+    max_age_days: float = Field(
+        default=3650, description="times older than this are quarantined (0: no limit)"
+    )
+    category_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON object feed value -> category, added to the built-in map",
+    )
+    chunk_rows: int = Field(default=20000, description="rows buffered per COPY into staging")
+    max_reasons: int = Field(default=5, description="how many reasons a summary lists")
+    source: str = Field(default="manual", description="source name when none is given")
+
+    def full_category_map(self) -> dict[str, str]:
+        merged = dict(DEFAULT_CATEGORY_MAP)
+        merged.update({fold(k): v for k, v in self.category_map.items()})
+        return merged
+
+
+def fold(value: str) -> str:
+    """Normalise a feed term for lookup: lower case, separators to '_'."""
+    out = value.strip().lower()
+    for ch in " -./":
+        out = out.replace(ch, "_")
+    return out
+
+
+@lru_cache
+def ingest_settings() -> IngestSettings:
+    return IngestSettings()

@@ -1,0 +1,318 @@
+"""Central validation of every parsed record, whatever its format.
+
+Parsers turn bytes into records; this module decides whether a record may enter the
+picture. A bad record becomes :class:`~ingest.base.Rejected` with a reason a person
+can act on ("latitude and longitude appear swapped", "time is 3.0 h in the future
+(limit: NSP_INGEST_MAX_FUTURE_MINUTES=60)"). Values that the database would refuse
+(CHECK constraints, NUL characters, lone surrogates) are caught here, so one bad
+record never fails a whole batch.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import fields
+from datetime import datetime, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from ingest.base import Event, ParseOptions, Patrol, Position, RecordError, Rejected, TrackedObject
+from ingest.settings import IngestSettings, fold, ingest_settings
+from nsp.settings import GeoSettings, geo_settings
+
+CATEGORIES = ("unauthorised_border_crossing", "cross_border_crime", "crisis_situation", "other")
+IMPACTS = {
+    "low": "low", "medium": "medium", "high": "high", "very_high": "very_high",
+    "veryhigh": "very_high", "critical": "very_high",
+    "zems": "low", "vidējs": "medium", "videjs": "medium", "augsts": "high",
+    "ļoti_augsts": "very_high", "loti_augsts": "very_high",
+    "1": "low", "2": "medium", "3": "high", "4": "very_high",
+}
+OBJECT_KINDS = ("own", "vessel", "aircraft", "vehicle", "person", "other")
+PATROL_MODES = ("foot", "vehicle", "boat", "aircraft", "uav")
+EVENT_CHOICES = {
+    "validation": ("unvalidated", "validated", "rejected"),
+    "status": ("open", "closed"),
+    "crossing_stage": ("attempted", "actual"),
+    "crossing_mode": ("overt", "clandestine"),
+    "direction": ("entry", "exit", "unknown"),
+    "detection_method": ("bcp_check", "border_surveillance", "other"),
+}
+MAX_PERSONS = 1_000_000
+_TEXT_FIELDS = {
+    cls: tuple(f.name for f in fields(cls) if f.type in ("str", "str | None"))
+    for cls in (Event, Position, TrackedObject, Patrol)
+}
+
+
+# ----------------------------------------------------------------- text hygiene
+
+
+def clean_text(value: str) -> str:
+    """Text PostgreSQL accepts: no NUL characters, no lone surrogates."""
+    if "\x00" in value:
+        value = value.replace("\x00", "\ufffd")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = value.encode("utf-8", "replace").decode("utf-8")
+    return value
+
+
+def _clean_json(value):
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {clean_text(str(k)): _clean_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean_json(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def attrs_json(attrs: dict) -> str:
+    """``attrs`` as JSON text that jsonb accepts (no \\u0000, no lone surrogates)."""
+    if not attrs:
+        return "{}"
+    try:
+        out = orjson.dumps(attrs, default=str)
+    except (TypeError, orjson.JSONEncodeError):
+        out = None
+    if out is None or b"\\u0000" in out:
+        out = orjson.dumps(_clean_json(attrs), default=str)
+    return out.decode()
+
+
+# ----------------------------------------------------------------- the validator
+
+
+def describe_roi(roi) -> str:
+    return f"lon {roi[0]}..{roi[2]}, lat {roi[1]}..{roi[3]} (NSP_GEO_ROI)"
+
+
+class Validator:
+    """Checks records against the settings in force when the batch started."""
+
+    def __init__(
+        self,
+        options: ParseOptions | None = None,
+        settings: IngestSettings | None = None,
+        geo: GeoSettings | None = None,
+        now: datetime | None = None,
+    ):
+        s = settings or ingest_settings()
+        g = geo or geo_settings()
+        self.options = options or ParseOptions()
+        self.roi = tuple(float(v) for v in g.roi)
+        self.now = now or datetime.now(timezone.utc)
+        self.max_future = timedelta(minutes=s.max_future_minutes)
+        self.latest = self.now + self.max_future
+        self.earliest = self.now - timedelta(days=s.max_age_days) if s.max_age_days > 0 else None
+        self.max_future_minutes = s.max_future_minutes
+        self.max_age_days = s.max_age_days
+        self.category_map = s.full_category_map()
+        self.category_map.update({fold(k): v for k, v in self.options.category_map.items()})
+        self.tz = ZoneInfo(self.options.timezone or s.timezone or g.timezone)
+
+    # ------------------------------------------------------------- pieces
+
+    def point(self, lon, lat, what: str = "") -> tuple[float, float]:
+        """Checked (lon, lat) floats, or RecordError with the reason."""
+        prefix = f"{what}: " if what else ""
+        if lon is None or lat is None or lon == "" or lat == "":
+            raise RecordError(f"{prefix}coordinates are missing")
+        try:
+            x, y = float(lon), float(lat)
+        except (TypeError, ValueError):
+            raise RecordError(f"{prefix}coordinates are not numbers: lon={lon!r}, lat={lat!r}") from None
+        if isinstance(lon, bool) or isinstance(lat, bool) or not (math.isfinite(x) and math.isfinite(y)):
+            raise RecordError(f"{prefix}coordinates are not finite numbers: lon={lon!r}, lat={lat!r}")
+        x0, y0, x1, y1 = self.roi
+        if x0 <= x <= x1 and y0 <= y <= y1:
+            return x, y
+        if x0 <= y <= x1 and y0 <= x <= y1:
+            raise RecordError(
+                f"{prefix}latitude and longitude appear swapped (lon={x}, lat={y}); swapped, "
+                f"the point would lie in the region of interest — check the column or axis order"
+            )
+        if not (-90 <= y <= 90 and -180 <= x <= 180):
+            raise RecordError(f"{prefix}coordinates out of range: lon={x} (-180..180), lat={y} (-90..90)")
+        raise RecordError(f"{prefix}position lon={x}, lat={y} is outside the region of interest {describe_roi(self.roi)}")
+
+    def time(self, value, what: str = "time", required: bool = True) -> datetime | None:
+        if value is None:
+            if required:
+                raise RecordError(f"{what} is missing")
+            return None
+        if not isinstance(value, datetime):
+            raise RecordError(f"{what} is not a time: {value!r}")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.tz)
+        if value > self.latest:
+            ahead = (value - self.now).total_seconds() / 3600
+            raise RecordError(
+                f"{what} {value.isoformat()} is {ahead:.1f} h in the future "
+                f"(limit: NSP_INGEST_MAX_FUTURE_MINUTES={self.max_future_minutes:g}); check the clock or time zone"
+            )
+        if self.earliest is not None and value < self.earliest:
+            raise RecordError(
+                f"{what} {value.isoformat()} is older than {self.max_age_days:g} days "
+                "(NSP_INGEST_MAX_AGE_DAYS)"
+            )
+        return value
+
+    def category(self, value) -> tuple[str, str | None]:
+        """(category, subtype implied by the feed's term or None)."""
+        if value is None or str(value).strip() == "":
+            raise RecordError("category is missing")
+        key = fold(str(value))
+        if key in CATEGORIES:
+            return key, None
+        mapped = self.category_map.get(key)
+        if mapped is None:
+            raise RecordError(
+                f"unknown category {value!r}: use one of {', '.join(CATEGORIES)} "
+                "or map it with NSP_INGEST_CATEGORY_MAP"
+            )
+        if mapped not in CATEGORIES:
+            raise RecordError(f"category map sends {value!r} to {mapped!r}, which is not a category")
+        return mapped, (None if key == mapped else key)
+
+    @staticmethod
+    def _number(value, what: str, lo: float, hi: float, integer: bool = False):
+        if value is None or value == "":
+            return None
+        try:
+            num = float(value)
+        except (TypeError, ValueError):
+            raise RecordError(f"{what} is not a number: {value!r}") from None
+        if not math.isfinite(num) or not lo <= num <= hi:
+            raise RecordError(f"{what} {value!r} is out of range {lo:g}..{hi:g}")
+        if integer:
+            if num != int(num):
+                raise RecordError(f"{what} must be a whole number: {value!r}")
+            return int(num)
+        return num
+
+    def _texts(self, rec) -> None:
+        for name in _TEXT_FIELDS[type(rec)]:
+            value = getattr(rec, name)
+            if value is not None:
+                if not isinstance(value, str):
+                    value = str(value)
+                setattr(rec, name, clean_text(value))
+
+    # ------------------------------------------------------------- records
+
+    def check(self, rec):
+        """The record, normalised, or a :class:`Rejected` saying why not."""
+        if isinstance(rec, Rejected):
+            rec.raw = clean_text(rec.raw or "")
+            rec.reason = clean_text(rec.reason or "unreadable record")
+            return rec
+        try:
+            if isinstance(rec, Event):
+                return self.event(rec)
+            if isinstance(rec, Position):
+                return self.position(rec)
+            if isinstance(rec, TrackedObject):
+                return self.tracked_object(rec)
+            if isinstance(rec, Patrol):
+                return self.patrol(rec)
+            raise RecordError(f"the parser produced an unknown record type {type(rec).__name__}")
+        except RecordError as exc:
+            return Rejected(rec.location, clean_text(str(getattr(rec, "raw", "") or "")), clean_text(str(exc)))
+
+    def event(self, e: Event) -> Event:
+        e.lon, e.lat = self.point(e.lon, e.lat)
+        e.occurred_at = self.time(e.occurred_at, "event time")
+        e.reported_at = self.time(e.reported_at, "report time", required=False)
+        if e.stale_at is not None and isinstance(e.stale_at, datetime) and e.stale_at.tzinfo is None:
+            e.stale_at = e.stale_at.replace(tzinfo=self.tz)
+        elif e.stale_at is not None and not isinstance(e.stale_at, datetime):
+            raise RecordError(f"stale time is not a time: {e.stale_at!r}")
+        e.category, implied = self.category(e.category)
+        if e.subtype is None and implied is not None:
+            e.subtype = implied
+        impact = IMPACTS.get(fold(str(e.impact))) if e.impact is not None else "low"
+        if impact is None:
+            raise RecordError(f"unknown impact {e.impact!r}: use low, medium, high or very_high")
+        e.impact = impact
+        e.persons = self._number(e.persons, "persons", 0, MAX_PERSONS, integer=True)
+        e.accuracy_m = self._number(e.accuracy_m, "accuracy", 0, 1e7)
+        e.credibility = self._number(e.credibility, "credibility", 1, 6, integer=True)
+        if e.source_reliability is not None:
+            rel = str(e.source_reliability).strip().upper()
+            if rel == "":
+                rel = None
+            elif rel not in ("A", "B", "C", "D", "E", "F"):
+                raise RecordError(f"source reliability {e.source_reliability!r} is not one of A-F")
+            e.source_reliability = rel
+        for name, allowed in EVENT_CHOICES.items():
+            value = getattr(e, name)
+            if value is None:
+                continue
+            norm = fold(str(value))
+            if norm not in allowed:
+                raise RecordError(f"{name.replace('_', ' ')} {value!r} is not one of {', '.join(allowed)}")
+            setattr(e, name, norm)
+        for name in ("evasion_attempt", "facilitation_link", "sar_link"):
+            value = getattr(e, name)
+            if value is not None and not isinstance(value, bool):
+                raise RecordError(f"{name.replace('_', ' ')} must be true or false, not {value!r}")
+        self._texts(e)
+        return e
+
+    def position(self, p: Position) -> Position:
+        if not p.object_id or not str(p.object_id).strip():
+            raise RecordError("position without an object id")
+        if p.kind not in OBJECT_KINDS:
+            raise RecordError(f"object kind {p.kind!r} is not one of {', '.join(OBJECT_KINDS)}")
+        p.lon, p.lat = self.point(p.lon, p.lat)
+        p.observed_at = self.time(p.observed_at, "fix time")
+        p.speed_kn = self._number(p.speed_kn, "speed", 0, 2000)
+        p.course_deg = self._number(p.course_deg, "course", 0, 360)
+        p.heading_deg = self._number(p.heading_deg, "heading", 0, 360)
+        p.accuracy_m = self._number(p.accuracy_m, "accuracy", 0, 1e7)
+        if p.stale_at is not None and p.stale_at.tzinfo is None:
+            p.stale_at = p.stale_at.replace(tzinfo=self.tz)
+        self._texts(p)
+        return p
+
+    def tracked_object(self, o: TrackedObject) -> TrackedObject:
+        if not o.object_id or not str(o.object_id).strip():
+            raise RecordError("static data without an object id")
+        if o.kind not in OBJECT_KINDS:
+            raise RecordError(f"object kind {o.kind!r} is not one of {', '.join(OBJECT_KINDS)}")
+        o.mmsi = self._number(o.mmsi, "MMSI", 0, 999_999_999, integer=True)
+        o.imo = self._number(o.imo, "IMO number", 0, 9_999_999_999, integer=True)
+        self._texts(o)
+        return o
+
+    def patrol(self, p: Patrol) -> Patrol:
+        if not p.unit or not str(p.unit).strip():
+            raise RecordError("patrol without a unit: name the track or pass --unit")
+        if p.mode not in PATROL_MODES:
+            raise RecordError(f"patrol mode {p.mode!r} is not one of {', '.join(PATROL_MODES)}")
+        p.started_at = self.time(p.started_at, "patrol start")
+        p.ended_at = self.time(p.ended_at, "patrol end")
+        if p.ended_at < p.started_at:
+            raise RecordError("patrol ends before it starts")
+        segments = []
+        for i, seg in enumerate(p.segments, 1):
+            pts = [self.point(x, y, f"segment {i} point {j}") for j, (x, y) in enumerate(seg, 1)]
+            if len(pts) >= 2:
+                segments.append(pts)
+        if not segments:
+            raise RecordError("patrol track has no segment with two or more points")
+        p.segments = segments
+        for k, ob in enumerate(p.observations, 1):
+            ob.lon, ob.lat = self.point(ob.lon, ob.lat, f"observation {k}")
+            ob.observed_at = self.time(ob.observed_at, f"observation {k} time", required=False)
+            for name in ("name", "description", "event_ref"):
+                if getattr(ob, name) is not None:
+                    setattr(ob, name, clean_text(str(getattr(ob, name))))
+        self._texts(p)
+        return p

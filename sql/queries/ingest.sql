@@ -1,0 +1,193 @@
+-- Ingest: staging tables and the set-based merges of one batch (ingest/pipeline.py).
+-- Everything between ingest_stage_create and ingest_batch_done runs in ONE transaction.
+
+-- ingest_batch_start --
+-- A new delivery; committed on its own so that a failed load still leaves its record.
+INSERT INTO ingest_batch (source, file_name, format, submitted_by)
+VALUES (%(source)s, %(file_name)s, %(format)s, %(submitted_by)s)
+RETURNING id;
+
+-- ingest_batch_done --
+-- The batch's counts, in the same transaction as its rows.
+UPDATE ingest_batch
+   SET status = 'done', finished_at = now(), format = %(format)s, sha256 = %(sha256)s,
+       size_bytes = %(size_bytes)s, n_records = %(records)s, n_accepted = %(accepted)s,
+       n_duplicates = %(duplicates)s, n_quarantined = %(quarantined)s, error = NULL
+ WHERE id = %(batch_id)s;
+
+-- ingest_batch_failed --
+-- A batch whose load failed; its rows were rolled back.
+UPDATE ingest_batch
+   SET status = 'failed', finished_at = now(), format = coalesce(%(format)s, format),
+       sha256 = %(sha256)s, size_bytes = %(size_bytes)s, n_records = %(records)s,
+       n_accepted = 0, n_duplicates = 0, n_quarantined = %(quarantined)s, error = %(error)s
+ WHERE id = %(batch_id)s;
+
+-- ingest_stage_create --
+-- Staging tables, dropped at commit. Geometries arrive as EWKB (SRID 4326).
+CREATE TEMP TABLE stage_event (
+    source_ref text, category text, subtype text, occurred_at timestamptz,
+    reported_at timestamptz, geom bytea, accuracy_m float8, persons int4, impact text,
+    source_reliability text, credibility int4, validation text, status text, parent_ref text,
+    crossing_stage text, crossing_mode text, direction text, detection_method text,
+    transport_means text, evasion_attempt bool, facilitation_link bool, sar_link bool,
+    description text, stale_at timestamptz, attrs text, version timestamptz
+) ON COMMIT DROP;
+-- Staged events as event rows: geometry decoded, section and distance located.
+CREATE TEMP VIEW stage_event_located AS
+SELECT s.source_ref, s.category, s.subtype, s.occurred_at, s.reported_at, g.geom, s.accuracy_m,
+       s.persons, s.impact, s.source_reliability, s.credibility, s.validation, s.status,
+       CASE WHEN s.status = 'closed' THEN coalesce(s.reported_at, s.occurred_at) END AS closed_at,
+       s.crossing_stage, s.crossing_mode, s.direction, s.detection_method, s.transport_means,
+       s.evasion_attempt, s.facilitation_link, s.sar_link, s.description, s.stale_at,
+       l.section_code, l.distance_m AS distance_to_border_m, s.attrs::jsonb AS attrs, s.version
+  FROM stage_event s
+ CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(s.geom) AS geom) g
+ CROSS JOIN LATERAL nsp_locate(g.geom) l;
+CREATE TEMP TABLE stage_position (
+    object_id text, kind text, object_type text, status text, observed_at timestamptz,
+    geom bytea, speed_kn float8, course_deg float8, heading_deg float8, accuracy_m float8,
+    stale_at timestamptz, patrol_ref text, attrs text
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_object (
+    seq int8, object_id text, kind text, name text, callsign text, object_type text,
+    mmsi int8, imo int8, attrs text
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_patrol (
+    source_ref text, unit text, mode text, started_at timestamptz, ended_at timestamptz,
+    track bytea, attrs text
+) ON COMMIT DROP;
+CREATE TEMP TABLE stage_observation (
+    patrol_ref text, observed_at timestamptz, geom bytea, name text, description text,
+    event_ref text, attrs text
+) ON COMMIT DROP;
+
+-- ingest_merge_lock --
+-- Merges of the same source run one after another (no deadlock between two workers
+-- loading overlapping files); different sources merge in parallel.
+SELECT pg_advisory_xact_lock(hashtext('nsp_ingest'), hashtext(%(source)s));
+
+-- ingest_merge_events --
+-- New events; a (source, source_ref) already stored is a duplicate and ignored.
+-- Section and distance come from nsp_locate (in the stage_event_located view), so the
+-- row trigger does not fire (it still does for points outside every section).
+INSERT INTO event (source, source_ref, batch_id, category, subtype, occurred_at, reported_at,
+                   geom, accuracy_m, persons, impact, source_reliability, credibility,
+                   validation, status, closed_at, crossing_stage, crossing_mode, direction,
+                   detection_method, transport_means, evasion_attempt, facilitation_link,
+                   sar_link, description, stale_at, section_code, distance_to_border_m, attrs)
+SELECT %(source)s, source_ref, %(batch_id)s, category, subtype, occurred_at, reported_at,
+       geom, accuracy_m, persons, impact, source_reliability, credibility,
+       validation, status, closed_at, crossing_stage, crossing_mode, direction,
+       detection_method, transport_means, evasion_attempt, facilitation_link,
+       sar_link, description, stale_at, section_code, distance_to_border_m, attrs
+  FROM stage_event_located WHERE version IS NULL
+ON CONFLICT (source, source_ref) DO NOTHING;
+
+-- ingest_merge_events_versioned --
+-- Records that a newer message updates (Cursor on Target markers and alerts, keyed by
+-- uid): the latest version in the batch wins, and it replaces a stored row only when
+-- newer (attrs.cot_time). Older or equal versions count as duplicates.
+INSERT INTO event AS e (source, source_ref, batch_id, category, subtype, occurred_at, reported_at,
+                   geom, accuracy_m, persons, impact, source_reliability, credibility,
+                   validation, status, closed_at, crossing_stage, crossing_mode, direction,
+                   detection_method, transport_means, evasion_attempt, facilitation_link,
+                   sar_link, description, stale_at, section_code, distance_to_border_m, attrs)
+SELECT DISTINCT ON (source_ref) %(source)s, source_ref, %(batch_id)s, category, subtype,
+       occurred_at, reported_at, geom, accuracy_m, persons, impact, source_reliability,
+       credibility, validation, status, closed_at, crossing_stage, crossing_mode, direction,
+       detection_method, transport_means, evasion_attempt, facilitation_link,
+       sar_link, description, stale_at, section_code, distance_to_border_m, attrs
+  FROM stage_event_located WHERE version IS NOT NULL
+ ORDER BY source_ref, version DESC
+ON CONFLICT (source, source_ref) DO UPDATE
+   SET batch_id = EXCLUDED.batch_id, category = EXCLUDED.category, subtype = EXCLUDED.subtype,
+       occurred_at = EXCLUDED.occurred_at, reported_at = EXCLUDED.reported_at,
+       geom = EXCLUDED.geom, accuracy_m = EXCLUDED.accuracy_m, persons = EXCLUDED.persons,
+       impact = EXCLUDED.impact, description = EXCLUDED.description,
+       stale_at = EXCLUDED.stale_at, section_code = EXCLUDED.section_code,
+       distance_to_border_m = EXCLUDED.distance_to_border_m, attrs = EXCLUDED.attrs,
+       updated_at = now()
+ WHERE (e.attrs ->> 'cot_time') IS NULL
+    OR (e.attrs ->> 'cot_time')::timestamptz < (EXCLUDED.attrs ->> 'cot_time')::timestamptz;
+
+-- ingest_link_parents --
+-- Follow-up reports: parent_ref -> the first report's id (same source, any batch).
+UPDATE event e
+   SET parent_id = p.id
+  FROM stage_event s
+  JOIN event p ON p.source = %(source)s AND p.source_ref = s.parent_ref
+ WHERE s.parent_ref IS NOT NULL AND e.source = %(source)s AND e.source_ref = s.source_ref
+   AND e.parent_id IS DISTINCT FROM p.id AND e.id <> p.id;
+
+-- ingest_merge_objects --
+-- Static data of tracked objects: the batch's latest values, merged into what is known.
+-- Unchanged static data counts as a duplicate.
+INSERT INTO tracked_object AS o (object_id, kind, name, callsign, object_type, mmsi, imo, attrs)
+SELECT DISTINCT ON (object_id) object_id, kind, name, callsign, object_type, mmsi, imo, attrs::jsonb
+  FROM stage_object ORDER BY object_id, seq DESC
+ON CONFLICT (object_id) DO UPDATE
+   SET kind = EXCLUDED.kind, name = coalesce(EXCLUDED.name, o.name),
+       callsign = coalesce(EXCLUDED.callsign, o.callsign),
+       object_type = coalesce(EXCLUDED.object_type, o.object_type),
+       mmsi = coalesce(EXCLUDED.mmsi, o.mmsi), imo = coalesce(EXCLUDED.imo, o.imo),
+       attrs = o.attrs || EXCLUDED.attrs, updated_at = now()
+ WHERE (o.kind, o.name, o.callsign, o.object_type, o.mmsi, o.imo, o.attrs)
+       IS DISTINCT FROM
+       (EXCLUDED.kind, coalesce(EXCLUDED.name, o.name), coalesce(EXCLUDED.callsign, o.callsign),
+        coalesce(EXCLUDED.object_type, o.object_type), coalesce(EXCLUDED.mmsi, o.mmsi),
+        coalesce(EXCLUDED.imo, o.imo), o.attrs || EXCLUDED.attrs);
+
+-- ingest_objects_from_positions --
+-- Every object that reports a position is known as a tracked object.
+INSERT INTO tracked_object (object_id, kind, object_type)
+SELECT DISTINCT ON (object_id) object_id, kind, object_type
+  FROM stage_position ORDER BY object_id, observed_at DESC
+ON CONFLICT (object_id) DO NOTHING;
+
+-- ingest_merge_patrols --
+-- New patrols with their observations and the events they observed (event_ref -> event
+-- of the same source). A patrol already stored is a duplicate: nothing of it is added.
+WITH ins AS (
+    INSERT INTO patrol (source, source_ref, batch_id, unit, mode, started_at, ended_at, track, attrs)
+    SELECT %(source)s, source_ref, %(batch_id)s, unit, mode, started_at, ended_at,
+           ST_GeomFromEWKB(track), attrs::jsonb
+      FROM stage_patrol
+    ON CONFLICT (source, source_ref) DO NOTHING
+    RETURNING id, source_ref
+), obs AS (
+    INSERT INTO patrol_observation (patrol_id, observed_at, geom, name, description, event_id, attrs)
+    SELECT ins.id, o.observed_at, ST_GeomFromEWKB(o.geom), o.name, o.description, e.id, o.attrs::jsonb
+      FROM stage_observation o
+      JOIN ins ON ins.source_ref = o.patrol_ref
+      LEFT JOIN event e ON e.source = %(source)s AND e.source_ref = o.event_ref
+    RETURNING patrol_id, event_id
+), links AS (
+    INSERT INTO patrol_event (patrol_id, event_id)
+    SELECT DISTINCT patrol_id, event_id FROM obs WHERE event_id IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM links) AS links;
+
+-- ingest_merge_positions --
+-- Positions; (object_id, observed_at, source) already stored is a duplicate. The section
+-- is the one whose area holds the fix (nsp_locate's rule, without the distance).
+INSERT INTO asset_position (source, object_id, kind, object_type, status, observed_at, geom,
+                            speed_kn, course_deg, heading_deg, accuracy_m, stale_at,
+                            section_code, patrol_id, batch_id, attrs)
+SELECT %(source)s, s.object_id, s.kind, s.object_type, s.status, s.observed_at, g.geom,
+       s.speed_kn, s.course_deg, s.heading_deg, s.accuracy_m, s.stale_at,
+       (SELECT b.code FROM border_section b WHERE ST_Intersects(b.area, g.geom)
+         ORDER BY (b.kind = 'air') DESC, b.code LIMIT 1),
+       p.id, %(batch_id)s, s.attrs::jsonb
+  FROM stage_position s
+ CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(s.geom) AS geom) g
+  LEFT JOIN patrol p ON p.source = %(source)s AND p.source_ref = s.patrol_ref
+ON CONFLICT DO NOTHING;
+
+-- ingest_position_weeks --
+-- Make sure a weekly partition exists for every week the batch's positions fall in.
+SELECT nsp_ensure_position_partitions(w, w)
+  FROM (SELECT DISTINCT date_trunc('week', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS w
+          FROM stage_position) weeks;
