@@ -38,6 +38,7 @@ from psycopg.types.json import Jsonb
 from shapely.geometry.base import BaseGeometry
 
 from nsp import db
+from nsp.access import audit
 from nsp.errors import NspError
 from nsp.queries import queries
 from nsp.settings import geo_settings
@@ -47,6 +48,8 @@ LEVELS = ("low", "medium", "high", "critical")
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 REQUIRED = ("code", "name", "kind")
 KNOWN = (*REQUIRED, "neighbour", "regional_board", "length_km", "impact_level", "impact_reason", "line")
+# A Shapefile cuts field names to 10 characters; these are read as the full names.
+SHAPEFILE_NAMES = {"regional_b": "regional_board", "impact_lev": "impact_level", "impact_rea": "impact_reason"}
 POLYGONAL = ("Polygon", "MultiPolygon")
 LINEAR = ("LineString", "MultiLineString")
 
@@ -115,7 +118,9 @@ def _text(value) -> str | None:
 
 
 def _parse_line(value) -> BaseGeometry:
-    """A GeoJSON object (dict), GeoJSON text or WKT text."""
+    """A GeoJSON object (dict), GeoJSON text or WKT text (or a geometry from a lines layer)."""
+    if isinstance(value, BaseGeometry):
+        return value
     if isinstance(value, dict):
         return shapely.geometry.shape(value)
     text = str(value).strip()
@@ -134,13 +139,54 @@ def _geometry_problem(geom, allowed: tuple[str, ...]) -> str | None:
     return None
 
 
-def _read_frame(path: Path) -> gpd.GeoDataFrame:
+def _read_layer(path: Path, layer: str | None = None) -> gpd.GeoDataFrame:
     try:
-        layers = [name for name, _ in pyogrio.list_layers(path)]
-        layer = "sections" if "sections" in layers else layers[0]
         return gpd.read_file(path, layer=layer)
-    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, IndexError) as exc:
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError, ValueError) as exc:
         raise SectionFileError(path, f"cannot read the file: {db.first_line(exc)}") from exc
+
+
+def _layers(path: Path) -> list[str]:
+    try:
+        return [str(name) for name, _ in pyogrio.list_layers(path)]
+    except (pyogrio.errors.DataSourceError, ValueError) as exc:
+        raise SectionFileError(path, f"cannot read the file: {db.first_line(exc)}") from exc
+
+
+def _read_frame(path: Path) -> gpd.GeoDataFrame:
+    """The sections layer (``sections`` if the file has one, else the first), with the
+    ``line`` column taken from a lines layer when the file has none (see the README)."""
+    layers = _layers(path)
+    if not layers:
+        raise SectionFileError(path, "the file has no layers")
+    gdf = _read_layer(path, "sections" if "sections" in layers else layers[0])
+    gdf = gdf.rename(columns={k: v for k, v in SHAPEFILE_NAMES.items()
+                              if k in gdf.columns and v not in gdf.columns})
+    if "line" in gdf.columns or gdf.crs is None or "code" not in gdf.columns:
+        return gdf
+    sibling = path.with_name(f"{path.stem}_lines{path.suffix}")
+    if "lines" in layers:
+        src, lines = f"{path} (layer lines)", _read_layer(path, "lines")
+    elif sibling.exists():
+        src, lines = str(sibling), _read_layer(sibling)
+    else:
+        return gdf
+    if lines.crs is None:
+        raise SectionFileError(src, "the lines layer has no coordinate reference system (CRS)")
+    if "code" not in lines.columns:
+        raise SectionFileError(src, "the field is missing from the lines layer", field_name="code")
+    by_code: dict[str, BaseGeometry] = {}
+    for i, (code, geom) in enumerate(zip(lines["code"], lines.to_crs(gdf.crs).geometry), start=1):
+        code = _text(code)
+        if code is None or code in by_code:
+            raise SectionFileError(src, "missing or duplicate code in the lines layer",
+                                   index=i, code=code, field_name="code")
+        by_code[code] = geom
+    unknown = sorted(set(by_code) - {_text(c) for c in gdf["code"]})
+    if unknown:
+        raise SectionFileError(src, f"lines for codes that have no section: {', '.join(unknown)}")
+    gdf["line"] = [by_code.get(_text(c)) for c in gdf["code"]]
+    return gdf
 
 
 def read_sections(path: Path | str) -> list[Section]:
@@ -302,11 +348,9 @@ def load(url: str | None = None, path: Path | str | None = None, actor: str = "s
         n_patrols = conn.execute(queries["patrols_relocate"]).rowcount
         result = LoadResult(str(path), inserted, updated, removed, levels, n_events,
                             n_positions, n_patrols, srid)
-        conn.execute(queries["audit_insert"], {
-            "actor": actor, "action": "sections.load", "object": str(path),
-            "details": Jsonb({"inserted": len(inserted), "updated": len(updated),
-                              "removed": removed, "levels_recorded": levels,
-                              "metric_srid": srid}),
+        audit(conn, actor, "sections_load", str(path), {
+            "inserted": len(inserted), "updated": len(updated), "removed": removed,
+            "levels_recorded": levels, "metric_srid": srid,
         })
     return result
 
@@ -336,10 +380,8 @@ def set_impact_level(conn, code: str, level: str, decided_by: str, reason: str) 
         change = conn.execute(queries["impact_level_insert"], {
             "code": code, "level": level, "decided_by": decided_by.strip(), "reason": reason.strip(),
         }).fetchone()
-        conn.execute(queries["audit_insert"], {
-            "actor": decided_by.strip(), "action": "sections.set_level", "object": code,
-            "details": Jsonb({"from": section["impact_level"], "to": level, "reason": reason.strip()}),
-        })
+        audit(conn, decided_by.strip(), "impact_level_change", code,
+              {"from": section["impact_level"], "to": level, "reason": reason.strip()})
     return dict(change)
 
 

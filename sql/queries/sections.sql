@@ -69,10 +69,6 @@ INSERT INTO impact_level_change (section_code, to_level, decided_by, reason)
 VALUES (%(code)s, %(level)s, %(decided_by)s, %(reason)s)
 RETURNING id, section_code, from_level, to_level, decided_at, decided_by, reason;
 
--- audit_insert --
-INSERT INTO audit_log (actor, action, object, details)
-VALUES (%(actor)s, %(action)s, %(object)s, %(details)s);
-
 -- section_get --
 SELECT code, name, kind, neighbour, regional_board, length_km, impact_level
   FROM border_section WHERE code = %(code)s;
