@@ -96,11 +96,12 @@ def ingest():
         with body:
             summary = ingest_stream(body, name=name, source=source, fmt=fmt,
                                     submitted_by=f"source:{source}")
-    except UnknownFormat as exc:
-        status = 400 if fmt else 422
-        return _error(status, str(exc), source=source)
     except UnreadableFile as exc:
-        return _error(422, str(exc), source=source)
+        status = 400 if fmt and isinstance(exc, UnknownFormat) else 422
+        summary = getattr(exc, "summary", None)
+        if summary is None:
+            return _error(status, str(exc), source=source)
+        return jsonify(summary_dict(summary)), status
     result = summary_dict(summary)
     log.info("http ingest", extra={"action": "http_ingest", "source": source, "file": name,
                                    **{k: result.get(k) for k in ("accepted", "duplicates", "quarantined")}})

@@ -468,8 +468,9 @@ class Scenario:
         for day in self.local_days():
             tag = day.strftime("%Y%m%d")
             sensor = self.sensor_events(day)
-            put("daugavpils-board", f"report-{tag}.geojson", self.feature_collection(self.blr_events(day)))
-            put("ludza-board", f"zinojumi-{tag}.csv", self.csv_lv(self.rus_rows(day)))
+            blr, rus = self.blr_events(day), self.rus_rows(day)
+            put("daugavpils-board", f"report-{tag}.geojson", blr and self.feature_collection(blr))
+            put("ludza-board", f"zinojumi-{tag}.csv", rus and self.csv_lv(rus))
             put("sensors", f"detections-{tag}.ndjson", self.ndjson(sensor))
             for name, data in self.patrols(day):
                 put("patrol-gps", name, data)

@@ -84,6 +84,8 @@ def ingest_file_job(context, path: str, source: str, fmt: str | None = None) -> 
     if not file.exists():
         log.info("file already handled, nothing to do", extra={**fields, "action": "skip"})
         return {"file": str(file), "status": "gone"}
+    if context.job.attempts > 0:
+        _close_interrupted_batches(file, source)
     try:
         summary = ingest_file(file, source=source, fmt=fmt, submitted_by="watch")
     except UnreadableFile as exc:
@@ -112,6 +114,21 @@ def ingest_file_job(context, path: str, source: str, fmt: str | None = None) -> 
         **{k: result.get(k) for k in ("batch_id", "accepted", "duplicates", "quarantined")},
     })
     return {**result, "moved_to": str(moved)}
+
+
+def _close_interrupted_batches(file: Path, source: str) -> None:
+    """A retried job: the batch rows its killed predecessor left 'running' become 'failed'.
+
+    The job lock on the path means no other job is loading this file right now; the
+    rows of such a batch were rolled back with its transaction, only its record remains.
+    """
+    with db.connect(autocommit=True) as conn:
+        conn.execute(
+            "UPDATE ingest_batch SET status = 'failed', finished_at = now(), "
+            "error = 'interrupted: the worker stopped before the batch was committed' "
+            "WHERE file_name = %s AND source = %s AND status = 'running'",
+            (str(file), source),
+        )
 
 
 def defer_file(path: Path | str, source: str, fmt: str | None = None) -> int | None:

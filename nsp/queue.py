@@ -72,6 +72,12 @@ class _LazyConnector(PsycopgConnector):
     def _pool_args(self, value: dict[str, Any]) -> None:
         self._extra_pool_args = value
 
+    def get_sync_connector(self):
+        sync = self._sync_connector
+        if sync is not None and getattr(sync, "_pool", None) is None:
+            self._sync_connector = None  # closed: the next open reads the URL again
+        return super().get_sync_connector()
+
 
 app = App(
     connector=_LazyConnector(),

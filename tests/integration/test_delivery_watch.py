@@ -1,0 +1,76 @@
+"""Drop folder + queue + worker, on real PostGIS with real worker processes."""
+
+from __future__ import annotations
+
+import threading
+
+from ingest.tasks import defer_file
+from ingest.watch import DropFolder
+from nsp.queue import app
+
+from .delivery_helpers import job_statuses, ndjson_events, run_worker_until_empty
+
+
+def watch_once(root, source="dropfolder"):
+    with app.open():
+        return DropFolder(root, source, defer_file).run(0.2, threading.Event(), once=True)
+
+
+def test_dropped_file_loaded_and_moved_unreadable_to_failed(db_url, conn, tmp_path):
+    inbox = tmp_path / "inbox"
+    (inbox / "border-reports").mkdir(parents=True)
+    (inbox / "border-reports" / "night.ndjson").write_bytes(
+        ndjson_events([f"R-{i}" for i in range(50)]))
+    (inbox / "garbage.bin").write_bytes(bytes(range(256)) * 20)
+    (inbox / "half-written.ndjson.part").write_bytes(b'{"type": "Feat')
+
+    assert watch_once(inbox) == 2  # the .part file is not taken
+    done = run_worker_until_empty(db_url)
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    rows = conn.execute("SELECT source, count(*) AS n FROM event GROUP BY source").fetchall()
+    assert rows == [{"source": "border-reports", "n": 50}]  # the sub-folder is the source
+    assert (inbox / "border-reports" / "processed" / "night.ndjson").exists()
+    assert not (inbox / "border-reports" / "night.ndjson").exists()
+
+    assert (inbox / "failed" / "garbage.bin").exists()
+    report = (inbox / "failed" / "garbage.bin.error.txt").read_text()
+    assert "binary" in report and "garbage.bin" in report
+    assert (inbox / "half-written.ndjson.part").exists()
+    batch = conn.execute("SELECT status FROM ingest_batch WHERE file_name LIKE '%%garbage.bin'").fetchone()
+    assert batch["status"] == "failed"
+
+
+def test_file_deferred_twice_is_processed_once(db_url, conn, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    f = inbox / "a.ndjson"
+    f.write_bytes(ndjson_events([f"A-{i}" for i in range(20)]))
+    with app.open():
+        first = defer_file(f, "s1")
+        second = defer_file(f, "s1")  # same path still waiting: refused by the queueing lock
+    assert first is not None and second is None
+    # A watcher restart forgets what it queued; the file is still waiting.
+    assert watch_once(inbox, "s1") == 1
+    assert run_worker_until_empty(db_url).returncode == 0
+    assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == 20
+    assert conn.execute("SELECT count(*) AS n FROM ingest_batch").fetchone()["n"] == 1
+    assert job_statuses(db_url) == []  # both jobs succeeded (finished jobs are deleted)
+
+
+def test_a_file_that_changes_is_not_taken_until_stable(db_url, tmp_path):
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    queued = []
+    folder = DropFolder(inbox, "s", lambda p, s: queued.append(p))
+    f = inbox / "growing.ndjson"
+    f.write_bytes(ndjson_events(["G-1"]))
+    folder.poll()
+    with f.open("ab") as fh:
+        fh.write(ndjson_events(["G-2"]))
+    folder.poll()
+    assert queued == []  # size changed between the two polls
+    folder.poll()
+    assert queued == [f]
+    folder.poll()
+    assert queued == [f]  # not queued again while it waits for a worker
