@@ -244,7 +244,7 @@ CSS = """
              border-radius: 4px; padding: 8px 10px; font: 13px/1.35 system-ui, sans-serif; color: #111; }
   #nsp-title { top: 10px; left: 60px; max-width: 60%; }
   #nsp-title h1 { font-size: 17px; margin: 0 0 2px 0; }
-  #nsp-legend { bottom: 18px; left: 10px; max-width: 300px; }
+  #nsp-legend { bottom: 24px; right: 10px; max-width: 300px; }
   #nsp-legend .sw { display: inline-block; width: 14px; height: 10px; border: 1px solid #333; }
   #nsp-legend .note { font-size: 12px; margin: 4px 0; color: #333; }
   #nsp-legend .credit { font-size: 11px; color: #555; margin-top: 4px; }

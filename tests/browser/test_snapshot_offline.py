@@ -1,0 +1,77 @@
+"""snapshot.html opens in a real headless Chromium with ALL network blocked."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.support.ui import WebDriverWait
+
+from geo.snapshot import export as snapshot
+from geo.snapshot.settings import ExportSettings
+from nsp.access import Scope
+from tests.integration.test_export import WEEK, db_counts, seed_week
+
+
+@pytest.fixture
+def offline_driver():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--window-size=1400,1000",
+                # Belt and braces: no name resolves and every proxied request goes nowhere ...
+                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
+                "--proxy-bypass-list=<-loopback>"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
+    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
+    # ... and DevTools blocks every http(s) and ws URL outright.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*"]})
+    yield driver
+    driver.quit()
+
+
+def test_snapshot_map_works_offline(conn, tmp_path, offline_driver):
+    seed_week(conn)
+    expected = db_counts(conn)
+    result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana", "analyst"), settings=ExportSettings(pdf=False))
+    driver = offline_driver
+    driver.get((result.folder / "snapshot.html").as_uri())
+    WebDriverWait(driver, 20).until(lambda d: d.execute_script(
+        "return document.querySelectorAll('.nsp-event').length") >= expected["events"])
+
+    count = lambda css: driver.execute_script(f"return document.querySelectorAll({css!r}).length")  # noqa: E731
+    assert driver.execute_script("return typeof L === 'object' && L.version") == "1.9.4"
+    assert count(".leaflet-marker-icon.nsp-event") == expected["events"] == 10
+    assert count("path.nsp-section") == expected["border_sections"] == 36
+    assert count("path.nsp-patrol") == expected["patrols"] == 3
+    by_cat = {c: count(f".nsp-event.nsp-{c}") for c in ("unauthorised_border_crossing", "cross_border_crime",
+                                                        "crisis_situation", "other")}
+    assert by_cat == {"unauthorised_border_crossing": 5, "cross_border_crime": 3, "crisis_situation": 1, "other": 1}
+    assert count(".leaflet-control-layers-overlays input") == 6  # sections, patrols, 4 categories
+    title = driver.execute_script("return document.getElementById('nsp-title').innerText")
+    assert "2026-W40" in title and "all sections" in title
+    legend = driver.execute_script("return document.getElementById('nsp-legend').innerText")
+    assert "Unauthorised border crossing (5)" in legend and "critical" in legend
+    assert "2026-W40" in driver.title
+
+    # a layer toggle hides its markers
+    driver.execute_script("""
+        for (const l of document.querySelectorAll('.leaflet-control-layers-overlays label'))
+            if (l.innerText.includes('Cross-border crime')) l.querySelector('input').click();""")
+    assert count(".nsp-event.nsp-cross_border_crime") == 0
+    assert count(".nsp-event") == 7
+
+    # nothing but the file itself (and data: URIs) was requested; no script errors
+    requested = set()
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        if msg["method"] == "Network.requestWillBeSent":
+            requested.add(msg["params"]["request"]["url"].split(":", 1)[0])
+    assert requested <= {"file", "data"}, requested
+    errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    assert errors == [], errors
+    driver.save_screenshot(str(tmp_path / "snapshot.png"))
