@@ -24,6 +24,7 @@ outside these transactions.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from nsp import db
 ROLES = ("watch_officer", "sector_commander", "analyst", "admin", "kiosk", "system")
 USER_ROLES = ("watch_officer", "sector_commander", "analyst", "admin")
 APP_ROLE = "nsp_app"
+SECTION_CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")  # as border_section.code's CHECK
 
 
 @dataclass(frozen=True)
@@ -53,8 +55,13 @@ class Scope:
     def __post_init__(self):
         if self.role not in ROLES:
             raise ValueError(f"unknown role {self.role!r}; one of {', '.join(ROLES)}")
-        if self.sections is not None and not isinstance(self.sections, tuple):
-            object.__setattr__(self, "sections", tuple(self.sections))
+        if self.sections is not None:
+            if not isinstance(self.sections, tuple):
+                object.__setattr__(self, "sections", tuple(self.sections))
+            bad = [c for c in self.sections if not isinstance(c, str) or not SECTION_CODE.match(c)]
+            if bad:
+                # A code with a comma would widen the comma-separated nsp.sections setting.
+                raise ValueError(f"invalid section code(s) in scope: {bad!r}")
         if self.role == "sector_commander" and self.sections is None:
             raise ValueError("a sector commander's scope must name its sections")
         if self.role == "admin" and self.sections is None:
@@ -175,17 +182,18 @@ def audit(
     object: str | None = None,  # noqa: A002 - the audit_log column's name
     details: dict | None = None,
     remote_addr: str | None = None,
-) -> int:
-    """Append a row to audit_log (in the caller's transaction); return its id.
+) -> None:
+    """Append a row to audit_log in the caller's transaction.
 
-    Actions in use: ``login``, ``login_failed``, ``logout``, ``kiosk_login``,
-    ``export``, ``impact_level_change``, ``user_add``, ``user_disable``,
-    ``user_enable``, ``user_set_password``, ``kiosk_token_add``,
-    ``kiosk_token_revoke``, ``source_add``, ``source_revoke``.
+    Works under any scope (the row is written even by scopes that may not read the
+    log back, hence no RETURNING). Actions in use: ``login``, ``login_failed``,
+    ``logout``, ``kiosk_login``, ``export``, ``impact_level_change``,
+    ``event_close``, ``user_add``, ``user_disable``, ``user_enable``,
+    ``user_set_password``, ``kiosk_token_add``, ``kiosk_token_revoke``,
+    ``source_add``, ``source_revoke``.
     """
-    row = conn.execute(
+    conn.execute(
         "INSERT INTO audit_log (actor, action, object, details, remote_addr) "
-        "VALUES (%s, %s, %s, %s::jsonb, %s) RETURNING id",
+        "VALUES (%s, %s, %s, %s::jsonb, %s)",
         (actor, action, object, json.dumps(details or {}, default=str), remote_addr),
-    ).fetchone()
-    return row["id"] if isinstance(row, dict) else row[0]
+    )

@@ -1,0 +1,138 @@
+"""Web hardening: security headers, a self-only CSP, CSRF by Origin check, no tracebacks.
+
+``init_security(server)`` (called by ``dashboard.auth.init_app``) adds to the Flask server:
+
+- **Content-Security-Policy**: everything from ``'self'`` only. Dash renders two inline
+  scripts itself (its JSON config, which is not executed, and ``new DashRenderer()``) and
+  one per inline clientside callback; rather than allowing inline scripts, each HTML
+  response carries the SHA-256 of exactly the inline scripts it contains. Styles allow
+  ``'unsafe-inline'`` because Leaflet and Plotly set element styles at run time; no
+  style can load anything from outside ``'self'``.
+- ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY`` (and
+  ``frame-ancestors 'none'``), ``Referrer-Policy: same-origin``, ``Cross-Origin-Opener-Policy``,
+  ``Permissions-Policy``, and ``Strict-Transport-Security`` on HTTPS requests.
+- **CSRF**: every state-changing request (anything but GET/HEAD/OPTIONS) must carry an
+  ``Origin`` (or, failing that, a ``Referer``) whose host is the request's own host or one
+  of ``NSP_AUTH_ALLOWED_ORIGINS``; the session cookie is also ``SameSite=Lax`` (or
+  ``Strict``). This covers Dash's ``POST /_dash-update-component`` without changes to Dash.
+  Paths in ``NSP_AUTH_TOKEN_AUTH_PREFIXES`` (the ingest API, bearer tokens, no cookies)
+  are exempt.
+- Never debug mode; an unhandled error answers a generic 500, the traceback goes to the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, abort, request
+from werkzeug.exceptions import HTTPException
+
+from dashboard.auth_settings import auth_settings
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.DOTALL | re.IGNORECASE)
+_TYPE_ATTR = re.compile(r"""\btype\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
+_EXECUTABLE_TYPES = {"", "text/javascript", "application/javascript", "module"}
+
+BASE_CSP = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+    "img-src": ["'self'", "data:", "blob:"],
+    "font-src": ["'self'", "data:"],
+    "connect-src": ["'self'"],
+    "worker-src": ["'self'", "blob:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+
+
+def inline_script_hashes(html: str) -> list[str]:
+    """CSP source expressions ('sha256-...') of the executable inline scripts in ``html``."""
+    out = []
+    for m in _INLINE_SCRIPT.finditer(html):
+        attrs = m.group("attrs")
+        if re.search(r"\bsrc\s*=", attrs, re.IGNORECASE):
+            continue
+        t = _TYPE_ATTR.search(attrs)
+        if (t.group(1).lower() if t else "") not in _EXECUTABLE_TYPES:
+            continue  # JSON data blocks are never executed
+        digest = base64.b64encode(hashlib.sha256(m.group("body").encode()).digest()).decode()
+        out.append(f"'sha256-{digest}'")
+    return sorted(set(out))
+
+
+def csp_header(script_hashes: list[str] | None = None) -> str:
+    parts = []
+    for directive, sources in BASE_CSP.items():
+        if directive == "script-src" and script_hashes:
+            sources = sources + script_hashes
+        parts.append(f"{directive} {' '.join(sources)}")
+    return "; ".join(parts)
+
+
+def origin_allowed(origin: str, host: str, extra: list[str]) -> bool:
+    """Is ``origin`` (scheme://host[:port]) this server's own host or an allowed one?"""
+    netloc = urlsplit(origin).netloc.lower()
+    if not netloc:
+        return False
+    if netloc == host.lower():
+        return True
+    return any(urlsplit(o).netloc.lower() == netloc for o in extra)
+
+
+def _check_csrf():
+    if request.method in SAFE_METHODS:
+        return None
+    s = auth_settings()
+    if any(request.path.startswith(p) for p in s.token_auth_prefixes):
+        return None
+    origin = request.headers.get("Origin")
+    if not origin or origin == "null":
+        referer = request.headers.get("Referer", "")
+        parts = urlsplit(referer)
+        origin = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    if not origin or not origin_allowed(origin, request.host, s.allowed_origins):
+        abort(403, description="cross-site request refused (Origin check)")
+    return None
+
+
+def _headers(response: Response) -> Response:
+    hashes = None
+    if response.mimetype == "text/html" and not response.direct_passthrough:
+        hashes = inline_script_hashes(response.get_data(as_text=True))
+    response.headers["Content-Security-Policy"] = csp_header(hashes)
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    response.headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), payment=()"
+    s = auth_settings()
+    if request.is_secure and s.hsts_seconds:
+        response.headers["Strict-Transport-Security"] = f"max-age={s.hsts_seconds}; includeSubDomains"
+    if request.path.startswith(("/login", "/kiosk", "/logout")) or response.mimetype == "application/json":
+        response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def _generic_error(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return exc
+    from flask import current_app
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    return Response("Internal error. It was logged; please tell the administrator the time.\n",
+                    status=500, mimetype="text/plain")
+
+
+def init_security(server: Flask) -> None:
+    server.debug = False
+    server.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, TRAP_HTTP_EXCEPTIONS=False)
+    server.before_request(_check_csrf)
+    server.after_request(_headers)
+    server.register_error_handler(Exception, _generic_error)

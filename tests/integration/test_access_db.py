@@ -1,0 +1,264 @@
+"""Row-level security, grants and the audit log, straight in PostGIS (issue 6 parts 3-4, 6)."""
+
+from __future__ import annotations
+
+import psycopg
+import pytest
+
+from nsp import access, db
+from nsp.access import Scope
+
+COMMANDER = Scope(user="cmd-by01", role="sector_commander", sections=("LV-BY-01",))
+WATCH = Scope(user="watch", role="watch_officer")
+ANALYST = Scope(user="ana", role="analyst")
+ADMIN = Scope(user="adm", role="admin")
+KIOSK_ALL = Scope(user="wall", role="kiosk")
+
+# Tables the app role may read without a scope policy, and why (anything else readable by
+# nsp_app must have RLS enabled; a new table in a later migration fails here until decided).
+UNSCOPED_OK = {
+    "nsp_config": "configuration values",
+    "nsp_migration": "migration bookkeeping",
+    "spatial_ref_sys": "PostGIS CRS definitions",
+    "tracked_object": "static data of objects; positions are scoped",
+    "ingest_batch": "delivery counts for the stale-data sign; raw records (quarantine) are scoped",
+    "ingest_source": "source names and token hashes for the ingest API",
+}
+
+
+@pytest.fixture
+def seeded(conn):
+    """One event, patrol, observation and position in every section, plus one outside all."""
+    conn.execute(
+        """INSERT INTO event (source, source_ref, category, occurred_at, geom, section_code, distance_to_border_m)
+           SELECT 'test', code, 'other', now() - interval '1 hour', ST_PointOnSurface(area), code, 1
+             FROM border_section"""
+    )
+    conn.execute(
+        """INSERT INTO event (source, source_ref, category, occurred_at, geom, section_code, distance_to_border_m)
+           VALUES ('test', 'nowhere', 'other', now(), ST_SetSRID(ST_MakePoint(10, 50), 4326), NULL, 0)"""
+    )
+    conn.execute(
+        """INSERT INTO patrol (source, source_ref, unit, started_at, ended_at, track)
+           SELECT 'test', code, 'unit-' || code, now() - interval '2 hours', now(),
+                  ST_Multi(ST_MakeLine(p, ST_Translate(p, 0.00001, 0)))
+             FROM (SELECT code, ST_PointOnSurface(area) AS p FROM border_section
+                    WHERE kind <> 'air') s"""
+    )
+    conn.execute(
+        """INSERT INTO patrol_observation (patrol_id, observed_at, geom, name)
+           SELECT id, started_at, ST_StartPoint(ST_GeometryN(track, 1)), source_ref FROM patrol"""
+    )
+    conn.execute(
+        """INSERT INTO patrol_event (patrol_id, event_id)
+           SELECT p.id, e.id FROM patrol p JOIN event e ON e.source_ref = p.source_ref"""
+    )
+    conn.execute(
+        """INSERT INTO asset_position (source, object_id, kind, observed_at, geom, section_code)
+           SELECT 'test', 'obj-' || code, 'own', now() - interval '5 minutes', ST_PointOnSurface(area), code
+             FROM border_section"""
+    )
+    conn.execute("INSERT INTO quarantine (source, location, raw, reason) VALUES ('test', 'line 1', 'x', 'bad')")
+    n = conn.execute("SELECT count(*) AS n FROM border_section").fetchone()["n"]
+    assert n > 10
+    codes = {r["section_codes"][0] for r in conn.execute("SELECT section_codes FROM patrol").fetchall()
+             if r["section_codes"]}
+    assert "LV-BY-01" in codes and "LV-RU-01" in codes
+    return n
+
+
+def _as(url: str, scope: Scope | None, query: str, params=()):
+    """Run ``query`` as nsp_app under ``scope`` (None: no scope at all)."""
+    with psycopg.connect(url, row_factory=psycopg.rows.dict_row) as c, c.transaction():
+        access.as_app_role(c)
+        if scope is not None:
+            access.apply_scope(c, scope)
+        return c.execute(query, params).fetchall()
+
+
+SCOPED_QUERIES = {
+    "event": "SELECT section_code AS s FROM event",
+    "border_section": "SELECT code AS s FROM border_section",
+    "asset_position": "SELECT section_code AS s FROM asset_position",
+    "asset_latest": "SELECT section_code AS s FROM asset_latest",
+    "patrol": "SELECT unnest(section_codes) AS s FROM patrol",
+    "patrol_observation": "SELECT p.source_ref AS s FROM patrol_observation o JOIN patrol p ON p.id = o.patrol_id",
+    "patrol_observation_alone": "SELECT name AS s FROM patrol_observation",
+    "patrol_event": "SELECT e.section_code AS s FROM patrol_event pe JOIN event e ON e.id = pe.event_id",
+    "impact_level_change": "SELECT section_code AS s FROM impact_level_change",
+}
+
+
+@pytest.mark.parametrize("table", sorted(SCOPED_QUERIES))
+def test_commander_sees_only_own_section(db_url, seeded, table):
+    rows = _as(db_url, COMMANDER, SCOPED_QUERIES[table])
+    seen = {r["s"] for r in rows}
+    if table == "impact_level_change":
+        assert seen <= {"LV-BY-01"}  # the loader records initial levels, maybe
+    else:
+        assert seen == {"LV-BY-01"}, f"{table}: {seen}"
+    everything = _as(db_url, WATCH, SCOPED_QUERIES[table])
+    assert len(everything) > len(rows) or table == "impact_level_change"
+
+
+def test_commander_sees_nothing_else_even_when_asking(db_url, seeded):
+    # Filters naming other sections, OR-tricks and reading the scope tables directly.
+    for q, p in [
+        ("SELECT * FROM event WHERE section_code = %s", ("LV-RU-01",)),
+        ("SELECT * FROM event WHERE section_code = ANY(%s)", (["LV-RU-01", "LV-BY-02", "LV-SEA"],)),
+        ("SELECT * FROM border_section WHERE code <> %s", ("LV-BY-01",)),
+        ("SELECT * FROM quarantine", ()),
+        ("SELECT * FROM audit_log", ()),
+        ("SELECT * FROM app_user", ()),
+        ("SELECT * FROM kiosk_token", ()),
+    ]:
+        assert _as(db_url, COMMANDER, q, p) == [], q
+    assert {r["section_code"] for r in _as(db_url, COMMANDER, "SELECT * FROM event WHERE section_code IS NULL OR true")} \
+        == {"LV-BY-01"}
+    # Partitions read by name bypass the parent's policies: RLS on every partition refuses them.
+    parts = _as(db_url, None, "SELECT inhrelid::regclass::text AS p FROM pg_inherits "
+                "WHERE inhparent = 'asset_position'::regclass")
+    assert parts
+    for p in parts:
+        assert _as(db_url, COMMANDER, f'SELECT * FROM "{p["p"]}"') == []
+        assert _as(db_url, WATCH, f'SELECT * FROM "{p["p"]}"') == []
+
+
+def test_partitions_made_later_are_protected_too(db_url, conn, seeded):
+    conn.execute("SELECT nsp_ensure_position_partitions(now() + interval '30 weeks', now() + interval '31 weeks')")
+    conn.execute(
+        "INSERT INTO asset_position (source, object_id, kind, observed_at, geom, section_code) "
+        "VALUES ('t', 'late', 'own', now() + interval '30 weeks 3 days', ST_SetSRID(ST_MakePoint(27, 56), 4326), 'LV-RU-01')"
+    )
+    part = conn.execute("SELECT tableoid::regclass::text AS p FROM asset_position WHERE object_id = 'late'").fetchone()["p"]
+    assert part.startswith("asset_position_2")
+    assert _as(db_url, COMMANDER, f'SELECT * FROM "{part}"') == []
+    assert _as(db_url, WATCH, "SELECT object_id FROM asset_position WHERE object_id = 'late'") == [{"object_id": "late"}]
+    assert _as(db_url, COMMANDER, "SELECT object_id FROM asset_position WHERE object_id = 'late'") == []
+
+
+@pytest.mark.parametrize("scope", [None, ADMIN, Scope(user="x", role="kiosk", sections=())],
+                         ids=["unset", "admin", "empty"])
+def test_unset_or_empty_scope_sees_nothing(db_url, seeded, scope):
+    for name, q in SCOPED_QUERIES.items():
+        assert _as(db_url, scope, q) == [], name
+
+
+def test_unrestricted_roles_see_everything(db_url, seeded):
+    n_events = seeded + 1  # one per section and one outside every section
+    for scope in (WATCH, ANALYST, KIOSK_ALL, access.SYSTEM):
+        assert len(_as(db_url, scope, "SELECT id FROM event")) == n_events
+        assert len(_as(db_url, scope, "SELECT code FROM border_section")) == seeded
+    assert len(_as(db_url, WATCH, "SELECT * FROM quarantine")) == 1
+    # A kiosk scoped to two sections.
+    two = Scope(user="wall-by", role="kiosk", sections=("LV-BY-01", "LV-BY-02"))
+    assert {r["s"] for r in _as(db_url, two, SCOPED_QUERIES["event"])} == {"LV-BY-01", "LV-BY-02"}
+
+
+def test_app_role_cannot_bypass(db_url, conn):
+    role = conn.execute("SELECT rolsuper, rolbypassrls, rolcanlogin FROM pg_roles WHERE rolname = 'nsp_app'").fetchone()
+    assert role == {"rolsuper": False, "rolbypassrls": False, "rolcanlogin": False}
+    owned = conn.execute(
+        "SELECT relname FROM pg_class WHERE relowner = 'nsp_app'::regrole").fetchall()
+    assert owned == []
+    # Every view in public checks the caller's rights (else it would read as its owner).
+    views = conn.execute(
+        """SELECT c.relname, coalesce(c.reloptions::text, '') AS opts FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind = 'v'
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = c.oid AND d.deptype = 'e')"""
+    ).fetchall()
+    assert views and all("security_invoker=true" in v["opts"] for v in views), views
+    # Functions that run as their owner bypass RLS: only the reviewed ones.
+    definers = {r["proname"] for r in conn.execute(
+        """SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+            WHERE n.nspname = 'public' AND p.prosecdef
+              AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"""
+    ).fetchall()}
+    assert definers <= {"nsp_apply_impact_change"}, definers
+    # Anything the app role can read either has RLS or is known not to need it.
+    readable = conn.execute(
+        """SELECT c.relname, c.relrowsecurity, c.relkind FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')
+              AND NOT c.relispartition
+              AND has_table_privilege('nsp_app', c.oid, 'SELECT')"""
+    ).fetchall()
+    unprotected = sorted(r["relname"] for r in readable
+                         if not r["relrowsecurity"] and r["relname"] not in UNSCOPED_OK
+                         and not r["relname"].startswith("procrastinate_"))
+    assert unprotected == [], (
+        f"tables readable by nsp_app without row-level security: {unprotected}; "
+        "enable RLS with a scope policy (see 0007_access.sql) or add them to UNSCOPED_OK")
+
+
+def test_connection_runs_as_app_role(db_url, seeded):
+    with access.connection(COMMANDER) as c:
+        who = c.execute("SELECT current_user AS u, current_setting('nsp.sections') AS s").fetchone()
+        assert who == {"u": "nsp_app", "s": "LV-BY-01"}
+        assert {r["section_code"] for r in c.execute("SELECT section_code FROM event").fetchall()} == {"LV-BY-01"}
+    # The role and settings end with the transaction: the pooled connection is clean again.
+    with db.pool().connection() as c:
+        who = c.execute("SELECT current_user AS u, current_setting('nsp.sections', true) AS s").fetchone()
+        assert who["u"] != "nsp_app" and not who["s"]
+
+
+def test_audit_is_append_only_for_the_app(db_url, conn):
+    with access.connection(COMMANDER) as c:
+        access.audit(c, COMMANDER.user, "export", "week 2026-W47", {"sections": ["LV-BY-01"]}, "127.0.0.1")
+    row = conn.execute("SELECT actor, action, object, details, remote_addr FROM audit_log "
+                       "WHERE action = 'export'").fetchone()
+    audit_id = conn.execute("SELECT max(id) AS id FROM audit_log").fetchone()["id"]
+    assert row == {"actor": "cmd-by01", "action": "export", "object": "week 2026-W47",
+                   "details": {"sections": ["LV-BY-01"]}, "remote_addr": "127.0.0.1"}
+    for scope in (COMMANDER, ADMIN, access.SYSTEM):
+        for stmt in (
+            "UPDATE audit_log SET actor = 'someone else'",
+            "DELETE FROM audit_log",
+            "TRUNCATE audit_log",
+        ):
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                _as(db_url, scope, stmt + " RETURNING 1" if not stmt.startswith("TRUNCATE") else stmt)
+    # Even the owner is refused by the trigger from 0001.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        conn.execute("UPDATE audit_log SET actor = 'x' WHERE id = %s", (audit_id,))
+    assert conn.execute("SELECT actor FROM audit_log WHERE id = %s", (audit_id,)).fetchone()["actor"] == "cmd-by01"
+    # Admins read it; commanders do not.
+    assert any(r["id"] == audit_id for r in _as(db_url, ADMIN, "SELECT id FROM audit_log"))
+    assert _as(db_url, COMMANDER, "SELECT id FROM audit_log") == []
+
+
+def test_only_watch_officers_change_impact_levels(db_url, conn):
+    stmt = ("INSERT INTO impact_level_change (section_code, to_level, decided_by, reason) "
+            "VALUES ('LV-BY-01', 'critical', %s, 'test') RETURNING section_code")
+    for scope in (COMMANDER, ANALYST, ADMIN, KIOSK_ALL):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            _as(db_url, scope, stmt, (scope.user,))
+    # A watch officer may, but only in their own name.
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _as(db_url, WATCH, stmt, ("someone-else",))
+    assert _as(db_url, WATCH, stmt, ("watch",)) == [{"section_code": "LV-BY-01"}]
+    level = conn.execute("SELECT impact_level FROM border_section WHERE code = 'LV-BY-01'").fetchone()
+    assert level["impact_level"] == "critical"
+    # Nobody edits or deletes a recorded decision.
+    for stmt2 in ("UPDATE impact_level_change SET reason = 'x'", "DELETE FROM impact_level_change"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            _as(db_url, WATCH, stmt2)
+
+
+def test_commander_cannot_write_operational_data(db_url, seeded):
+    for stmt in (
+        "UPDATE event SET status = 'closed', closed_at = now() WHERE section_code = 'LV-BY-01' RETURNING id",
+        "UPDATE border_section SET impact_level = 'low' RETURNING code",
+        "UPDATE patrol SET unit = 'x' RETURNING id",
+    ):
+        assert _as(db_url, COMMANDER, stmt) == [], stmt
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _as(db_url, COMMANDER, "DELETE FROM event")
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        _as(db_url, COMMANDER, "INSERT INTO event (source, source_ref, category, occurred_at, geom) "
+            "VALUES ('x', 'y', 'other', now(), ST_SetSRID(ST_MakePoint(27, 56), 4326))")
+    # A watch officer closes an event.
+    closed = _as(db_url, WATCH, "UPDATE event SET status = 'closed', closed_at = now(), closed_by = 'watch' "
+                 "WHERE source_ref = 'LV-BY-01' RETURNING id")
+    assert len(closed) == 1
