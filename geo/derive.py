@@ -154,6 +154,19 @@ SEA_LEVEL = ("low", "no current threat at the sea border")
 
 RIX = "RIX"
 
+# Estonian coasts missing from the 1:10m land polygons (clipped at 23.4 E, no islands),
+# placed by hand and APPROXIMATE: they only move the equidistance line that ends the
+# territorial sea in the Irbe Strait and towards Ruhnu.
+APPROX_COASTS: dict[str, list[tuple[str, list[tuple[float, float]]]]] = {
+    "EST": [
+        # Sõrve peninsula and the south coast of Saaremaa, Sääre to Kübassaare
+        ("line", [(21.98, 57.96), (22.05, 57.91), (22.17, 57.96), (22.25, 58.10),
+                  (22.49, 58.23), (22.80, 58.25), (23.05, 58.40)]),
+        # Ruhnu island (a 2.5 km circle)
+        ("island", [(23.26, 57.80)]),
+    ],
+}
+
 
 def _to_metric(gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return gdf.to_crs(METRIC)
@@ -195,15 +208,16 @@ def _as_multipolygon(geom) -> MultiPolygon:
     return MultiPolygon(polys)
 
 
-def _generators(lines: list[LineString], spacing: float) -> tuple[np.ndarray, np.ndarray]:
-    """Points spaced along each line (offset by half a step, so that lines sharing an end
-    point never produce the same point twice) and the index of their line."""
+def _generators(lines: list, spacing: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points spaced along each (multi)line (offset by half a step, so that lines sharing
+    an end point never produce the same point twice) and the index of their line."""
     pts, owner = [], []
-    for i, line in enumerate(lines):
-        n = max(2, math.ceil(line.length / spacing))
-        dists = (np.arange(n) + 0.5) * (line.length / n)
-        pts.extend(shapely.line_interpolate_point(line, dists))
-        owner.extend([i] * n)
+    for i, geom in enumerate(lines):
+        for line in shapely.get_parts(geom):
+            n = max(2, math.ceil(line.length / spacing))
+            dists = (np.arange(n) + 0.5) * (line.length / n)
+            pts.extend(shapely.line_interpolate_point(line, dists))
+            owner.extend([i] * n)
     return np.array(pts, dtype=object), np.array(owner)
 
 
@@ -221,21 +235,33 @@ def nearest_line_partition(lines: list[LineString], region, spacing: float = SPA
     return pieces
 
 
+def approx_coasts() -> dict[str, object]:
+    """The hand-placed extra coasts (EPSG:3059), by country."""
+    t = Transformer.from_crs(4326, METRIC, always_xy=True)
+    out = {}
+    for iso, parts in APPROX_COASTS.items():
+        geoms = []
+        for kind, coords in parts:
+            xy = [t.transform(lon, lat) for lon, lat in coords]
+            geoms.append(LineString(xy) if kind == "line" else Point(xy[0]).buffer(2_500).exterior)
+        out[iso] = shapely.union_all(geoms)
+    return out
+
+
 def territorial_sea(coast: LineString, countries: gpd.GeoDataFrame, own: str) -> Polygon:
     """12 nautical miles seaward of the coast, off every country's land, and on Latvia's
-    side of the equidistance line with the neighbours' land."""
+    side of the equidistance line with the neighbours' land (and islands)."""
     land = shapely.union_all(countries.geometry)
     sea = coast.buffer(TERRITORIAL_SEA_M, quad_segs=16).difference(land)
     # Equidistance with the neighbours: a Voronoi of points on each country's boundary.
     names = sorted(countries["iso_a3"])
+    extra = approx_coasts()
     boundaries = [
-        countries.loc[countries["iso_a3"] == n].geometry.iloc[0].boundary for n in names
+        shapely.union_all([countries.loc[countries["iso_a3"] == n].geometry.iloc[0].boundary,
+                           *([extra[n]] if n in extra else [])])
+        for n in names
     ]
-    pieces = nearest_line_partition(
-        [shapely.line_merge(b) if b.geom_type == "MultiLineString" else b for b in boundaries],
-        sea,
-        spacing=1_000.0,
-    )
+    pieces = nearest_line_partition(boundaries, sea, spacing=1_000.0)
     mine = pieces[names.index(own)]
     # Keep the parts that touch the coast (drops slivers cut off by the equidistance line).
     keep = [p for p in shapely.get_parts(mine) if p.distance(coast) < 1.0]
