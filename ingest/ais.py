@@ -27,12 +27,13 @@ import re
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
-from functools import lru_cache
+from functools import lru_cache, reduce
+from operator import xor
 from typing import BinaryIO
 
 from pyais.constants import NavigationStatus, ShipType
 from pyais.exceptions import AISBaseException
-from pyais.messages import AISSentence, NMEASentenceFactory
+from pyais.messages import AISSentence
 
 from ingest.base import FeedFormat, Location, Position, Record, Rejected, TrackedObject, register
 
@@ -40,6 +41,7 @@ MAX_LINE = 4096  # an AIS sentence is at most 82 characters; tag blocks add a li
 PENDING_LINES = 200  # a fragment group not completed within this many lines is incomplete
 KNOTS_UNAVAILABLE = {1: 102.3, 2: 102.3, 3: 102.3, 18: 102.3, 19: 102.3, 27: 63.0}
 POSITION_TYPES = frozenset({1, 2, 3, 18, 19, 27})
+WANTED_TYPES = POSITION_TYPES | {5, 9, 24}
 _SENTENCE = re.compile(rb"^(\\[^\\]*\\)?[!$][A-Z]{2}VD[MO],")
 _NMEA_ANY = re.compile(rb"^(\\[^\\]*\\)?[!$][A-Z]{2}[A-Z]{3},")
 
@@ -157,22 +159,36 @@ class AisFormat(FeedFormat):
             yield Rejected(Location("line", line_no), text,
                            "not an AIS NMEA sentence (expected !AIVDM or !AIVDO)")
             return
+        tag = None
+        body = line
+        if line[0] == 0x5C:  # "\": an NMEA 4.0 tag block
+            end = line.index(b"\\", 1)  # present: _SENTENCE matched
+            tag, reason = _tag_block(line[1:end])
+            if reason:
+                yield Rejected(Location("line", line_no), text, reason)
+                return
+            body = line[end + 1:]
+        star = body.rfind(b"*")
         try:
-            sentence = NMEASentenceFactory.produce(line)
+            expected = int(body[star + 1:star + 3], 16) if star > 0 else -1
+        except ValueError:
+            expected = -1
+        if expected < 0:
+            yield Rejected(Location("line", line_no), text, "NMEA sentence without a *hh checksum")
+            return
+        actual = reduce(xor, body[1:star], 0)
+        if actual != expected:
+            yield Rejected(Location("line", line_no), text,
+                           f"NMEA checksum mismatch: the sentence says {expected:02X}, "
+                           f"its content gives {actual:02X}")
+            return
+        try:
+            sentence = AISSentence(body)
         except (AISBaseException, ValueError, IndexError) as exc:
             yield Rejected(Location("line", line_no), text, f"malformed AIS sentence: {exc}")
             return
-        if not sentence.is_valid:
-            yield Rejected(Location("line", line_no), text,
-                           f"NMEA checksum mismatch (sentence says {sentence.checksum:02X}, "
-                           "content gives a different value)")
-            return
-        tag = sentence.tag_block
-        if tag is not None:
-            tag.init()
-            if not tag.is_valid:
-                yield Rejected(Location("line", line_no), text, "tag block checksum mismatch or malformed tag block")
-                return
+        sentence.is_valid = True
+        sentence.tag_block = tag
         if sentence.frag_cnt == 1:
             yield from self._message([sentence], [text], line_no)
             return
@@ -215,6 +231,11 @@ class AisFormat(FeedFormat):
         self.stats["messages"] += 1
         location = Location("message", self._message_no, line=first_line)
         raw = lines[0] if len(lines) == 1 else "\n".join(lines)
+        if sentences[0].ais_id not in WANTED_TYPES:
+            self.stats["skipped"] += 1
+            self.stats["skipped_lines"] += len(lines)
+            self.stats[f"skipped type {sentences[0].ais_id}"] += 1
+            return
         try:
             sentence = sentences[0] if len(sentences) == 1 else AISSentence.assemble_from_iterable(sentences)
             msg = sentence.decode()
@@ -290,16 +311,17 @@ class AisFormat(FeedFormat):
             self.stats[f"skipped type {msg_type}"] += 1
 
     def _time(self, sentences: list[AISSentence]) -> tuple[datetime | None, dict, str | None]:
+        attrs: dict = {}
         for sentence in sentences:
             tag = sentence.tag_block
-            if tag is None:
+            if not tag:
                 continue
-            stamp = tag.receiver_timestamp
-            attrs = {"time_source": "tag_block"}
-            if tag.source_station:
-                attrs["station"] = tag.source_station
+            if "s" in tag and "station" not in attrs:
+                attrs["station"] = tag["s"]
+            stamp = tag.get("c")
             if stamp is None:
                 continue
+            attrs["time_source"] = "tag_block"
             try:
                 value = float(stamp)
                 if value > 1e11:  # milliseconds
@@ -307,7 +329,29 @@ class AisFormat(FeedFormat):
                 return datetime.fromtimestamp(value, timezone.utc), attrs, None
             except (ValueError, OverflowError, OSError):
                 return None, attrs, f"tag block time c:{stamp} is not a unix time"
-        return self._received, {"time_source": "received"}, None
+        attrs["time_source"] = "received"
+        return self._received, attrs, None
+
+
+def _tag_block(block: bytes) -> tuple[dict | None, str | None]:
+    """``s:LV-RIGA,c:1714550400*11`` -> ({"s": "LV-RIGA", "c": "1714550400"}, None)."""
+    star = block.rfind(b"*")
+    if star < 0:
+        return None, "tag block without a *hh checksum"
+    try:
+        expected = int(block[star + 1:], 16)
+    except ValueError:
+        return None, "tag block checksum is not hexadecimal"
+    body = block[:star]
+    actual = reduce(xor, body, 0)
+    if actual != expected:
+        return None, f"tag block checksum mismatch: it says {expected:02X}, its content gives {actual:02X}"
+    fields = {}
+    for item in body.decode("ascii", "replace").split(","):
+        key, sep, value = item.partition(":")
+        if sep:
+            fields[key] = value
+    return fields, None
 
 
 def _decode(data: bytes) -> str:

@@ -33,6 +33,7 @@ from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from typing import BinaryIO
+import xml.etree.ElementTree as ET
 from xml.etree.ElementTree import Element, ParseError
 
 from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
@@ -262,6 +263,10 @@ class CotFormat(FeedFormat):
     @staticmethod
     def _xml(data: bytes, line: int) -> Element:
         try:
+            if b"<!" not in data:
+                # No DOCTYPE, so no entity can be declared or referenced from outside:
+                # the C parser is safe here and several times faster.
+                return ET.fromstring(data)
             return fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
         except EntitiesForbidden:
             raise RecordError("entity declarations are refused (XML bomb / entity expansion)") from None
