@@ -15,8 +15,8 @@ from datetime import datetime
 
 import psycopg
 from psycopg.rows import class_row
-from psycopg.types.json import Jsonb
 
+from nsp.access import audit
 from nsp.errors import NspError
 
 TOKEN_PREFIX = "nsp_"
@@ -47,10 +47,7 @@ def hash_token(token: str) -> str:
 
 
 def _audit(conn: psycopg.Connection, actor: str, action: str, name: str, details: dict) -> None:
-    conn.execute(
-        "INSERT INTO audit_log (actor, action, object, details) VALUES (%s, %s, %s, %s)",
-        (actor, action, f"ingest_source:{name}", Jsonb(details)),
-    )
+    audit(conn, actor, action, f"ingest_source:{name}", details)
 
 
 def add(conn: psycopg.Connection, name: str, actor: str, description: str | None = None) -> str:
@@ -73,7 +70,7 @@ def add(conn: psycopg.Connection, name: str, actor: str, description: str | None
                 f"invalid source name {name!r}: use letters, digits, '.', '_' or '-' "
                 "(at most 64, starting with a letter or digit)"
             ) from exc
-        _audit(conn, actor, "source.add", name, {"id": _id(row)})
+        _audit(conn, actor, "source_add", name, {"id": _id(row)})
     return token
 
 
@@ -90,7 +87,7 @@ def revoke(conn: psycopg.Connection, name: str, actor: str) -> None:
         ).fetchone()
         if row is None:
             raise SourceError(f"no active source named {name!r} (see `nsp sources list`)")
-        _audit(conn, actor, "source.revoke", name, {"id": _id(row)})
+        _audit(conn, actor, "source_revoke", name, {"id": _id(row)})
 
 
 def list_sources(conn: psycopg.Connection, include_revoked: bool = True) -> list[Source]:
