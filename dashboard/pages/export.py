@@ -1,0 +1,118 @@
+"""The "Export week" page at ``/export``: the weekly snapshot from the dashboard.
+
+The button queues the export as a background job (the web request returns at once);
+the page polls every 2 s and offers the zip when it is ready. Ids start with ``export-``.
+Only users whose scope may export (``Scope.can_export``) see the form; a sector
+commander's export holds only their own sections.
+"""
+
+from __future__ import annotations
+
+import dash
+from dash import Input, Output, State, callback, dcc, html, no_update
+
+from dashboard.scope import current_scope
+from geo.snapshot import web
+from geo.snapshot.export import ExportError
+from geo.snapshot.settings import export_settings
+from geo.snapshot.week import Week
+from nsp import access
+
+dash.register_page(__name__, path="/export", name="Export week", title="nsp — export week")
+
+P = "export"
+
+
+def _register_download_route() -> None:
+    """Serve downloads from the app that loads this page (unless the app did it already)."""
+    try:
+        server = dash.get_app().server
+    except Exception:  # noqa: BLE001 - imported outside an app: the app registers web.blueprint
+        return
+    if web.blueprint.name not in server.blueprints:
+        server.register_blueprint(web.blueprint)
+
+
+_register_download_route()
+
+
+def week_choices(tz: str | None = None) -> list[dict]:
+    tz = tz or export_settings().timezone
+    now, last = Week.current(tz), Week.last_complete(tz)
+    return [
+        {"label": f"Last complete week {last.label} ({last.span_text()})", "value": last.label},
+        {"label": f"This week so far {now.label} ({now.span_text()})", "value": now.label},
+    ]
+
+
+def section_options(scope) -> list[dict]:
+    with access.connection(scope) as conn:
+        rows = conn.execute("SELECT code, name FROM border_section ORDER BY code").fetchall()
+    return [{"label": f"{r['code']} — {r['name']}", "value": r["code"]} for r in rows]
+
+
+def layout(**_query):
+    scope = current_scope()
+    if not scope.can_export:
+        return html.Div([html.H2("Export week"), html.P("Your role may not export.", id=f"{P}-denied")],
+                        className="nsp-page")
+    choices = week_choices()
+    return html.Div([
+        html.H2("Export week"),
+        html.P("A folder and a zip with the offline map (snapshot.html), picture.gpkg, events.csv, "
+               "summary.html/.pdf and manifest.json. Runs in the background; the download appears here."),
+        dcc.RadioItems(id=f"{P}-week", options=choices, value=choices[0]["value"]),
+        dcc.Dropdown(id=f"{P}-sections", options=section_options(scope), multi=True,
+                     placeholder="All sections you may see"),
+        html.Button("Export week", id=f"{P}-run", n_clicks=0),
+        dcc.Store(id=f"{P}-request"),
+        dcc.Interval(id=f"{P}-poll", interval=2000, disabled=True),
+        html.Div(id=f"{P}-status", role="status"),
+        html.A("Download the zip", id=f"{P}-download", href="", style={"display": "none"}),
+    ], className="nsp-page")
+
+
+def run_export(n_clicks, week_label, sections, scope=None):
+    """Queue the export; returns (request store, poll disabled, status text)."""
+    if not n_clicks:
+        return no_update, no_update, no_update
+    scope = scope or current_scope()
+    tz = export_settings().timezone
+    try:
+        req = web.start(scope, Week.parse(week_label, tz), sections or None)
+    except ExportError as exc:
+        return None, True, f"Cannot export: {exc}"
+    return {"token": req["token"], "week": req["week"]}, False, f"Export of {req['week']} queued…"
+
+
+def poll_export(_n, req, scope=None):
+    """Check the request; returns (status text, download href, download style, poll disabled)."""
+    hidden = {"display": "none"}
+    if not req:
+        return no_update, no_update, no_update, True
+    try:
+        st = web.status(req["token"], scope or current_scope())
+    except ExportError as exc:
+        return f"Cannot export: {exc}", "", hidden, True
+    if st["state"] == "done":
+        c = st["counts"]
+        text = (f"{st['week']} is ready: {c['events']:,} events, {c['patrols']:,} patrols, "
+                f"{c['asset_positions']:,} positions.")
+        return text, st["url"], {"display": "inline-block"}, True
+    if st["state"] == "failed":
+        return f"The export of {st['week']} failed ({st['job']}); see the worker log.", "", hidden, True
+    return f"Export of {st['week']} {st['state']}…", "", hidden, False
+
+
+@callback(Output(f"{P}-request", "data"), Output(f"{P}-poll", "disabled"), Output(f"{P}-status", "children"),
+          Input(f"{P}-run", "n_clicks"), State(f"{P}-week", "value"), State(f"{P}-sections", "value"),
+          prevent_initial_call=True)
+def _run(n_clicks, week_label, sections):
+    return run_export(n_clicks, week_label, sections)
+
+
+@callback(Output(f"{P}-status", "children", allow_duplicate=True), Output(f"{P}-download", "href"),
+          Output(f"{P}-download", "style"), Output(f"{P}-poll", "disabled", allow_duplicate=True),
+          Input(f"{P}-poll", "n_intervals"), State(f"{P}-request", "data"), prevent_initial_call=True)
+def _poll(n, req):
+    return poll_export(n, req)

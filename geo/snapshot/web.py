@@ -1,0 +1,122 @@
+"""The dashboard's side of the export: requests, their status, and the download route.
+
+A request gets a random token and its own folder ``<out_dir>/requests/<token>/`` with
+``request.json`` (who, which week, which sections, the job id). The export runs as a
+queue job (``geo.snapshot.tasks.export_week_job``); the page polls :func:`status` and,
+once the zip is there, links to ``/export/download/<token>/<zip>``, which only the
+requesting user may fetch. Flask side: ``server.register_blueprint(blueprint)``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import shutil
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+from flask import Blueprint, abort, send_file
+
+from geo.snapshot.export import ExportError, snapshot_name
+from geo.snapshot.settings import ExportSettings, export_settings
+from geo.snapshot.week import Week
+from nsp.access import Scope
+
+TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+REQUEST_DAYS = 7  # dashboard exports are removed after this many days
+
+blueprint = Blueprint("nsp_export", __name__)
+
+
+def requests_dir(settings: ExportSettings | None = None) -> Path:
+    return (settings or export_settings()).out_dir / "requests"
+
+
+def _cleanup(root: Path) -> None:
+    cutoff = time.time() - REQUEST_DAYS * 86400
+    for d in root.glob("*"):
+        if d.is_dir() and d.stat().st_mtime < cutoff:
+            shutil.rmtree(d, ignore_errors=True)
+
+
+def start(scope: Scope, week: Week, sections: list[str] | None = None,
+          settings: ExportSettings | None = None) -> dict:
+    """Queue an export for ``scope``; return the request (token, week, job id)."""
+    from geo.snapshot.tasks import export_week_job
+    from nsp.queue import app
+
+    if not scope.can_export:
+        raise ExportError(f"user {scope.user!r} (role {scope.role}) may not export")
+    root = requests_dir(settings)
+    root.mkdir(parents=True, exist_ok=True)
+    _cleanup(root)
+    token = secrets.token_urlsafe(18)
+    folder = root / token
+    folder.mkdir()
+    req = {"token": token, "user": scope.user, "role": scope.role, "week": week.label,
+           "sections": sections, "requested_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "name": snapshot_name(week, sorted(sections) if sections else scope.restrict(None))}
+    with app.open():
+        req["job_id"] = export_week_job.defer(
+            week=week.label, out_dir=str(folder), user=scope.user, role=scope.role,
+            scope_sections=list(scope.sections) if scope.sections is not None else None, sections=sections)
+    (folder / "request.json").write_text(json.dumps(req, indent=2))
+    return req
+
+
+def _job_status(job_id: int | None) -> str | None:
+    from nsp.queue import app
+
+    if job_id is None:
+        return None
+    with app.open():
+        jobs = list(app.job_manager.list_jobs(id=job_id))
+    return jobs[0].status if jobs else None
+
+
+def status(token: str, scope: Scope, settings: ExportSettings | None = None) -> dict:
+    """``{"state": "queued" | "running" | "done" | "failed", ...}`` of the user's request."""
+    req = load_request(token, scope, settings)
+    folder = requests_dir(settings) / token
+    zips = sorted(folder.glob("nsp-snapshot-*.zip"))
+    if zips:
+        manifest = json.loads((folder / zips[0].stem / "manifest.json").read_text())
+        return {"state": "done", "zip": zips[0].name, "url": f"/export/download/{token}/{zips[0].name}",
+                "counts": manifest["counts"], "week": req["week"]}
+    job = _job_status(req.get("job_id"))
+    if job in ("failed", "cancelled", "aborted"):
+        return {"state": "failed", "week": req["week"], "job": job}
+    return {"state": "running" if job == "doing" else "queued", "week": req["week"], "job": job}
+
+
+def load_request(token: str, scope: Scope, settings: ExportSettings | None = None) -> dict:
+    if not TOKEN.match(token or ""):
+        raise ExportError("no such export")
+    path = requests_dir(settings) / token / "request.json"
+    if not path.exists():
+        raise ExportError("no such export")
+    req = json.loads(path.read_text())
+    if req["user"] != scope.user:
+        raise ExportError("no such export")  # someone else's: do not even confirm it exists
+    return req
+
+
+def _current_scope() -> Scope:
+    from dashboard.scope import current_scope
+
+    return current_scope()
+
+
+@blueprint.route("/export/download/<token>/<name>")
+def download(token: str, name: str):
+    scope = _current_scope()
+    try:
+        load_request(token, scope)
+    except ExportError:
+        abort(404)
+    path = requests_dir() / token / name
+    if not re.fullmatch(r"nsp-snapshot-[A-Za-z0-9_-]+\.zip", name) or not path.is_file():
+        abort(404)
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)

@@ -1,0 +1,98 @@
+"""The dashboard's "Export week": a real queue job run by a real worker gives the CLI's files."""
+
+from __future__ import annotations
+
+import zipfile
+
+import pytest
+from click.testing import CliRunner
+from flask import Flask
+
+from geo.snapshot import web
+from geo.snapshot.settings import export_settings
+from nsp.access import Scope
+from nsp.cli import cli
+from tests.integration.delivery_helpers import run_worker_until_empty
+from tests.integration.test_export import WEEK, db_counts, ogr_counts, seed_week
+
+ANALYST = Scope("ana.lyst", "analyst")
+
+
+@pytest.fixture
+def out_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("NSP_EXPORT_OUT_DIR", str(tmp_path / "snapshots"))
+    monkeypatch.setenv("NSP_EXPORT_PDF", "false")
+    export_settings.cache_clear()
+    yield tmp_path / "snapshots"
+    export_settings.cache_clear()
+
+
+def test_dashboard_job_produces_the_same_files_as_the_cli(conn, db_url, out_dir, tmp_path):
+    seed_week(conn)
+    cli_out = tmp_path / "cli"
+    r = CliRunner().invoke(cli, ["export", "weekly", "--week", WEEK.label, "--out", str(cli_out), "--no-pdf"])
+    assert r.exit_code == 0, r.output
+    cli_folder = cli_out / "nsp-snapshot-2026-W40"
+    assert r.output.splitlines()[-2:] == [str(cli_folder), str(cli_folder) + ".zip"]
+
+    # the page's callback queues the job and returns at once
+    import dashboard.app  # noqa: F401 - the app loads its pages, this one included
+    from dashboard.pages.export import poll_export, run_export
+
+    store, poll_disabled, text = run_export(1, WEEK.label, None, scope=ANALYST)
+    assert poll_disabled is False and "queued" in text
+    assert web.status(store["token"], ANALYST)["state"] == "queued"
+    assert conn.execute("SELECT count(*) n FROM procrastinate_jobs WHERE task_name = "
+                        "'geo.snapshot.tasks.export_week_job' AND status = 'todo'").fetchone()["n"] == 1
+
+    done = run_worker_until_empty(db_url, timeout=300, NSP_EXPORT_PDF="false")
+    assert done.returncode == 0, done.stderr[-2000:]
+
+    text, href, style, poll_disabled = poll_export(1, store, scope=ANALYST)
+    assert poll_disabled and style == {"display": "inline-block"} and "ready: 10 events" in text
+    assert href == f"/export/download/{store['token']}/nsp-snapshot-2026-W40.zip"
+    job_folder = out_dir / "requests" / store["token"] / "nsp-snapshot-2026-W40"
+
+    # same files, same layer counts, identical CSV, same manifest counts
+    assert sorted(p.name for p in job_folder.iterdir()) == sorted(p.name for p in cli_folder.iterdir())
+    assert ogr_counts(job_folder / "picture.gpkg") == ogr_counts(cli_folder / "picture.gpkg") == db_counts(conn)
+    assert (job_folder / "events.csv").read_bytes() == (cli_folder / "events.csv").read_bytes()
+    import json
+    jm, cm = (json.loads((f / "manifest.json").read_text()) for f in (job_folder, cli_folder))
+    assert jm["counts"] == cm["counts"] and jm["week"] == cm["week"] == "2026-W40"
+    assert jm["generated_by"]["via"] == "dashboard" and jm["generated_by"]["user"] == "ana.lyst"
+    assert jm["files"]["events.csv"]["sha256"] == cm["files"]["events.csv"]["sha256"]
+
+    audit = conn.execute("SELECT actor, details->>'via' via FROM audit_log WHERE action = 'export' ORDER BY id").fetchall()
+    assert [(a["actor"], a["via"]) for a in audit] == [(cm["generated_by"]["user"], "cli"), ("ana.lyst", "dashboard")]
+
+    # the download route serves the zip to the requester only
+    app = Flask(__name__)
+    app.register_blueprint(web.blueprint)
+    client = app.test_client()
+    who = {"scope": ANALYST}
+    web_scope = web._current_scope
+    try:
+        web._current_scope = lambda: who["scope"]
+        resp = client.get(href)
+        assert resp.status_code == 200 and resp.mimetype == "application/zip"
+        (tmp_path / "dl.zip").write_bytes(resp.data)
+        with zipfile.ZipFile(tmp_path / "dl.zip") as z:
+            assert "nsp-snapshot-2026-W40/events.csv" in z.namelist()
+        who["scope"] = Scope("someone.else", "analyst")
+        assert client.get(href).status_code == 404
+        who["scope"] = ANALYST
+        assert client.get(f"/export/download/{store['token']}/..%2Frequest.json").status_code == 404
+        assert client.get("/export/download/not-a-token/x.zip").status_code == 404
+    finally:
+        web._current_scope = web_scope
+
+
+def test_kiosk_and_admin_may_not_export(conn, out_dir):
+    import dashboard.app  # noqa: F401
+    from dashboard.pages.export import run_export
+
+    for scope in (Scope("wall", "kiosk", ()), Scope("root", "admin", ())):
+        store, disabled, text = run_export(1, WEEK.label, None, scope=scope)
+        assert store is None and disabled is True and "may not export" in text
+    assert conn.execute("SELECT count(*) n FROM procrastinate_jobs").fetchone()["n"] == 0
