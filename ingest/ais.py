@@ -133,7 +133,7 @@ class AisFormat(FeedFormat):
                     more = readline(MAX_LINE)
                     if not more or more.endswith(b"\n"):
                         break
-                yield Rejected(Location("line", line_no), _decode(data[:200]) + "…",
+                yield Rejected(Location("line", line_no, line=line_no), _decode(data[:200]) + "…",
                                f"line longer than {MAX_LINE} bytes: not an AIS sentence")
                 continue
             line = data.strip()
@@ -156,7 +156,7 @@ class AisFormat(FeedFormat):
                 self.stats["skipped_lines"] += 1
                 self.stats["skipped non-AIS sentence"] += 1
                 return
-            yield Rejected(Location("line", line_no), text,
+            yield Rejected(Location("line", line_no, line=line_no), text,
                            "not an AIS NMEA sentence (expected !AIVDM or !AIVDO)")
             return
         tag = None
@@ -165,7 +165,7 @@ class AisFormat(FeedFormat):
             end = line.index(b"\\", 1)  # present: _SENTENCE matched
             tag, reason = _tag_block(line[1:end])
             if reason:
-                yield Rejected(Location("line", line_no), text, reason)
+                yield Rejected(Location("line", line_no, line=line_no), text, reason)
                 return
             body = line[end + 1:]
         star = body.rfind(b"*")
@@ -174,18 +174,18 @@ class AisFormat(FeedFormat):
         except ValueError:
             expected = -1
         if expected < 0:
-            yield Rejected(Location("line", line_no), text, "NMEA sentence without a *hh checksum")
+            yield Rejected(Location("line", line_no, line=line_no), text, "NMEA sentence without a *hh checksum")
             return
         actual = reduce(xor, body[1:star], 0)
         if actual != expected:
-            yield Rejected(Location("line", line_no), text,
+            yield Rejected(Location("line", line_no, line=line_no), text,
                            f"NMEA checksum mismatch: the sentence says {expected:02X}, "
                            f"its content gives {actual:02X}")
             return
         try:
             sentence = AISSentence(body)
         except (AISBaseException, ValueError, IndexError) as exc:
-            yield Rejected(Location("line", line_no), text, f"malformed AIS sentence: {exc}")
+            yield Rejected(Location("line", line_no, line=line_no), text, f"malformed AIS sentence: {exc}")
             return
         sentence.is_valid = True
         sentence.tag_block = tag
@@ -203,7 +203,7 @@ class AisFormat(FeedFormat):
             if group is not None:
                 del pending[key]
                 yield self._incomplete(group, f"fragment {sentence.frag_num} of {sentence.frag_cnt} came out of order")
-            yield Rejected(Location("line", line_no), text,
+            yield Rejected(Location("line", line_no, line=line_no), text,
                            f"fragment {sentence.frag_num} of {sentence.frag_cnt} without the fragments before it")
             return
         group.sentences.append(sentence)

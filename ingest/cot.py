@@ -267,13 +267,14 @@ class CotFormat(FeedFormat):
                 # No DOCTYPE, so no entity can be declared or referenced from outside:
                 # the C parser is safe here and several times faster.
                 return ET.fromstring(data)
-            return fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
-        except EntitiesForbidden:
-            raise RecordError("entity declarations are refused (XML bomb / entity expansion)") from None
-        except ExternalReferenceForbidden:
-            raise RecordError("external entity or DTD reference refused") from None
-        except DTDForbidden:
-            raise RecordError("DOCTYPE refused") from None
+            root = fromstring(data, forbid_dtd=False, forbid_entities=True, forbid_external=True)
+            fromstring(data, forbid_dtd=True)  # no entities: refuse only an external DTD
+            return root
+        except (EntitiesForbidden, ExternalReferenceForbidden, DTDForbidden) as exc:
+            reason = refusal_reason(exc)
+            if reason:
+                raise RecordError(reason) from None
+            return root
         except ParseError as exc:
             row, col = getattr(exc, "position", (1, 0))
             msg = str(exc).split(":")[0]
@@ -418,6 +419,21 @@ class CotFormat(FeedFormat):
                     if key in cmap:
                         return cmap[key]
         return default
+
+
+def refusal_reason(exc: Exception) -> str | None:
+    """Why defusedxml refused a document; None for a harmless internal DOCTYPE."""
+    if isinstance(exc, EntitiesForbidden):
+        if exc.sysid or exc.pubid:
+            return (f"external entity '{exc.name}' ({exc.sysid or exc.pubid}) refused: "
+                    "XML external entities (XXE) are never resolved")
+        return (f"entity declaration '{exc.name}' refused: possible XML bomb (entity expansion); "
+                "Cursor on Target and GPX need no entities")
+    if isinstance(exc, ExternalReferenceForbidden):
+        return f"external reference ({exc.sysid or exc.pubid}) refused"
+    if isinstance(exc, DTDForbidden) and (exc.sysid or exc.pubid):
+        return f"external DTD reference ({exc.sysid or exc.pubid}) refused"
+    return None
 
 
 def _leading_lines(gap: bytes) -> int:

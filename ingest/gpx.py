@@ -50,6 +50,7 @@ from ingest.base import (
     Rejected,
     register,
 )
+from ingest.cot import refusal_reason
 
 MAX_LINE = 1 << 16
 MS_TO_KN = 1.0 / 0.514444
@@ -224,8 +225,7 @@ class GpxFormat(FeedFormat):
                 yield self._broken(exc, line_no, data, stream)
                 break
             except (EntitiesForbidden, ExternalReferenceForbidden, DTDForbidden) as exc:
-                reason = ("entity declarations are refused (XML bomb / entity expansion)"
-                          if isinstance(exc, EntitiesForbidden) else "external entity or DTD reference refused")
+                reason = refusal_reason(exc) or f"refused by the XML parser: {exc}"
                 yield Rejected(Location("file", line=line_no), data.decode("utf-8", "replace")[:2000], reason)
                 return
         else:
