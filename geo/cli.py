@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
+from rich.console import Console
 
 from nsp import db
 from nsp.settings import geo_settings
+
+
+def _working(message: str):
+    """A spinner on a terminal (stderr), nothing otherwise."""
+    console = Console(stderr=True)
+    return console.status(message) if console.is_terminal else nullcontext()
 
 
 def _json(obj) -> str:
@@ -35,7 +43,8 @@ def load_cmd(path: Path | None, actor: str):
     """
     from geo.sections import load
 
-    r = load(None, path, actor=actor)
+    with _working("checking and loading the sections file..."):
+        r = load(None, path, actor=actor)
     click.echo(f"loaded {r.count} sections from {r.path} "
                f"({len(r.inserted)} new, {len(r.updated)} updated, {len(r.removed)} removed; "
                f"{r.levels_recorded} initial levels recorded; metric SRID {r.metric_srid})")
@@ -90,7 +99,8 @@ def derive_cmd(out: Path | None):
     from geo import derive
 
     out = out or geo_settings().sections_path
-    collection = derive.derive()
+    with _working("deriving sections (Voronoi partition, about 10 s)..."):
+        collection = derive.derive()
     derive.write(collection, out)
     n = len(collection["features"])
     area = sum(f["properties"]["area_km2"] for f in collection["features"])

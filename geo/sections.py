@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import psycopg
 import pyogrio
 import shapely
 from psycopg.types.json import Jsonb
@@ -377,9 +378,12 @@ def set_impact_level(conn, code: str, level: str, decided_by: str, reason: str) 
         section = dict(section) if not isinstance(section, dict) else section
         if section["kind"] == "land-internal":
             raise SectionError(f"{code} is an internal border and has no impact level")
-        change = conn.execute(queries["impact_level_insert"], {
-            "code": code, "level": level, "decided_by": decided_by.strip(), "reason": reason.strip(),
-        }).fetchone()
+        try:
+            change = conn.execute(queries["impact_level_insert"], {
+                "code": code, "level": level, "decided_by": decided_by.strip(), "reason": reason.strip(),
+            }).fetchone()
+        except psycopg.errors.InsufficientPrivilege as exc:  # row-level security (nsp.access)
+            raise SectionError(f"{decided_by} may not change the impact level of {code}") from exc
         audit(conn, decided_by.strip(), "impact_level_change", code,
               {"from": section["impact_level"], "to": level, "reason": reason.strip()})
     return dict(change)

@@ -198,6 +198,22 @@ def test_set_impact_level_validates_and_records(conn):
     assert len(sections.history(conn, "LV-BY-01")) == 2
 
 
+def test_set_impact_level_under_a_user_scope(db_url, conn):
+    from nsp.access import Scope, connection
+
+    with connection(Scope(user="olga", role="watch_officer")) as c:
+        ch = sections.set_impact_level(c, "LV-RU-05", "high", "olga", "convoy reported")
+    assert ch["to_level"] == "high"
+    with connection(Scope(user="ivars", role="sector_commander", sections=("LV-RU-05",))) as c:
+        with pytest.raises(SectionError, match="may not change"):
+            sections.set_impact_level(c, "LV-RU-05", "low", "ivars", "calm week")
+    with connection(Scope(user="olga", role="watch_officer", sections=("LV-BY-01",))) as c:
+        with pytest.raises(SectionError, match="no border section"):  # outside her scope
+            sections.set_impact_level(c, "LV-RU-05", "low", "olga", "calm week")
+    level = conn.execute("SELECT impact_level FROM border_section WHERE code = 'LV-RU-05'").fetchone()
+    assert level["impact_level"] == "high"
+
+
 def test_list_sections(conn, collection):
     rows = sections.list_sections(conn)
     assert [r["code"] for r in rows] == sorted(f["properties"]["code"] for f in collection["features"])
