@@ -1,0 +1,185 @@
+/* Map styling for nsp, run in the browser (the dash-leaflet "assign + hideout" pattern).
+ * The Python side refers to these functions by name with
+ * dash_extensions.javascript.Namespace("nsp", "map"); callbacks then send data or hideout
+ * parameters only, never the styling. Served by the app itself (dashboard/assets). */
+window.nsp = Object.assign({}, window.nsp, {
+    map: (function () {
+        // Colour-blind-safe palette (Paul Tol "bright") for categories; shapes differ too.
+        const CAT = {
+            unauthorised_border_crossing: {colour: "#4477AA", shape: "triangle", label: "Unauthorised border crossing"},
+            cross_border_crime: {colour: "#AA3377", shape: "square", label: "Cross-border crime"},
+            crisis_situation: {colour: "#66CCEE", shape: "diamond", label: "Crisis situation"},
+            other: {colour: "#BBBBBB", shape: "circle", label: "Other"}
+        };
+        const SIZE = {low: 14, medium: 18, high: 24, very_high: 30};
+        const LEVEL = {low: "#2e9e44", medium: "#f2c80f", high: "#f07f09", critical: "#d7191c"};
+        const IMPACT_LABEL = {low: "low", medium: "medium", high: "high", very_high: "very high"};
+
+        function esc(v) {
+            if (v === null || v === undefined || v === "") return "–";
+            return String(v).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+        }
+
+        function shapeSvg(shape, s, fill, stroke, sw) {
+            const h = s / 2, p = sw;
+            let body;
+            if (shape === "triangle") body = `<polygon points="${h},${p} ${s - p},${s - p} ${p},${s - p}"/>`;
+            else if (shape === "square") body = `<rect x="${p + 1}" y="${p + 1}" width="${s - 2 * p - 2}" height="${s - 2 * p - 2}"/>`;
+            else if (shape === "diamond") body = `<polygon points="${h},${p} ${s - p},${h} ${h},${s - p} ${p},${h}"/>`;
+            else body = `<circle cx="${h}" cy="${h}" r="${h - p}"/>`;
+            return `<svg xmlns="http://www.w3.org/2000/svg" width="${s}" height="${s}" viewBox="0 0 ${s} ${s}">` +
+                `<g fill="${fill}" stroke="${stroke}" stroke-width="${sw}" stroke-linejoin="round">${body}</g></svg>`;
+        }
+
+        function eventIcon(p) {
+            const c = CAT[p.cat] || CAT.other;
+            const s = SIZE[p.imp] || 14;
+            const strong = p.imp === "high" || p.imp === "very_high";
+            const svg = shapeSvg(c.shape, s, c.colour, strong ? "#000" : "#fff", strong ? 3 : 1.5);
+            const cls = "nsp-ev nsp-ev-" + (p.cat || "other") + " nsp-imp-" + (p.imp || "low") + (p.imp === "very_high" ? " nsp-pulse" : "");
+            return L.divIcon({html: svg, className: cls, iconSize: [s, s], iconAnchor: [s / 2, s / 2]});
+        }
+
+        function countIcon(n, cat, imp) {
+            const c = CAT[cat] || CAT.other;
+            const size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 44 : 52;
+            const txt = n >= 10000 ? Math.round(n / 1000) + "k" : n >= 1000 ? (n / 1000).toFixed(1) + "k" : String(n);
+            const ring = (imp === "high" || imp === "very_high") ? "#000" : "#fff";
+            const html = `<div class="nsp-count nsp-count-${c.shape}" style="--c:${c.colour};--r:${ring};width:${size}px;height:${size}px;line-height:${size}px">${txt}</div>`;
+            return L.divIcon({html: html, className: "nsp-cluster nsp-cluster-" + (cat || "other"), iconSize: [size, size]});
+        }
+
+        return {
+            LEVEL: LEVEL,
+            sectionStyle: function (feature, context) {
+                const h = (context && context.hideout) || {};
+                const p = feature.properties;
+                const selected = (h.selected || []).includes(p.code);
+                if (p.kind === "land-internal") {
+                    return {color: h.dark ? "#9aa3ad" : "#6b7280", weight: 3, dashArray: "6 6", opacity: 0.9};
+                }
+                return {color: LEVEL[p.level] || "#888", weight: selected ? 9 : (h.dark ? 7 : 6), opacity: 1, lineCap: "round"};
+            },
+            areaStyle: function (feature, context) {
+                const h = (context && context.hideout) || {};
+                const p = feature.properties;
+                const selected = (h.selected || []).includes(p.code);
+                const colour = p.kind === "land-internal" ? "#888" : (LEVEL[p.level] || "#888");
+                return {color: colour, weight: selected ? 2.5 : 1, opacity: selected ? 0.9 : 0.45, dashArray: "3 4",
+                    fill: true, fillColor: colour, fillOpacity: selected ? 0.12 : 0.04};
+            },
+            sectionEach: function (feature, layer, context) {
+                const p = feature.properties;
+                const h = (context && context.hideout) || {};
+                const lvl = p.kind === "land-internal" ? "internal border (no impact level)" : ("impact level " + esc(p.level));
+                layer.bindPopup(`<b>${esc(p.code)} ${esc(p.name)}</b><br>${lvl}<br>${esc(p.kind)}, ${esc(p.km)} km` +
+                    `<br>board: ${esc(p.board)}`);
+                if (h.labels !== false) {
+                    layer.bindTooltip(`${esc(p.code)} ${esc(p.name)}`, {permanent: true, direction: "center",
+                        className: "nsp-section-label nsp-level-" + (p.level || "internal"), opacity: 0.95});
+                }
+            },
+            eventPoint: function (feature, latlng, context) {
+                const p = feature.properties;
+                if (p.agg) {
+                    return L.marker(latlng, {icon: countIcon(p.n, p.cat, p.imp), title: p.n + " events"});
+                }
+                return L.marker(latlng, {icon: eventIcon(p), title: (CAT[p.cat] || CAT.other).label, riseOnHover: true});
+            },
+            eventCluster: function (feature, latlng, index, context) {
+                // The count is the number of events, also when the leaves are server aggregates.
+                const leaves = index.getLeaves(feature.properties.cluster_id, Infinity);
+                let n = 0, top = 0, cat = null;
+                const rank = {low: 1, medium: 2, high: 3, very_high: 4};
+                for (const l of leaves) {
+                    n += l.properties.n || 1;
+                    top = Math.max(top, rank[l.properties.imp] || 1);
+                    cat = l.properties.cat;
+                }
+                const imp = Object.keys(rank).find(k => rank[k] === top);
+                return L.marker(latlng, {icon: countIcon(n, cat, imp), title: n + " events"});
+            },
+            eventEach: function (feature, layer, context) {
+                const p = feature.properties;
+                if (p.cluster) return;
+                const c = CAT[p.cat] || CAT.other;
+                if (p.agg) {
+                    layer.bindPopup(`<b>${p.n} events</b> (${esc(c.label)})<br>persons: ${p.p}<br>highest impact: ${esc(IMPACT_LABEL[p.imp])}` +
+                        `<br><i>zoom in or narrow the filter to see single events</i>`);
+                    return;
+                }
+                const dist = p.d === null || p.d === undefined ? "–" : (p.d >= 1000 ? (p.d / 1000).toFixed(1) + " km" : p.d + " m");
+                layer.bindPopup(
+                    `<table class="nsp-popup">` +
+                    `<tr><th colspan="2">${esc(c.label)}</th></tr>` +
+                    `<tr><td>time (UTC)</td><td>${esc(p.t)}</td></tr>` +
+                    `<tr><td>subtype</td><td>${esc(p.sub)}</td></tr>` +
+                    `<tr><td>persons</td><td>${esc(p.p)}</td></tr>` +
+                    `<tr><td>impact</td><td>${esc(IMPACT_LABEL[p.imp])}</td></tr>` +
+                    `<tr><td>confidence</td><td>${esc(p.conf)} (${esc(p.val)})</td></tr>` +
+                    `<tr><td>status</td><td>${esc(p.st)}</td></tr>` +
+                    `<tr><td>source</td><td>${esc(p.src)}</td></tr>` +
+                    `<tr><td>section</td><td>${esc(p.sec)}</td></tr>` +
+                    `<tr><td>distance to border</td><td>${dist}</td></tr>` +
+                    `</table>`, {className: "nsp-event-popup"});
+            },
+            heatPoint: function (feature, latlng, context) {
+                const w = feature.properties.w;
+                return L.circleMarker(latlng, {radius: 6 + 22 * Math.sqrt(w), stroke: false,
+                    fillColor: w > 0.66 ? "#b2182b" : w > 0.33 ? "#ef8a62" : "#fddbc7", fillOpacity: 0.25 + 0.45 * w,
+                    interactive: false});
+            },
+            patrolStyle: function (feature, context) {
+                return {color: "#1f78b4", weight: 2.5, opacity: 0.75, dashArray: "8 4"};
+            },
+            patrolEach: function (feature, layer, context) {
+                const p = feature.properties;
+                layer.bindTooltip(`patrol ${esc(p.unit)} (${esc(p.mode)})<br>${esc(p.from)} – ${esc(p.to)}<br>${esc(p.km)} km`);
+            },
+            assetPoint: function (feature, latlng, context) {
+                const p = feature.properties;
+                const h = (context && context.hideout) || {};
+                const old = p.age > (h.assetStaleMinutes || 30);
+                const age = p.age < 60 ? p.age + " min" : Math.floor(p.age / 60) + " h " + (p.age % 60) + " min";
+                const html = `<div class="nsp-asset${old ? " nsp-asset-old" : ""}"><span class="nsp-asset-sym">&#9650;</span>` +
+                    `<span class="nsp-asset-cs">${esc(p.cs)}</span><span class="nsp-asset-age">${age}</span></div>`;
+                return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-asset-icon", iconSize: [0, 0]}),
+                    title: `${p.cs}: last report ${age} ago`});
+            },
+            vesselStyle: function (feature, context) {
+                return {color: "#0b3c5d", weight: 2, opacity: 0.7, dashArray: "2 4"};
+            },
+            vesselPoint: function (feature, latlng, context) {
+                return L.circleMarker(latlng, {radius: 5, color: "#0b3c5d", weight: 2, fillColor: "#fff", fillOpacity: 1});
+            },
+            vesselEach: function (feature, layer, context) {
+                const p = feature.properties;
+                layer.bindTooltip(`${esc(p.name)}${p.mmsi ? " (MMSI " + p.mmsi + ")" : ""}<br>${esc(p.sog)} kn, ${esc(p.cog)}°, ${p.age} min ago`);
+            },
+            // ------------------------------------------------------------ basemap
+            landStyle: function (feature, context) {
+                const h = (context && context.hideout) || {};
+                const home = feature.properties.ADM0_A3 === h.home || feature.properties.adm0_a3 === h.home || feature.properties.iso_a3 === h.home;
+                return {stroke: true, color: h.dark ? "#3b4350" : "#b9b2a2", weight: 1, fill: true,
+                    fillColor: home ? (h.dark ? "#232a33" : "#f4f1ea") : (h.dark ? "#1a1f26" : "#e3ded3"), fillOpacity: 1};
+            },
+            waterStyle: function (feature, context) {
+                const h = (context && context.hideout) || {};
+                return {color: h.dark ? "#2a4a66" : "#8fb8d8", weight: 1.2, fill: true,
+                    fillColor: h.dark ? "#0f2233" : "#c6dcef", fillOpacity: 1};
+            },
+            riverStyle: function (feature, context) {
+                const h = (context && context.hideout) || {};
+                return {color: h.dark ? "#2a4a66" : "#8fb8d8", weight: 1.4, opacity: 0.9, fill: false};
+            },
+            placePoint: function (feature, latlng, context) {
+                const h = (context && context.hideout) || {};
+                const p = feature.properties;
+                const name = p.NAME || p.name || p.NAMEASCII || "";
+                const html = `<span class="nsp-place-dot"></span><span class="nsp-place-name">${esc(name)}</span>`;
+                return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-place" + (h.dark ? " nsp-dark" : ""), iconSize: [0, 0]}),
+                    interactive: false, keyboard: false});
+            }
+        };
+    })()
+});

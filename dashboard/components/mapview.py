@@ -1,0 +1,198 @@
+"""The map and its legend, shared by the main view (prefix ``main``) and the wall (``wall``).
+
+Styling functions live in ``dashboard/assets/nsp_map.js`` (namespace ``nsp.map``) and run in
+the browser; the layers here only name them. Callbacks update the layers' ``data`` (and a
+``hideout``), so the map view is never reset by an update.
+"""
+
+from __future__ import annotations
+
+import dash_leaflet as dl
+import dash_svg as svg
+from dash import html
+from dash_extensions.javascript import Namespace
+
+from dashboard.settings import web_settings
+from geo.picture import CATEGORIES, CATEGORY_LABELS
+
+ns = Namespace("nsp", "map")
+
+ATTRIBUTION = "Made with Natural Earth"
+BASEMAP_FILES = ("countries", "lakes", "rivers", "places")
+SHORT = {
+    "unauthorised_border_crossing": "ubc",
+    "cross_border_crime": "crime",
+    "crisis_situation": "crisis",
+    "other": "other",
+}
+CATEGORY_STYLE = {  # the same as CAT in nsp_map.js
+    "unauthorised_border_crossing": ("#4477AA", "triangle"),
+    "cross_border_crime": ("#AA3377", "square"),
+    "crisis_situation": ("#66CCEE", "diamond"),
+    "other": ("#BBBBBB", "circle"),
+}
+LEVEL_COLOURS = {"low": "#2e9e44", "medium": "#f2c80f", "high": "#f07f09", "critical": "#d7191c"}
+EMPTY = {"type": "FeatureCollection", "features": []}
+
+
+def event_layer_id(prefix: str, category: str) -> str:
+    return f"{prefix}-events-{SHORT[category]}"
+
+
+def basemap(prefix: str, dark: bool) -> list:
+    s = web_settings()
+    hide = {"dark": dark, "home": s.home_country}
+    layers: list = []
+    if s.tile_url:
+        layers.append(dl.TileLayer(url=s.tile_url, attribution=s.tile_attribution or None,
+                                   id=f"{prefix}-tiles"))
+    layers += [
+        dl.GeoJSON(id=f"{prefix}-base-land", url="/basemap/countries.geojson", style=ns("landStyle"),
+                   hideout=hide, interactive=False, attribution=ATTRIBUTION),
+        dl.GeoJSON(id=f"{prefix}-base-lakes", url="/basemap/lakes.geojson", style=ns("waterStyle"),
+                   hideout=hide, interactive=False),
+        dl.GeoJSON(id=f"{prefix}-base-rivers", url="/basemap/rivers.geojson", style=ns("riverStyle"),
+                   hideout=hide, interactive=False),
+    ]
+    return layers
+
+
+def places(prefix: str, dark: bool) -> dl.GeoJSON:
+    return dl.GeoJSON(id=f"{prefix}-base-places", url="/basemap/places.geojson",
+                      pointToLayer=ns("placePoint"), hideout={"dark": dark}, interactive=False)
+
+
+def section_layers(prefix: str, dark: bool, labels: bool = True) -> tuple[dl.GeoJSON, dl.GeoJSON]:
+    hide = {"selected": [], "dark": dark, "labels": labels}
+    areas = dl.GeoJSON(id=f"{prefix}-section-areas", data=EMPTY, style=ns("areaStyle"), hideout=hide,
+                       interactive=False)
+    lines = dl.GeoJSON(id=f"{prefix}-section-lines", data=EMPTY, style=ns("sectionStyle"),
+                       onEachFeature=ns("sectionEach"), hideout=hide)
+    return areas, lines
+
+
+def event_layer(prefix: str, category: str) -> dl.GeoJSON:
+    return dl.GeoJSON(
+        id=event_layer_id(prefix, category),
+        data=EMPTY,
+        cluster=True,
+        clusterToLayer=ns("eventCluster"),
+        pointToLayer=ns("eventPoint"),
+        onEachFeature=ns("eventEach"),
+        zoomToBoundsOnClick=True,
+        superClusterOptions={"radius": 48, "maxZoom": 11},
+        hideout={"category": category},
+    )
+
+
+def heat_layer(prefix: str) -> dl.GeoJSON:
+    return dl.GeoJSON(id=f"{prefix}-density", data=EMPTY, pointToLayer=ns("heatPoint"), interactive=False)
+
+
+def operational_layers(prefix: str) -> dict[str, dl.GeoJSON]:
+    return {
+        "patrols": dl.GeoJSON(id=f"{prefix}-patrols", data=EMPTY, style=ns("patrolStyle"),
+                              onEachFeature=ns("patrolEach")),
+        "assets": dl.GeoJSON(id=f"{prefix}-assets", data=EMPTY, pointToLayer=ns("assetPoint"),
+                             hideout={"assetStaleMinutes": 30}),
+        "vessels": dl.GeoJSON(id=f"{prefix}-vessels", data=EMPTY, style=ns("vesselStyle"),
+                              pointToLayer=ns("vesselPoint"), onEachFeature=ns("vesselEach")),
+    }
+
+
+def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
+    """The map with every layer; ``controls=False`` for the wall (no zoom or layer control)."""
+    s = web_settings()
+    areas, lines = section_layers(prefix, dark)
+    ops = operational_layers(prefix)
+    events = [event_layer(prefix, c) for c in CATEGORIES]
+    heat = heat_layer(prefix)
+    if controls:
+        overlays = dl.LayersControl(
+            [dl.Overlay(areas, name="Section areas", checked=True),
+             dl.Overlay(lines, name="Border sections", checked=True)]
+            + [dl.Overlay(layer, name=CATEGORY_LABELS[c].split(" (")[0], checked=True)
+               for c, layer in zip(CATEGORIES, events)]
+            + [dl.Overlay(ops["patrols"], name="Patrol tracks", checked=True),
+               dl.Overlay(ops["assets"], name="Own assets", checked=True),
+               dl.Overlay(ops["vessels"], name="Vessels", checked=True)],
+            id=f"{prefix}-layers", collapsed=False, position="topright",
+        )
+        # The density layer is switched by the "density" filter (it is part of the URL state).
+        children = [*basemap(prefix, dark), places(prefix, dark), heat, overlays,
+                    dl.ScaleControl(position="bottomleft")]
+    else:
+        children = [*basemap(prefix, dark), areas, places(prefix, dark), lines, heat,
+                    ops["patrols"], ops["vessels"], ops["assets"], *events]
+    children.append(dl.AttributionControl(prefix=f"Leaflet | {ATTRIBUTION}", position="bottomright"))
+    return dl.Map(
+        id=f"{prefix}-map",
+        children=children,
+        center=list(s.center),
+        zoom=s.zoom,
+        minZoom=5,
+        maxZoom=14,
+        zoomControl=controls,
+        attributionControl=False,
+        className=f"nsp-map nsp-map-{'dark' if dark else 'light'}",
+        style={"width": "100%", "height": "100%"},
+    )
+
+
+# ------------------------------------------------------------------------- legend
+# Inline SVG components (dash_svg), so the legend needs no image URLs or data: URIs.
+
+
+def shape(kind: str, size: int, fill: str, stroke: str = "#fff", width: float = 1.5) -> svg.Svg:
+    """The same shapes as nsp_map.js draws on the map."""
+    h, p = size / 2, width
+    attrs = {"fill": fill, "stroke": stroke, "strokeWidth": width}
+    if kind == "triangle":
+        body = svg.Polygon(points=f"{h},{p} {size - p},{size - p} {p},{size - p}", **attrs)
+    elif kind == "square":
+        body = svg.Rect(x=p + 1, y=p + 1, width=size - 2 * p - 2, height=size - 2 * p - 2, **attrs)
+    elif kind == "diamond":
+        body = svg.Polygon(points=f"{h},{p} {size - p},{h} {h},{size - p} {p},{h}", **attrs)
+    else:
+        body = svg.Circle(cx=h, cy=h, r=h - p, **attrs)
+    return svg.Svg(body, width=size, height=size, viewBox=f"0 0 {size} {size}", className="nsp-legend-sym")
+
+
+def _line(colour: str, dash: str = "", width: int = 5, dot: bool = False) -> svg.Svg:
+    parts = [svg.Line(x1=1, y1=7, x2=20 if dot else 27, y2=7, stroke=colour, strokeWidth=width,
+                      strokeLinecap="round", strokeDasharray=dash or None)]
+    if dot:
+        parts.append(svg.Circle(cx=22, cy=7, r=4, fill="#fff", stroke=colour, strokeWidth=2))
+    return svg.Svg(parts, width=28, height=14, viewBox="0 0 28 14", className="nsp-legend-sym")
+
+
+def _row(symbol, text: str) -> html.Div:
+    return html.Div([html.Span(symbol, className="nsp-legend-key"), html.Span(text)], className="nsp-legend-row")
+
+
+def legend(prefix: str, compact: bool = False) -> html.Div:
+    """Explains every colour and symbol on the map."""
+    levels = [_row(_line(LEVEL_COLOURS[k]), f"{k} impact level") for k in LEVEL_COLOURS]
+    levels.append(_row(_line("#6b7280", "5 5", width=3), "internal border (no level)"))
+    cats = [_row(shape(CATEGORY_STYLE[c][1], 16, CATEGORY_STYLE[c][0]), CATEGORY_LABELS[c].split(" (")[0])
+            for c in CATEGORIES]
+    sizes = [
+        _row([shape("circle", s, "#999", "#000" if strong else "#fff", 3 if strong else 1.5)
+              for s, strong in ((12, False), (16, False), (20, True), (24, True))],
+             "impact low → very high (size; black outline from high)"),
+        _row(html.Span("42", className="nsp-legend-count"), "grouped events (count)"),
+    ]
+    ops = [
+        _row(_line("#1f78b4", "8 4", width=3), "patrol track"),
+        _row(html.Span("▲", className="nsp-legend-asset"), "own asset: call sign, time since last report"),
+        _row(_line("#0b3c5d", "2 4", width=2, dot=True), "vessel and its trail"),
+        _row(svg.Svg(svg.Circle(cx=9, cy=9, r=8, fill="#ef8a62", fillOpacity=0.6), width=18, height=18,
+                     className="nsp-legend-sym"), "event density (when shown)"),
+    ]
+    groups = [("Border sections", levels), ("Events (shape = category)", cats), ("Impact", sizes),
+              ("Operational", ops)]
+    return html.Div(
+        [html.Div([html.Div(title, className="nsp-legend-title"), *rows], className="nsp-legend-group")
+         for title, rows in groups],
+        id=f"{prefix}-legend", className="nsp-legend" + (" nsp-legend-compact" if compact else ""),
+    )

@@ -1,0 +1,407 @@
+"""The situational picture at ``/``: map, filters (in the URL), panels, impact levels.
+
+The callbacks are plain functions (unit-testable without a browser); they are registered at
+the bottom of the module. Component ids start with ``main-``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from urllib.parse import urlencode
+
+import dash
+import dash_ag_grid as dag
+import plotly.graph_objects as go
+from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
+
+from dashboard.components import mapview, status
+from dashboard.scope import current_scope
+from dashboard.settings import web_settings
+from dashboard.state import build_query, parse_query, parse_time, to_filter
+from geo import picture
+from geo.picture import CATEGORIES, CATEGORY_LABELS, IMPACTS, LEVELS, PictureError
+
+dash.register_page(__name__, path="/", name="Situational picture", title="nsp — situational picture")
+
+P = "main"
+EVENT_OUTPUTS = [mapview.event_layer_id(P, c) for c in CATEGORIES]
+IMPACT_LABELS = {"low": "low", "medium": "medium", "high": "high", "very_high": "very high"}
+WINDOW_OPTIONS = [{"label": k, "value": k} for k in ("1h", "6h", "24h", "7d")] + [
+    {"label": "custom", "value": "custom"}]
+CATEGORY_COLOURS = {c: mapview.CATEGORY_STYLE[c][0] for c in CATEGORIES}
+
+
+# ======================================================================= callbacks
+
+
+def controls_to_state(window, start, end, at, category, impact, source, sections, heat) -> tuple[dict, str]:
+    """The state of the filter controls, and the query string that encodes it."""
+    raw = {"window": window, "start": start, "end": end, "at": at, "category": ",".join(category or []),
+           "impact": ",".join(impact or []), "source": ",".join(source or []),
+           "sections": ",".join(sections or []), "heat": "1" if heat else "0"}
+    state = parse_query(urlencode({k: v for k, v in raw.items() if v}), web_settings().default_window)
+    return state, build_query(state)
+
+
+def _filter_or_none(state: dict):
+    try:
+        return to_filter(state or {})
+    except PictureError:
+        return None
+
+
+def update_map(state: dict, _n, zoom, bounds) -> tuple:
+    """The main map update: events (points or grid counts), density, operational layer."""
+    s = web_settings()
+    f = _filter_or_none(state)
+    if f is None:
+        empty = mapview.EMPTY
+        return (*[empty] * len(CATEGORIES), empty, empty, empty, empty, "invalid time window")
+    scope = current_scope()
+    zoom = zoom or s.zoom
+    if bounds and zoom >= 9:
+        (south, west), (north, east) = bounds
+        f = replace(f, bbox=(west, south, east, north))
+    ev = picture.events_layer(scope, f, zoom=zoom, max_features=s.max_features,
+                              max_bytes=s.max_payload_bytes, cell_pixels=s.cell_pixels)
+    heat = picture.heat_layer(scope, f, zoom=zoom) if state.get("heat") else mapview.EMPTY
+    ops = picture.operational_layer(scope, f, zoom=zoom, max_tracks=s.max_tracks,
+                                    trail_minutes=s.vessel_trail_minutes,
+                                    asset_max_age_hours=s.asset_max_age_hours)
+    total = f"{s.max_features:,}+" if ev["capped"] else f"{ev['total']:,}"
+    note = f"{total} events"
+    if ev["mode"] == "grid":
+        note += " · grouped by area (zoom in or narrow the filter for single events)"
+    note += f" · {len(ops['patrols']['features'])} patrols · {len(ops['assets']['features'])} assets"
+    return (*[ev["layers"][c] for c in CATEGORIES], heat, ops["patrols"], ops["assets"], ops["vessels"], note)
+
+
+def update_sections(state: dict, _n, _version, known_bounds) -> tuple:
+    """Section lines and areas (levels as at ``at``), their hideout and the bounds store."""
+    at = picture_at(state)
+    layer = picture.sections_layer(current_scope(), level_at=at)
+    hide = {"selected": list((state or {}).get("sections") or []), "dark": False, "labels": True}
+    bounds = layer["bounds"] if layer["bounds"] != known_bounds else no_update
+    return layer["lines"], layer["areas"], hide, hide, bounds
+
+
+def picture_at(state: dict | None):
+    return parse_time((state or {}).get("at"))
+
+
+def zoom_to_sections(state: dict, bounds: dict | None, zoomed: list | None) -> tuple:
+    """Fly to the chosen sections when the choice changes (not on every refresh)."""
+    chosen = list((state or {}).get("sections") or [])
+    if not bounds or chosen == (zoomed or []):
+        return no_update, no_update
+    box = picture.union_bounds(bounds, chosen)
+    if box is None:
+        s = web_settings()
+        return {"center": list(s.center), "zoom": s.zoom, "transition": "flyTo"}, chosen
+    return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [30, 30]}}, chosen
+
+
+def fly_to_event(cell, rows) -> dict:
+    """A click in the event list flies the map to that event."""
+    if not cell or not rows:
+        return no_update
+    row = next((r for r in rows if r.get("id") == cell.get("rowId")), None)
+    if row is None:
+        return no_update
+    return {"center": [row["lat"], row["lon"]], "zoom": 12, "transition": "flyTo"}
+
+
+def _change_cell(n: int) -> html.Span:
+    if n > 0:
+        return html.Span(f"▲ +{n}", className="nsp-up")
+    if n < 0:
+        return html.Span(f"▼ {n}", className="nsp-down")
+    return html.Span("= 0", className="nsp-flat")
+
+
+def _short_time(iso: str | None) -> str:
+    """'2026-11-22T01:55:31Z' -> '11-22 01:55'."""
+    return f"{iso[5:10]} {iso[11:16]}" if iso else "–"
+
+
+def level_badge(level: str | None) -> html.Span:
+    return html.Span(level or "internal", className=f"nsp-level nsp-level-{level or 'internal'}")
+
+
+def section_table_view(rows: list[dict]) -> html.Table:
+    head = html.Tr([html.Th(h) for h in ("Section", "Level", "Events", "Persons", "vs prev.", "Last (UTC)")])
+    body = [
+        html.Tr([
+            html.Td([html.B(r["code"]), html.Br(), html.Small(r["name"])]),
+            html.Td(level_badge(r["impact_level"])),
+            html.Td(f"{r['events']:,}", className="nsp-num"),
+            html.Td(f"{r['persons']:,}", className="nsp-num"),
+            html.Td(_change_cell(r["change"]), className="nsp-num"),
+            html.Td(_short_time(r["last_event"]), className="nsp-nowrap"),
+        ], className="nsp-internal" if r["kind"] == "land-internal" else None, id={"type": "main-section-row", "code": r["code"]})
+        for r in rows
+    ]
+    return html.Table([html.Thead(head), html.Tbody(body)], className="nsp-table", id="main-section-table-body")
+
+
+def timeseries_figure(bucket: str, rows: list[dict]) -> go.Figure:
+    fig = go.Figure()
+    for c in CATEGORIES:
+        pts = [r for r in rows if r["category"] == c]
+        fig.add_bar(x=[r["bucket"] for r in pts], y=[r["n"] for r in pts],
+                    name=CATEGORY_LABELS[c].split(" (")[0], marker_color=CATEGORY_COLOURS[c],
+                    marker_pattern_shape={"unauthorised_border_crossing": "", "cross_border_crime": "/",
+                                          "crisis_situation": "x", "other": "."}[c])
+    fig.update_layout(barmode="stack", margin={"l": 40, "r": 10, "t": 30, "b": 30}, height=240,
+                      title={"text": f"Events per {bucket} (UTC) by category", "font": {"size": 13}},
+                      legend={"orientation": "h", "y": -0.25, "font": {"size": 11}},
+                      paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#f6f7f9", font={"family": "inherit"})
+    return fig
+
+
+def update_panels(state: dict, _n, _version) -> tuple:
+    """Per-section table, event list, events over time."""
+    f = _filter_or_none(state)
+    if f is None:
+        return html.Div("invalid time window", className="nsp-error"), [], go.Figure()
+    scope = current_scope()
+    table = section_table_view(picture.section_table(scope, f))
+    rows = picture.event_rows(scope, f, limit=web_settings().event_list_limit)
+    bucket, series = picture.timeseries(scope, f)
+    return table, rows, timeseries_figure(bucket, series)
+
+
+def update_status(_n) -> tuple:
+    return status.freshness(current_scope())
+
+
+def submit_level(_clicks, code, level, reason, version) -> tuple:
+    """The impact-level change form: records the decision by the current user."""
+    scope = current_scope()
+    try:
+        picture.change_level(scope, code, level, reason or "")
+    except PictureError as exc:
+        return html.Span(str(exc), className="nsp-error"), no_update, no_update
+    return (html.Span(f"{code} set to {level} by {scope.user}", className="nsp-ok"), (version or 0) + 1, "")
+
+
+def level_history_view(code, _version) -> html.Table:
+    rows = picture.level_history(current_scope(), [code] if code else None, limit=30)
+    head = html.Tr([html.Th(h) for h in ("When (UTC)", "Section", "From", "To", "By", "Reason")])
+    body = [html.Tr([html.Td(r["decided_at"].replace("T", " ").replace("Z", "")), html.Td(r["section_code"]),
+                     html.Td(level_badge(r["from_level"]) if r["from_level"] else "–"),
+                     html.Td(level_badge(r["to_level"])), html.Td(r["decided_by"]), html.Td(r["reason"])])
+            for r in rows]
+    return html.Table([html.Thead(head), html.Tbody(body)], className="nsp-table nsp-history")
+
+
+def reset_filters(_clicks) -> tuple:
+    w = web_settings().default_window
+    return w, None, None, None, [], [], [], [], []
+
+
+# ========================================================================== layout
+
+
+def _dropdown(id_, options, value, placeholder):
+    return dcc.Dropdown(id=id_, options=options, value=value, multi=True, placeholder=placeholder,
+                        className="nsp-dd", clearable=True)
+
+
+def layout(**query):
+    s = web_settings()
+    scope = current_scope()
+    state = parse_query(urlencode({k: v for k, v in query.items() if isinstance(v, str)}), s.default_window)
+    sections = picture.section_list(scope)
+    section_options = [{"label": f"{r['code']} {r['name']}", "value": r["code"]} for r in sections]
+    external = [o for o, r in zip(section_options, sections) if r["kind"] != "land-internal"]
+    sources = picture.sources(scope)
+    can_change = picture.can_change_levels(scope)
+    export_slot = html.Div(id="main-export-slot", className="nsp-export-slot")  # helper E's export button
+
+    header = html.Header([
+        html.Div([html.Span("nsp", className="nsp-logo"),
+                  html.Span("National situational picture", className="nsp-title")], className="nsp-brand"),
+        html.Div(id="main-status", className="nsp-status"),
+        html.Div([html.Span(id="main-clock", className="nsp-clock"),
+                  html.Span(f"{scope.user} · {scope.role.replace('_', ' ')}", id="main-user", className="nsp-user"),
+                  html.A("Wall display ↗", href="/wall", className="nsp-link", target="_blank"),
+                  export_slot], className="nsp-header-right"),
+    ], className="nsp-header")
+
+    filters = html.Div([
+        html.Div([html.Label("Window"),
+                  dcc.RadioItems(id="main-window", options=WINDOW_OPTIONS, value=state["window"],
+                                 inline=True, className="nsp-segmented")], className="nsp-f"),
+        html.Div([html.Label("From / to (UTC)"),
+                  dcc.Input(id="main-start", type="datetime-local", value=state["start"], debounce=True),
+                  dcc.Input(id="main-end", type="datetime-local", value=state["end"], debounce=True)],
+                 className="nsp-f nsp-f-custom", id="main-custom"),
+        html.Div([html.Label("As at (UTC)"),
+                  dcc.Input(id="main-at", type="datetime-local", value=state["at"], debounce=True)],
+                 className="nsp-f"),
+        html.Div([html.Label("Category"),
+                  _dropdown("main-category", [{"label": CATEGORY_LABELS[c].split(" (")[0], "value": c}
+                                              for c in CATEGORIES], state["category"], "all")], className="nsp-f nsp-f-wide"),
+        html.Div([html.Label("Impact"),
+                  _dropdown("main-impact", [{"label": IMPACT_LABELS[i], "value": i} for i in IMPACTS],
+                            state["impact"], "all")], className="nsp-f"),
+        html.Div([html.Label("Source"),
+                  _dropdown("main-source", [{"label": x, "value": x} for x in sorted(set(sources) | set(state["source"]))],
+                            state["source"], "all")], className="nsp-f"),
+        html.Div([html.Label("Sections"),
+                  _dropdown("main-sections", section_options, state["sections"], "national (all)")],
+                 className="nsp-f nsp-f-wide"),
+        html.Div([dcc.Checklist(id="main-heat", options=[{"label": " density", "value": "on"}],
+                                value=["on"] if state["heat"] else [], className="nsp-check"),
+                  html.Button("Reset", id="main-reset", className="nsp-btn nsp-btn-ghost")], className="nsp-f nsp-f-end"),
+    ], className="nsp-filters")
+
+    levels_form = html.Div([
+        html.H3("Impact level of a section"),
+        html.Div([
+            dcc.Dropdown(id="main-level-section", options=external, placeholder="section", className="nsp-dd"),
+            dcc.Dropdown(id="main-level-value", options=[{"label": v, "value": v} for v in LEVELS],
+                         placeholder="new level", className="nsp-dd"),
+        ], className="nsp-row"),
+        dcc.Textarea(id="main-level-reason", placeholder="reason (required): the risk analysis behind the decision",
+                     className="nsp-textarea"),
+        html.Div([html.Button("Record decision", id="main-level-submit", className="nsp-btn",
+                              disabled=not can_change),
+                  html.Span(id="main-level-message",
+                            children=None if can_change else "your role may not change impact levels")],
+                 className="nsp-row"),
+        html.Div(id="main-level-history", className="nsp-scroll"),
+    ], className="nsp-card", id="main-levels")
+
+    grid = dag.AgGrid(
+        id="main-events",
+        columnDefs=[
+            {"field": "occurred_at", "headerName": "Time (UTC)", "sort": "desc", "minWidth": 170},
+            {"field": "category", "headerName": "Category"},
+            {"field": "subtype", "headerName": "Subtype"},
+            {"field": "impact", "headerName": "Impact", "maxWidth": 110},
+            {"field": "persons", "headerName": "Persons", "filter": "agNumberColumnFilter", "maxWidth": 110},
+            {"field": "section_code", "headerName": "Section", "maxWidth": 130},
+            {"field": "source", "headerName": "Source"},
+            {"field": "status", "headerName": "Status", "maxWidth": 100},
+            {"field": "confidence", "headerName": "Conf.", "maxWidth": 90},
+            {"field": "distance_m", "headerName": "To border (m)", "filter": "agNumberColumnFilter", "maxWidth": 140},
+        ],
+        rowData=[],
+        getRowId="params.data.id",
+        defaultColDef={"sortable": True, "filter": True, "resizable": True, "floatingFilter": True},
+        dashGridOptions={"pagination": True, "paginationPageSize": 20, "animateRows": False},
+        columnSize="responsiveSizeToFit",
+        className="ag-theme-alpine nsp-grid",
+        style={"height": "420px"},
+    )
+
+    return html.Div([
+        dcc.Store(id="main-state", data=state),
+        dcc.Store(id="main-query", data=build_query(state)),
+        dcc.Store(id="main-section-bounds"),
+        dcc.Store(id="main-zoomed", data=[]),
+        dcc.Store(id="main-url-synced"),
+        dcc.Store(id="main-levels-version", data=0),
+        dcc.Interval(id="main-refresh", interval=s.refresh_seconds * 1000),
+        dcc.Interval(id="main-clock-tick", interval=1000),
+        header,
+        filters,
+        html.Div([
+            html.Div([mapview.build_map(P), html.Div(id="main-map-note", className="nsp-map-note"),
+                      html.Details([html.Summary("Legend"), mapview.legend(P)], open=True,
+                                   className="nsp-legend-box")],
+                     className="nsp-map-wrap"),
+            html.Div([
+                html.Div([html.H3("Border sections in the window"),
+                          html.Div(id="main-section-table", className="nsp-scroll")], className="nsp-card"),
+                levels_form,
+            ], className="nsp-side"),
+        ], className="nsp-main"),
+        html.Div([
+            html.Div([html.H3("Events (click a row to fly there)"), grid], className="nsp-card nsp-grow"),
+            html.Div([dcc.Graph(id="main-timeseries", config={"displaylogo": False, "displayModeBar": False})],
+                     className="nsp-card nsp-chart"),
+        ], className="nsp-bottom"),
+    ], className="nsp-page nsp-page-main")
+
+
+# ======================================================================= registration
+
+STATE_INPUTS = [Input("main-window", "value"), Input("main-start", "value"), Input("main-end", "value"),
+                Input("main-at", "value"), Input("main-category", "value"), Input("main-impact", "value"),
+                Input("main-source", "value"), Input("main-sections", "value"), Input("main-heat", "value")]
+
+callback(Output("main-state", "data"), Output("main-query", "data"), *STATE_INPUTS,
+         prevent_initial_call=True)(controls_to_state)
+
+# The URL follows the state without a page reload (replaceState: the view is not rebuilt).
+clientside_callback(
+    """function(q) { if (q && window.location.search !== q) {
+        window.history.replaceState(null, "", window.location.pathname + q); } return ""; }""",
+    Output("main-url-synced", "data"), Input("main-query", "data"),
+)
+clientside_callback(
+    """function(w) { return w === "custom" ? "nsp-f nsp-f-custom" : "nsp-f nsp-f-custom nsp-hidden"; }""",
+    Output("main-custom", "className"), Input("main-window", "value"),
+)
+clientside_callback(
+    """function(n) { const d = new Date(); const p = x => String(x).padStart(2, "0");
+        return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} local · ` +
+               `${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC`; }""",
+    Output("main-clock", "children"), Input("main-clock-tick", "n_intervals"),
+)
+
+callback(
+    [Output(i, "data") for i in EVENT_OUTPUTS]
+    + [Output("main-density", "data"), Output("main-patrols", "data"), Output("main-assets", "data"),
+       Output("main-vessels", "data"), Output("main-map-note", "children")],
+    Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
+    State("main-map", "bounds"),
+)(update_map)
+
+callback(
+    Output("main-section-lines", "data"), Output("main-section-areas", "data"),
+    Output("main-section-lines", "hideout"), Output("main-section-areas", "hideout"),
+    Output("main-section-bounds", "data"),
+    Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-levels-version", "data"),
+    State("main-section-bounds", "data"),
+)(update_sections)
+
+callback(
+    Output("main-map", "viewport"), Output("main-zoomed", "data"),
+    Input("main-state", "data"), Input("main-section-bounds", "data"), State("main-zoomed", "data"),
+)(zoom_to_sections)
+
+callback(
+    Output("main-map", "viewport", allow_duplicate=True),
+    Input("main-events", "cellClicked"), State("main-events", "rowData"), prevent_initial_call=True,
+)(fly_to_event)
+
+callback(
+    Output("main-section-table", "children"), Output("main-events", "rowData"),
+    Output("main-timeseries", "figure"),
+    Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-levels-version", "data"),
+)(update_panels)
+
+callback(Output("main-status", "children"), Output("main-status", "className"),
+         Input("main-refresh", "n_intervals"))(update_status)
+
+callback(
+    Output("main-level-message", "children"), Output("main-levels-version", "data"),
+    Output("main-level-reason", "value"),
+    Input("main-level-submit", "n_clicks"), State("main-level-section", "value"),
+    State("main-level-value", "value"), State("main-level-reason", "value"),
+    State("main-levels-version", "data"), prevent_initial_call=True,
+)(submit_level)
+
+callback(Output("main-level-history", "children"), Input("main-level-section", "value"),
+         Input("main-levels-version", "data"))(level_history_view)
+
+callback(
+    Output("main-window", "value"), Output("main-start", "value"), Output("main-end", "value"),
+    Output("main-at", "value"), Output("main-category", "value"), Output("main-impact", "value"),
+    Output("main-source", "value"), Output("main-sections", "value"), Output("main-heat", "value"),
+    Input("main-reset", "n_clicks"), prevent_initial_call=True,
+)(reset_filters)

@@ -1,0 +1,182 @@
+"""The wall display at ``/wall``: dark, full screen, no controls, updates itself.
+
+Every ``NSP_WEB_REFRESH_SECONDS`` the layers' data are replaced (never the map, so the view
+is kept); a banner shows every high or very high event received in the last
+``NSP_WEB_BANNER_MINUTES``; a DATA STALE sign covers the top of the screen when no feed has
+delivered for ``NSP_WEB_STALE_MINUTES``. With ``NSP_WEB_ROTATION_SECONDS`` > 0 the view
+rotates: national → each section with events in the window → national.
+Query parameters: ``sections`` (limit the wall to these sections), ``window``.
+Component ids start with ``wall-``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from urllib.parse import urlencode
+
+import dash
+from dash import Input, Output, State, callback, clientside_callback, dcc, html
+
+from dashboard.components import mapview, status
+from dashboard.scope import current_scope
+from dashboard.settings import web_settings
+from dashboard.state import parse_query, to_filter
+from geo import picture
+from geo.picture import CATEGORIES, CATEGORY_LABELS
+
+dash.register_page(__name__, path="/wall", name="Wall display", title="nsp — wall")
+
+P = "wall"
+EVENT_OUTPUTS = [mapview.event_layer_id(P, c) for c in CATEGORIES]
+IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
+
+
+# ======================================================================= callbacks
+
+
+def _sections_panel(rows: list[dict]) -> list:
+    items = []
+    for r in rows:
+        if r["kind"] == "land-internal":
+            continue
+        items.append(html.Div([
+            html.Span(r["impact_level"] or "–", className=f"nsp-level nsp-level-{r['impact_level'] or 'internal'}"),
+            html.Span(r["code"], className="wall-sec-code"),
+            html.Span(r["name"], className="wall-sec-name"),
+            html.Span(f"{r['events']:,}", className="wall-sec-n"),
+        ], className="wall-sec"))
+    return items
+
+
+def _totals(layers: dict, mode: str) -> list:
+    out = []
+    for c in CATEGORIES:
+        feats = layers[c]["features"]
+        n = sum(f["properties"].get("n", 1) for f in feats)
+        colour, _shape = mapview.CATEGORY_STYLE[c]
+        out.append(html.Div([mapview.shape(_shape, 28, colour), html.Span(f"{n:,}", className="wall-tot-n"),
+                             html.Span(CATEGORY_LABELS[c].split(" (")[0], className="wall-tot-l")],
+                            className="wall-tot"))
+    return out
+
+
+def _banners(events: list[dict]) -> list:
+    shown = events[:3]
+    items = [
+        html.Div([
+            html.Span(IMPACT_WORD.get(e["impact"], e["impact"]), className="wall-banner-imp"),
+            html.Span(CATEGORY_LABELS.get(e["category"], e["category"]).split(" (")[0], className="wall-banner-cat"),
+            html.Span(f"{e['section_code'] or 'outside sections'}", className="wall-banner-sec"),
+            html.Span(f"{e['persons']} persons" if e["persons"] else "", className="wall-banner-p"),
+            html.Span(e["occurred_at"][11:16] + " UTC", className="wall-banner-t"),
+        ], className=f"wall-banner wall-banner-{e['impact']}", **{"data-event": e["id"]})
+        for e in shown
+    ]
+    if len(events) > len(shown):
+        items.append(html.Div(f"+ {len(events) - len(shown)} more high-impact events", className="wall-banner-more"))
+    return items
+
+
+def update_wall(_n, state: dict) -> tuple:
+    """Replace the layers' data and the panels; the map view is left alone."""
+    s = web_settings()
+    scope = current_scope()
+    f = to_filter(state)
+    now = picture.now_utc()
+    ev = picture.events_layer(scope, f, zoom=s.zoom, max_features=s.max_features,
+                              max_bytes=s.max_payload_bytes, cell_pixels=s.cell_pixels)
+    ops = picture.operational_layer(scope, f, zoom=s.zoom, max_tracks=s.max_tracks,
+                                    trail_minutes=s.vessel_trail_minutes,
+                                    asset_max_age_hours=s.asset_max_age_hours)
+    layer = picture.sections_layer(scope)
+    rows = picture.section_table(scope, f)
+    highs = picture.recent_high(scope, now - timedelta(minutes=s.banner_minutes), f.sections)
+    sign, sign_class = status.freshness(scope, now)
+    stale = "nsp-stale" in sign_class.split()
+    active = [r["code"] for r in rows if r["events"] > 0 and r["kind"] != "land-internal"]
+    return (
+        *[ev["layers"][c] for c in CATEGORIES],
+        ops["patrols"], ops["assets"], ops["vessels"],
+        layer["lines"], layer["areas"], {"bounds": layer["bounds"], "active": active},
+        _sections_panel(rows), _totals(ev["layers"], ev["mode"]), _banners(highs),
+        sign, sign_class,
+        "wall-stale-cover" + ("" if stale else " nsp-hidden"),
+    )
+
+
+def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
+    """The next view of the rotation: national, then each active section, then national."""
+    s = web_settings()
+    info = info or {}
+    views = [None] + [c for c in info.get("active", []) if c in info.get("bounds", {})]
+    step = ((step or 0) + 1) % len(views)
+    code = views[step]
+    if code is None:
+        return {"center": list(s.center), "zoom": s.zoom, "transition": "flyTo"}, step, "national"
+    box = picture.union_bounds(info["bounds"], [code])
+    return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [60, 60]}}, step, code
+
+
+# ========================================================================== layout
+
+
+def layout(**query):
+    s = web_settings()
+    q = {k: v for k, v in query.items() if isinstance(v, str)}
+    q.setdefault("window", s.wall_window)
+    state = parse_query(urlencode(q), s.wall_window)
+    scope_note = ", ".join(state["sections"]) if state["sections"] else "national"
+    return html.Div([
+        dcc.Store(id="wall-state", data=state),
+        dcc.Store(id="wall-info"),
+        dcc.Store(id="wall-step", data=0),
+        dcc.Interval(id="wall-refresh", interval=s.refresh_seconds * 1000),
+        dcc.Interval(id="wall-clock-tick", interval=1000),
+        dcc.Interval(id="wall-rotate", interval=max(s.rotation_seconds, 1) * 1000,
+                     disabled=s.rotation_seconds <= 0),
+        html.Div(mapview.build_map(P, dark=True, controls=False), className="wall-map"),
+        html.Div([
+            html.Div([html.Div("NATIONAL SITUATIONAL PICTURE", className="wall-title"),
+                      html.Div(f"{scope_note} · last {state['window']}", id="wall-subtitle",
+                               className="wall-subtitle")], className="wall-head-left"),
+            html.Div(id="wall-status", className="nsp-status"),
+            html.Div([html.Div(id="wall-clock-local", className="wall-clock-big"),
+                      html.Div(id="wall-clock-utc", className="wall-clock-small")], className="wall-clock"),
+        ], className="wall-head"),
+        html.Div([html.Div("DATA STALE", className="wall-stale-big"),
+                  html.Div("no feed has delivered data — the picture is not current", className="wall-stale-small")],
+                 id="wall-stale", className="wall-stale-cover nsp-hidden"),
+        html.Div(id="wall-banners", className="wall-banners"),
+        html.Div([html.Div("Border sections", className="wall-panel-title"),
+                  html.Div(id="wall-sections", className="wall-sections"),
+                  html.Div(f"Events, last {state['window']}", className="wall-panel-title"),
+                  html.Div(id="wall-totals", className="wall-totals"),
+                  html.Div(id="wall-view", className="wall-view")], className="wall-panel"),
+        html.Div(mapview.legend(P, compact=True), className="wall-legend"),
+    ], className="nsp-page wall-page")
+
+
+# ===================================================================== registration
+
+callback(
+    [Output(i, "data") for i in EVENT_OUTPUTS]
+    + [Output("wall-patrols", "data"), Output("wall-assets", "data"), Output("wall-vessels", "data"),
+       Output("wall-section-lines", "data"), Output("wall-section-areas", "data"), Output("wall-info", "data"),
+       Output("wall-sections", "children"), Output("wall-totals", "children"), Output("wall-banners", "children"),
+       Output("wall-status", "children"), Output("wall-status", "className"), Output("wall-stale", "className")],
+    Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
+)(update_wall)
+
+callback(
+    Output("wall-map", "viewport"), Output("wall-step", "data"), Output("wall-view", "children"),
+    Input("wall-rotate", "n_intervals"), State("wall-info", "data"), State("wall-step", "data"),
+    prevent_initial_call=True,
+)(rotate_wall)
+
+clientside_callback(
+    """function(n) { const d = new Date(); const p = x => String(x).padStart(2, "0");
+        return [`${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`,
+                `${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC · ` + d.toISOString().slice(0, 10)]; }""",
+    Output("wall-clock-local", "children"), Output("wall-clock-utc", "children"),
+    Input("wall-clock-tick", "n_intervals"),
+)

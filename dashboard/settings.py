@@ -1,0 +1,56 @@
+"""Settings of the web app: the map, the wall and the server (env prefix ``NSP_WEB_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from nsp.settings import ASSETS_DIR
+
+
+class WebSettings(BaseSettings):
+    """The Dash app. Every field is also an environment variable ``NSP_WEB_<FIELD>``."""
+
+    model_config = SettingsConfigDict(env_prefix="NSP_WEB_", env_file=".env", extra="ignore")
+
+    host: str = Field(default="127.0.0.1", description="address `nsp serve` binds to")
+    port: int = Field(default=8050, description="port `nsp serve` listens on")
+    workers: int = Field(default=1, description="gunicorn workers; 1 runs the built-in threaded server")
+    refresh_seconds: int = Field(default=15, ge=1, description="how often / and /wall update their data")
+    stale_minutes: int = Field(default=10, ge=1, description="no feed delivery for this long shows DATA STALE")
+    tile_url: str | None = Field(
+        default=None,
+        description="XYZ tile URL for connected deployments; off by default (the offline basemap is used)",
+    )
+    basemap_dir: Path = Field(
+        default=ASSETS_DIR / "geodata" / "latvia",
+        description="folder of the offline basemap GeoJSON (countries, lakes, rivers, places)",
+    )
+    home_country: str = Field(default="LVA", description="ISO alpha-3 of the country drawn as home land")
+    center: tuple[float, float] = Field(default=(56.88, 24.6), description="initial map centre (lat, lon)")
+    zoom: int = Field(default=7, description="initial map zoom")
+    tile_attribution: str = Field(default="", description="attribution of the tile server")
+    max_features: int = Field(default=5000, ge=100, description="most point features per map update")
+    max_payload_bytes: int = Field(default=2_000_000, description="most bytes of map data per update")
+    cell_pixels: int = Field(default=40, ge=8, description="aggregate cell size on screen, in pixels")
+    max_tracks: int = Field(default=400, description="most patrol tracks drawn per update (newest first)")
+    vessel_trail_minutes: int = Field(default=60, description="length of vessel trails")
+    asset_max_age_hours: int = Field(default=24, description="own assets older than this are not drawn")
+    rotation_seconds: int = Field(default=0, ge=0, description="wall rotation period; 0 turns rotation off")
+    banner_minutes: int = Field(default=30, description="how long the wall shows a new high/very high event")
+    wall_window: str = Field(default="24h", description="time window of the wall display")
+    default_window: str = Field(default="24h", description="time window of / without a window parameter")
+    event_list_limit: int = Field(default=1000, description="most rows in the event list")
+    anonymous_user: str = Field(
+        default="watch-officer",
+        description="user name recorded when no login module is installed (dashboard.auth missing)",
+    )
+
+
+@lru_cache
+def web_settings() -> WebSettings:
+    return WebSettings()

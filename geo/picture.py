@@ -1,0 +1,443 @@
+"""Data access for the situational picture: what the map, the panels and the wall draw.
+
+Every read runs through :func:`nsp.access.connection` under the caller's
+:class:`~nsp.access.Scope`, so row-level security applies to each query. The SQL is in
+``sql/queries/picture.sql``. Results are plain dicts and GeoJSON FeatureCollections that
+Dash can send as they are.
+
+The payload is bounded: an events query returns points only when at most
+``max_features`` events match (and they fit in ``max_payload_bytes``); otherwise it returns
+counts per grid cell, aggregated in PostGIS, with a cell size derived from the map zoom so
+that the number of cells stays bounded whatever the number of events.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+
+from psycopg import sql
+
+from nsp import access
+from nsp.access import Scope
+from nsp.errors import NspError
+from nsp.queries import queries
+
+CATEGORIES = ("unauthorised_border_crossing", "cross_border_crime", "crisis_situation", "other")
+CATEGORY_LABELS = {
+    "unauthorised_border_crossing": "Unauthorised border crossing",
+    "cross_border_crime": "Cross-border crime",
+    "crisis_situation": "Crisis situation",
+    "other": "Other (suspect vehicles, vessels, UAVs, persons)",
+}
+IMPACTS = ("low", "medium", "high", "very_high")
+LEVELS = ("low", "medium", "high", "critical")
+WINDOWS = {
+    "1h": timedelta(hours=1),
+    "6h": timedelta(hours=6),
+    "24h": timedelta(hours=24),
+    "7d": timedelta(days=7),
+}
+# Who may change a section's impact level (the NCC owns the decision, Art 34).
+LEVEL_CHANGERS = ("watch_officer", "system")
+
+
+class PictureError(NspError):
+    """A request for the picture that cannot be served (bad window, refused change)."""
+
+
+class LevelChangeRefused(PictureError):
+    pass
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+# --------------------------------------------------------------------- the filter
+
+
+@dataclass(frozen=True)
+class PictureFilter:
+    """What the user asked for. ``None`` means no restriction on that field."""
+
+    start: datetime
+    end: datetime
+    known_at: datetime | None = None  # "as at": only what had been received by then
+    categories: tuple[str, ...] | None = None
+    impacts: tuple[str, ...] | None = None
+    sources: tuple[str, ...] | None = None
+    sections: tuple[str, ...] | None = None
+    bbox: tuple[float, float, float, float] | None = None  # lon_min, lat_min, lon_max, lat_max
+    extra: dict = field(default_factory=dict, compare=False)
+
+    @property
+    def length(self) -> timedelta:
+        return self.end - self.start
+
+    def scoped(self, scope: Scope) -> PictureFilter:
+        """The filter intersected with the user's sections (RLS enforces it again)."""
+        if scope.all_sections:
+            return self
+        return replace(self, sections=tuple(scope.restrict(self.sections)))
+
+    def params(self) -> dict:
+        return {
+            "start": self.start,
+            "end": self.end,
+            "prev_start": self.start - self.length,
+            "known_at": self.known_at,
+            "level_at": self.known_at,
+            "categories": list(self.categories) if self.categories else None,
+            "impacts": list(self.impacts) if self.impacts else None,
+            "sources": list(self.sources) if self.sources else None,
+            "sections": list(self.sections) if self.sections else None,
+            "bbox": list(self.bbox) if self.bbox else None,
+        }
+
+
+def window_bounds(
+    window: str | None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    at: datetime | None = None,
+    now: datetime | None = None,
+) -> tuple[datetime, datetime]:
+    """[start, end) of a quick window (1h, 6h, 24h, 7d) ending now or at ``at``, or a custom range."""
+    if window == "custom":
+        if start is None or end is None:
+            raise PictureError("a custom window needs both a start and an end")
+        if end <= start:
+            raise PictureError(f"the window ends ({end.isoformat()}) before it starts ({start.isoformat()})")
+        return start, end
+    if window not in WINDOWS:
+        raise PictureError(f"unknown window {window!r}; one of {', '.join(WINDOWS)} or custom")
+    stop = at or now or now_utc()
+    return stop - WINDOWS[window], stop
+
+
+# ------------------------------------------------------------------------ helpers
+
+
+def _run(conn, name: str, params: dict, with_filter: bool = False) -> list[dict]:
+    text = queries[name]
+    if with_filter:
+        query = sql.SQL(text).format(filter=sql.SQL(queries["picture_event_filter"]))
+    else:
+        query = text
+    # Unprepared on purpose: the NULL-means-no-filter conditions fold away only when
+    # the planner sees the actual values.
+    return conn.execute(query, params, prepare=False).fetchall()
+
+
+def _fc(features: list[dict]) -> dict:
+    return {"type": "FeatureCollection", "features": features}
+
+
+def _point(lon: float, lat: float, props: dict) -> dict:
+    return {
+        "type": "Feature",
+        "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]},
+        "properties": props,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if value else None
+
+
+def cell_size(zoom: float, cell_pixels: int, lat: float = 57.0) -> tuple[float, float]:
+    """Grid cell in degrees (lon, lat) that is about ``cell_pixels`` wide on a Web Mercator map."""
+    zoom = max(0.0, min(float(zoom), 18.0))
+    cell_x = 360.0 / (256.0 * 2**zoom) * cell_pixels
+    return cell_x, cell_x * math.cos(math.radians(lat))
+
+
+def payload_size(obj) -> int:
+    return len(json.dumps(obj, separators=(",", ":"), default=str))
+
+
+# ------------------------------------------------------------------- events layer
+
+
+def _event_props(r: dict) -> dict:
+    return {
+        "id": r["id"],
+        "cat": r["category"],
+        "sub": r["subtype"],
+        "t": _iso(r["occurred_at"]),
+        "p": r["persons"],
+        "imp": r["impact"],
+        "conf": f"{r['source_reliability'] or '?'}{r['credibility'] or '?'}",
+        "val": r["validation"],
+        "st": r["status"],
+        "src": r["source"],
+        "sec": r["section_code"],
+        "d": None if r["distance_to_border_m"] is None else round(r["distance_to_border_m"]),
+    }
+
+
+def _grid_features(rows: list[dict]) -> dict[str, list[dict]]:
+    by_cat: dict[str, list[dict]] = defaultdict(list)
+    for r in rows:
+        by_cat[r["category"]].append(
+            _point(r["lon"], r["lat"], {
+                "agg": True,
+                "cat": r["category"],
+                "n": r["n"],
+                "p": int(r["persons"]),
+                "imp": IMPACTS[(r["max_impact"] or 1) - 1],
+            })
+        )
+    return by_cat
+
+
+def events_layer(
+    scope: Scope,
+    f: PictureFilter,
+    zoom: float = 7,
+    max_features: int = 5000,
+    max_bytes: int = 2_000_000,
+    cell_pixels: int = 40,
+) -> dict:
+    """The events layer: one FeatureCollection per category, points or grid counts.
+
+    Returns ``{"mode": "points"|"grid", "total": n, "capped": bool, "layers": {category: FC},
+    "bytes": size}``. ``total`` counts at most ``max_features + 1`` (``capped`` says so).
+    """
+    f = f.scoped(scope)
+    params = f.params() | {"cap": max_features + 1, "limit": max_features}
+    with access.connection(scope) as conn:
+        total = _run(conn, "picture_events_count", params, True)[0]["n"]
+        mode = "points"
+        layers: dict[str, list[dict]] = defaultdict(list)
+        if total <= max_features:
+            for r in _run(conn, "picture_events_points", params, True):
+                layers[r["category"]].append(_point(r["lon"], r["lat"], _event_props(r)))
+            out = {c: _fc(layers.get(c, [])) for c in CATEGORIES}
+            if payload_size(out) > max_bytes:
+                mode = "grid"
+        else:
+            mode = "grid"
+        if mode == "grid":
+            cell_x, cell_y = cell_size(zoom, cell_pixels)
+            rows = _run(conn, "picture_events_grid", params | {"cell_x": cell_x, "cell_y": cell_y}, True)
+            by_cat = _grid_features(rows)
+            out = {c: _fc(by_cat.get(c, [])) for c in CATEGORIES}
+    return {"mode": mode, "total": total, "capped": total > max_features, "layers": out,
+            "bytes": payload_size(out)}
+
+
+def heat_layer(scope: Scope, f: PictureFilter, zoom: float = 7, cell_pixels: int = 24,
+               limit: int = 5000) -> dict:
+    """Event density: counts per grid cell over all categories (drawn as graded circles)."""
+    f = f.scoped(scope)
+    cell_x, cell_y = cell_size(zoom, cell_pixels)
+    params = f.params() | {"cell_x": cell_x, "cell_y": cell_y, "limit": limit}
+    with access.connection(scope) as conn:
+        rows = _run(conn, "picture_events_grid", params, True)
+    cells: dict[tuple[int, int], dict] = {}
+    for r in rows:
+        key = (math.floor(r["lon"] / cell_x), math.floor(r["lat"] / cell_y))
+        c = cells.setdefault(key, {"n": 0, "lon": 0.0, "lat": 0.0})
+        c["lon"] += r["lon"] * r["n"]
+        c["lat"] += r["lat"] * r["n"]
+        c["n"] += r["n"]
+    top = max((c["n"] for c in cells.values()), default=1)
+    feats = [
+        _point(c["lon"] / c["n"], c["lat"] / c["n"], {"n": c["n"], "w": round(c["n"] / top, 3)})
+        for c in cells.values()
+    ]
+    return _fc(feats)
+
+
+def event_rows(scope: Scope, f: PictureFilter, limit: int = 1000) -> list[dict]:
+    """Rows of the event list, newest first, times as ISO strings."""
+    f = f.scoped(scope)
+    with access.connection(scope) as conn:
+        rows = _run(conn, "picture_event_list", f.params() | {"limit": limit}, True)
+    for r in rows:
+        r["occurred_at"] = _iso(r["occurred_at"])
+        r["received_at"] = _iso(r["received_at"])
+        r["confidence"] = f"{r.pop('source_reliability') or '?'}{r.pop('credibility') or '?'}"
+        d = r.pop("distance_to_border_m")
+        r["distance_m"] = None if d is None else round(d)
+        r["lon"] = round(r["lon"], 5)
+        r["lat"] = round(r["lat"], 5)
+    return rows
+
+
+def timeseries(scope: Scope, f: PictureFilter) -> tuple[str, list[dict]]:
+    """Events per hour (windows up to 48 h) or per day, by category."""
+    f = f.scoped(scope)
+    bucket = "hour" if f.length <= timedelta(hours=48) else "day"
+    with access.connection(scope) as conn:
+        rows = _run(conn, "picture_timeseries", f.params() | {"bucket": bucket}, True)
+    return bucket, rows
+
+
+# ---------------------------------------------------------------------- sections
+
+
+def sections_layer(scope: Scope, level_at: datetime | None = None) -> dict:
+    """Section lines (coloured by level), areas, and each section's bounds for zooming."""
+    with access.connection(scope) as conn:
+        rows = _run(conn, "picture_sections_geo", {"level_at": level_at})
+    lines, areas, bounds = [], [], {}
+    for r in rows:
+        props = {
+            "code": r["code"], "name": r["name"], "kind": r["kind"], "level": r["impact_level"],
+            "neighbour": r["neighbour"], "board": r["regional_board"],
+            "km": None if r["length_km"] is None else round(r["length_km"], 1),
+        }
+        if r["line"]:
+            lines.append({"type": "Feature", "geometry": json.loads(r["line"]), "properties": props})
+        areas.append({"type": "Feature", "geometry": json.loads(r["area"]), "properties": props})
+        bounds[r["code"]] = [[r["ymin"], r["xmin"]], [r["ymax"], r["xmax"]]]
+    return {"lines": _fc(lines), "areas": _fc(areas), "bounds": bounds}
+
+
+def section_list(scope: Scope) -> list[dict]:
+    """Code, name, kind and current level of every section the scope sees."""
+    with access.connection(scope) as conn:
+        return _run(conn, "picture_section_list", {})
+
+
+def section_table(scope: Scope, f: PictureFilter) -> list[dict]:
+    """Per section: level, events and persons in the window, change vs the previous window."""
+    f = f.scoped(scope)
+    with access.connection(scope) as conn:
+        rows = _run(conn, "picture_section_stats", f.params(), True)
+    for r in rows:
+        r["change"] = r["events"] - r["events_prev"]
+        r["last_event"] = _iso(r["last_event"])
+    return rows
+
+
+def union_bounds(bounds: dict, codes) -> list[list[float]] | None:
+    """The [[south, west], [north, east]] box around the given sections."""
+    boxes = [bounds[c] for c in codes or () if c in bounds]
+    if not boxes:
+        return None
+    return [[min(b[0][0] for b in boxes), min(b[0][1] for b in boxes)],
+            [max(b[1][0] for b in boxes), max(b[1][1] for b in boxes)]]
+
+
+# ------------------------------------------------------------------ operational layer
+
+
+def operational_layer(scope: Scope, f: PictureFilter, zoom: float = 7, max_tracks: int = 400,
+                      trail_minutes: int = 60, asset_max_age_hours: int = 24,
+                      limit: int = 2000) -> dict:
+    """Patrol tracks of the window, own assets' latest positions, vessels with short trails."""
+    f = f.scoped(scope)
+    at = f.end
+    tolerance = cell_size(zoom, 1)[0]  # one screen pixel
+    p = f.params() | {"at": at, "tolerance": tolerance, "limit": max_tracks,
+                      "max_age_h": asset_max_age_hours, "trail_min": trail_minutes}
+    with access.connection(scope) as conn:
+        patrols = _run(conn, "picture_patrols", p)
+        assets = _run(conn, "picture_assets_latest", p | {"limit": limit})
+        vessels = _run(conn, "picture_vessel_trails", p | {"limit": limit})
+    patrol_fc = _fc([
+        {"type": "Feature", "geometry": json.loads(r["track"]), "properties": {
+            "unit": r["unit"], "mode": r["mode"], "from": _iso(r["started_at"]),
+            "to": _iso(r["ended_at"]), "km": None if r["length_km"] is None else round(r["length_km"], 1)}}
+        for r in patrols
+    ])
+    asset_fc = _fc([
+        _point(r["lon"], r["lat"], {
+            "id": r["object_id"], "name": r["name"], "cs": r["callsign"] or r["object_id"],
+            "type": r["object_type"], "st": r["status"], "t": _iso(r["observed_at"]),
+            "age": int((at - r["observed_at"]).total_seconds() // 60), "sec": r["section_code"]})
+        for r in assets
+    ])
+    vessel_feats = []
+    for r in vessels:
+        props = {"id": r["object_id"], "name": r["name"], "mmsi": r["mmsi"], "t": _iso(r["observed_at"]),
+                 "sog": r["speed_kn"], "cog": r["course_deg"],
+                 "age": int((at - r["observed_at"]).total_seconds() // 60)}
+        trail = json.loads(r["trail"])
+        if trail["type"] == "LineString":
+            vessel_feats.append({"type": "Feature", "geometry": trail, "properties": props | {"trail": True}})
+        vessel_feats.append(_point(r["lon"], r["lat"], props))
+    return {"patrols": patrol_fc, "assets": asset_fc, "vessels": _fc(vessel_feats),
+            "truncated_patrols": len(patrols) >= max_tracks}
+
+
+# --------------------------------------------------------------------- the wall
+
+
+def last_delivery(scope: Scope) -> datetime | None:
+    """When a feed last delivered anything (last finished batch or received event)."""
+    with access.connection(scope) as conn:
+        return _run(conn, "picture_last_delivery", {})[0]["last_delivery"]
+
+
+def is_stale(last: datetime | None, stale_minutes: int, now: datetime | None = None) -> bool:
+    return last is None or (now or now_utc()) - last > timedelta(minutes=stale_minutes)
+
+
+def recent_high(scope: Scope, since: datetime, sections=None, limit: int = 20) -> list[dict]:
+    """High and very high events received after ``since``, newest first."""
+    sections = scope.restrict(list(sections) if sections else None)
+    with access.connection(scope) as conn:
+        rows = _run(conn, "picture_recent_high", {"since": since, "sections": sections or None,
+                                                  "limit": limit})
+    for r in rows:
+        r["occurred_at"] = _iso(r["occurred_at"])
+        r["received_at"] = _iso(r["received_at"])
+    return rows
+
+
+def sources(scope: Scope) -> list[str]:
+    with access.connection(scope) as conn:
+        return [r["source"] for r in _run(conn, "picture_sources", {})]
+
+
+# --------------------------------------------------------------- impact levels
+
+
+def can_change_levels(scope: Scope | None) -> bool:
+    """Whether the user may change a section's impact level (watch officers; the system)."""
+    return scope is not None and scope.role in LEVEL_CHANGERS
+
+
+def level_history(scope: Scope, sections=None, limit: int = 50) -> list[dict]:
+    sections = scope.restrict(list(sections) if sections else None)
+    with access.connection(scope) as conn:
+        rows = _run(conn, "picture_level_history", {"sections": sections or None, "limit": limit})
+    for r in rows:
+        r["decided_at"] = _iso(r["decided_at"])
+    return rows
+
+
+def change_level(scope: Scope, code: str, level: str, reason: str) -> None:
+    """Record a decision to set ``code``'s impact level, by the scope's user, with a reason."""
+    if not can_change_levels(scope):
+        raise LevelChangeRefused(f"{scope.user} ({scope.role}) may not change impact levels")
+    if not code:
+        raise LevelChangeRefused("choose a border section")
+    if level not in LEVELS:
+        raise LevelChangeRefused(f"unknown impact level {level!r}; one of {', '.join(LEVELS)}")
+    if not reason or not reason.strip():
+        raise LevelChangeRefused("a reason is required for every change of impact level")
+    if not scope.allows(code):
+        raise LevelChangeRefused(f"section {code} is outside {scope.user}'s sections")
+    try:
+        from geo import sections as sections_mod
+        setter = getattr(sections_mod, "set_impact_level", None)
+    except ImportError:
+        setter = None
+    with access.connection(scope) as conn:
+        if setter is not None:
+            setter(conn, code, level, scope.user, reason.strip())
+        else:
+            _run(conn, "picture_insert_level_change",
+                 {"code": code, "level": level, "decided_by": scope.user, "reason": reason.strip()})
+        audit = getattr(access, "audit", None)
+        if audit is not None:
+            audit(conn, scope.user, "impact_level_change", code, {"to": level, "reason": reason.strip()})

@@ -1,0 +1,200 @@
+-- The queries behind the map, the panels and the wall (geo/picture.py).
+-- Blocks that contain {filter} are composed in Python with the picture_event_filter block
+-- (psycopg.sql.SQL.format), so the filter is written once. Every parameter that is NULL
+-- turns its condition off; the planner folds those away because the queries run unprepared.
+
+-- picture_event_filter --
+-- The non-time part of every event filter. Follow-up reports (parent_id set) belong to
+-- their first report and are not drawn or counted on their own.
+e.parent_id IS NULL
+AND (%(known_at)s::timestamptz IS NULL OR e.received_at <= %(known_at)s::timestamptz)
+AND (%(categories)s::text[] IS NULL OR e.category = ANY (%(categories)s::text[]))
+AND (%(impacts)s::text[] IS NULL OR e.impact = ANY (%(impacts)s::text[]))
+AND (%(sources)s::text[] IS NULL OR e.source = ANY (%(sources)s::text[]))
+AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
+AND (%(bbox)s::float8[] IS NULL OR e.geom && ST_MakeEnvelope(
+        (%(bbox)s::float8[])[1], (%(bbox)s::float8[])[2],
+        (%(bbox)s::float8[])[3], (%(bbox)s::float8[])[4], 4326))
+
+-- picture_events_count --
+-- How many events match, counting at most %(cap)s (enough to choose points or aggregates).
+SELECT count(*) AS n
+  FROM (SELECT 1 FROM event e
+         WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
+         LIMIT %(cap)s) t
+
+-- picture_events_points --
+-- The events themselves, newest first, with what the details popup shows.
+SELECT e.id::text AS id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.category, e.subtype,
+       e.occurred_at, e.persons, e.impact, e.source_reliability, e.credibility, e.validation,
+       e.status, e.source, e.section_code, e.distance_to_border_m
+  FROM event e
+ WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
+ ORDER BY e.occurred_at DESC
+ LIMIT %(limit)s
+
+-- picture_events_grid --
+-- Server-side aggregation: counts per grid cell (%(cell_x)s by %(cell_y)s degrees) and category, placed at
+-- the mean position of the cell's events; the largest cells first.
+SELECT e.category,
+       count(*) AS n,
+       coalesce(sum(e.persons), 0) AS persons,
+       max(array_position(ARRAY['low', 'medium', 'high', 'very_high'], e.impact)) AS max_impact,
+       avg(ST_X(e.geom)) AS lon,
+       avg(ST_Y(e.geom)) AS lat
+  FROM event e
+ WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
+ GROUP BY e.category, floor(ST_X(e.geom) / %(cell_x)s), floor(ST_Y(e.geom) / %(cell_y)s)
+ ORDER BY n DESC
+ LIMIT %(limit)s
+
+-- picture_event_list --
+-- Rows of the event list (newest first).
+SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
+       e.persons, e.section_code, e.source, e.status, e.validation,
+       e.source_reliability, e.credibility, e.distance_to_border_m,
+       ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
+  FROM event e
+ WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
+ ORDER BY e.occurred_at DESC
+ LIMIT %(limit)s
+
+-- picture_timeseries --
+-- Events per %(bucket)s ('hour' or 'day', UTC) and category.
+SELECT date_trunc(%(bucket)s, e.occurred_at AT TIME ZONE 'UTC') AS bucket, e.category,
+       count(*) AS n
+  FROM event e
+ WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
+ GROUP BY 1, 2
+ ORDER BY 1, 2
+
+-- picture_section_stats --
+-- Per section: its level (as at %(level_at)s when given), events and persons in the window,
+-- events in the previous window of the same length, and the time of its last event.
+SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board,
+       CASE WHEN %(level_at)s::timestamptz IS NULL THEN s.impact_level
+            ELSE coalesce(h.to_level, s.impact_level) END AS impact_level,
+       coalesce(w.n, 0) AS events, coalesce(w.persons, 0) AS persons,
+       coalesce(w.n_prev, 0) AS events_prev, l.last_event
+  FROM border_section s
+  LEFT JOIN LATERAL (
+        SELECT c.to_level FROM impact_level_change c
+         WHERE c.section_code = s.code AND c.decided_at <= %(level_at)s::timestamptz
+         ORDER BY c.decided_at DESC, c.id DESC LIMIT 1) h ON true
+  LEFT JOIN (
+        SELECT e.section_code,
+               count(*) FILTER (WHERE e.occurred_at >= %(start)s) AS n,
+               sum(e.persons) FILTER (WHERE e.occurred_at >= %(start)s) AS persons,
+               count(*) FILTER (WHERE e.occurred_at < %(start)s) AS n_prev
+          FROM event e
+         WHERE e.occurred_at >= %(prev_start)s AND e.occurred_at < %(end)s AND {filter}
+         GROUP BY e.section_code) w ON w.section_code = s.code
+  LEFT JOIN LATERAL (
+        SELECT max(e.occurred_at) AS last_event FROM event e
+         WHERE e.section_code = s.code AND e.occurred_at < %(end)s) l ON true
+ WHERE %(sections)s::text[] IS NULL OR s.code = ANY (%(sections)s::text[])
+ ORDER BY (s.kind = 'land-internal'), s.code
+
+-- picture_section_list --
+-- Codes and names for the section pickers (external sections first).
+SELECT s.code, s.name, s.kind, s.impact_level
+  FROM border_section s
+ ORDER BY (s.kind = 'land-internal'), s.code
+
+-- picture_sections_geo --
+-- Section lines and (simplified) areas as GeoJSON text, with the level as at %(level_at)s.
+SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board, s.length_km,
+       CASE WHEN %(level_at)s::timestamptz IS NULL THEN s.impact_level
+            ELSE coalesce(h.to_level, s.impact_level) END AS impact_level,
+       ST_AsGeoJSON(s.line, 5) AS line,
+       ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.area, 0.003), 4) AS area,
+       ST_XMin(s.area) AS xmin, ST_YMin(s.area) AS ymin, ST_XMax(s.area) AS xmax, ST_YMax(s.area) AS ymax,
+       ST_X(ST_PointOnSurface(coalesce(s.line, s.area))) AS label_lon,
+       ST_Y(ST_PointOnSurface(coalesce(s.line, s.area))) AS label_lat
+  FROM border_section s
+  LEFT JOIN LATERAL (
+        SELECT c.to_level FROM impact_level_change c
+         WHERE c.section_code = s.code AND c.decided_at <= %(level_at)s::timestamptz
+         ORDER BY c.decided_at DESC, c.id DESC LIMIT 1) h ON true
+ ORDER BY s.code
+
+-- picture_patrols --
+-- Patrol tracks that overlap the window (newest first), simplified to %(tolerance)s degrees.
+SELECT p.id::text AS id, p.unit, p.mode, p.started_at, p.ended_at, p.length_km,
+       ST_AsGeoJSON(ST_Simplify(p.track, %(tolerance)s), 5) AS track
+  FROM patrol p
+ WHERE p.started_at < %(end)s AND p.ended_at >= %(start)s
+   AND (%(known_at)s::timestamptz IS NULL OR p.received_at <= %(known_at)s::timestamptz)
+   AND (%(sections)s::text[] IS NULL OR p.section_codes && %(sections)s::text[])
+ ORDER BY p.ended_at DESC
+ LIMIT %(limit)s
+
+-- picture_assets_latest --
+-- Own assets at their latest position as at %(at)s, if not older than %(max_age_h)s hours.
+SELECT DISTINCT ON (p.object_id)
+       p.object_id, coalesce(o.name, p.object_id) AS name, o.callsign,
+       coalesce(p.object_type, o.object_type) AS object_type, p.status, p.observed_at,
+       ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.speed_kn, p.course_deg, p.section_code
+  FROM asset_position p
+  LEFT JOIN tracked_object o USING (object_id)
+ WHERE p.kind = 'own'
+   AND p.observed_at <= %(at)s AND p.observed_at > %(at)s - make_interval(hours => %(max_age_h)s)
+   AND (%(sections)s::text[] IS NULL OR p.section_code = ANY (%(sections)s::text[]))
+ ORDER BY p.object_id, p.observed_at DESC
+ LIMIT %(limit)s
+
+-- picture_vessel_trails --
+-- Vessels seen in the %(trail_min)s minutes up to %(at)s: a short trail and the last fix.
+SELECT p.object_id, max(coalesce(o.name, p.object_id)) AS name, max(o.mmsi) AS mmsi,
+       ST_AsGeoJSON(ST_MakeLine(p.geom ORDER BY p.observed_at), 5) AS trail,
+       max(p.observed_at) AS observed_at,
+       (array_agg(ST_X(p.geom) ORDER BY p.observed_at DESC))[1] AS lon,
+       (array_agg(ST_Y(p.geom) ORDER BY p.observed_at DESC))[1] AS lat,
+       (array_agg(p.speed_kn ORDER BY p.observed_at DESC))[1] AS speed_kn,
+       (array_agg(p.course_deg ORDER BY p.observed_at DESC))[1] AS course_deg
+  FROM asset_position p
+  LEFT JOIN tracked_object o USING (object_id)
+ WHERE p.kind = 'vessel'
+   AND p.observed_at <= %(at)s AND p.observed_at > %(at)s - make_interval(mins => %(trail_min)s)
+   AND (%(sections)s::text[] IS NULL OR p.section_code = ANY (%(sections)s::text[]))
+ GROUP BY p.object_id
+ ORDER BY max(p.observed_at) DESC
+ LIMIT %(limit)s
+
+-- picture_last_delivery --
+-- When a feed last delivered anything: the last finished batch or the last received event.
+SELECT greatest((SELECT max(b.finished_at) FROM ingest_batch b),
+                (SELECT max(e.received_at) FROM event e)) AS last_delivery
+
+-- picture_recent_high --
+-- High and very high events received after %(since)s (the wall's banners), newest first.
+SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
+       e.persons, e.section_code, e.source
+  FROM event e
+ WHERE e.received_at > %(since)s AND e.impact IN ('high', 'very_high') AND e.parent_id IS NULL
+   AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
+ ORDER BY e.received_at DESC
+ LIMIT %(limit)s
+
+-- picture_sources --
+-- The distinct event sources, read by a loose index scan of (source, source_ref).
+WITH RECURSIVE s AS (
+    (SELECT e.source FROM event e ORDER BY e.source LIMIT 1)
+    UNION ALL
+    SELECT (SELECT e.source FROM event e WHERE e.source > s.source ORDER BY e.source LIMIT 1)
+      FROM s WHERE s.source IS NOT NULL)
+SELECT source FROM s WHERE source IS NOT NULL
+
+-- picture_level_history --
+-- Impact-level decisions of the given sections, newest first.
+SELECT c.section_code, c.from_level, c.to_level, c.decided_at, c.decided_by, c.reason
+  FROM impact_level_change c
+ WHERE %(sections)s::text[] IS NULL OR c.section_code = ANY (%(sections)s::text[])
+ ORDER BY c.decided_at DESC, c.id DESC
+ LIMIT %(limit)s
+
+-- picture_insert_level_change --
+-- Used only when geo.sections is not installed: record a decision (the trigger applies it).
+INSERT INTO impact_level_change (section_code, to_level, decided_by, reason)
+VALUES (%(code)s, %(level)s, %(decided_by)s, %(reason)s)
+RETURNING id, from_level, to_level
