@@ -38,11 +38,11 @@ from zoneinfo import ZoneInfo
 
 import gpxpy
 import gpxpy.gpx
+import numpy as np
 import shapely
 from pyais import encode_dict
 from pyproj import Transformer
 from shapely.geometry import LineString, Point, shape
-from shapely.ops import transform
 
 from nsp.settings import ASSETS_DIR
 
@@ -112,6 +112,10 @@ class Geography:
 
     def __init__(self, geodata: Path = GEODATA):
         to_m = Transformer.from_crs(4326, 3059, always_xy=True).transform
+
+        def transform(func, geom):
+            return shapely.transform(geom, lambda xy: np.column_stack(func(xy[:, 0], xy[:, 1])))
+
         self._to_wgs = Transformer.from_crs(3059, 4326, always_xy=True).transform
         countries = json.loads((geodata / "countries.geojson").read_text())
         lva = next(f for f in countries["features"] if f["properties"]["iso_a3"] == "LVA")
@@ -357,7 +361,7 @@ class Scenario:
             trk.type = mode
             seg = gpxpy.gpx.GPXTrackSegment()
             start_m, depth = rng.uniform(0, line.length), rng.uniform(150, 700)
-            step = 30 if mode == "foot" else 20
+            step = 60 if mode == "foot" else 30
             for k in range(int(hours * 3600 / step)):
                 p = self.geo.along(line, start_m, k * step * speed, depth + 40 * math.sin(k / 9))
                 lon, lat = self.geo.wgs(p)
@@ -449,8 +453,8 @@ class Scenario:
         stop = min((day + timedelta(days=1)).astimezone(UTC), self.end)
         n = 0
         while t < stop:
-            lines += self.ais_lines(t, with_static=(n % 12 == 0))
-            t += timedelta(minutes=5)
+            lines += self.ais_lines(t, with_static=(n % 6 == 0))
+            t += timedelta(minutes=10)
             n += 1
         return ("\r\n".join(lines) + "\r\n").encode() if lines else b""
 

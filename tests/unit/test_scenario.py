@@ -1,0 +1,125 @@
+"""The demo scenario: deterministic, plausible, and readable by the real parsers."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from shapely.geometry import Point
+
+from ingest.base import Event, ParseOptions, Patrol, Position, Rejected, TrackedObject, formats
+from ingest.scenario import LOCAL, Live, Scenario, geography
+
+END = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)
+FOLDER_FORMAT = {"daugavpils-board": "geojson", "sensors": "geojson", "ludza-board": "csv",
+                 "patrol-gps": "gpx", "tak": "cot", "ais": "ais"}
+
+
+def digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def week(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("week")
+    Scenario(seed=7, end=END, days=7).write(out)
+    return out
+
+
+def parse_all(path: Path, fmt: str) -> list:
+    cls = formats()[fmt]
+    with path.open("rb") as fh:
+        return list(cls(ParseOptions(source=path.parent.name, file_name=path.name)).parse(fh))
+
+
+def test_same_seed_same_files_other_seed_other_files(week, tmp_path):
+    Scenario(seed=7, end=END, days=7).write(tmp_path / "again")
+    Scenario(seed=8, end=END, days=7).write(tmp_path / "other")
+    assert digest(week) == digest(tmp_path / "again")
+    other = digest(tmp_path / "other")
+    assert other != digest(week) and set(other) & set(digest(week))
+
+
+def test_every_feed_is_written_and_nothing_is_left_half_written(week):
+    assert {p.name for p in week.iterdir()} == set(FOLDER_FORMAT)
+    assert not list(week.rglob("*.part"))
+
+
+@pytest.mark.parametrize("folder", sorted(FOLDER_FORMAT))
+def test_files_parse_with_the_real_parsers_without_rejections(week, folder):
+    fmt = FOLDER_FORMAT[folder]
+    assert fmt in formats(), f"the {fmt} parser is not registered"
+    records = [r for f in sorted((week / folder).iterdir()) for r in parse_all(f, fmt)]
+    assert records
+    rejected = [r for r in records if isinstance(r, Rejected)]
+    assert rejected == []
+    kinds = Counter(type(r) for r in records)
+    if folder == "patrol-gps":
+        assert kinds[Patrol] >= 7 * 3 - 3 and kinds[Position] > 500
+    elif folder == "ais":
+        assert kinds[Position] > 5000 and kinds[TrackedObject] > 0
+    elif folder == "tak":
+        assert kinds[Position] > 1000  # own assets
+        assert kinds[Event] > 0  # UAV and suspect-vessel markers
+    else:
+        assert kinds[Event] == len(records)
+
+
+def _events(week) -> list[dict]:
+    out = []
+    for f in sorted((week / "daugavpils-board").iterdir()):
+        out += [ft for ft in json.loads(f.read_text())["features"]]
+    return out
+
+
+def test_crossings_are_groups_on_the_belarusian_border_mostly_at_night(week):
+    geo = geography()
+    crossings = [f for f in _events(week) if f["properties"]["category"] == "unauthorised_border_crossing"]
+    assert 7 * 8 <= len(crossings) <= 8 * 18
+    night = 0
+    for f in crossings:
+        p = geo.metric(*f["geometry"]["coordinates"])
+        assert geo.latvia.contains(p), f  # inside Latvia
+        assert geo.lines["BLR"].distance(p) <= 3000, f  # within 3 km of the Belarusian border
+        assert 5 <= f["properties"]["persons"] <= 40
+        hour = datetime.fromisoformat(f["properties"]["occurred_at"]).astimezone(LOCAL).hour
+        night += hour >= 20 or hour < 6
+    assert night / len(crossings) > 0.65
+    impacts = Counter(f["properties"]["impact"] for f in crossings)
+    assert impacts["low"] + impacts["medium"] > impacts["high"] + impacts["very_high"] > 0
+    # concentrated around Krāslava-Silene-Daugavpils
+    hot = geo.metric(26.85, 55.80)
+    near = sum(geo.metric(*f["geometry"]["coordinates"]).distance(hot) < 40_000 for f in crossings)
+    assert near / len(crossings) > 0.7
+
+
+def test_vessels_stay_at_sea(week):
+    import json as _json
+
+    from shapely.geometry import shape
+    from shapely.ops import unary_union
+
+    land = unary_union([shape(f["geometry"]) for f in _json.loads(
+        (Path(__file__).resolve().parents[2] / "assets/geodata/latvia/countries.geojson").read_text())["features"]])
+    fixes = [r for r in parse_all(sorted((week / "ais").iterdir())[1], "ais") if isinstance(r, Position)]
+    assert fixes and not any(land.contains(Point(r.lon, r.lat)) for r in fixes)
+
+
+def test_live_writes_small_files_with_current_times(tmp_path):
+    live = Live(tmp_path, seed=3, speed=10)
+    now = datetime.now(timezone.utc).replace(microsecond=0)
+    paths = [live.step(now) for _ in range(12)]
+    assert len(set(paths)) == 12 and all(p.stat().st_size < 20_000 for p in paths)
+    assert {p.parent.name for p in paths} <= set(FOLDER_FORMAT)
+    for p in paths:
+        recs = parse_all(p, FOLDER_FORMAT[p.parent.name])
+        assert recs and not [r for r in recs if isinstance(r, Rejected)]
+        for r in recs:
+            t = getattr(r, "occurred_at", None) or getattr(r, "observed_at", None)
+            if t is not None:
+                assert abs((t - now).total_seconds()) <= 120
