@@ -174,7 +174,7 @@ class GpxFormat(FeedFormat):
         stack: list[ET.Element] = []
         line_no = 0
         readline = stream.readline
-        seen_root = False
+        seen_root = failed = False
         while True:
             data = readline(MAX_LINE)
             if not data:
@@ -223,18 +223,22 @@ class GpxFormat(FeedFormat):
                             self._cap = None
             except ET.ParseError as exc:
                 yield self._broken(exc, line_no, data, stream)
+                if not seen_root:
+                    return
+                failed = True
                 break
             except (EntitiesForbidden, ExternalReferenceForbidden, DTDForbidden) as exc:
                 reason = refusal_reason(exc) or f"refused by the XML parser: {exc}"
                 yield Rejected(Location("file", line=line_no), data.decode("utf-8", "replace")[:2000], reason)
                 return
-        else:
+        if not failed:
             try:
                 parser.close()
             except ET.ParseError as exc:
                 if seen_root:
                     row, col = getattr(exc, "position", (line_no, 0))
-                    yield Rejected(Location("line", line_no, line=line_no), "",
+                    yield Rejected(Location("line", line_no, line=line_no),
+                                   self._line.decode("utf-8", "replace")[-2000:],
                                    f"the file ends before the GPX document is complete (line {row}): "
                                    "truncated; what was read before is kept")
         if not seen_root and line_no:
