@@ -231,5 +231,7 @@ def demo(directory, days, speed, port, no_serve):
     from ingest.demo import Demo
 
     s = DemoSettings()
-    Demo(directory or s.dir, days or s.days, speed or s.speed, port or s.port,
-         serve=not no_serve).run(_stop_event(), click.echo)
+    rc = Demo(directory or s.dir, days or s.days, speed or s.speed, port or s.port,
+              serve=not no_serve).run(_stop_event(), click.echo)
+    if rc:
+        raise SystemExit(rc)

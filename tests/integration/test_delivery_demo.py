@@ -1,0 +1,35 @@
+"""`nsp demo` without the dashboard: history and live files flow through watch + worker."""
+
+from __future__ import annotations
+
+import threading
+
+from ingest.demo import Demo
+
+from .delivery_helpers import wait_for
+
+
+def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_path):
+    demo = Demo(tmp_path / "demo", days=1, speed=5, serve=False)
+    stop = threading.Event()
+    lines: list[str] = []
+    result: list[int] = []
+    runner = threading.Thread(target=lambda: result.append(demo.run(stop, lines.append)))
+    runner.start()
+    try:
+        wait_for(lambda: conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] > 0,
+                 180, "scenario events to arrive")
+        inbox = tmp_path / "demo" / "inbox"
+        wait_for(lambda: list(inbox.glob("*/processed/live-*")), 180, "a live file to be processed")
+    finally:
+        stop.set()
+        runner.join(90)
+    assert result == [0], lines
+    assert set(demo.children) == {"watch", "worker", "live"}
+    assert {n: p.returncode for n, p in demo.children.items()} == {"watch": 0, "worker": 0, "live": 0}
+    sources = {r["source"] for r in conn.execute("SELECT DISTINCT source FROM event")}
+    assert "daugavpils-board" in sources
+    positions = conn.execute("SELECT count(*) AS n FROM asset_position").fetchone()["n"]
+    assert positions > 0
+    # everything the history wrote was taken from the inbox (nothing left behind but live files)
+    assert not list(inbox.glob("*/failed/*"))
