@@ -16,7 +16,8 @@ All geometry work happens in LKS-92 / Latvia TM (EPSG:3059):
 3. the region is split by nearest section line: a Voronoi diagram of points spaced along
    every section line, dissolved by section, clipped to the region;
 4. Riga airport's surroundings (a 5 km circle) become the air section LV-AIR-RIX and are
-   carved out of the others.
+   carved out of the others; its "border line" is the runway (approximate: 3.2 km
+   north-south through the airport point), so that events there get a distance too.
 
 The result is deterministic: the same input gives the same file, byte for byte.
 """
@@ -42,6 +43,7 @@ METRIC = 3059
 TERRITORIAL_SEA_M = 22_224.0  # 12 nautical miles
 STRIP_M = 5_000.0  # beyond the external land border, inside the neighbour's territory
 AIR_RADIUS_M = 5_000.0
+RUNWAY_M = 3_200.0  # RIX runway 18/36; placed north-south through the airport point (approximate)
 SPACING_M = 250.0  # spacing of the Voronoi generator points along the section lines
 MIN_COAST_PART_M = 10_000.0  # shorter "SEA" parts are lake shores near tripoints, not coast
 GRID_DEG = 1e-7  # coordinate precision of the output (about 1 cm)
@@ -297,7 +299,8 @@ def derive(geodata_dir: Path = GEODATA_DIR, country: str = "LVA") -> dict:
     for (code, spec, line), area in zip(sections, areas):
         name = f"{nearest_landmark(line, used)} ({spec.country_word})"
         features.append(_feature(code, spec.kind, spec.neighbour, line, area, name))
-    features.append(_feature("LV-AIR-RIX", "air", "AIR", None, air, "Rīga airport (RIX)"))
+    runway = LineString([(rix.x, rix.y - RUNWAY_M / 2), (rix.x, rix.y + RUNWAY_M / 2)])
+    features.append(_feature("LV-AIR-RIX", "air", "AIR", runway, air, "Rīga airport (RIX)"))
     return {
         "type": "FeatureCollection",
         "name": "latvia_sections",
@@ -335,7 +338,7 @@ def _feature(code, kind, neighbour, line, area, name) -> dict:
         "kind": kind,
         "neighbour": neighbour,
         "regional_board": BOARDS[code],
-        "length_km": round(line.length / 1000.0, 1) if line is not None else None,
+        "length_km": round(line.length / 1000.0, 1) if kind != "air" else None,
         "impact_level": level,
         "impact_reason": reason,
         "area_km2": round(area.area / 1e6, 1),

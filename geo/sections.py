@@ -330,7 +330,7 @@ def load(url: str | None = None, path: Path | str | None = None, actor: str = "s
                 "line": shapely.to_wkb(s.line) if s.line is not None else None,
                 "area": shapely.to_wkb(s.area), "srid": srid, "props": Jsonb(s.props),
             }).fetchone()
-            if length is None and s.line is not None:
+            if length is None and s.line is not None and s.kind != "air":
                 conn.execute(
                     "UPDATE border_section SET length_km = ST_Length(line_m) / 1000.0 WHERE code = %s",
                     (s.code,))

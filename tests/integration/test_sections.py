@@ -61,8 +61,7 @@ def test_locate(conn, point, expected):
         assert hit is None
     else:
         assert hit["code"].startswith(expected)
-        if hit["kind"] != "air":
-            assert 0 <= hit["distance_m"] < 30_000
+        assert 0 <= hit["distance_m"] < 25_000
 
 
 def test_initial_levels_are_recorded_by_system(conn):

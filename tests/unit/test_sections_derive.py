@@ -55,8 +55,9 @@ def test_section_counts_codes_and_lengths(committed):
     assert len(by_prefix["LV-SEA"]) >= 4
     assert [p["code"] for p in by_prefix["LV-RU"]] == [f"LV-RU-{i:02d}" for i in range(1, len(by_prefix["LV-RU"]) + 1)]
     for p in props:
-        if p["kind"] == "air":
-            assert p["code"] == "LV-AIR-RIX" and p["line"] is None
+        if p["kind"] == "air":  # the runway as its line, no length
+            assert p["code"] == "LV-AIR-RIX" and p["length_km"] is None
+            assert 3.1 < _metric(shape(p["line"])).length / 1000 < 3.3
             continue
         assert 20 <= p["length_km"] <= 60, p["code"]
         line = shape(p["line"])

@@ -38,7 +38,8 @@ def test_committed_file_reads(collection):
     sections = read_sections(geo_settings().sections_path)
     assert len(sections) == len(collection["features"])
     rix = next(s for s in sections if s.code == "LV-AIR-RIX")
-    assert rix.line is None and rix.kind == "air" and rix.impact_level == "low"
+    assert rix.line.geom_type == "MultiLineString" and rix.kind == "air" and rix.impact_level == "low"
+    assert rix.length_km is None
     ru = next(s for s in sections if s.code == "LV-RU-01")
     assert ru.line.geom_type == "MultiLineString" and ru.area.geom_type == "MultiPolygon"
     assert ru.props["area_km2"] > 0  # unknown properties are kept
@@ -68,6 +69,13 @@ def test_a_bad_feature_is_named_with_its_field(tmp_path, collection, mutate, fie
     assert reason in str(err)
     if field != "code":
         assert err.code == "LV-RU-03" and "LV-RU-03" in str(err)
+
+
+def test_air_section_needs_no_line(tmp_path, collection):
+    coll = copy.deepcopy(collection)
+    coll["features"][-1]["properties"]["line"] = None
+    sections = read_sections(_write(tmp_path, coll))
+    assert sections[-1].kind == "air" and sections[-1].line is None
 
 
 def test_internal_section_with_a_level_is_refused(tmp_path, collection):
