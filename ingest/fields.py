@@ -58,6 +58,7 @@ _FALSE = {"false", "no", "n", "0", "nē", "ne", "f", ""}
 _DAY_FIRST = re.compile(
     r"^\s*(\d{1,2})[./-](\d{1,2})[./-](\d{4})\.?(?:[ T,]+(\d{1,2})[:.](\d{2})(?:[:.](\d{2})(?:[.,](\d{1,6}))?)?)?\s*$"
 )
+_UNITS = re.compile(r"_*[(\[].*?[)\]]_*|_*,.*$")
 _CLOCK = re.compile(r"^\s*(\d{1,2})[:.](\d{2})(?:[:.](\d{2}))?\s*$")
 
 
@@ -70,7 +71,8 @@ def resolve(names, column_map: dict[str, str] | None = None) -> dict[str, str]:
             if n in wanted:
                 found[wanted[n]] = n
     for n in names:
-        field = LOOKUP.get(fold(str(n)))
+        key = fold(str(n))
+        field = LOOKUP.get(key) or LOOKUP.get(_UNITS.sub("", key).strip("_"))
         if field and field not in found and n not in found.values():
             found[field] = n
     return found

@@ -82,10 +82,8 @@ PATROL_COLUMNS = ("source_ref", "unit", "mode", "started_at", "ended_at", "track
 PATROL_TYPES = ("text", "text", "text", "timestamptz", "timestamptz", "bytea", "text")
 OBSERVATION_COLUMNS = ("patrol_ref", "observed_at", "geom", "name", "description", "event_ref", "attrs")
 OBSERVATION_TYPES = ("text", "timestamptz", "bytea", "text", "text", "text", "text")
-QUARANTINE_COLUMNS = (
-    "batch_id", "source", "file_name", "format", "location", "line_no", "record_no", "raw", "reason",
-)
-QUARANTINE_TYPES = ("int8", "text", "text", "text", "text", "int4", "int4", "text", "text")
+QUARANTINE_COLUMNS = ("location", "line_no", "record_no", "raw", "reason")
+QUARANTINE_TYPES = ("text", "int4", "int4", "text", "text")
 
 
 class LoadFailed(IngestError):
@@ -164,7 +162,7 @@ class _Batch:
         self._seq = 0
         self._buffers: dict[str, list] = {
             "stage_event": [], "stage_position": [], "stage_object": [], "stage_patrol": [],
-            "stage_observation": [], "quarantine": [],
+            "stage_observation": [], "stage_quarantine": [],
         }
         self._specs = {
             "stage_event": (EVENT_COLUMNS, EVENT_TYPES),
@@ -172,7 +170,7 @@ class _Batch:
             "stage_object": (OBJECT_COLUMNS, OBJECT_TYPES),
             "stage_patrol": (PATROL_COLUMNS, PATROL_TYPES),
             "stage_observation": (OBSERVATION_COLUMNS, OBSERVATION_TYPES),
-            "quarantine": (QUARANTINE_COLUMNS, QUARANTINE_TYPES),
+            "stage_quarantine": (QUARANTINE_COLUMNS, QUARANTINE_TYPES),
         }
 
     # ---- buffering
@@ -220,8 +218,7 @@ class _Batch:
         raw = r.raw if len(r.raw) <= MAX_RAW else r.raw[:MAX_RAW] + "\n[… truncated]"
         line_no = loc.number if loc.kind == "line" else loc.line
         record_no = None if loc.kind == "line" else loc.number
-        self._put("quarantine", (self.batch_id, self.source, self.file_name, self.format, where,
-                                 _int32(line_no), _int32(record_no), raw, r.reason))
+        self._put("stage_quarantine", (where, _int32(line_no), _int32(record_no), raw, r.reason))
 
     def event(self, e: Event) -> None:
         self.counts["event"] += 1
@@ -272,10 +269,14 @@ class _Batch:
     def merge(self) -> tuple[int, int]:
         """Move staging into the live tables; (accepted, duplicates)."""
         self.flush()
-        params = {"source": self.source, "batch_id": self.batch_id}
+        params = {"source": self.source, "batch_id": self.batch_id,
+                  "file_name": self.file_name, "format": self.format}
         conn = self.conn
         accepted = 0
+        conn.execute("SET LOCAL jit = off")  # compiling the merge costs more than it saves
         conn.execute(queries["ingest_merge_lock"], params)
+        if self.quarantined:
+            conn.execute(queries["ingest_merge_quarantine"], params)
         if self.counts["event"]:
             accepted += conn.execute(queries["ingest_merge_events"], params).rowcount
             if self.has_versions:

@@ -178,7 +178,7 @@ class Validator:
             )
         if mapped not in CATEGORIES:
             raise RecordError(f"category map sends {value!r} to {mapped!r}, which is not a category")
-        return mapped, (None if key == mapped else key)
+        return mapped, (None if key == mapped else str(value).strip())
 
     @staticmethod
     def _number(value, what: str, lo: float, hi: float, integer: bool = False):

@@ -44,6 +44,9 @@ SELECT s.source_ref, s.category, s.subtype, s.occurred_at, s.reported_at, g.geom
   FROM stage_event s
  CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(s.geom) AS geom) g
  CROSS JOIN LATERAL nsp_locate(g.geom) l;
+CREATE TEMP TABLE stage_quarantine (
+    location text, line_no int4, record_no int4, raw text, reason text
+) ON COMMIT DROP;
 CREATE TEMP TABLE stage_position (
     object_id text, kind text, object_type text, status text, observed_at timestamptz,
     geom bytea, speed_kn float8, course_deg float8, heading_deg float8, accuracy_m float8,
@@ -185,6 +188,16 @@ SELECT %(source)s, s.object_id, s.kind, s.object_type, s.status, s.observed_at, 
  CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(s.geom) AS geom) g
   LEFT JOIN patrol p ON p.source = %(source)s AND p.source_ref = s.patrol_ref
 ON CONFLICT DO NOTHING;
+
+-- ingest_merge_quarantine --
+-- Rejected records; one already quarantined from the same source, at the same place with
+-- the same raw text and reason (the same file delivered again), is not stored twice.
+INSERT INTO quarantine (batch_id, source, file_name, format, location, line_no, record_no, raw, reason)
+SELECT %(batch_id)s, %(source)s, %(file_name)s, %(format)s, s.location, s.line_no, s.record_no, s.raw, s.reason
+  FROM stage_quarantine s
+ WHERE NOT EXISTS (SELECT 1 FROM quarantine q
+                    WHERE q.source = %(source)s AND q.location = s.location
+                      AND md5(q.raw) = md5(s.raw) AND q.raw = s.raw AND q.reason = s.reason);
 
 -- ingest_position_weeks --
 -- Make sure a weekly partition exists for every week the batch's positions fall in.

@@ -1,0 +1,196 @@
+"""Ingest benchmark (`make bench`): nsp against ogr2ogr and raw COPY, on the same rows.
+
+Generates NSP_BENCH_EVENTS events (default 1,000,000) inside Latvia's border sections as
+newline-delimited GeoJSON and as CSV, then loads them:
+
+- ``nsp ingest`` (a subprocess; peak RSS read with wait4) into the live, indexed,
+  deduplicating ``event`` table with validation and section assignment;
+- ``ogr2ogr -f PostgreSQL`` of the same NDJSON into a plain PostGIS table;
+- raw ``COPY`` of the same rows (the CSV) into an unindexed table — the limit.
+
+Also messages/s of ``nsp ingest`` for GPX, CoT and AIS inputs built from the samples
+(NSP_BENCH_MESSAGES, default 100,000). Prints a table with rows/s and ratios.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import random
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import orjson
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+ROOT = Path(__file__).resolve().parents[2]
+EVENTS = int(os.environ.get("NSP_BENCH_EVENTS", "1000000"))
+MESSAGES = int(os.environ.get("NSP_BENCH_MESSAGES", "100000"))
+NSP = [sys.executable, "-m", "nsp.cli"]
+CATEGORIES = ("unauthorised_border_crossing", "cross_border_crime", "other", "crisis_situation")
+IMPACTS = ("low", "low", "low", "medium", "high")
+
+
+def _anchors(url: str, n: int = 5000) -> list[tuple[float, float]]:
+    """Random points inside the sections' areas (events land in a section, as real ones do)."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT ST_X(d.geom), ST_Y(d.geom) FROM ST_Dump(ST_GeneratePoints("
+            "(SELECT ST_Union(area) FROM border_section WHERE kind <> 'air'), %s, 7)) d",
+            (n,),
+        ).fetchall()
+    assert len(rows) == n
+    return rows
+
+
+def _generate(dirpath: Path, anchors, n: int) -> tuple[Path, Path]:
+    rnd = random.Random(7)
+    t0 = datetime.now(timezone.utc) - timedelta(days=30)
+    ndjson, csvf = dirpath / "events.geojsonl", dirpath / "events.csv"
+    with ndjson.open("wb") as fj, csvf.open("w", newline="", encoding="utf-8") as fc:
+        w = csv.writer(fc)
+        w.writerow(["id", "category", "occurred_at", "lon", "lat", "persons", "impact", "description"])
+        for i in range(n):
+            ax, ay = anchors[i % len(anchors)]
+            lon = round(ax + rnd.uniform(-0.0005, 0.0005), 6)
+            lat = round(ay + rnd.uniform(-0.0005, 0.0005), 6)
+            cat = CATEGORIES[i % 4]
+            when = (t0 + timedelta(seconds=i * 2.5)).isoformat(timespec="seconds")
+            persons, impact, desc = rnd.randint(0, 40), IMPACTS[i % 5], f"report {i} from sector {i % 97}"
+            ref = f"EV-{i:08d}"
+            fj.write(orjson.dumps({
+                "type": "Feature", "id": ref, "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                "properties": {"category": cat, "occurred_at": when, "persons": persons,
+                               "impact": impact, "description": desc},
+            }))
+            fj.write(b"\n")
+            w.writerow([ref, cat, when, lon, lat, persons, impact, desc])
+    return ndjson, csvf
+
+
+def _run(args: list[str], env: dict) -> tuple[float, int]:
+    """(wall seconds, peak RSS MiB) of a subprocess."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(args, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    elapsed = time.perf_counter() - start
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    assert proc.returncode in (0, 3), f"{args[:4]} failed ({proc.returncode}): {err[-2000:]} {out[-500:]}"
+    return elapsed, usage.ru_maxrss // 1024
+
+
+def _pg_conn_string(url: str) -> str:
+    p = conninfo_to_dict(url)
+    return "PG:" + " ".join(f"{k}={v}" for k, v in p.items() if k in ("host", "port", "dbname", "user", "password"))
+
+
+def _count(url: str, table: str, where: str = "") -> int:
+    with psycopg.connect(url) as conn:
+        return conn.execute(f"SELECT count(*) FROM {table} {where}").fetchone()[0]  # noqa: S608 - fixed names
+
+
+def _messages_inputs(dirpath: Path, anchors, n: int) -> dict[str, Path]:
+    """GPX, CoT and AIS files of about ``n`` messages, shaped like the samples."""
+    rnd = random.Random(11)
+    t0 = datetime.now(timezone.utc) - timedelta(days=3)
+    out = {}
+    # GPX: tracks of 1,000 points each.
+    gpx = dirpath / "tracks.gpx"
+    with gpx.open("w") as f:
+        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="bench" '
+                'xmlns="http://www.topografix.com/GPX/1/1">\n')
+        for t in range(max(1, n // 1000)):
+            ax, ay = anchors[t % len(anchors)]
+            f.write(f"<trk><name>BENCH-{t:04d}</name><type>foot</type><trkseg>\n")
+            for k in range(1000):
+                when = (t0 + timedelta(seconds=t * 7 + k * 5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+                f.write(f'<trkpt lat="{ay + k * 1e-5:.6f}" lon="{ax + k * 1e-5:.6f}"><time>{when}</time></trkpt>\n')
+            f.write("</trkseg></trk>\n")
+        f.write("</gpx>\n")
+    out["gpx"] = gpx
+    # CoT: a stream of concatenated friendly position reports.
+    cot = dirpath / "stream.cot.xml"
+    with cot.open("w") as f:
+        for i in range(n):
+            ax, ay = anchors[i % len(anchors)]
+            when = t0 + timedelta(seconds=i)
+            ts, stale = when.strftime("%Y-%m-%dT%H:%M:%S.000Z"), (when + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+            f.write(f'<event version="2.0" uid="ANDROID-{i % 500:04x}" type="a-f-G-U-C" how="m-g" time="{ts}" '
+                    f'start="{ts}" stale="{stale}"><point lat="{ay:.6f}" lon="{ax:.6f}" hae="120" ce="9.9" le="9999999"/>'
+                    f'<detail><contact callsign="BG-{i % 500:03d}"/></detail></event>\n')
+    out["cot"] = cot
+    # AIS: type 1 position reports with tag blocks (pyais encoder).
+    from pyais.encode import encode_dict
+
+    ais = dirpath / "ais.nmea"
+    with ais.open("w") as f:
+        for i in range(n):
+            ax, ay = 21.0 + rnd.uniform(0, 3.0), 56.9 + rnd.uniform(0, 0.8)
+            msg = {"type": 1, "mmsi": 275000000 + i % 2000, "lon": ax, "lat": ay, "speed": 9.5,
+                   "course": 180.0, "heading": 181, "status": 0}
+            ts = int((t0 + timedelta(seconds=i)).timestamp())
+            for sentence in encode_dict(msg, radio_channel="A", talker_id="AI"):
+                tag = f"s:bench,c:{ts}"
+                cs = 0
+                for ch in tag:
+                    cs ^= ord(ch)
+                f.write(f"\\{tag}*{cs:02X}\\{sentence}\n")
+    out["ais"] = ais
+    return out
+
+
+@pytest.mark.bench
+def test_ingest_benchmark(db_url, tmp_path):
+    env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
+    anchors = _anchors(db_url)
+    t = time.perf_counter()
+    ndjson, csvf = _generate(tmp_path, anchors, EVENTS)
+    print(f"\ngenerated {EVENTS:,} events in {time.perf_counter() - t:.1f} s "
+          f"(NDJSON {ndjson.stat().st_size / 2**20:.0f} MiB, CSV {csvf.stat().st_size / 2**20:.0f} MiB)")
+
+    results = []
+    secs, rss = _run([*NSP, "ingest", str(ndjson), "--source", "bench-ndjson", "--json"], env)
+    assert _count(db_url, "event", "WHERE source = 'bench-ndjson'") == EVENTS
+    assert _count(db_url, "event", "WHERE source = 'bench-ndjson' AND section_code IS NULL") < EVENTS * 0.01
+    results.append(("nsp ingest NDJSON → event", EVENTS, secs, rss))
+
+    secs, rss = _run([*NSP, "ingest", str(csvf), "--source", "bench-csv", "--json"], env)
+    assert _count(db_url, "event", "WHERE source = 'bench-csv'") == EVENTS
+    results.append(("nsp ingest CSV → event", EVENTS, secs, rss))
+
+    secs, rss = _run(["ogr2ogr", "-f", "PostgreSQL", _pg_conn_string(db_url), str(ndjson),
+                      "-nln", "bench_ogr", "-lco", "GEOMETRY_NAME=geom", "-gt", "65536"], env)
+    assert _count(db_url, "bench_ogr") == EVENTS
+    results.append(("ogr2ogr NDJSON → plain table", EVENTS, secs, rss))
+
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("CREATE UNLOGGED TABLE bench_copy (id text, category text, occurred_at timestamptz, "
+                     "lon float8, lat float8, persons int, impact text, description text)")
+        t = time.perf_counter()
+        with conn.cursor().copy("COPY bench_copy FROM STDIN (FORMAT csv, HEADER)") as copy, csvf.open("rb") as f:
+            while data := f.read(1 << 20):
+                copy.write(data)
+        secs = time.perf_counter() - t
+    assert _count(db_url, "bench_copy") == EVENTS
+    results.append(("raw COPY CSV → unindexed table", EVENTS, secs, None))
+
+    msg_results = []
+    for fmt, path in _messages_inputs(tmp_path, anchors, MESSAGES).items():
+        n = sum(1 for _ in path.open()) if fmt != "gpx" else MESSAGES
+        secs, rss = _run([*NSP, "ingest", str(path), "--source", f"bench-{fmt}", "--json"], env)
+        msg_results.append((f"nsp ingest {fmt.upper()} messages", n, secs, rss))
+
+    ogr_rate = EVENTS / results[2][2]
+    print(f"\n{'load':<34} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'vs ogr2ogr':>10} {'peak RSS':>9}")
+    for name, n, secs, rss in results + msg_results:
+        rate = n / secs
+        rss_txt = f"{rss} MiB" if rss is not None else "—"
+        print(f"{name:<34} {n:>10,} {secs:>8.1f} {rate:>9,.0f} {rate / ogr_rate:>9.2f}x {rss_txt:>9}")
+    for name, _n, _s, rss in results[:2]:
+        assert rss < 500, f"{name}: peak RSS {rss} MiB is over 500 MiB"
