@@ -292,6 +292,10 @@ class GpxFormat(FeedFormat):
             self.stats["skipped"] += 1
             self.stats["skipped routes"] += 1
             stack[0].remove(elem)
+        elif tag == "trkpt":  # not inside <trk><trkseg>: not part of any track
+            self.stats["misplaced"] += 1
+            yield Rejected(Location("element", line=line_no), self._raw_of(elem),
+                           "<trkpt> outside <trk><trkseg>: ignored")
         elif tag == "metadata" and depth == 1:
             name = elem.find("name")
             if name is not None and name.text:
