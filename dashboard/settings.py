@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import lru_cache
-
 from pathlib import Path
 
 from pydantic import Field
@@ -31,8 +30,11 @@ class WebSettings(BaseSettings):
         description="folder of the offline basemap GeoJSON (countries, lakes, rivers, places)",
     )
     home_country: str = Field(default="LVA", description="ISO alpha-3 of the country drawn as home land")
-    center: tuple[float, float] = Field(default=(56.88, 24.6), description="initial map centre (lat, lon)")
-    zoom: int = Field(default=7, description="initial map zoom")
+    bounds: tuple[float, float, float, float] = Field(
+        default=(55.62, 20.9, 58.1, 28.3),
+        description="national view: south, west, north, east (the map fits it to the screen)",
+    )
+    zoom: int = Field(default=7, description="zoom assumed for aggregation before the browser reports one")
     tile_attribution: str = Field(default="", description="attribution of the tile server")
     max_features: int = Field(default=5000, ge=100, description="most point features per map update")
     max_payload_bytes: int = Field(default=2_000_000, description="most bytes of map data per update")
@@ -54,3 +56,8 @@ class WebSettings(BaseSettings):
 @lru_cache
 def web_settings() -> WebSettings:
     return WebSettings()
+
+
+def national_bounds() -> list[list[float]]:
+    s, w, n, e = web_settings().bounds
+    return [[s, w], [n, e]]

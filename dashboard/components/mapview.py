@@ -12,7 +12,7 @@ import dash_svg as svg
 from dash import html
 from dash_extensions.javascript import Namespace
 
-from dashboard.settings import web_settings
+from dashboard.settings import national_bounds
 from geo.picture import CATEGORIES, CATEGORY_LABELS
 
 ns = Namespace("nsp", "map")
@@ -40,6 +40,8 @@ def event_layer_id(prefix: str, category: str) -> str:
 
 
 def basemap(prefix: str, dark: bool) -> list:
+    from dashboard.settings import web_settings
+
     s = web_settings()
     hide = {"dark": dark, "home": s.home_country}
     layers: list = []
@@ -102,7 +104,6 @@ def operational_layers(prefix: str) -> dict[str, dl.GeoJSON]:
 
 def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
     """The map with every layer; ``controls=False`` for the wall (no zoom or layer control)."""
-    s = web_settings()
     areas, lines = section_layers(prefix, dark)
     ops = operational_layers(prefix)
     events = [event_layer(prefix, c) for c in CATEGORIES]
@@ -128,8 +129,8 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
     return dl.Map(
         id=f"{prefix}-map",
         children=children,
-        center=list(s.center),
-        zoom=s.zoom,
+        bounds=national_bounds(),
+        boundsOptions={"padding": [10, 10]},
         minZoom=5,
         maxZoom=14,
         zoomControl=controls,

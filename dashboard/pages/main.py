@@ -16,7 +16,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html,
 
 from dashboard.components import mapview, status
 from dashboard.scope import current_scope
-from dashboard.settings import web_settings
+from dashboard.settings import national_bounds, web_settings
 from dashboard.state import build_query, parse_query, parse_time, to_filter
 from geo import picture
 from geo.picture import CATEGORIES, CATEGORY_LABELS, IMPACTS, LEVELS, PictureError
@@ -96,8 +96,7 @@ def zoom_to_sections(state: dict, bounds: dict | None, zoomed: list | None) -> t
         return no_update, no_update
     box = picture.union_bounds(bounds, chosen)
     if box is None:
-        s = web_settings()
-        return {"center": list(s.center), "zoom": s.zoom, "transition": "flyTo"}, chosen
+        return {"bounds": national_bounds(), "transition": "flyToBounds"}, chosen
     return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [30, 30]}}, chosen
 
 

@@ -19,7 +19,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.components import mapview, status
 from dashboard.scope import current_scope
-from dashboard.settings import web_settings
+from dashboard.settings import national_bounds, web_settings
 from dashboard.state import parse_query, to_filter
 from geo import picture
 from geo.picture import CATEGORIES, CATEGORY_LABELS
@@ -106,13 +106,12 @@ def update_wall(_n, state: dict) -> tuple:
 
 def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
     """The next view of the rotation: national, then each active section, then national."""
-    s = web_settings()
     info = info or {}
     views = [None] + [c for c in info.get("active", []) if c in info.get("bounds", {})]
     step = ((step or 0) + 1) % len(views)
     code = views[step]
     if code is None:
-        return {"center": list(s.center), "zoom": s.zoom, "transition": "flyTo"}, step, "national"
+        return {"bounds": national_bounds(), "transition": "flyToBounds"}, step, "national"
     box = picture.union_bounds(info["bounds"], [code])
     return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [60, 60]}}, step, code
 

@@ -88,3 +88,90 @@ def test_wall_renders_dark_with_clock_and_live_sign(logged_in, live_server):
     time.sleep(1)
     screenshot(d, "wall")
     assert external_requests(d) == []
+
+
+def _layer_toggle(driver, label: str):
+    for el in driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label"):
+        if el.text.strip() == label:
+            return el.find_element(By.TAG_NAME, "input")
+    raise AssertionError(f"no layer toggle {label!r}")
+
+
+def test_layer_toggles_hide_and_show_a_category(logged_in, live_server):
+    d = logged_in
+    d.get(live_server + "/")
+    wait_for_sections(d)
+    crime = "nsp-ev-cross_border_crime, .leaflet-marker-pane .nsp-cluster-cross_border_crime"
+    wait(d).until(lambda x: event_markers(x, crime) > 0)
+    ubc_before = event_markers(d, "nsp-ev-unauthorised_border_crossing, .leaflet-marker-pane .nsp-cluster-unauthorised_border_crossing")
+    _layer_toggle(d, "Cross-border crime").click()
+    wait(d, 5).until(lambda x: event_markers(x, crime) == 0)
+    # the other categories stay
+    assert ubc_before > 0
+    assert event_markers(d, "nsp-ev-unauthorised_border_crossing, .leaflet-marker-pane .nsp-cluster-unauthorised_border_crossing") == ubc_before
+    _layer_toggle(d, "Cross-border crime").click()
+    wait(d, 5).until(lambda x: event_markers(x, crime) > 0)
+    # operational layers: the own asset with its call sign and report age
+    wait(d).until(lambda x: "LUDZA-12" in x.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane").text)
+    _layer_toggle(d, "Own assets").click()
+    wait(d, 5).until(lambda x: "LUDZA-12" not in x.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane").text)
+
+
+def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, live_server):
+    d = logged_in
+    d.get(live_server + "/?sections=LV-BY-02&window=7d&category=unauthorised_border_crossing")
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))
+    table = d.find_element(By.ID, "main-section-table").text
+    assert "LV-BY-02" in table and "LV-BY-01" not in table and "LV-RU-01" not in table
+    assert "LV-BY-02" in d.find_element(By.ID, "main-sections").text
+    assert d.find_element(By.CSS_SELECTOR, "#main-window input[value='7d']").is_selected()
+    # only the chosen category is on the map, and the map zoomed to the section
+    wait(d).until(lambda x: event_markers(x, "nsp-ev-unauthorised_border_crossing, .leaflet-marker-pane .nsp-cluster") > 0)
+    assert event_markers(d, "nsp-ev-cross_border_crime") == 0
+    scale = "const t = getComputedStyle(document.querySelector('.leaflet-proxy')).transform;" \
+            "return t && t !== 'none' ? parseFloat(t.slice(7).split(',')[0]) : 0"
+    # Leaflet's zoom proxy is scaled by 2^zoom: the national view is about zoom 7, one section >= 9
+    wait(d).until(lambda x: x.execute_script(scale) >= 2 ** 9)
+    # a changed filter goes into the URL without reloading the page
+    d.execute_script("window.__nsp_marker = 1")
+    d.find_element(By.XPATH, "//div[@id='main-window']//label[.//input[@value='6h']]").click()
+    wait(d).until(lambda x: "window=6h" in x.current_url)
+    assert "sections=LV-BY-02" in d.current_url and "category=unauthorised_border_crossing" in d.current_url
+    assert d.execute_script("return window.__nsp_marker") == 1
+    screenshot(d, "main_deeplink")
+
+
+def test_wall_shows_a_new_high_impact_event_within_one_refresh(logged_in, live_server, picture_db):
+    d = logged_in
+    d.get(live_server + "/wall")
+    wait(d).until(lambda x: "LIVE" in x.find_element(By.ID, "wall-status").text)
+    view = d.execute_script("return document.querySelector('.leaflet-map-pane').style.transform")
+    with db.connect(picture_db, autocommit=True) as conn:
+        event_id = insert_event(conn, code="LV-RU-02", category="crisis_situation", impact="very_high",
+                                persons=17, ref="wall-new", occurred_at=datetime.now(UTC) - timedelta(minutes=1))
+    t0 = time.monotonic()
+    interval = 2.0  # NSP_WEB_REFRESH_SECONDS in web_env
+    wait(d, 3 * interval + 2).until(
+        lambda x: x.find_elements(By.CSS_SELECTOR, f".wall-banner[data-event='{event_id}']"))
+    took = time.monotonic() - t0
+    banner = d.find_element(By.CSS_SELECTOR, f".wall-banner[data-event='{event_id}']").text
+    assert "VERY HIGH" in banner and "LV-RU-02" in banner and "17 persons" in banner
+    # one refresh interval plus the request's own time
+    assert took <= interval + 2.5, f"the banner took {took:.1f} s"
+    # the map view was not reset by the update
+    assert d.execute_script("return document.querySelector('.leaflet-map-pane').style.transform") == view
+    screenshot(d, "wall_new_event")
+
+
+def test_wall_shows_data_stale_when_feeds_stop(logged_in, live_server, picture_db):
+    d = logged_in
+    d.get(live_server + "/wall")
+    wait(d).until(lambda x: "LIVE" in x.find_element(By.ID, "wall-status").text)
+    assert not d.find_element(By.ID, "wall-stale").is_displayed()
+    with db.connect(picture_db, autocommit=True) as conn:  # the feeds stopped an hour ago
+        conn.execute("UPDATE ingest_batch SET finished_at = now() - interval '1 hour'")
+        conn.execute("UPDATE event SET received_at = now() - interval '1 hour'")
+    wait(d, 8).until(lambda x: x.find_element(By.ID, "wall-stale").is_displayed())
+    assert "DATA STALE" in d.find_element(By.ID, "wall-stale").text
+    assert "DATA STALE" in d.find_element(By.ID, "wall-status").text
+    screenshot(d, "wall_stale")
