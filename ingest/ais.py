@@ -10,9 +10,11 @@ complete message is decoded:
   :class:`TrackedObject` (name, call sign, ship type text, IMO).
 
 The observation time is the NMEA 4.0 tag block's ``c:`` (unix seconds, or
-milliseconds); a message without one gets the time the file was received
-(:attr:`AisFormat.received_at`, default: when parsing started) and
-``attrs["time_source"] == "received"``.
+milliseconds). A message without one takes the last tag-block time seen earlier in
+the file (``attrs["time_source"] == "previous_tag_block"``: deterministic, so a
+re-delivered file stays a duplicate), else the time the file was received
+(:attr:`AisFormat.received_at`, default: when parsing started;
+``attrs["time_source"] == "received"``).
 
 What is not readable becomes :class:`Rejected` with its lines: checksum errors,
 incomplete fragment groups, undecodable payloads, positions marked unavailable
@@ -119,6 +121,8 @@ class AisFormat(FeedFormat):
         self.stats: Counter = Counter()
         self._received = self.received_at or datetime.now(timezone.utc)
         self._message_no = 0
+        self._last_tag_time: datetime | None = None
+        self._known: dict[int, dict] = {}
         pending: dict[tuple, _Group] = {}
         readline = stream.readline
         line_no = 0
@@ -283,32 +287,36 @@ class AisFormat(FeedFormat):
                 attrs=attrs,
             )
             if msg_type == 19:
-                yield TrackedObject(object_id, "vessel", location, raw, name=_text(msg.shipname),
-                                    object_type=ship_type_text(msg.ship_type), mmsi=mmsi,
-                                    attrs={"msg_type": 19})
+                yield self._static(mmsi, location, raw, {"msg_type": 19}, name=_text(msg.shipname),
+                                   object_type=ship_type_text(msg.ship_type))
         elif msg_type == 5:
-            imo = msg.imo or None
-            yield TrackedObject(
-                object_id, "vessel", location, raw,
+            yield self._static(
+                mmsi, location, raw,
+                {"msg_type": 5, "destination": _text(msg.destination), "draught_m": msg.draught or None,
+                 "length_m": (msg.to_bow + msg.to_stern) or None,
+                 "beam_m": (msg.to_port + msg.to_starboard) or None},
                 name=_text(msg.shipname), callsign=_text(msg.callsign),
-                object_type=ship_type_text(msg.ship_type), mmsi=mmsi, imo=imo,
-                attrs={"msg_type": 5, "destination": _text(msg.destination),
-                       "draught_m": msg.draught or None,
-                       "length_m": (msg.to_bow + msg.to_stern) or None,
-                       "beam_m": (msg.to_port + msg.to_starboard) or None},
+                object_type=ship_type_text(msg.ship_type), imo=msg.imo or None,
             )
         elif msg_type == 24:
             if msg.partno == 0:
-                yield TrackedObject(object_id, "vessel", location, raw, name=_text(msg.shipname),
-                                    mmsi=mmsi, attrs={"msg_type": 24, "part": "A"})
+                yield self._static(mmsi, location, raw, {"msg_type": 24, "part": "A"},
+                                   name=_text(msg.shipname))
             else:
-                yield TrackedObject(object_id, "vessel", location, raw, callsign=_text(msg.callsign),
-                                    object_type=ship_type_text(msg.ship_type), mmsi=mmsi,
-                                    attrs={"msg_type": 24, "part": "B", "vendor": _text(msg.vendorid)})
+                yield self._static(mmsi, location, raw,
+                                   {"msg_type": 24, "part": "B", "vendor": _text(msg.vendorid)},
+                                   callsign=_text(msg.callsign), object_type=ship_type_text(msg.ship_type))
         else:
             self.stats["skipped"] += 1
             self.stats["skipped_lines"] += len(lines)
             self.stats[f"skipped type {msg_type}"] += 1
+
+    def _static(self, mmsi: int, location: Location, raw: str, attrs: dict, **values) -> TrackedObject:
+        """Static data, completed with what earlier messages of this file said about the
+        vessel (type 24 part A has the name, part B the call sign and type)."""
+        known = self._known.setdefault(mmsi, {})
+        known.update({k: v for k, v in values.items() if v is not None})
+        return TrackedObject(f"MMSI:{mmsi}", "vessel", location, raw, mmsi=mmsi, attrs=attrs, **known)
 
     def _time(self, sentences: list[AISSentence]) -> tuple[datetime | None, dict, str | None]:
         attrs: dict = {}
@@ -326,9 +334,14 @@ class AisFormat(FeedFormat):
                 value = float(stamp)
                 if value > 1e11:  # milliseconds
                     value /= 1000.0
-                return datetime.fromtimestamp(value, timezone.utc), attrs, None
+                when = datetime.fromtimestamp(value, timezone.utc)
             except (ValueError, OverflowError, OSError):
                 return None, attrs, f"tag block time c:{stamp} is not a unix time"
+            self._last_tag_time = when
+            return when, attrs, None
+        if self._last_tag_time is not None:
+            attrs["time_source"] = "previous_tag_block"
+            return self._last_tag_time, attrs, None
         attrs["time_source"] = "received"
         return self._received, attrs, None
 

@@ -74,8 +74,9 @@ def test_sample_file():
     assert first.raw.startswith("\\s:LV-RIGA")
     # class B position: heading 511 is "not available"
     assert positions[1].heading_deg is None and positions[1].attrs["msg_type"] == 18
-    # no tag block: the received time, said so
-    assert positions[2].observed_at == RECEIVED and positions[2].attrs["time_source"] == "received"
+    # no tag block: the last tag-block time before it, said so
+    assert positions[2].observed_at == datetime(2024, 5, 1, 8, 0, 21, tzinfo=timezone.utc)
+    assert positions[2].attrs["time_source"] == "previous_tag_block"
     # type 5 in two fragments, reassembled
     ship = objects[("MMSI:275123000", None)]
     assert (ship.name, ship.callsign, ship.imo, ship.mmsi) == ("BALTIC STAR", "YLBT", 9387421, 275123000)
@@ -85,6 +86,7 @@ def test_sample_file():
     assert objects[("MMSI:275900111", "A")].name == "KAIJA"
     part_b = objects[("MMSI:275900111", "B")]
     assert part_b.callsign == "YL2345" and part_b.object_type == "pleasure craft"
+    assert part_b.name == "KAIJA"  # completed with part A, read earlier in the file
     assert fmt.stats["messages"] == 6
 
 
@@ -178,6 +180,11 @@ def test_garbage_and_long_lines():
     assert "not an AIS NMEA sentence" in reasons[0] and "longer than" in reasons[1]
     assert isinstance(records[-1], Position)
     assert [r.location.line for r in records] == [1, 2, 3, 4]
+
+
+def test_no_tag_block_at_all_uses_the_received_time():
+    records, _ = parse(position() + "\n")
+    assert records[0].observed_at == RECEIVED and records[0].attrs["time_source"] == "received"
 
 
 def test_bad_tag_time():
