@@ -6,7 +6,8 @@
 The body is any supported format (sniffed, or ``?format=``); the answer is the same
 summary JSON as ``nsp ingest --json``. 401 for a missing, wrong or revoked token; 413
 for a body over ``NSP_API_MAX_BODY_BYTES``; 422 when the body cannot be read at all;
-400 for an unknown ``?format=``. Machine clients authenticate with the token, not a
+400 for an unknown ``?format=``; 503 when the batch could not be stored (database).
+Machine clients authenticate with the token, not a
 session cookie, so this route is exempt from CSRF protection.
 
 The dashboard registers it: ``server.register_blueprint(blueprint)``.
@@ -21,7 +22,7 @@ from datetime import datetime, timezone
 
 from flask import Blueprint, jsonify, request
 
-from ingest.base import UnknownFormat, UnreadableFile
+from ingest.base import IngestError, UnknownFormat, UnreadableFile
 from ingest.delivery_settings import ApiSettings
 from ingest.sources import authenticate
 from ingest.tasks import summary_dict
@@ -96,8 +97,11 @@ def ingest():
         with body:
             summary = ingest_stream(body, name=name, source=source, fmt=fmt,
                                     submitted_by=f"source:{source}")
-    except UnreadableFile as exc:
-        status = 400 if fmt and isinstance(exc, UnknownFormat) else 422
+    except IngestError as exc:  # unreadable (422), unknown ?format= (400), not stored (503)
+        if isinstance(exc, UnreadableFile):
+            status = 400 if fmt and isinstance(exc, UnknownFormat) else 422
+        else:
+            status = 503
         summary = getattr(exc, "summary", None)
         if summary is None:
             return _error(status, str(exc), source=source)

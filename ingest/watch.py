@@ -71,7 +71,11 @@ class DropFolder:
             self.seen[path] = sig
             if path in self.queued or previous != sig:
                 continue
-            job = self.defer(path, source)
+            try:
+                job = self.defer(path, source)
+            except Exception:  # database unreachable, ...: try again at the next poll
+                log.exception("could not queue file", extra={"action": "queue_failed", "file": str(path)})
+                continue
             self.queued.add(path)
             deferred.append(path)
             log.info("file queued", extra={"action": "queued", "file": str(path),
