@@ -157,6 +157,25 @@ def test_reload_replaces_keeps_decided_levels_and_reassigns(db_url, conn, tmp_pa
     assert [a["actor"] for a in audit][-2:] == ["tester", "tester"]
 
 
+def test_reload_assigns_exactly_as_nsp_locate(db_url, conn):
+    conn.execute(
+        """INSERT INTO event (source, source_ref, category, occurred_at, geom)
+           SELECT 'grid', g::text, 'other', now(),
+                  ST_SetSRID(ST_MakePoint(20.8 + (g % 40) * 0.19, 55.6 + (g / 40) * 0.1), 4326)
+             FROM generate_series(0, 1039) g"""
+    )
+    conn.execute("UPDATE event SET section_code = 'STALE', distance_to_border_m = -1")
+    result = sections.load(db_url, geo_settings().sections_path)
+    assert result.events_relocated == 1040
+    row = conn.execute(
+        """SELECT count(*) FILTER (WHERE e.section_code IS NOT NULL) AS located,
+                  count(*) FILTER (WHERE l.section_code IS DISTINCT FROM e.section_code
+                                   OR l.distance_m IS DISTINCT FROM e.distance_to_border_m) AS differ
+             FROM event e, LATERAL nsp_locate(e.geom) l"""
+    ).fetchone()
+    assert row["differ"] == 0 and 500 < row["located"] < 1040
+
+
 def test_reload_reassigns_positions_and_patrols(db_url, conn, tmp_path, collection):
     conn.execute(
         """INSERT INTO asset_position (source, object_id, kind, observed_at, geom, section_code)
