@@ -37,7 +37,8 @@ ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
 -- Re-assign section and distance of every event whose assignment changed. Same rule as
 -- nsp_locate() (air first, then the lowest code; distance to the section's line in the
 -- metric CRS) but set-based: one pass per section over the events inside it (GiST index,
--- prepared geometry), about ten times faster than calling nsp_locate() per row.
+-- prepared geometry). Measured on 100k events: a reload that changes nothing took 22 s
+-- with an UPDATE joining nsp_locate() per row, 8 s with this.
 WITH loc AS (
     SELECT DISTINCT ON (e.id)
            e.id, s.code, ST_Distance(ST_Transform(e.geom, ST_SRID(s.line_m)), s.line_m) AS distance_m
