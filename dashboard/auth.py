@@ -42,7 +42,9 @@ NOBODY = Scope(user="anonymous", role="kiosk", sections=())
 
 _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not a password of anyone")
-KIOSK_PATHS = ("/wall", "/_dash-", "/_reload-hash", "/_favicon", "/assets/", "/logout")
+# A kiosk session may navigate to the wall only, and never export or post outside Dash.
+KIOSK_PAGES = ("/wall", "/logout")
+KIOSK_DENIED = ("/export", "/api/", "/audit")
 PUBLIC_ENDPOINTS = {"nsp_auth.login", "nsp_auth.kiosk", "nsp_auth.logout", "nsp_auth.css"}
 
 
@@ -264,9 +266,11 @@ def _gate():
         if not _only_timer_driven():
             session["seen"] = now
     elif user.kind == "kiosk":
-        if not request.path.startswith(KIOSK_PATHS):
-            if request.method == "GET" and not _is_dash_ajax():
-                return redirect("/wall")
+        navigation = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
+        if navigation and not request.path.startswith(KIOSK_PAGES):
+            return redirect("/wall")
+        if request.path.startswith(KIOSK_DENIED) or (
+                request.method not in ("GET", "HEAD") and not request.path.startswith("/_dash-")):
             return _deny("a kiosk session shows the wall only", 403)
     elif user.kind == "header" and session.get("sso_user") != user.get_id():
         session["sso_user"] = user.get_id()

@@ -240,8 +240,9 @@ def test_kiosk_token_is_read_only_and_scoped(site, db_url, conn):
     assert r.status_code == 200 and r.url.endswith("/wall")
     assert audit_rows(conn, "kiosk_login")
     # Anywhere else than the wall: back to the wall.
-    r = k.get(site + "/", allow_redirects=False)
+    r = k.get(site + "/", allow_redirects=False, headers={"Accept": "text/html"})
     assert r.status_code == 302 and r.headers["Location"].endswith("/wall")
+    assert k.get(site + "/export/weekly", allow_redirects=False).status_code == 403
     k.headers["Origin"] = site
     out = callback(k, site, "LV-RU-01,LV-BY-01").json()["response"]["t-out"]["children"]
     assert out == "LV-BY-01"
