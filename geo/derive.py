@@ -181,9 +181,11 @@ def read_geodata(geodata_dir: Path = GEODATA_DIR) -> dict[str, gpd.GeoDataFrame]
     return out
 
 
+_TO_METRIC = Transformer.from_crs(4326, METRIC, always_xy=True)
+
+
 def _metric_point(lon: float, lat: float) -> Point:
-    t = Transformer.from_crs(4326, METRIC, always_xy=True)
-    return Point(*t.transform(lon, lat))
+    return Point(*_TO_METRIC.transform(lon, lat))
 
 
 def border_line(lines: gpd.GeoDataFrame, spec: BorderSpec) -> LineString:
@@ -239,12 +241,11 @@ def nearest_line_partition(lines: list[LineString], region, spacing: float = SPA
 
 def approx_coasts() -> dict[str, object]:
     """The hand-placed extra coasts (EPSG:3059), by country."""
-    t = Transformer.from_crs(4326, METRIC, always_xy=True)
     out = {}
     for iso, parts in APPROX_COASTS.items():
         geoms = []
         for kind, coords in parts:
-            xy = [t.transform(lon, lat) for lon, lat in coords]
+            xy = [_TO_METRIC.transform(lon, lat) for lon, lat in coords]
             geoms.append(LineString(xy) if kind == "line" else Point(xy[0]).buffer(2_500).exterior)
         out[iso] = shapely.union_all(geoms)
     return out

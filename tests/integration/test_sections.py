@@ -8,7 +8,6 @@ from click.testing import CliRunner
 
 from geo import sections
 from geo.sections import SectionError, SectionFileError
-from nsp import db
 from nsp.cli import cli
 from nsp.settings import geo_settings
 
