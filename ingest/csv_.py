@@ -47,12 +47,19 @@ class CSVFormat(FeedFormat):
         text = head.decode("utf-8", "replace").lstrip("\ufeff \r\n")
         if not text or text[0] in "{[<!\\$":
             return 0
-        first = text.splitlines()[0] if text.splitlines() else ""
+        lines = text.splitlines()
+        first = lines[0] if lines else ""
         if not any(d in first for d in _DELIMITERS):
             return 0
         if _COORD_HEADER.search(first):
             return 80
-        return 30
+        # Otherwise only a table: two or more lines with the same number of separators.
+        full = lines[:-1] if len(head) >= 1024 else lines
+        for d in _DELIMITERS:
+            counts = {ln.count(d) for ln in full[:10] if ln.strip()}
+            if len(full) >= 2 and len(counts) == 1 and counts.pop() > 0:
+                return 30
+        return 0
 
     def parse(self, stream: BinaryIO) -> Iterator:
         csv.field_size_limit(MAX_FIELD)

@@ -107,7 +107,7 @@ class GeoJSONFormat(FeedFormat):
                     yield from self._object(sc, fields, counter)
                 else:
                     raise _Broken(f"expected a JSON object, found {ch!r}")
-        except _Broken as exc:
+        except (_Broken, ValueError, TypeError, RecursionError) as exc:
             yield Rejected(Location("file", None, sc.line), _excerpt(sc.rest_excerpt()),
                            f"broken JSON at line {sc.line}: {exc}; the rest of the file was not read")
 
@@ -298,7 +298,10 @@ class _Scanner:
             m = _STRING.match(self.buf, self.pos)
             if m:
                 self.advance(m.end())
-                return orjson.loads(m.group(0).encode("utf-8", "replace"))
+                try:
+                    return orjson.loads(m.group(0).encode("utf-8", "replace"))
+                except orjson.JSONDecodeError as exc:
+                    raise _Broken(f"bad property name: {exc}") from None
             if self.peek() != '"':
                 raise _Broken(f"expected a property name, found {self.peek()!r}")
             if len(self.buf) - self.pos > MAX_FEATURE_BYTES or not self.more():
