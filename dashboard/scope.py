@@ -9,11 +9,25 @@ Without that module (a development checkout), every request is a watch officer n
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from dashboard.settings import web_settings
 from nsp.access import Scope
 
 NOBODY = Scope(user="anonymous", role="kiosk", sections=())
+_override: ContextVar[Scope | None] = ContextVar("nsp_scope_override", default=None)
+
+
+@contextmanager
+def acting_as(scope: Scope) -> Iterator[Scope]:
+    """Run callbacks as ``scope`` outside a web request (tests, scripts, the benchmark)."""
+    token = _override.set(scope)
+    try:
+        yield scope
+    finally:
+        _override.reset(token)
 
 
 def _auth():
@@ -26,6 +40,9 @@ def _auth():
 
 
 def current_scope() -> Scope:
+    forced = _override.get()
+    if forced is not None:
+        return forced
     auth = _auth()
     getter = getattr(auth, "current_scope", None) if auth else None
     if getter is None:

@@ -195,6 +195,19 @@ def _grid_features(rows: list[dict]) -> dict[str, list[dict]]:
     return by_cat
 
 
+def _grid_rows(conn, params: dict, zoom: float, cell_pixels: int, max_cells: int) -> list[dict]:
+    """Grid counts with at most ``max_cells`` cells: a coarser grid rather than dropped cells,
+    so the counts on the map always add up to the number of events."""
+    cell_x, cell_y = cell_size(zoom, cell_pixels)
+    for _ in range(12):
+        rows = _run(conn, "picture_events_grid",
+                    params | {"cell_x": cell_x, "cell_y": cell_y, "limit": max_cells + 1}, True)
+        if len(rows) <= max_cells:
+            return rows
+        cell_x, cell_y = cell_x * 2, cell_y * 2
+    raise PictureError(f"cannot aggregate the events into {max_cells} cells")
+
+
 def events_layer(
     scope: Scope,
     f: PictureFilter,
@@ -223,8 +236,7 @@ def events_layer(
         else:
             mode = "grid"
         if mode == "grid":
-            cell_x, cell_y = cell_size(zoom, cell_pixels)
-            rows = _run(conn, "picture_events_grid", params | {"cell_x": cell_x, "cell_y": cell_y}, True)
+            rows = _grid_rows(conn, params, zoom, cell_pixels, max_features)
             by_cat = _grid_features(rows)
             out = {c: _fc(by_cat.get(c, [])) for c in CATEGORIES}
     return {"mode": mode, "total": total, "capped": total > max_features, "layers": out,
@@ -235,10 +247,9 @@ def heat_layer(scope: Scope, f: PictureFilter, zoom: float = 7, cell_pixels: int
                limit: int = 5000) -> dict:
     """Event density: counts per grid cell over all categories (drawn as graded circles)."""
     f = f.scoped(scope)
-    cell_x, cell_y = cell_size(zoom, cell_pixels)
-    params = f.params() | {"cell_x": cell_x, "cell_y": cell_y, "limit": limit}
     with access.connection(scope) as conn:
-        rows = _run(conn, "picture_events_grid", params, True)
+        rows = _grid_rows(conn, f.params(), zoom, cell_pixels, limit)
+    cell_x, cell_y = cell_size(zoom, cell_pixels)
     cells: dict[tuple[int, int], dict] = {}
     for r in rows:
         key = (math.floor(r["lon"] / cell_x), math.floor(r["lat"] / cell_y))
@@ -433,11 +444,11 @@ def change_level(scope: Scope, code: str, level: str, reason: str) -> None:
     except ImportError:
         setter = None
     with access.connection(scope) as conn:
-        if setter is not None:
+        if setter is not None:  # validates, inserts and writes the audit row
             setter(conn, code, level, scope.user, reason.strip())
-        else:
-            _run(conn, "picture_insert_level_change",
-                 {"code": code, "level": level, "decided_by": scope.user, "reason": reason.strip()})
+            return
+        _run(conn, "picture_insert_level_change",
+             {"code": code, "level": level, "decided_by": scope.user, "reason": reason.strip()})
         audit = getattr(access, "audit", None)
         if audit is not None:
             audit(conn, scope.user, "impact_level_change", code, {"to": level, "reason": reason.strip()})

@@ -20,6 +20,7 @@ from dashboard.settings import national_bounds, web_settings
 from dashboard.state import build_query, parse_query, parse_time, to_filter
 from geo import picture
 from geo.picture import CATEGORIES, CATEGORY_LABELS, IMPACTS, LEVELS, PictureError
+from nsp.errors import NspError
 
 dash.register_page(__name__, path="/", name="Situational picture", title="nsp — situational picture")
 
@@ -179,7 +180,7 @@ def submit_level(_clicks, code, level, reason, version) -> tuple:
     scope = current_scope()
     try:
         picture.change_level(scope, code, level, reason or "")
-    except PictureError as exc:
+    except NspError as exc:
         return html.Span(str(exc), className="nsp-error"), no_update, no_update
     return (html.Span(f"{code} set to {level} by {scope.user}", className="nsp-ok"), (version or 0) + 1, "")
 

@@ -1,0 +1,224 @@
+"""The picture's data access and the dashboard callbacks against a real PostGIS."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard.scope import acting_as
+from dashboard.state import parse_query, to_filter
+from geo import picture
+from geo.picture import PictureFilter
+from nsp import db
+from nsp.access import SYSTEM, Scope
+from tests.browser.seed import insert_event, seed_picture
+
+OFFICER = Scope(user="anna", role="watch_officer")
+BY01 = Scope(user="janis", role="sector_commander", sections=("LV-BY-01",))
+
+
+@pytest.fixture
+def pic(empty_db_url):
+    with db.connect(empty_db_url, autocommit=True) as conn:
+        seed_picture(conn, 60)
+        yield conn
+
+
+def window(hours=24, **kw) -> PictureFilter:
+    end = datetime.now(UTC)
+    return PictureFilter(start=end - timedelta(hours=hours), end=end, **kw)
+
+
+def test_points_when_few_and_grid_counts_that_add_up_when_many(pic):
+    ev = picture.events_layer(OFFICER, window())
+    assert ev["mode"] == "points" and ev["total"] == 60
+    assert sum(len(fc["features"]) for fc in ev["layers"].values()) == 60
+    props = ev["layers"]["cross_border_crime"]["features"][0]["properties"]
+    assert props["cat"] == "cross_border_crime" and props["sec"] and props["d"] is not None
+    grid = picture.events_layer(OFFICER, window(), max_features=20, zoom=6)
+    assert grid["mode"] == "grid" and grid["capped"]
+    feats = [f for fc in grid["layers"].values() for f in fc["features"]]
+    assert 0 < len(feats) <= 20
+    # the counts of the aggregates are the number of events: never wrong cluster counts
+    assert sum(f["properties"]["n"] for f in feats) == 60
+    assert all(f["properties"]["agg"] for f in feats)
+
+
+def test_payload_is_bounded_with_many_events(pic):
+    pic.execute("""
+        INSERT INTO event (source, source_ref, category, occurred_at, geom, impact, section_code,
+                           distance_to_border_m)
+        SELECT 'bulk', 'b' || g, (ARRAY['unauthorised_border_crossing','cross_border_crime',
+                                        'crisis_situation','other'])[1 + g % 4],
+               now() - (g % 1400) * interval '1 minute',
+               ST_SetSRID(ST_MakePoint(26.0 + random() * 2.2, 55.6 + random() * 1.6), 4326),
+               'low', 'LV-BY-01', 100
+          FROM generate_series(1, 20000) g""")
+    ev = picture.events_layer(OFFICER, window(), max_features=5000, zoom=12)
+    feats = sum(len(fc["features"]) for fc in ev["layers"].values())
+    assert ev["mode"] == "grid" and feats <= 5000 and ev["bytes"] <= 2_000_000
+    naive = picture.payload_size(picture._fc([
+        picture._point(0, 0, {"i": i}) for i in range(20000)]))
+    assert naive > ev["bytes"]
+
+
+def test_filters_sections_category_impact_source(pic):
+    only = picture.events_layer(OFFICER, window(sections=("LV-BY-02",)))
+    secs = {f["properties"]["sec"] for fc in only["layers"].values() for f in fc["features"]}
+    assert secs == {"LV-BY-02"}
+    cat = picture.events_layer(OFFICER, window(categories=("other",)))
+    assert cat["total"] == 15 and not cat["layers"]["cross_border_crime"]["features"]
+    high = picture.event_rows(OFFICER, window(impacts=("high", "very_high")))
+    assert high and {r["impact"] for r in high} <= {"high", "very_high"}
+    src = picture.event_rows(OFFICER, window(sources=("cot-gateway",)))
+    assert src and {r["source"] for r in src} == {"cot-gateway"}
+
+
+def test_sector_commander_sees_only_their_section(pic):
+    ev = picture.events_layer(BY01, window(sections=("LV-BY-02", "LV-RU-01")))
+    secs = {f["properties"]["sec"] for fc in ev["layers"].values() for f in fc["features"]}
+    assert secs <= {"LV-BY-01"}
+    rows = picture.event_rows(BY01, window())
+    assert rows and {r["section_code"] for r in rows} == {"LV-BY-01"}
+
+
+def test_as_at_shows_what_was_known_and_the_level_then(pic):
+    t = datetime.now(UTC) - timedelta(minutes=5)
+    late = insert_event(pic, code="LV-BY-01", impact="high", occurred_at=t - timedelta(hours=1),
+                        received_at=datetime.now(UTC), ref="late")
+    picture.change_level(OFFICER, "LV-BY-01", "critical", "surge of crossings")
+    state = parse_query(f"window=24h&at={t.strftime('%Y-%m-%dT%H:%M')}")
+    f = to_filter(state)
+    assert f.known_at is not None and f.end == f.known_at
+    ids = {r["id"] for r in picture.event_rows(OFFICER, f)}
+    assert late not in ids
+    assert late in {r["id"] for r in picture.event_rows(OFFICER, window())}
+    then = {r["code"]: r["impact_level"] for r in picture.section_table(OFFICER, f)}
+    now = {r["code"]: r["impact_level"] for r in picture.section_table(OFFICER, window())}
+    assert then["LV-BY-01"] == "high" and now["LV-BY-01"] == "critical"
+    lines = picture.sections_layer(OFFICER, level_at=f.known_at)["lines"]["features"]
+    assert {x["properties"]["code"]: x["properties"]["level"] for x in lines}["LV-BY-01"] == "high"
+
+
+def test_section_table_change_against_previous_window(pic):
+    now = datetime.now(UTC)
+    for i in range(3):
+        insert_event(pic, code="LV-EE-01", occurred_at=now - timedelta(hours=30 + i), ref=f"prev{i}")
+    insert_event(pic, code="LV-EE-01", occurred_at=now - timedelta(hours=1), persons=4, ref="cur")
+    rows = {r["code"]: r for r in picture.section_table(OFFICER, window())}
+    ee = rows["LV-EE-01"]
+    assert (ee["events"], ee["events_prev"], ee["change"], ee["persons"]) == (1, 3, -2, 4)
+    assert ee["last_event"].startswith(now.strftime("%Y-%m-%d")[:7])
+
+
+def test_level_change_flow_and_refusals(pic):
+    picture.change_level(OFFICER, "LV-RU-02", "high", "  reinforced activity near Kārsava ")
+    hist = picture.level_history(OFFICER, ["LV-RU-02"])
+    assert hist[0]["to_level"] == "high" and hist[0]["from_level"] == "low"
+    assert hist[0]["decided_by"] == "anna" and hist[0]["reason"] == "reinforced activity near Kārsava"
+    lines = picture.sections_layer(OFFICER)["lines"]["features"]
+    assert {x["properties"]["code"]: x["properties"]["level"] for x in lines}["LV-RU-02"] == "high"
+    with pytest.raises(picture.LevelChangeRefused):
+        picture.change_level(OFFICER, "LV-RU-02", "low", "   ")
+    with pytest.raises(picture.LevelChangeRefused):
+        picture.change_level(Scope(user="olga", role="analyst"), "LV-RU-02", "low", "no")
+    with pytest.raises(picture.LevelChangeRefused):
+        picture.change_level(OFFICER, "LV-RU-02", "extreme", "no")
+    assert not picture.can_change_levels(Scope(user="k", role="kiosk"))
+    assert picture.level_history(OFFICER, ["LV-RU-02"])[0]["to_level"] == "high"
+
+
+def test_operational_layer(pic):
+    ops = picture.operational_layer(OFFICER, window())
+    assert [f["properties"]["unit"] for f in ops["patrols"]["features"]] == ["DAUG-07"]
+    (asset,) = ops["assets"]["features"]
+    assert asset["properties"]["cs"] == "LUDZA-12" and 11 <= asset["properties"]["age"] <= 14
+    kinds = sorted(f["geometry"]["type"] for f in ops["vessels"]["features"])
+    assert kinds == ["LineString", "Point"]
+    # a window that ended before the patrol: no patrol
+    early = PictureFilter(start=datetime.now(UTC) - timedelta(hours=30), end=datetime.now(UTC) - timedelta(hours=6))
+    assert picture.operational_layer(OFFICER, early)["patrols"]["features"] == []
+
+
+def test_freshness_recent_high_sources_timeseries(pic):
+    last = picture.last_delivery(OFFICER)
+    assert not picture.is_stale(last, 10)
+    pic.execute("UPDATE ingest_batch SET finished_at = now() - interval '1 hour'")
+    pic.execute("UPDATE event SET received_at = now() - interval '1 hour'")
+    assert picture.is_stale(picture.last_delivery(OFFICER), 10)
+    assert picture.recent_high(OFFICER, datetime.now(UTC) - timedelta(minutes=30)) == []
+    new = insert_event(pic, code="LV-BY-02", impact="very_high", ref="fresh")
+    (hit,) = picture.recent_high(OFFICER, datetime.now(UTC) - timedelta(minutes=30))
+    assert hit["id"] == new
+    assert picture.sources(OFFICER) == ["border-sensors", "cot-gateway", "patrol-reports", "test"]
+    bucket, rows = picture.timeseries(OFFICER, window())
+    assert bucket == "hour" and sum(r["n"] for r in rows) == 61
+    assert picture.timeseries(OFFICER, window(hours=24 * 7))[0] == "day"
+
+
+# ------------------------------------------------------------ the callbacks as functions
+
+
+def _page(name):
+    """Page modules register themselves with the app: import it first."""
+    import importlib
+
+    import dashboard.app  # noqa: F401
+
+    return importlib.import_module(f"dashboard.pages.{name}")
+
+
+def test_main_callbacks_as_plain_functions(pic):
+    main = _page("main")
+
+    state, query = main.controls_to_state("24h", None, None, None, ["other"], [], [], ["LV-BY-02"], [])
+    assert query == "?sections=LV-BY-02&window=24h&category=other"
+    with acting_as(OFFICER):
+        out = main.update_map(state, 0, 8, None)
+        layers = dict(zip(main.CATEGORIES, out[:4]))
+        assert layers["cross_border_crime"]["features"] == []
+        assert {f["properties"]["sec"] for f in layers["other"]["features"]} == {"LV-BY-02"}
+        assert "events" in out[-1]
+        lines, areas, hide, _, bounds = main.update_sections(state, 0, 0, None)
+        assert hide["selected"] == ["LV-BY-02"] and "LV-BY-02" in bounds
+        viewport, zoomed = main.zoom_to_sections(state, bounds, [])
+        assert viewport["transition"] == "flyToBounds" and zoomed == ["LV-BY-02"]
+        assert main.zoom_to_sections(state, bounds, ["LV-BY-02"]) == (main.no_update, main.no_update)
+        table, rows, fig = main.update_panels(state, 0, 0)
+        assert rows and {r["section_code"] for r in rows} == {"LV-BY-02"}
+        assert len(fig.data) == 4
+        msg, version, reason = main.submit_level(1, "LV-SEA-01", "medium", "storm season", 3)
+        assert version == 4 and reason == ""
+        msg, version, _ = main.submit_level(1, "LV-SEA-01", "high", "", 4)
+        assert version is main.no_update and "reason" in str(msg.children)
+        fly = main.fly_to_event({"rowId": rows[0]["id"]}, rows)
+        assert fly["center"] == [rows[0]["lat"], rows[0]["lon"]]
+    with acting_as(Scope(user="olga", role="analyst")):
+        msg, version, _ = main.submit_level(1, "LV-SEA-01", "low", "why not", 4)
+        assert version is main.no_update and "may not" in str(msg.children)
+
+
+def test_wall_callbacks_as_plain_functions(pic):
+    wall = _page("wall")
+
+    state = parse_query("window=24h")
+    new = insert_event(pic, code="LV-RU-01", impact="very_high", persons=9, ref="wall-1")
+    with acting_as(OFFICER):
+        out = wall.update_wall(0, state)
+    info, banners, stale_class = out[9], out[12], out[-1]
+    assert "LV-RU-01" in info["active"] and "LV-RU-01" in info["bounds"]
+    first = banners[0]
+    assert first.to_plotly_json()["props"]["data-event"] == new and "LV-RU-01" in str(first.children)
+    assert "nsp-hidden" in stale_class
+    view, step, label = wall.rotate_wall(1, info, 0)
+    assert step == 1 and label == info["active"][0] and view["transition"] == "flyToBounds"
+    view, step, label = wall.rotate_wall(1, info, len(info["active"]))
+    assert step == 0 and label == "national"
+
+
+def test_no_user_sees_nothing(pic):
+    from dashboard.scope import NOBODY
+
+    assert picture.events_layer(NOBODY, window())["total"] == 0
+    assert picture.event_rows(SYSTEM, window())  # the system scope sees everything
