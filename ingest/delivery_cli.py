@@ -168,6 +168,19 @@ def _parse_end(value: str | None):
     return end if end.tzinfo else end.replace(tzinfo=timezone.utc)
 
 
+def _write_history(sc, out: Path) -> dict[str, int]:
+    """Write the scenario history, with a progress bar on a terminal."""
+    import sys
+
+    from rich.progress import Progress
+
+    if not sys.stderr.isatty():
+        return sc.write(out)
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"writing {sc.days} days into {out}", total=None)
+        return sc.write(out, lambda done, total: bar.update(task, completed=done, total=total))
+
+
 @click.command("scenario")
 @click.option("--days", type=click.IntRange(1, 366), default=7, show_default=True,
               help="days of history to write")
@@ -195,7 +208,7 @@ def scenario(days, out, seed, end, live, speed, max_files):
     if out is None and live is None:
         raise click.UsageError("give --out DIR (history), --live DIR (real time), or both")
     if out is not None:
-        counts = Scenario(seed=seed, end=_parse_end(end), days=days).write(out)
+        counts = _write_history(Scenario(seed=seed, end=_parse_end(end), days=days), out)
         for folder, n in sorted(counts.items()):
             click.echo(f"{n:>4} file(s) in {out / folder}")
     if live is not None:

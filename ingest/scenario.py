@@ -460,8 +460,11 @@ class Scenario:
 
     # ..................................................................... run
 
-    def write(self, out: Path) -> dict[str, int]:
-        """Write the whole history into ``out``; return {folder: files written}."""
+    def write(self, out: Path, progress=None) -> dict[str, int]:
+        """Write the whole history into ``out``; return {folder: files written}.
+
+        ``progress(done_days, total_days)`` is called after each day.
+        """
         counts: dict[str, int] = {}
 
         def put(folder: str, name: str, data: bytes) -> None:
@@ -469,7 +472,8 @@ class Scenario:
                 write_atomic(out / folder / name, data)
                 counts[folder] = counts.get(folder, 0) + 1
 
-        for day in self.local_days():
+        days = self.local_days()
+        for n, day in enumerate(days, 1):
             tag = day.strftime("%Y%m%d")
             sensor = self.sensor_events(day)
             blr, rus = self.blr_events(day), self.rus_rows(day)
@@ -480,6 +484,8 @@ class Scenario:
                 put("patrol-gps", name, data)
             put("tak", f"tak-{tag}.cot", self.cot_day(day, sensor))
             put("ais", f"ais-{tag}.nmea", self.ais_day(day))
+            if progress is not None:
+                progress(n, len(days))
         return counts
 
 

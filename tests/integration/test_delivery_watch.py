@@ -58,7 +58,7 @@ def test_file_deferred_twice_is_processed_once(db_url, conn, tmp_path):
     assert job_statuses(db_url) == []  # both jobs succeeded (finished jobs are deleted)
 
 
-def test_a_file_that_changes_is_not_taken_until_stable(db_url, tmp_path):
+def test_a_file_that_changes_is_not_taken_until_stable(tmp_path):
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     queued = []
