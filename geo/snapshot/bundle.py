@@ -37,7 +37,7 @@ def publish(tmp: Path, folder: Path) -> Path:
     os.replace(tmp, folder)
     zip_path = folder.with_name(folder.name + ".zip")
     part = zip_path.with_name("." + zip_path.name + ".part")
-    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as z:
+    with zipfile.ZipFile(part, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as z:
         for p in sorted(folder.iterdir()):
             z.write(p, arcname=f"{folder.name}/{p.name}")
     os.replace(part, zip_path)

@@ -15,6 +15,8 @@ import hashlib
 import os
 import secrets
 import shutil
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -26,7 +28,7 @@ from psycopg.types.json import Jsonb
 from geo.snapshot import bundle, mapview, summary
 from geo.snapshot.settings import ExportSettings, export_settings
 from geo.snapshot.week import Week, zone
-from geo.snapshot.writers import EventsCsv, GpkgLayer
+from geo.snapshot.writers import EventsCsv, write_layer
 from nsp import access
 from nsp.access import Scope
 from nsp.errors import NspError
@@ -85,16 +87,14 @@ def resolve_sections(conn, scope: Scope, wanted: list[str] | None) -> list[str] 
     return sorted(result) if result is not None else None
 
 
-def _stream(conn, query: str, params: dict, chunk: int, name: str):
-    """(columns, rows) chunks of ``query`` from a server-side cursor."""
+@contextmanager
+def _cursor(conn, query: str, params: dict, chunk: int, name: str):
+    """(columns, chunks) of ``query`` through a server-side cursor: ``chunk`` rows per round trip."""
     with conn.cursor(name=f"nsp_export_{name}", row_factory=tuple_row) as cur:
         cur.itersize = chunk
         cur.execute(query, params)
         columns = [d.name for d in cur.description]
-        rows = cur.fetchmany(chunk)
-        yield columns, rows  # at least once, so that an empty week still knows its columns
-        while rows := cur.fetchmany(chunk):
-            yield columns, rows
+        yield columns, iter(lambda: cur.fetchmany(chunk), [])
 
 
 def _software() -> str:
@@ -127,6 +127,8 @@ def export_weekly(
     except OSError as exc:
         raise ExportError(f"cannot create the output folder {out_dir}: {exc.strerror}") from exc
     tz = zone(week.tz)
+    t0 = time.perf_counter()
+    timings: dict[str, float] = {}
 
     with access.connection(scope) as conn:
         codes = resolve_sections(conn, scope, sections)
@@ -136,16 +138,20 @@ def export_weekly(
         try:
             params = {"start": week.start, "end_": week.end, "sections": codes, "tz": week.tz}
             counts, map_data, summary_data = _read_and_write(conn, params, tmp, s, progress, week, codes, tz, scope, now)
+            timings["database_and_layers"] = round(time.perf_counter() - t0, 2)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
 
     try:
         progress.stage("map and summary", None)
-        mapview.build(map_data, tmp / "snapshot.html")
         ctx = summary_data.pop("_ctx")
         summary.render(summary_data, ctx, tmp / "summary.html")
-        pdf = s.pdf and summary.print_pdf(tmp / "summary.html", tmp / "summary.pdf", s.chromium)
+        # Chromium prints the PDF in the background while the map is built.
+        printing = summary.start_pdf(tmp / "summary.html", tmp / "summary.pdf", s.chromium) if s.pdf else None
+        mapview.build(map_data, tmp / "snapshot.html")
+        pdf = summary.finish_pdf(printing, tmp / "summary.pdf") if printing else False
+        timings["files"] = round(time.perf_counter() - t0 - sum(timings.values()), 2)
         manifest = bundle.write_manifest(tmp, {
             "week": week.label,
             "start": week.start.isoformat(), "end": week.end.isoformat(), "timezone": week.tz,
@@ -155,6 +161,7 @@ def export_weekly(
             "generated_by": {"user": scope.user, "role": scope.role, "via": via, "software": _software()},
             "counts": counts,
             "pdf": bool(pdf),
+            "seconds": timings,
         })
         folder = out_dir / name
         zip_path = bundle.publish(tmp, folder)
@@ -177,50 +184,52 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
     totals = {k: conn.execute(queries[f"export_count_{k}"], params).fetchone()["n"]
               for k in ("sections", "events", "patrols", "positions")}
 
-    # border_sections
-    progress.stage("border_sections", totals["sections"])
-    layer = GpkgLayer(gpkg, "border_sections")
-    for cols, rows in _stream(conn, queries["export_sections"], params, s.chunk_rows, "sections"):
-        layer.write(cols, rows)
-        progress.advance(len(rows))
-    layer.finish(cols)
-    counts = {"border_sections": layer.count}
+    def layer(key: str, query: str, name: str, drop: tuple[str, ...] = (), on_columns=None, on_chunk=None) -> int:
+        progress.stage(key, totals[name])
+
+        def seen(rows: list[tuple]) -> None:
+            if on_chunk:
+                on_chunk(rows)
+            progress.advance(len(rows))
+
+        with _cursor(conn, queries[query], params, s.chunk_rows, name) as (cols, chunks):
+            if on_columns:
+                on_columns(cols)
+            return write_layer(gpkg, key, cols, chunks, drop=drop, on_chunk=seen)
+
+    counts = {"border_sections": layer("border_sections", "export_sections", "sections")}
 
     # events: one pass feeds the GeoPackage, the CSV and (when small enough) the map
-    progress.stage("events", totals["events"])
     grid = totals["events"] > s.map_max_markers
     markers: dict[str, list] = {c: [] for c in mapview.CATEGORIES}
     per_cat = dict.fromkeys(mapview.CATEGORIES, 0)
-    layer = GpkgLayer(gpkg, "events", drop=("lon", "lat"))
-    csv_out = EventsCsv(tmp / "events.csv")
-    try:
-        for cols, rows in _stream(conn, queries["export_events"], params, s.chunk_rows, "events"):
-            layer.write(cols, rows)
-            csv_out.write(cols, rows)
-            ix = {c: i for i, c in enumerate(cols)}
-            for r in rows:
-                cat = r[ix["category"]]
-                per_cat[cat] += 1
-                if not grid:
-                    when = datetime.fromisoformat(r[ix["occurred_at"]]).astimezone(tz).strftime("%a %d.%m %H:%M")
-                    markers[cat].append([r[ix["lat"]], r[ix["lon"]], r[ix["impact"]], when, r[ix["subtype"]],
-                                         r[ix["persons"]], r[ix["section_code"]], r[ix["source"]]])
-            progress.advance(len(rows))
-    finally:
-        csv_out.close()
-    layer.finish(cols)
-    counts["events"] = layer.count
-    counts["events_csv_rows"] = csv_out.count
+    state: dict = {}
 
-    for key, query, qname in (("patrols", "export_patrols", "patrols"),
-                              ("asset_positions", "export_positions", "positions")):
-        progress.stage(key, totals[qname])
-        layer = GpkgLayer(gpkg, key)
-        for cols, rows in _stream(conn, queries[query], params, s.chunk_rows, qname):
-            layer.write(cols, rows)
-            progress.advance(len(rows))
-        layer.finish(cols)
-        counts[key] = layer.count
+    def start_events(cols: list[str]) -> None:
+        state["csv"] = EventsCsv(tmp / "events.csv", cols)
+        state["ix"] = {c: i for i, c in enumerate(cols)}
+
+    def event_chunk(rows: list[tuple]) -> None:
+        state["csv"].write(rows)
+        ix = state["ix"]
+        cat_i = ix["category"]
+        for r in rows:
+            per_cat[r[cat_i]] += 1
+        if not grid:
+            for r in rows:
+                when = datetime.fromisoformat(r[ix["occurred_at"]]).astimezone(tz).strftime("%a %d.%m %H:%M")
+                markers[r[cat_i]].append([r[ix["lat"]], r[ix["lon"]], r[ix["impact"]], when, r[ix["subtype"]],
+                                          r[ix["persons"]], r[ix["section_code"]], r[ix["source"]]])
+
+    try:
+        counts["events"] = layer("events", "export_events", "events", drop=("lon", "lat"),
+                                 on_columns=start_events, on_chunk=event_chunk)
+    finally:
+        if "csv" in state:
+            state["csv"].close()
+    counts["events_csv_rows"] = state["csv"].count
+    counts["patrols"] = layer("patrols", "export_patrols", "patrols")
+    counts["asset_positions"] = layer("asset_positions", "export_positions", "positions")
 
     progress.stage("map and summary data", None)
     section_rows = conn.execute(queries["export_sections_map"], params).fetchall()

@@ -20,7 +20,7 @@ STATIC = Path(__file__).resolve().parent / "static"
 LEAFLET = STATIC / "leaflet"
 
 # Any external URL; the SVG namespace is a name, not a link, and stays.
-EXTERNAL_URL = re.compile(r"(?i)\b(?:https?:)?//(?!www\.w3\.org/)[a-z0-9.-]+\.[a-z]{2,}")
+EXTERNAL_URL = re.compile(r"(?i)(?:\bhttps?:)?//(?!www\.w3\.org/)[a-z0-9.-]+\.[a-z]{2,}")
 
 
 @lru_cache

@@ -28,7 +28,7 @@ class ExportSettings(BaseSettings):
     )
     map_grid_deg: float = Field(default=0.05, gt=0, description="grid cell size (degrees) of that view")
     summary_max_rows: int = Field(
-        default=2_000, ge=0, description="high/very_high events listed in summary.html (all are in events.csv)"
+        default=500, ge=0, description="high/very_high events listed in summary.html (all are in events.csv)"
     )
     pdf: bool = Field(default=True, description="also print summary.pdf with headless Chromium if found")
     chromium: str = Field(default="chromium", description="Chromium binary for the PDF")

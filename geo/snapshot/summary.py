@@ -158,18 +158,32 @@ def chromium_binary(name: str) -> str | None:
         None)
 
 
-def print_pdf(html_path: Path, pdf_path: Path, chromium: str, timeout: float = 60) -> bool:
-    """Print ``html_path`` to PDF with headless Chromium, offline. False if it cannot."""
+def start_pdf(html_path: Path, pdf_path: Path, chromium: str) -> tuple | None:
+    """Start printing ``html_path`` to PDF with headless Chromium, offline; None if there is none."""
     binary = chromium_binary(chromium)
     if not binary:
-        return False
-    with tempfile.TemporaryDirectory(prefix="nsp-pdf-") as profile:
-        args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-extensions", "--no-first-run", f"--user-data-dir={profile}",
-                "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
-                "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
-        try:
-            subprocess.run(args, capture_output=True, timeout=timeout, check=False)
-        except (OSError, subprocess.TimeoutExpired):
-            return False
+        return None
+    profile = tempfile.TemporaryDirectory(prefix="nsp-pdf-")
+    args = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+            "--disable-extensions", "--no-first-run", f"--user-data-dir={profile.name}",
+            "--proxy-server=127.0.0.1:9", "--host-resolver-rules=MAP * ~NOTFOUND",
+            "--no-pdf-header-footer", f"--print-to-pdf={pdf_path}", html_path.resolve().as_uri()]
+    try:
+        proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        profile.cleanup()
+        return None
+    return proc, profile
+
+
+def finish_pdf(printing: tuple, pdf_path: Path, timeout: float = 120) -> bool:
+    """Wait for :func:`start_pdf`; True when the PDF is there."""
+    proc, profile = printing
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    finally:
+        profile.cleanup()
     return pdf_path.exists() and pdf_path.stat().st_size > 0

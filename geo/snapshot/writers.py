@@ -1,25 +1,27 @@
-"""Chunked writers: a GeoPackage layer and the events CSV.
+"""Streaming writers: GeoPackage layers (GDAL through pyogrio's Arrow interface) and events.csv.
 
-Rows arrive in chunks from a server-side cursor; each chunk is written and dropped,
-so memory stays bounded whatever the size of the week.
+Rows arrive in chunks from a server-side cursor. A layer is written in one GDAL session
+from an Arrow RecordBatchReader whose batches are made from those chunks as GDAL asks
+for them, so memory holds one chunk at a time and GDAL builds the spatial index once,
+at the end, instead of row by row.
 """
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyogrio
-import shapely
 
-# Column types of the layers; any column not named here is text.
+# Column types of the layers; a column not named here is text. Times arrive as UTC ISO text.
 TYPES = {
     "events": {
         "occurred_at": "time", "reported_at": "time", "received_at": "time",
-        "accuracy_m": "float", "distance_to_border_m": "float", "persons": "Int32", "credibility": "Int16",
-        "evasion_attempt": "boolean", "facilitation_link": "boolean", "sar_link": "boolean",
+        "accuracy_m": "float", "distance_to_border_m": "float", "persons": "int32", "credibility": "int16",
+        "evasion_attempt": "bool", "facilitation_link": "bool", "sar_link": "bool",
     },
     "patrols": {"started_at": "time", "ended_at": "time", "length_km": "float"},
     "asset_positions": {
@@ -30,77 +32,70 @@ TYPES = {
 }
 GEOMETRY = {"events": "Point", "patrols": "MultiLineString", "asset_positions": "Point",
             "border_sections": "MultiPolygon"}
+ARROW = {"time": pa.timestamp("s", tz="UTC"), "float": pa.float64(), "int32": pa.int32(), "int16": pa.int16(),
+         "bool": pa.bool_(), "str": pa.string(), "wkb": pa.binary()}
+ISO = "%Y-%m-%dT%H:%M:%SZ"
+
+Chunk = tuple[list[str], list[tuple]]
 
 
-class GpkgLayer:
-    """One layer of a GeoPackage, appended to chunk by chunk."""
+def _kind(layer: str, column: str) -> str:
+    return "wkb" if column == "wkb" else TYPES[layer].get(column, "str")
 
-    def __init__(self, path: Path, layer: str, drop: tuple[str, ...] = ()):
-        self.path, self.layer, self.drop = path, layer, drop
-        self.types = TYPES[layer]
-        self.count = 0
-        self._created = False
 
-    def _frame(self, columns: list[str], rows: list[tuple]) -> gpd.GeoDataFrame:
-        df = pd.DataFrame.from_records(rows, columns=columns) if rows else pd.DataFrame(
-            {c: pd.Series([], dtype=object) for c in columns})
-        if "wkb" in df:
-            geometry = shapely.from_wkb(df.pop("wkb").to_numpy())
-        else:
-            geometry = shapely.points(df["lon"].to_numpy(dtype=float), df["lat"].to_numpy(dtype=float))
-        df = df.drop(columns=[c for c in self.drop if c in df])
-        for col in df.columns:
-            kind = self.types.get(col, "str")
-            if kind == "time":
-                df[col] = pd.to_datetime(df[col], utc=True, format="ISO8601")
-            elif kind == "float":
-                df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
-            elif kind in ("Int16", "Int32", "boolean"):
-                df[col] = df[col].astype(kind)
-            else:
-                df[col] = df[col].astype(object)
-        return gpd.GeoDataFrame(df, geometry=geometry, crs="EPSG:4326")
+def _array(values: Iterable, kind: str) -> pa.Array:
+    if kind == "time":
+        return pc.strptime(pa.array(values, pa.string()), format=ISO, unit="s").cast(ARROW["time"])
+    return pa.array(values, ARROW[kind])
 
-    def write(self, columns: list[str], rows: list[tuple]) -> None:
-        if not rows:
-            return
-        self._write(self._frame(columns, rows))
-        self.count += len(rows)
 
-    def finish(self, columns: list[str]) -> None:
-        """Make sure the layer exists, with its columns, even when the week has no rows."""
-        if not self._created:
-            self._write(self._frame(columns, []))
+def write_layer(path: Path, layer: str, columns: list[str], chunks: Iterator[list[tuple]],
+                drop: tuple[str, ...] = (), on_chunk: Callable[[list[tuple]], None] | None = None) -> int:
+    """Write ``chunks`` (row tuples in ``columns`` order, with a ``wkb`` column) as ``layer``.
 
-    def _write(self, gdf: gpd.GeoDataFrame) -> None:
-        options = {}
-        if not self.path.exists():
-            # GeoPackage 1.2: read by every GDAL 3.x, QGIS and ArcGIS without warnings.
-            options["dataset_options"] = {"VERSION": "1.2"}
-        pyogrio.write_dataframe(
-            gdf, self.path, layer=self.layer, driver="GPKG", append=self._created,
-            geometry_type=GEOMETRY[self.layer], promote_to_multi=GEOMETRY[self.layer].startswith("Multi"),
-            **options,
-        )
-        self._created = True
+    ``on_chunk`` sees every chunk as it passes (the CSV and the map feed on the same
+    stream). Returns the number of features written; an empty stream still creates the layer.
+    """
+    keep = [(i, c) for i, c in enumerate(columns) if c not in drop]
+    schema = pa.schema([(c, ARROW[_kind(layer, c)]) for _, c in keep])
+    count = 0
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        nonlocal count
+        for rows in chunks:
+            if on_chunk:
+                on_chunk(rows)
+            if not rows:
+                continue
+            cols = list(zip(*rows))
+            count += len(rows)
+            yield pa.record_batch([_array(cols[i], _kind(layer, c)) for i, c in keep], schema=schema)
+
+    options = {} if path.exists() else {"dataset_options": {"VERSION": "1.2"}}  # read by every GDAL 3.x and QGIS
+    pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches()), path, layer=layer, driver="GPKG",
+                        geometry_name="wkb", geometry_type=GEOMETRY[layer], crs="EPSG:4326",
+                        append=path.exists(), **options)
+    return count
 
 
 class EventsCsv:
     """events.csv: UTF-8 with a byte-order mark (Excel then reads it as UTF-8), comma-separated,
-    CRLF line ends (RFC 4180), one header row, times in UTC ISO 8601."""
+    CRLF line ends (RFC 4180), one header row, times in UTC ISO 8601, lon/lat in WGS 84."""
 
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, path: Path, columns: list[str], skip: tuple[str, ...] = ("wkb",)):
         self._f = path.open("w", encoding="utf-8-sig", newline="")
         self._w = csv.writer(self._f)
-        self._header = False
+        self._keep = [i for i, c in enumerate(columns) if c not in skip]
+        self._w.writerow([columns[i] for i in self._keep])
         self.count = 0
 
-    def write(self, columns: list[str], rows: list[tuple]) -> None:
-        if not self._header:
-            self._w.writerow(columns)
-            self._header = True
-        self._w.writerows(rows)
+    def write(self, rows: list[tuple]) -> None:
+        keep = self._keep
+        if keep == list(range(len(keep))):  # skipped columns come last: slice, do not pick
+            n = len(keep)
+            self._w.writerows(r[:n] for r in rows)
+        else:
+            self._w.writerows([r[i] for i in keep] for r in rows)
         self.count += len(rows)
 
     def close(self) -> None:

@@ -51,11 +51,11 @@ SELECT id::text AS id, source, source_ref, category, subtype,
        parent_id::text AS parent_id, crossing_stage, crossing_mode, direction,
        detection_method, transport_means, evasion_attempt, facilitation_link, sar_link,
        section_code, round(distance_to_border_m::numeric, 1)::float8 AS distance_to_border_m,
-       description
+       description, ST_AsBinary(geom) AS wkb
   FROM event
  WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
- ORDER BY occurred_at, id;
+ ORDER BY event.occurred_at, event.id;
 
 -- export_patrols --
 -- Patrols whose time overlaps the week.
@@ -68,7 +68,7 @@ SELECT id::text AS id, source, source_ref, unit, mode,
   FROM patrol
  WHERE started_at < %(end_)s AND ended_at >= %(start)s
    AND (%(sections)s::text[] IS NULL OR section_codes && %(sections)s::text[])
- ORDER BY started_at, id;
+ ORDER BY patrol.started_at, patrol.id;
 
 -- export_patrols_map --
 -- Patrol tracks for the map, simplified (about 50 m) so the page stays small.
@@ -91,7 +91,7 @@ SELECT source, object_id, kind, object_type, status,
   FROM asset_position
  WHERE observed_at >= %(start)s AND observed_at < %(end_)s
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
- ORDER BY observed_at, object_id;
+ ORDER BY asset_position.observed_at, asset_position.object_id;
 
 -- export_event_grid --
 -- The map's view above map_max_markers events: counts per category on a grid of
@@ -102,7 +102,7 @@ SELECT category, count(*) AS n, coalesce(sum(persons), 0) AS persons,
   FROM event
  WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
- GROUP BY category, ST_SnapToGrid(geom, %(cell)s)
+ GROUP BY category, floor(ST_X(geom) / %(cell)s), floor(ST_Y(geom) / %(cell)s)
  ORDER BY category, n DESC;
 
 -- summary_by_section --

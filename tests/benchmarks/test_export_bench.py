@@ -1,0 +1,126 @@
+"""Benchmark: a week of 100,000 events and 2,000 patrol tracks exports in < 30 s, < 500 MB.
+
+Runs `nsp export weekly` in a subprocess (the real CLI, PDF included) and reads the
+process's peak resident memory (ru_maxrss); prints both beside ogr2ogr's time to
+write the same events from PostGIS to a GeoPackage. NSP_BENCH_SCALE=0.1 runs it at a
+tenth of the size while developing (the limits are asserted at full size only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from geo.snapshot.week import Week
+
+pytestmark = pytest.mark.bench
+
+SCALE = float(os.environ.get("NSP_BENCH_SCALE", "1"))
+N_EVENTS = int(100_000 * SCALE)
+N_PATROLS = int(2_000 * SCALE)
+WEEK = Week(2026, 40, "Europe/Riga")
+ROOT = Path(__file__).resolve().parents[2]
+
+# The export in a child process; it reports its own peak RSS (Chromium, which prints the
+# PDF, is a child of the child and reported apart).
+RUNNER = """
+import json, resource, sys, time
+from nsp.cli import cli
+t = time.perf_counter()
+try:
+    cli(sys.argv[1:], prog_name="nsp", standalone_mode=False)
+finally:
+    print(json.dumps({"seconds": time.perf_counter() - t,
+                      "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                      "children_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}),
+          file=sys.stderr)
+"""
+
+EVENTS_SQL = """
+WITH s AS (
+    SELECT code, area, row_number() OVER (ORDER BY code) - 1 AS i, count(*) OVER () AS k
+      FROM border_section WHERE kind = 'land-external'),
+pts AS (
+    SELECT s.code, (ST_Dump(ST_GeneratePoints(s.area, (%(n)s / s.k + CASE WHEN s.i < %(n)s %% s.k THEN 1 ELSE 0 END)::int,
+                                               42 + s.i::int))).geom AS geom
+      FROM s)
+INSERT INTO event (source, source_ref, category, subtype, occurred_at, reported_at, received_at, geom, persons,
+                   impact, source_reliability, credibility, description, section_code, distance_to_border_m)
+SELECT 'bench', 'b' || n, (ARRAY['unauthorised_border_crossing', 'cross_border_crime', 'crisis_situation', 'other'])[1 + n %% 4],
+       'group', t, t + make_interval(hours => (n %% 37)::int), t + make_interval(hours => (n %% 37)::int + 1), geom,
+       CASE WHEN n %% 4 = 0 THEN 1 + n %% 40 END,
+       (ARRAY['low', 'low', 'low', 'medium', 'medium', 'high', 'very_high'])[1 + n %% 7],
+       (ARRAY['A', 'B', 'C', 'D'])[1 + n %% 4], 1 + n %% 6, 'benchmark event ' || n, code, (n %% 5000)::float8
+  FROM (SELECT code, geom, row_number() OVER () AS n FROM pts) p,
+       LATERAL (SELECT %(start)s::timestamptz + make_interval(secs => (n * 604799.0 / %(n)s)) AS t) tt
+"""
+
+PATROLS_SQL = """
+INSERT INTO patrol (source, source_ref, unit, mode, started_at, ended_at, track)
+SELECT 'bench', 'p' || g, 'Unit ' || (g %% 120), (ARRAY['foot', 'vehicle', 'boat', 'uav'])[1 + g %% 4],
+       %(start)s::timestamptz + make_interval(secs => g * 604000.0 / %(n)s),
+       %(start)s::timestamptz + make_interval(secs => g * 604000.0 / %(n)s + 6 * 3600),
+       (SELECT ST_Multi(ST_MakeLine(ARRAY(
+            SELECT ST_MakePoint(26.6 + 0.02 * (g %% 40) + 0.001 * i + 0.0004 * sin(i + g),
+                                55.7 + 0.01 * (g %% 50) + 0.0008 * i)
+              FROM generate_series(0, 59) i))))
+  FROM generate_series(1, %(n)s) g
+"""
+
+
+def _seed(conn) -> None:
+    t = time.perf_counter()
+    conn.execute(EVENTS_SQL, {"n": N_EVENTS, "start": WEEK.start})
+    conn.execute(PATROLS_SQL, {"n": N_PATROLS, "start": WEEK.start})
+    conn.execute("ANALYZE event; ANALYZE patrol")
+    n = conn.execute("SELECT count(*) n FROM event").fetchone()["n"]
+    assert n == N_EVENTS
+    print(f"\nseeded {n:,} events and {N_PATROLS:,} patrols in {time.perf_counter() - t:.1f} s")
+
+
+def _ogr2ogr(db_url: str, out: Path) -> float:
+    p = conninfo_to_dict(db_url)
+    pg = " ".join(f"{k}={p[k]}" for k in ("host", "port", "dbname", "user") if p.get(k))
+    sql = ("SELECT id::text AS id, source, source_ref, category, subtype, occurred_at, reported_at, received_at, "
+           "accuracy_m, persons, impact, source_reliability, credibility, validation, status, parent_id::text, "
+           "crossing_stage, crossing_mode, direction, detection_method, transport_means, evasion_attempt, "
+           "facilitation_link, sar_link, section_code, distance_to_border_m, description, geom FROM event "
+           f"WHERE occurred_at >= '{WEEK.start.isoformat()}' AND occurred_at < '{WEEK.end.isoformat()}' "
+           "ORDER BY occurred_at, id")
+    t = time.perf_counter()
+    subprocess.run(["ogr2ogr", "-f", "GPKG", str(out), f"PG:{pg}", "-sql", sql, "-nln", "events"],
+                   check=True, capture_output=True)
+    return time.perf_counter() - t
+
+
+def test_export_week_bench(conn, db_url, tmp_path):
+    _seed(conn)
+    env = {**os.environ, "DATABASE_URL": db_url}
+    proc = subprocess.run([sys.executable, "-c", RUNNER, "export", "weekly", "--week", WEEK.label,
+                           "--out", str(tmp_path / "out")], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    stats = json.loads(proc.stderr.strip().splitlines()[-1])
+    folder = tmp_path / "out" / f"nsp-snapshot-{WEEK.label}"
+    manifest = json.loads((folder / "manifest.json").read_text())
+    assert manifest["counts"]["events"] == N_EVENTS and manifest["counts"]["patrols"] == N_PATROLS
+
+    ogr_s = _ogr2ogr(db_url, tmp_path / "ogr.gpkg")
+    sizes = {p.name: p.stat().st_size / 1e6 for p in folder.iterdir()}
+    print(f"\nexport of {N_EVENTS:,} events + {N_PATROLS:,} patrol tracks (scale {SCALE:g})")
+    print(f"| measure | value |\n| --- | --- |")
+    print(f"| `nsp export weekly` wall time (all files, PDF {'yes' if manifest['pdf'] else 'no'}) | {stats['seconds']:.1f} s |")
+    print(f"| peak memory of the export process (ru_maxrss) | {stats['maxrss_mb']:.0f} MB |")
+    print(f"| peak memory of its children (Chromium printing the PDF) | {stats['children_maxrss_mb']:.0f} MB |")
+    print(f"| ogr2ogr: the same events PostGIS → GeoPackage only | {ogr_s:.1f} s |")
+    print("| files | " + ", ".join(f"{k} {v:.1f} MB" for k, v in sorted(sizes.items())) + " |")
+    if SCALE >= 1:
+        assert stats["seconds"] < 30, f"export took {stats['seconds']:.1f} s"
+        assert stats["maxrss_mb"] < 500, f"peak memory {stats['maxrss_mb']:.0f} MB"
