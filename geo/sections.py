@@ -34,6 +34,7 @@ from typing import Any
 import geopandas as gpd
 import psycopg
 import pyogrio
+import pyproj
 import shapely
 from psycopg.types.json import Jsonb
 from shapely.geometry.base import BaseGeometry
@@ -52,6 +53,7 @@ KNOWN = (*REQUIRED, "neighbour", "regional_board", "length_km", "impact_level", 
 # A Shapefile cuts field names to 10 characters; these are read as the full names.
 SHAPEFILE_NAMES = {"regional_b": "regional_board", "impact_lev": "impact_level", "impact_rea": "impact_reason"}
 POLYGONAL = ("Polygon", "MultiPolygon")
+AREA_OF_USE_MARGIN_DEG = 2.0  # sea areas and strips reach beyond a CRS's area of use
 LINEAR = ("LineString", "MultiLineString")
 
 
@@ -154,6 +156,24 @@ def _layers(path: Path) -> list[str]:
         raise SectionFileError(path, f"cannot read the file: {db.first_line(exc)}") from exc
 
 
+def _check_geojson_crs(path: Path) -> None:
+    """GDAL reads a GeoJSON ``crs`` member it does not know as WGS 84, silently: refuse it."""
+    if path.suffix.lower() not in (".geojson", ".json"):
+        return
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError):
+        return  # reported by the reader with GDAL's message
+    crs = doc.get("crs") if isinstance(doc, dict) else None
+    if crs is None:
+        return  # RFC 7946: WGS 84
+    name = (crs.get("properties") or {}).get("name") if isinstance(crs, dict) else None
+    try:
+        pyproj.CRS.from_user_input(name)
+    except (pyproj.exceptions.CRSError, TypeError) as exc:
+        raise SectionFileError(path, f"unknown coordinate reference system {name!r} in the crs member") from exc
+
+
 def _read_frame(path: Path) -> gpd.GeoDataFrame:
     """The sections layer (``sections`` if the file has one, else the first), with the
     ``line`` column taken from a lines layer when the file has none (see the README)."""
@@ -198,6 +218,7 @@ def read_sections(path: Path | str) -> list[Section]:
     path = Path(path)
     if not path.exists():
         raise SectionFileError(path, "no such file")
+    _check_geojson_crs(path)
     gdf = _read_frame(path)
     if gdf.crs is None:
         raise SectionFileError(path, "the file has no coordinate reference system (CRS); "
@@ -291,10 +312,16 @@ def _to_4326(path, geoms, crs, field_name, raw) -> list[BaseGeometry]:
     if not geoms:
         return []
     out = gpd.GeoSeries(geoms, crs=crs).to_crs(4326)
+    use = crs.area_of_use
     for k, g in enumerate(out):
         problem = _geometry_problem(g, POLYGONAL if field_name == "geometry" else LINEAR)
         if problem is None and not all(map(math.isfinite, g.bounds)):
             problem = "coordinates cannot be transformed to EPSG:4326"
+        if problem is None and use is not None and not shapely.box(*g.bounds).within(
+            shapely.box(use.west, use.south, use.east, use.north).buffer(AREA_OF_USE_MARGIN_DEG)
+        ):
+            problem = (f"the coordinates lie outside the area of use of {crs.to_string()} "
+                       f"({use.name}): is the declared CRS the right one?")
         if problem:
             raise SectionFileError(path, f"after re-projection to EPSG:4326: {problem}",
                                    index=k + 1, code=raw[k][0]["code"], field_name=field_name)

@@ -102,6 +102,20 @@ def test_missing_field_in_the_whole_file(tmp_path, collection):
     assert err.field == "kind"
 
 
+def test_unknown_crs_is_refused(tmp_path, collection):
+    coll = copy.deepcopy(collection)
+    coll["crs"] = {"type": "name", "properties": {"name": "EPSG:999999"}}
+    err = _refused(_write(tmp_path, coll))
+    assert "unknown coordinate reference system 'EPSG:999999'" in str(err)
+
+
+def test_wrong_crs_is_caught_by_its_area_of_use(tmp_path, collection):
+    coll = copy.deepcopy(collection)  # degrees declared as metres of LKS-92
+    coll["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3059"}}
+    err = _refused(_write(tmp_path, coll))
+    assert err.index == 1 and err.field == "geometry" and "area of use" in str(err)
+
+
 def test_missing_file_and_unreadable_file(tmp_path):
     _refused(tmp_path / "nope.geojson")
     bad = tmp_path / "bad.geojson"
