@@ -74,3 +74,35 @@ def test_a_file_that_changes_is_not_taken_until_stable(tmp_path):
     assert queued == [f]
     folder.poll()
     assert queued == [f]  # not queued again while it waits for a worker
+
+
+def test_a_second_file_of_the_same_name_does_not_overwrite_the_first(tmp_path):
+    from ingest.tasks import move_aside
+
+    for content in (b"first", b"second", b"third"):
+        f = tmp_path / "report.csv"
+        f.write_bytes(content)
+        move_aside(f, "processed")
+    done = tmp_path / "processed"
+    assert {p.name: p.read_bytes() for p in done.iterdir()} == {
+        "report.csv": b"first", "report.1.csv": b"second", "report.2.csv": b"third"}
+
+
+def test_logs_are_structured(capsys):
+    import json
+    import logging
+
+    from ingest.worker import setup_logging
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    for fmt in ("logfmt", "json"):
+        setup_logging("INFO", fmt)
+        logging.getLogger("nsp.test").info("file ingested", extra={"file": "/in/a b.csv", "accepted": 3})
+        line = capsys.readouterr().err.strip().splitlines()[-1]
+        if fmt == "json":
+            rec = json.loads(line)
+            assert (rec["msg"], rec["file"], rec["accepted"], rec["level"]) == ("file ingested", "/in/a b.csv", 3, "info")
+        else:
+            assert 'msg="file ingested"' in line and 'file="/in/a b.csv"' in line and "accepted=3" in line
+    root.handlers[:], _ = saved[0], root.setLevel(saved[1])
