@@ -1,0 +1,110 @@
+"""The dashboard under its Content-Security-Policy in a real Chromium (issue 6 part 5).
+
+Logs in through the login page, loads the picture and the wall (by kiosk URL), and checks
+that the pages draw and that Chromium reports no CSP violation (nothing blocked, so
+nothing needed that the policy forbids: no inline script without its hash, no eval, no
+external URL).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+from selenium import webdriver
+from selenium.webdriver.common.by import By
+from werkzeug.serving import make_server
+
+from dashboard.auth_settings import auth_settings
+from tests.auth_helpers import kiosk_url, login, make_user
+
+PASSWORD = "correct horse battery"
+pytestmark = pytest.mark.browser
+
+# Records violations in the page itself as well (the console log may drop some).
+LISTEN = """
+window.__csp = window.__csp || [];
+document.addEventListener('securitypolicyviolation',
+  e => window.__csp.push(e.violatedDirective + ' ' + e.blockedURI));
+"""
+
+
+@pytest.fixture
+def chrome():
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = "/usr/bin/chromium"
+    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+              "--window-size=1600,1000"):
+        opts.add_argument(a)
+    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    try:
+        driver = webdriver.Chrome(options=opts)
+    except Exception as exc:  # noqa: BLE001 - a missing browser is a failure, never a skip
+        pytest.fail(f"Chromium/chromedriver not usable: {exc}", pytrace=False)
+    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LISTEN})
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture
+def dashboard(db_url, conn, monkeypatch):
+    monkeypatch.setenv("NSP_AUTH_COOKIE_SECURE", "false")
+    monkeypatch.setenv("NSP_AUTH_SECRET_KEY", "b" * 64)
+    auth_settings.cache_clear()
+    conn.execute(
+        """INSERT INTO event (source, source_ref, category, occurred_at, geom, section_code,
+                              distance_to_border_m, impact, persons)
+           SELECT 'test', code || '-' || n, (ARRAY['unauthorised_border_crossing', 'cross_border_crime',
+                  'crisis_situation', 'other'])[1 + n % 4], now() - n * interval '20 minutes',
+                  ST_PointOnSurface(area), code, 50, 'high', 3
+             FROM border_section, generate_series(1, 3) n"""
+    )
+    make_user(db_url, "anna", "watch_officer", PASSWORD)
+    from dashboard.app import create_app
+
+    app = create_app()
+    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{srv.server_port}"
+    srv.shutdown()
+    auth_settings.cache_clear()
+
+
+def _violations(driver) -> list[str]:
+    logged = [e["message"] for e in driver.get_log("browser")
+              if "Content Security Policy" in e["message"] or "Refused to" in e["message"]]
+    return logged + list(driver.execute_script("return window.__csp || []"))
+
+
+def _wait_for(driver, css: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if driver.find_elements(By.CSS_SELECTOR, css):
+            return
+        time.sleep(0.25)
+    raise AssertionError(f"{css} did not appear in {timeout}s at {driver.current_url}")
+
+
+def test_pages_work_under_the_csp(chrome, dashboard, db_url):
+    chrome.get(dashboard + "/")
+    assert "/login" in chrome.current_url  # not logged in yet
+    login(chrome, dashboard, "anna", PASSWORD)
+    _wait_for(chrome, ".leaflet-container")
+    _wait_for(chrome, ".leaflet-overlay-pane path")  # section lines drawn by the browser
+    time.sleep(2)  # let the first refresh and the chart finish
+    assert _violations(chrome) == []
+    # The wall, by kiosk URL: read-only session, same policy.
+    chrome.delete_all_cookies()
+    chrome.get(kiosk_url(db_url, dashboard))
+    assert chrome.current_url.endswith("/wall")
+    _wait_for(chrome, ".leaflet-container")
+    _wait_for(chrome, ".leaflet-overlay-pane path")
+    time.sleep(2)
+    assert _violations(chrome) == []
+    # The listener works: an inline script injected into the page is blocked and reported.
+    chrome.execute_script("const s = document.createElement('script'); s.textContent = 'window.__x = 1';"
+                          "document.body.appendChild(s);")
+    time.sleep(0.5)
+    assert chrome.execute_script("return window.__x") is None
+    assert any("script-src" in v for v in _violations(chrome))
