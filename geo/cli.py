@@ -10,7 +10,6 @@ import click
 from rich.console import Console
 
 from nsp import db
-from nsp.settings import geo_settings
 
 
 def _working(message: str):
@@ -92,13 +91,13 @@ def locate_cmd(lon: float, lat: float, as_json: bool):
 
 @sections.command("derive")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              envvar="NSP_GEO_SECTIONS_PATH",
-              help="output file [env NSP_GEO_SECTIONS_PATH; default assets/sections/latvia_sections.geojson]")
+              help="output file [default: assets/sections/latvia_sections.geojson, whatever "
+                   "NSP_GEO_SECTIONS_PATH says, so that another country's file is never overwritten]")
 def derive_cmd(out: Path | None):
     """Derive Latvia's sections from assets/geodata/latvia and write the sections file."""
     from geo import derive
 
-    out = out or geo_settings().sections_path
+    out = out or derive.DEFAULT_OUT
     with _working("deriving sections (Voronoi partition, about 10 s)..."):
         collection = derive.derive()
     derive.write(collection, out)

@@ -39,6 +39,7 @@ from shapely.ops import substring
 from nsp.settings import ASSETS_DIR
 
 GEODATA_DIR = ASSETS_DIR / "geodata" / "latvia"
+DEFAULT_OUT = ASSETS_DIR / "sections" / "latvia_sections.geojson"
 METRIC = 3059
 TERRITORIAL_SEA_M = 22_224.0  # 12 nautical miles
 STRIP_M = 5_000.0  # beyond the external land border, inside the neighbour's territory
