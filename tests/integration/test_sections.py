@@ -7,6 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from geo import sections
+from geo.derive import DEFAULT_OUT
 from geo.sections import SectionError, SectionFileError
 from nsp.cli import cli
 from nsp.settings import geo_settings
@@ -281,6 +282,6 @@ def test_cli_load_and_derive(db_url, tmp_path):
     out = tmp_path / "derived.geojson"
     r = _run("derive", "--out", str(out))
     assert r.exit_code == 0 and "wrote 36 sections" in r.output
-    assert out.read_bytes() == geo_settings().sections_path.read_bytes()  # deterministic
+    assert out.read_bytes() == DEFAULT_OUT.read_bytes()  # deterministic
     r = _run("load", str(out), "--actor", "ops")
     assert r.exit_code == 0 and "0 new, 36 updated, 0 removed" in r.output

@@ -8,9 +8,8 @@ import shapely
 from shapely.geometry import shape
 
 from geo import derive
-from nsp.settings import geo_settings
 
-COMMITTED = geo_settings().sections_path
+COMMITTED = derive.DEFAULT_OUT
 
 
 @pytest.fixture(scope="module")
