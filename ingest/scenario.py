@@ -215,7 +215,7 @@ def _crossing_impact(rng: random.Random, persons: int) -> tuple[str, bool]:
     sar = rng.random() < 0.04
     if sar:
         return "very_high", True
-    if persons >= 30 or rng.random() < 0.03:
+    if (persons >= 35 and rng.random() < 0.5) or rng.random() < 0.03:
         return "high", False
     return ("medium" if persons >= 15 else "low"), False
 
