@@ -58,6 +58,9 @@ MS_TO_KN = 1.0 / 0.514444
 
 _START = re.compile(rb"<event[\s>/]")
 _END = b"</event>"
+# A UTF-16 file reaches the parser transcoded to UTF-8 (ingest.sniff) with its old
+# declaration; ASCII "<?xml" proves the bytes are no longer UTF-16.
+_STALE_UTF16 = re.compile(rb"""^(\s*<\?xml[^>]*?encoding\s*=\s*)["'](?:utf-?16(?:-?[lb]e)?|ucs-?2)["']""", re.I)
 _PROLOG_NOISE = re.compile(rb"<\?xml[^>]*\?>|<!--.*?-->|\s+", re.S)
 
 # Alert type prefix -> (category, subtype, status). Longest prefix wins; a
@@ -219,8 +222,12 @@ class CotFormat(FeedFormat):
             gap = buf[pos:start]
             if gap.strip():
                 rest = _PROLOG_NOISE.sub(b"", gap)
-                if rest.startswith(b"<!DOCTYPE") and match:
-                    prolog = gap
+                declaration = gap.rfind(b"<?xml")
+                if (not rest or rest.startswith(b"<!DOCTYPE")) and match:
+                    # An XML declaration (the event's encoding) and/or a DOCTYPE go to
+                    # the parser with the event.
+                    start_at = declaration if declaration >= 0 else gap.find(b"<!DOCTYPE")
+                    prolog = utf8_declaration(gap[start_at:]) if start_at >= 0 else b""
                 elif rest:
                     yield gap.strip()[:2000], line + _leading_lines(gap), b"", (
                         "text outside any <event> element (not Cursor on Target)")
@@ -275,6 +282,8 @@ class CotFormat(FeedFormat):
             if reason:
                 raise RecordError(reason) from None
             return root
+        except (ValueError, LookupError) as exc:  # an encoding expat cannot read
+            raise RecordError(f"unsupported XML encoding declaration: {exc}") from None
         except ParseError as exc:
             row, col = getattr(exc, "position", (1, 0))
             msg = str(exc).split(":")[0]
@@ -419,6 +428,11 @@ class CotFormat(FeedFormat):
                     if key in cmap:
                         return cmap[key]
         return default
+
+
+def utf8_declaration(data: bytes) -> bytes:
+    """Say UTF-8 in an XML declaration that still says UTF-16 over transcoded bytes."""
+    return _STALE_UTF16.sub(rb'\1"UTF-8"', data, count=1) if data.lstrip()[:5] == b"<?xml" else data
 
 
 def refusal_reason(exc: Exception) -> str | None:

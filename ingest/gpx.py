@@ -50,7 +50,7 @@ from ingest.base import (
     Rejected,
     register,
 )
-from ingest.cot import refusal_reason
+from ingest.cot import refusal_reason, utf8_declaration
 
 MAX_LINE = 1 << 16
 MS_TO_KN = 1.0 / 0.514444
@@ -180,6 +180,8 @@ class GpxFormat(FeedFormat):
             if not data:
                 break
             line_no += 1
+            if line_no == 1:
+                data = utf8_declaration(data)
             self._line = data
             if self._cap is not None:
                 self._cap.append(data)
@@ -230,6 +232,10 @@ class GpxFormat(FeedFormat):
             except (EntitiesForbidden, ExternalReferenceForbidden, DTDForbidden) as exc:
                 reason = refusal_reason(exc) or f"refused by the XML parser: {exc}"
                 yield Rejected(Location("file", line=line_no), data.decode("utf-8", "replace")[:2000], reason)
+                return
+            except (ValueError, LookupError) as exc:  # an encoding expat cannot read
+                yield Rejected(Location("file", line=line_no), data.decode("utf-8", "replace")[:2000],
+                               f"unsupported XML encoding declaration: {exc}")
                 return
         if not failed:
             try:

@@ -216,3 +216,21 @@ def test_binary_garbage_and_empty():
     assert parse(b"")[0] == []
     records, _ = parse(b"\x00\x01\xff\xfe binary")
     assert len(records) == 1 and isinstance(records[0], Rejected)
+
+
+def test_unreadable_encoding_declaration():
+    records, _ = parse('<?xml version="1.0" encoding="shift_jis"?>\n<!-- x -->' + event(uid="a") + event(uid="b"))
+    assert isinstance(records[0], Rejected) and "unsupported XML encoding" in records[0].reason
+    assert records[1].source_ref == "b"
+
+
+@pytest.mark.parametrize("encoding", ["windows-1257", "utf-16"])
+def test_declared_encodings_through_the_pipeline_reader(encoding):
+    from ingest.sniff import prepare
+
+    decl = f'<?xml version="1.0" encoding="{encoding.upper()}" standalone="yes"?>\n'
+    text = "".join(decl + event(uid=f"u{i}", detail="<remarks>Robežas josla, Šķaune</remarks>") + "\n"
+                   for i in range(2))
+    prepared = prepare(io.BytesIO(text.encode(encoding)), "x.cot", 10**9, "cp1257")
+    records = list(CotFormat(ParseOptions()).parse(prepared.stream))
+    assert [r.description for r in records] == ["Robežas josla, Šķaune"] * 2

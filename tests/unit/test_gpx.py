@@ -231,3 +231,19 @@ def test_minified_single_line_file():
     positions = [r for r in records if isinstance(r, Position)]
     assert len(positions) == 4 and isinstance(records[-1], Patrol)
     assert positions[1].raw.startswith("<trkpt") and positions[1].raw.count("<trkpt") == 1
+
+
+@pytest.mark.parametrize("declared", ["UTF-16", "utf-16-le", "UCS-2"])
+def test_utf16_transcoded_by_the_pipeline_keeps_a_stale_declaration(declared):
+    from ingest.sniff import prepare
+
+    src = SAMPLE.read_text(encoding="utf-8").replace('encoding="UTF-8"', f'encoding="{declared}"')
+    prepared = prepare(io.BytesIO(src.encode("utf-16")), "x.gpx", 10**9, "cp1257")
+    records = list(GpxFormat(ParseOptions()).parse(prepared.stream))
+    assert isinstance(records[-1], Patrol) and not [r for r in records if isinstance(r, Rejected)]
+
+
+@pytest.mark.parametrize("declared", ["shift_jis", "no-such-codec"])
+def test_unreadable_encoding_declaration(declared):
+    records, _ = parse(track("A"), head=HEAD.replace("UTF-8", declared))
+    assert len(records) == 1 and "unsupported XML encoding" in records[0].reason
