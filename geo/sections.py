@@ -331,6 +331,17 @@ def _to_4326(path, geoms, crs, field_name, raw) -> list[BaseGeometry]:
 # ------------------------------------------------------------------------ loading
 
 
+def _check_metric(srid: int) -> None:
+    try:
+        crs = pyproj.CRS.from_epsg(srid)
+    except pyproj.exceptions.CRSError as exc:
+        raise SectionError(f"metric SRID {srid} (NSP_GEO_METRIC_SRID) is not an EPSG code") from exc
+    units = {a.unit_name for a in crs.axis_info}
+    if not crs.is_projected or units != {"metre"}:
+        raise SectionError(f"SRID {srid} (NSP_GEO_METRIC_SRID) is not a projected CRS in metres "
+                           f"({crs.name}); lengths and distances need one")
+
+
 def load(url: str | None = None, path: Path | str | None = None, actor: str = "system",
          metric_srid: int | None = None) -> LoadResult:
     """Validates the sections file and replaces the database's sections with it.
@@ -343,24 +354,20 @@ def load(url: str | None = None, path: Path | str | None = None, actor: str = "s
     """
     path = Path(path) if path else geo_settings().sections_path
     srid = metric_srid or geo_settings().metric_srid
+    _check_metric(srid)
     sections = read_sections(path)
     inserted, updated, levels = [], [], 0
     with db.connect(url) as conn, conn.transaction():
-        if conn.execute("SELECT 1 FROM spatial_ref_sys WHERE srid = %s", (srid,)).fetchone() is None:
+        if conn.execute(queries["srid_known"], {"srid": srid}).fetchone() is None:
             raise SectionError(f"metric SRID {srid} (NSP_GEO_METRIC_SRID) is unknown to PostGIS")
         conn.execute(queries["sections_lock"])
         for s in sections:
-            length = s.length_km
             row = conn.execute(queries["section_upsert"], {
                 "code": s.code, "name": s.name, "kind": s.kind, "neighbour": s.neighbour,
-                "regional_board": s.regional_board, "length_km": length,
+                "regional_board": s.regional_board, "length_km": s.length_km,
                 "line": shapely.to_wkb(s.line) if s.line is not None else None,
                 "area": shapely.to_wkb(s.area), "srid": srid, "props": Jsonb(s.props),
             }).fetchone()
-            if length is None and s.line is not None and s.kind != "air":
-                conn.execute(
-                    "UPDATE border_section SET length_km = ST_Length(line_m) / 1000.0 WHERE code = %s",
-                    (s.code,))
             (inserted if row["inserted"] else updated).append(s.code)
             if s.impact_level and row["impact_level"] is None:
                 conn.execute(queries["impact_level_insert"], {

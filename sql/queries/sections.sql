@@ -11,7 +11,11 @@ LOCK TABLE border_section IN SHARE ROW EXCLUSIVE MODE;
 -- never has one). Returns whether the row is new and its level now.
 INSERT INTO border_section AS s
        (code, name, kind, neighbour, regional_board, length_km, line, area, line_m, area_m, props, loaded_at)
-VALUES (%(code)s, %(name)s, %(kind)s, %(neighbour)s, %(regional_board)s, %(length_km)s,
+VALUES (%(code)s, %(name)s, %(kind)s, %(neighbour)s, %(regional_board)s,
+        -- measured when the file has none (an air section's line is no border length)
+        CASE WHEN %(length_km)s::double precision IS NOT NULL THEN %(length_km)s::double precision
+             WHEN %(kind)s <> 'air'
+             THEN ST_Length(ST_Transform(ST_GeomFromWKB(%(line)s, 4326), %(srid)s)) / 1000.0 END,
         ST_Multi(ST_GeomFromWKB(%(line)s, 4326)),
         ST_Multi(ST_GeomFromWKB(%(area)s, 4326)),
         ST_Transform(ST_Multi(ST_GeomFromWKB(%(line)s, 4326)), %(srid)s),
@@ -24,6 +28,9 @@ ON CONFLICT (code) DO UPDATE SET
        area_m = EXCLUDED.area_m, props = EXCLUDED.props, loaded_at = EXCLUDED.loaded_at,
        impact_level = CASE WHEN EXCLUDED.kind = 'land-internal' THEN NULL ELSE s.impact_level END
 RETURNING (xmax = 0) AS inserted, impact_level;
+
+-- srid_known --
+SELECT 1 FROM spatial_ref_sys WHERE srid = %(srid)s;
 
 -- sections_delete_missing --
 -- Remove the sections that the new file no longer has (their level history goes too).

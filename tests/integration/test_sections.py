@@ -118,9 +118,43 @@ def test_database_error_mid_load_rolls_back(db_url, conn, tmp_path, collection):
     coll["features"][0]["properties"]["name"] = "renamed"
     path = tmp_path / "s.geojson"
     path.write_text(json.dumps(coll), encoding="utf-8")
-    with pytest.raises(SectionError):
-        sections.load(db_url, path, metric_srid=999_999)  # unknown SRID
+    # this test's own database: the last section's upsert fails, after 35 have been written
+    conn.execute("""CREATE FUNCTION fail_rix() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN RAISE EXCEPTION 'disk full'; END $$""")
+    conn.execute("""CREATE TRIGGER fail_rix BEFORE INSERT OR UPDATE ON border_section FOR EACH ROW
+                    WHEN (NEW.code = 'LV-AIR-RIX') EXECUTE FUNCTION fail_rix()""")
+    with pytest.raises(Exception, match="disk full"):
+        sections.load(db_url, path)
     assert _snapshot(conn) == before
+
+
+def test_bad_metric_srid_is_refused(db_url, conn, tmp_path, collection):
+    conn.execute("DELETE FROM spatial_ref_sys WHERE srid = 3857")  # this test's own database
+    before = _snapshot(conn)
+    coll = copy.deepcopy(collection)
+    coll["features"][0]["properties"]["name"] = "renamed"
+    path = tmp_path / "s.geojson"
+    path.write_text(json.dumps(coll), encoding="utf-8")
+    with pytest.raises(SectionError, match="unknown to PostGIS"):
+        sections.load(db_url, path, metric_srid=3857)  # known to PROJ, deleted from PostGIS below
+    assert _snapshot(conn) == before
+    with pytest.raises(SectionError, match="not a projected CRS in metres"):
+        sections.load(db_url, path, metric_srid=4326)
+    assert _snapshot(conn) == before
+
+
+def test_length_is_measured_when_the_file_has_none(db_url, conn, tmp_path, collection):
+    coll = copy.deepcopy(collection)
+    for f in coll["features"]:
+        f["properties"].pop("length_km")
+    path = tmp_path / "s.geojson"
+    path.write_text(json.dumps(coll), encoding="utf-8")
+    conn.execute("DELETE FROM border_section")
+    sections.load(db_url, path)
+    rows = {r["code"]: r["length_km"] for r in sections.list_sections(conn)}
+    want = {f["properties"]["code"]: f["properties"]["length_km"] for f in collection["features"]}
+    for code, km in want.items():
+        assert rows[code] == (None if km is None else pytest.approx(km, abs=0.1)), code
 
 
 def test_reload_replaces_keeps_decided_levels_and_reassigns(db_url, conn, tmp_path, collection):
