@@ -74,6 +74,10 @@ def nav_status_text(code) -> str | None:
     return None if status == NavigationStatus.Undefined else _words(status.name)
 
 
+def _total(a, b) -> int | None:
+    return (a + b) or None if a is not None and b is not None else None
+
+
 def _text(value) -> str | None:
     if value is None:
         return None
@@ -253,14 +257,22 @@ class AisFormat(FeedFormat):
         msg_type = msg.msg_type
         attrs["msg_type"] = msg_type
         mmsi = msg.mmsi
+        if not mmsi:
+            yield Rejected(location, raw, "AIS payload too short or without an MMSI")
+            return
         object_id = f"MMSI:{mmsi}"
         if msg_type in POSITION_TYPES or msg_type == 9:
             lat, lon = msg.lat, msg.lon
+            if lat is None or lon is None:
+                yield Rejected(location, raw, "AIS payload too short: no position in it")
+                return
             if lat == 91 or lon == 181:
                 yield Rejected(location, raw, "position not available (AIS sends lat 91 / lon 181)")
                 return
             speed = msg.speed
-            if msg_type == 9:
+            if speed is None:
+                pass
+            elif msg_type == 9:
                 speed = None if speed == 1023 else float(speed)
                 attrs["altitude_m"] = None if msg.alt == 4095 else msg.alt
             elif speed == KNOTS_UNAVAILABLE[msg_type]:
@@ -293,8 +305,8 @@ class AisFormat(FeedFormat):
             yield self._static(
                 mmsi, location, raw,
                 {"msg_type": 5, "destination": _text(msg.destination), "draught_m": msg.draught or None,
-                 "length_m": (msg.to_bow + msg.to_stern) or None,
-                 "beam_m": (msg.to_port + msg.to_starboard) or None},
+                 "length_m": _total(msg.to_bow, msg.to_stern),
+                 "beam_m": _total(msg.to_port, msg.to_starboard)},
                 name=_text(msg.shipname), callsign=_text(msg.callsign),
                 object_type=ship_type_text(msg.ship_type), imo=msg.imo or None,
             )

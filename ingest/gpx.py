@@ -128,6 +128,7 @@ class _Track:
     points: int = 0
     rejected_points: int = 0
     refused: bool = False
+    header_error: str | None = None
 
 
 @dataclass
@@ -308,7 +309,12 @@ class GpxFormat(FeedFormat):
                 self._metadata_name = name.text.strip()
 
     def _header(self, track: _Track, trk: ET.Element) -> Iterator[Record]:
-        header = gpx_fields_from_xml(gpxpy.gpx.GPXTrack, trk, self._version)
+        try:
+            header = gpx_fields_from_xml(gpxpy.gpx.GPXTrack, trk, self._version)
+        except Exception as exc:  # noqa: BLE001 - a bad optional field (<number>x</number>, ...)
+            header = gpxpy.gpx.GPXTrack(name=trk.findtext("name"), description=trk.findtext("desc"))
+            header.type = trk.findtext("type")
+            track.header_error = str(exc)[:300]
         track.header = header
         track.header_raw = _raw(trk)[:2000]
         unit = (header.name or "").strip() or self.options.unit
@@ -396,6 +402,8 @@ class GpxFormat(FeedFormat):
                                    ("description", header.description), ("comment", header.comment),
                                    ("number", header.number), ("source", header.source)) if v}
         attrs["points"] = track.points
+        if track.header_error:
+            attrs["header_error"] = track.header_error
         if track.rejected_points:
             attrs["rejected_points"] = track.rejected_points
         if self._metadata_name:
@@ -414,7 +422,7 @@ class GpxFormat(FeedFormat):
         raw = self._raw_of(elem)
         try:
             wpt = gpx_fields_from_xml(gpxpy.gpx.GPXWaypoint, elem, self._version)
-        except gpxpy.gpx.GPXException as exc:
+        except Exception as exc:  # noqa: BLE001 - gpxpy's field errors, whatever their type
             yield Rejected(location, raw, f"bad waypoint: {exc}")
             return
         if wpt.latitude is None or wpt.longitude is None:

@@ -247,3 +247,9 @@ def test_utf16_transcoded_by_the_pipeline_keeps_a_stale_declaration(declared):
 def test_unreadable_encoding_declaration(declared):
     records, _ = parse(track("A"), head=HEAD.replace("UTF-8", declared))
     assert len(records) == 1 and "unsupported XML encoding" in records[0].reason
+
+
+def test_bad_optional_track_field_keeps_the_track():
+    records, _ = parse(track("A").replace("<name>A</name>", "<name>A</name><number>x</number>"))
+    assert isinstance(records[-1], Patrol) and records[-1].unit == "A"
+    assert "number" in records[-1].attrs["header_error"]

@@ -38,7 +38,9 @@ AIS_FILE = (ASSETS_DIR / "samples" / "ais.nmea").read_bytes() + "\n".join(
 COT_FILE = (ASSETS_DIR / "samples" / "cot.cot.xml").read_bytes() + (
     event(uid="m1", type_="a-u-A-M-F-Q") + "\n" + event(uid="p", type_="t-x-c-t") + "\n"
     + event(uid="s1", type_="a-n-S")).encode()
-GPX_FILE = (HEAD + wpt(56.381, 28.121, "2024-05-02T06:02:00Z", desc="event: EV-1") + track("A")
+GPX_FILE = (HEAD + wpt(56.381, 28.121, "2024-05-02T06:02:00Z", desc="event: EV-1",
+                       ext="<extensions><sat>7</sat></extensions>").replace("<name>", "<ele>1</ele><name>")
+            + track("A").replace("</name>", "</name><cmt>c</cmt><number>1</number><link href='x'><text>t</text></link>")
             + track("B", start_minute=40) + "</gpx>\n").encode()
 SAMPLES = {"ais": AIS_FILE, "cot": COT_FILE, "gpx": GPX_FILE}
 FORMATS = {"ais": AisFormat, "cot": CotFormat, "gpx": GpxFormat}
@@ -147,6 +149,8 @@ def test_mutated_files(name, ops):
 @given(pieces=st.lists(st.sampled_from([
     event(uid="a"), event(uid="b", type_="a-f-G-U-C"), "<?xml version='1.0'?>", "\n", "junk",
     "<event uid='x'", "</event>", "<!-- c -->", "<!DOCTYPE event>", event(uid="c")[:40],
+    '<?xml version="1.0" encoding="shift_jis"?>', "<?xml version='1.0' encoding='no-such'?>",
+    '<?xml version="1.0" encoding="UTF-16"?>', "\u0161\u0137",
 ]), max_size=12))
 def test_cot_streams_of_fragments(pieces):
     data = "".join(pieces).encode()
