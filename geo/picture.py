@@ -19,6 +19,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
+import orjson
 from psycopg import sql
 
 from nsp import access
@@ -157,7 +158,8 @@ def cell_size(zoom: float, cell_pixels: int, lat: float = 57.0) -> tuple[float, 
 
 
 def payload_size(obj) -> int:
-    return len(json.dumps(obj, separators=(",", ":"), default=str))
+    """Bytes of ``obj`` as compact JSON (what Dash sends)."""
+    return len(orjson.dumps(obj, default=str))
 
 
 # ------------------------------------------------------------------- events layer
@@ -168,7 +170,7 @@ def _event_props(r: dict) -> dict:
         "id": r["id"],
         "cat": r["category"],
         "sub": r["subtype"],
-        "t": _iso(r["occurred_at"]),
+        "t": r["t"],
         "p": r["persons"],
         "imp": r["impact"],
         "conf": f"{r['source_reliability'] or '?'}{r['credibility'] or '?'}",
@@ -231,7 +233,8 @@ def events_layer(
             for r in _run(conn, "picture_events_points", params, True):
                 layers[r["category"]].append(_point(r["lon"], r["lat"], _event_props(r)))
             out = {c: _fc(layers.get(c, [])) for c in CATEGORIES}
-            if payload_size(out) > max_bytes:
+            size = payload_size(out)
+            if size > max_bytes:
                 mode = "grid"
         else:
             mode = "grid"
@@ -239,8 +242,8 @@ def events_layer(
             rows = _grid_rows(conn, params, zoom, cell_pixels, max_features)
             by_cat = _grid_features(rows)
             out = {c: _fc(by_cat.get(c, [])) for c in CATEGORIES}
-    return {"mode": mode, "total": total, "capped": total > max_features, "layers": out,
-            "bytes": payload_size(out)}
+            size = payload_size(out)
+    return {"mode": mode, "total": total, "capped": total > max_features, "layers": out, "bytes": size}
 
 
 def heat_layer(scope: Scope, f: PictureFilter, zoom: float = 7, cell_pixels: int = 24,

@@ -26,7 +26,7 @@ SELECT count(*) AS n
 -- picture_events_points --
 -- The events themselves, newest first, with what the details popup shows.
 SELECT e.id::text AS id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.category, e.subtype,
-       e.occurred_at, e.persons, e.impact, e.source_reliability, e.credibility, e.validation,
+       to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS t, e.persons, e.impact, e.source_reliability, e.credibility, e.validation,
        e.status, e.source, e.section_code, e.distance_to_border_m
   FROM event e
  WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
@@ -131,17 +131,23 @@ SELECT p.id::text AS id, p.unit, p.mode, p.started_at, p.ended_at, p.length_km,
 
 -- picture_assets_latest --
 -- Own assets at their latest position as at %(at)s, if not older than %(max_age_h)s hours.
+-- The latest time per object by hash aggregation, then the row itself by primary key
+-- (cheaper than sorting every position of the period).
 SELECT DISTINCT ON (p.object_id)
        p.object_id, coalesce(o.name, p.object_id) AS name, o.callsign,
        coalesce(p.object_type, o.object_type) AS object_type, p.status, p.observed_at,
        ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.speed_kn, p.course_deg, p.section_code
-  FROM asset_position p
-  LEFT JOIN tracked_object o USING (object_id)
- WHERE p.kind = 'own'
-   AND p.observed_at <= %(at)s AND p.observed_at > %(at)s - make_interval(hours => %(max_age_h)s)
-   AND (%(sections)s::text[] IS NULL OR p.section_code = ANY (%(sections)s::text[]))
- ORDER BY p.object_id, p.observed_at DESC
- LIMIT %(limit)s
+  FROM (SELECT a.object_id, max(a.observed_at) AS last
+          FROM asset_position a
+         WHERE a.kind = 'own'
+           AND a.observed_at <= %(at)s AND a.observed_at > %(at)s - make_interval(hours => %(max_age_h)s)
+           AND (%(sections)s::text[] IS NULL OR a.section_code = ANY (%(sections)s::text[]))
+         GROUP BY a.object_id
+         ORDER BY last DESC
+         LIMIT %(limit)s) l
+  JOIN asset_position p ON p.object_id = l.object_id AND p.observed_at = l.last AND p.kind = 'own'
+  LEFT JOIN tracked_object o ON o.object_id = p.object_id
+ ORDER BY p.object_id, p.source
 
 -- picture_vessel_trails --
 -- Vessels seen in the %(trail_min)s minutes up to %(at)s: a short trail and the last fix.

@@ -1,0 +1,212 @@
+"""Map benchmark (issue 4 §6): the main map-update callback on 1,000,000 events and 5,000 patrol
+tracks over 4 weeks, beside the naive approach (every event of the window as GeoJSON), and the
+time to the first complete render of /wall in headless Chromium.
+
+    make bench                                   # full size
+    NSP_BENCH_SCALE=0.05 .venv/bin/pytest tests/benchmarks/test_map_bench.py -s   # smaller, while developing
+
+Targets: p95 < 300 ms and a bounded payload (<= NSP_WEB_MAX_FEATURES features, <= 2 MB) for the
+callback; < 3 s for the wall's first render.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from dashboard.scope import acting_as
+from dashboard.state import parse_query
+from nsp import db
+from nsp.access import Scope
+from tests.browser.seed import SECTIONS, ensure_sections
+
+pytestmark = pytest.mark.bench
+
+SCALE = float(os.environ.get("NSP_BENCH_SCALE", "1"))
+N_EVENTS = int(1_000_000 * SCALE)
+N_PATROLS = int(5_000 * SCALE)
+REPEAT = int(os.environ.get("NSP_BENCH_REPEAT", "20"))
+OFFICER = Scope(user="bench", role="watch_officer")
+CASES = [
+    ("24h national", "window=24h"),
+    ("7d national", "window=7d"),
+    ("24h one section", "window=24h&sections=LV-BY-01"),
+]
+
+
+def _generate(conn) -> None:
+    ensure_sections(conn)
+    boxes = [(code, box) for code, _n, kind, _nb, _l, box, _line in SECTIONS if kind != "land-internal"]
+    codes = "ARRAY[" + ",".join(f"'{c}'" for c, _ in boxes) + "]"
+    x0 = "ARRAY[" + ",".join(str(b[0]) for _, b in boxes) + "]::float8[]"
+    y0 = "ARRAY[" + ",".join(str(b[1]) for _, b in boxes) + "]::float8[]"
+    dx = "ARRAY[" + ",".join(str(b[2] - b[0]) for _, b in boxes) + "]::float8[]"
+    dy = "ARRAY[" + ",".join(str(b[3] - b[1]) for _, b in boxes) + "]::float8[]"
+    k = len(boxes)
+    # Section and distance are given, so the per-row locate trigger does not fire.
+    conn.execute(f"""
+        INSERT INTO event (source, source_ref, category, subtype, occurred_at, received_at, geom, persons,
+                           impact, section_code, distance_to_border_m, source_reliability, credibility)
+        SELECT (ARRAY['border-sensors','patrol-reports','cot-gateway'])[1 + g % 3], 'bench-' || g,
+               (ARRAY['unauthorised_border_crossing','cross_border_crime','crisis_situation','other'])[1 + (g / 7) % 4],
+               'bench', t, t + interval '2 minutes',
+               ST_SetSRID(ST_MakePoint(({x0})[i] + random() * ({dx})[i], ({y0})[i] + random() * ({dy})[i]), 4326),
+               (random() * 8)::int,
+               (ARRAY['low','low','low','medium','medium','high','very_high'])[1 + g % 7],
+               ({codes})[i], random() * 5000, 'B', 2
+          FROM (SELECT g, 1 + g % {k} AS i, now() - random() * interval '28 days' AS t
+                  FROM generate_series(1, {N_EVENTS}) g) s""")
+    conn.execute(f"""
+        INSERT INTO patrol (source, source_ref, unit, mode, started_at, ended_at, track)
+        SELECT 'bench', 'p' || g, 'UNIT-' || (g % 60), 'vehicle', t, t + interval '4 hours',
+               ST_Multi(ST_MakeLine(ARRAY(
+                   SELECT ST_SetSRID(ST_MakePoint(x + j * 0.01, y + sin(j + g) * 0.02), 4326)
+                     FROM generate_series(0, 40) j)))
+          FROM (SELECT g, now() - random() * interval '28 days' AS t, 26.2 + random() * 1.6 AS x,
+                       55.7 + random() * 1.2 AS y FROM generate_series(1, {N_PATROLS}) g) s""")
+    conn.execute("SELECT nsp_ensure_position_partitions(now() - interval '29 days', now() + interval '1 day')")
+    conn.execute("""
+        INSERT INTO asset_position (source, object_id, kind, observed_at, geom)
+        SELECT 'bench', 'UNIT-' || a, 'own', now() - m * interval '10 minutes',
+               ST_SetSRID(ST_MakePoint(26.5 + a * 0.015 + random() * 0.01, 55.9 + random() * 0.4), 4326)
+          FROM generate_series(1, 120) a, generate_series(0, 143) m""")
+    conn.execute("""
+        INSERT INTO asset_position (source, object_id, kind, observed_at, geom, speed_kn, course_deg)
+        SELECT 'ais', 'MMSI:2750' || v, 'vessel', now() - m * interval '2 minutes',
+               ST_SetSRID(ST_MakePoint(21.5 + v * 0.03 - m * 0.002, 57.0 + (v % 10) * 0.05), 4326), 10, 90
+          FROM generate_series(1, 80) v, generate_series(0, 59) m""")
+    conn.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('bench', 'done', now())")
+    conn.execute("ANALYZE")
+
+
+@pytest.fixture(scope="module")
+def bench_db(pg_admin_url, schema_template):
+    from tests.conftest import _create, _drop
+
+    name = f"nsp_bench_map_{os.getpid()}"
+    url = _create(pg_admin_url, name, template=schema_template)
+    t0 = time.perf_counter()
+    with db.connect(url, autocommit=True) as conn:
+        _generate(conn)
+    print(f"\ngenerated {N_EVENTS:,} events and {N_PATROLS:,} patrols in {time.perf_counter() - t0:.0f} s")
+    yield url
+    db.close_pool()
+    _drop(pg_admin_url, name)
+
+
+@pytest.fixture
+def bench_env(bench_db, monkeypatch):
+    from dashboard.settings import web_settings
+    from nsp.settings import db_settings
+
+    monkeypatch.setenv("DATABASE_URL", bench_db)
+    monkeypatch.setenv("NSP_AUTH_COOKIE_SECURE", "false")
+    db_settings.cache_clear()
+    web_settings.cache_clear()
+    db.close_pool()
+    yield bench_db
+    db.close_pool()
+    db_settings.cache_clear()
+
+
+def _pct(values: list[float], q: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(q * (len(values) - 1))))]
+
+
+def _naive(state: dict) -> tuple[float, int, int]:
+    """Every event of the window as one GeoJSON FeatureCollection (what not to do)."""
+    from dashboard.state import to_filter
+    from geo.picture import _run
+    from nsp import access
+
+    f = to_filter(state)
+    t0 = time.perf_counter()
+    with access.connection(OFFICER) as conn:
+        rows = _run(conn, "picture_events_points", f.params() | {"limit": 10_000_000}, True)
+    fc = {"type": "FeatureCollection", "features": [
+        {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r["lon"], r["lat"]]},
+         "properties": {k: v for k, v in r.items() if k not in ("lon", "lat")}} for r in rows]}
+    size = len(json.dumps(fc, default=str))
+    return (time.perf_counter() - t0) * 1000, size, len(rows)
+
+
+def test_map_update_callback(bench_env):
+    import importlib
+
+    import dashboard.app  # noqa: F401 - registers the pages
+    from dashboard.settings import web_settings
+
+    main = importlib.import_module("dashboard.pages.main")
+    s = web_settings()
+    lines = ["", f"| case ({N_EVENTS:,} events, {N_PATROLS:,} patrols) | p50 ms | p95 ms | features | payload KB "
+             "| naive ms | naive features | naive KB |", "|---|---|---|---|---|---|---|---|"]
+    failures = []
+    with acting_as(OFFICER):
+        for label, query in CASES:
+            state = parse_query(query)
+            for _ in range(2):  # warm the pool and the caches
+                main.update_map(state, 0, 7, None)
+            times, out = [], None
+            for _ in range(REPEAT):
+                t0 = time.perf_counter()
+                out = main.update_map(state, 0, 7, None)
+                times.append((time.perf_counter() - t0) * 1000)
+            payload = len(json.dumps(out[:-1], default=str))
+            features = sum(len(fc["features"]) for fc in out[:4])
+            naive_ms, naive_size, naive_n = _naive(state)
+            p50, p95 = statistics.median(times), _pct(times, 0.95)
+            lines.append(f"| {label} | {p50:.0f} | {p95:.0f} | {features:,} | {payload / 1024:.0f} | {naive_ms:.0f} "
+                         f"| {naive_n:,} | {naive_size / 1024:,.0f} |")
+            if p95 >= 300:
+                failures.append(f"{label}: p95 {p95:.0f} ms >= 300 ms")
+            if features > s.max_features or payload > s.max_payload_bytes:
+                failures.append(f"{label}: payload not bounded ({features} features, {payload} bytes)")
+    print("\n".join(lines))
+    assert not failures, failures
+
+
+def test_wall_first_render(bench_env):
+    from werkzeug.serving import make_server
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from dashboard.app import server
+    from tests.browser.conftest import _chrome, _free_port
+
+    port = _free_port()
+    httpd = make_server("127.0.0.1", port, server, threaded=True)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{port}"
+    driver = _chrome(1920, 1080)
+    try:
+        try:
+            from tests.auth_helpers import kiosk_url
+            driver.get(base + "/login")  # the login page is not a Dash page: Dash's bundles stay cold
+            start_url = kiosk_url(bench_env, base)
+        except ImportError:
+            start_url = base + "/wall"
+        t0 = time.perf_counter()
+        driver.get(start_url)
+
+        def complete(d):
+            return d.execute_script(
+                "const s = document.querySelector('#wall-status');"
+                "const lines = document.querySelectorAll('.leaflet-overlay-pane path').length;"
+                "const marks = document.querySelectorAll('.leaflet-marker-pane .nsp-cluster, .leaflet-marker-pane .nsp-ev').length;"
+                "const secs = document.querySelectorAll('#wall-sections .wall-sec').length;"
+                "return !!(s && s.textContent && lines > 5 && marks > 0 && secs > 0);")
+        WebDriverWait(driver, 30, poll_frequency=0.05).until(complete)
+        took = time.perf_counter() - t0
+        print(f"\n/wall first complete render (1920x1080, cold browser cache): {took * 1000:.0f} ms")
+        assert driver.find_elements(By.ID, "wall-clock-local")
+        assert took < 3.0
+    finally:
+        driver.quit()
+        httpd.shutdown()
