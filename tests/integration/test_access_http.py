@@ -175,6 +175,15 @@ def test_idle_timeout_and_disabled_user(site, conn, auth_env):
     conn.execute("UPDATE app_user SET disabled = true WHERE name = 'watch'")
     assert s.get(site + "/", allow_redirects=False).status_code == 302
     conn.execute("UPDATE app_user SET disabled = false WHERE name = 'watch'")
+    # A password change ends the sessions opened before it.
+    s = login(requests.Session(), site, "watch", PASSWORD)
+    from dashboard.auth_cli import set_password
+
+    with db.connect(conn.info.dsn) as c2, c2.transaction():
+        set_password(c2, "watch", PASSWORD + "!", actor="test")
+    assert s.get(site + "/", allow_redirects=False).status_code == 302
+    login(requests.Session(), site, "watch", PASSWORD + "!")
+    conn.execute("UPDATE app_user SET password_hash = %s WHERE name = 'watch'", (auth.hash_password(PASSWORD),))
     # Idle timeout: a session whose last activity is older than NSP_AUTH_IDLE_MINUTES ends.
     s = login(requests.Session(), site, "watch", PASSWORD)
     server = make_app()
