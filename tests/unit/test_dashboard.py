@@ -1,0 +1,146 @@
+"""Dashboard pieces that need no database: URL state, windows, grid cells, layout, CLI."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from dashboard.state import build_query, parse_query, parse_time, to_filter
+from geo import picture
+from nsp.access import Scope
+
+
+def test_deep_link_round_trip():
+    q = "?sections=LV-BY-02,LV-BY-03&window=24h&category=unauthorised_border_crossing"
+    state = parse_query(q)
+    assert state["sections"] == ["LV-BY-02", "LV-BY-03"]
+    assert state["window"] == "24h" and state["category"] == ["unauthorised_border_crossing"]
+    assert build_query(state) == q
+    assert parse_query(build_query(state)) == state
+
+
+def test_hand_edited_urls_never_break_the_page():
+    state = parse_query("?window=3y&category=aliens,other&impact=huge,high&sections=lv-by-01,LV-BY-01;DROP"
+                        "&at=yesterday&source=a b,cot-gw")
+    assert state["window"] == "24h"
+    assert state["category"] == ["other"] and state["impact"] == ["high"]
+    assert state["sections"] == [] and state["at"] is None and state["source"] == ["cot-gw"]
+    # a custom window without a valid range falls back to the default window
+    assert parse_query("window=custom&start=2026-11-20T10:00")["window"] == "24h"
+    assert parse_query("window=custom&start=2026-11-20T10:00&end=2026-11-19T10:00")["window"] == "24h"
+
+
+def test_custom_range_and_as_at():
+    state = parse_query("window=custom&start=2026-11-20T06:00&end=2026-11-21T06:00&heat=1")
+    f = to_filter(state)
+    assert f.start == datetime(2026, 11, 20, 6, tzinfo=UTC) and f.length == timedelta(days=1)
+    assert state["heat"] is True and "heat=1" in build_query(state)
+    at = to_filter(parse_query("window=6h&at=2026-11-20T12:00:00%2B02:00"))
+    assert at.end == datetime(2026, 11, 20, 10, tzinfo=UTC) == at.known_at
+    assert at.start == at.end - timedelta(hours=6)
+    assert parse_time("2026-11-20T12:00Z") == datetime(2026, 11, 20, 12, tzinfo=UTC)
+
+
+def test_window_bounds_errors():
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    assert picture.window_bounds("7d", now=now) == (now - timedelta(days=7), now)
+    with pytest.raises(picture.PictureError, match="unknown window"):
+        picture.window_bounds("2w", now=now)
+    with pytest.raises(picture.PictureError, match="before it starts"):
+        picture.window_bounds("custom", now, now - timedelta(hours=1))
+
+
+def test_scope_narrows_the_section_filter():
+    f = to_filter(parse_query("sections=LV-BY-01,LV-RU-01"))
+    commander = Scope(user="j", role="sector_commander", sections=("LV-BY-01",))
+    assert f.scoped(commander).sections == ("LV-BY-01",)
+    assert to_filter(parse_query("")).scoped(commander).sections == ("LV-BY-01",)
+    assert f.scoped(Scope(user="a", role="watch_officer")).sections == ("LV-BY-01", "LV-RU-01")
+
+
+def test_cell_size_bounds_the_number_of_cells():
+    # a 1920x1080 screen holds at most (1920/40)*(1080/40) cells of 40 px, whatever the zoom
+    for zoom in (6, 8, 10, 12):
+        cx, cy = picture.cell_size(zoom, 40)
+        deg_per_px = 360 / (256 * 2**zoom)
+        assert cx == pytest.approx(40 * deg_per_px)
+        assert 0 < cy < cx
+
+
+def test_stale_rule():
+    now = datetime(2026, 11, 22, 12, tzinfo=UTC)
+    assert picture.is_stale(None, 10, now)
+    assert picture.is_stale(now - timedelta(minutes=11), 10, now)
+    assert not picture.is_stale(now - timedelta(minutes=9), 10, now)
+
+
+def test_union_bounds():
+    b = {"A": [[55, 26], [56, 27]], "B": [[55.5, 27], [57, 28]]}
+    assert picture.union_bounds(b, ["A", "B"]) == [[55, 26], [57, 28]]
+    assert picture.union_bounds(b, ["Z"]) is None
+
+
+def test_level_changers():
+    assert picture.can_change_levels(Scope(user="a", role="watch_officer"))
+    assert picture.can_change_levels(Scope(user="s", role="system"))
+    for role in ("sector_commander", "analyst", "kiosk", "admin"):
+        assert not picture.can_change_levels(Scope(user="x", role=role, sections=("LV-BY-01",)))
+
+
+def test_legend_explains_every_colour_and_symbol():
+    from dashboard.components.mapview import legend
+
+    text = str(legend("main").to_plotly_json())
+    for word in ("low impact level", "medium impact level", "high impact level", "critical impact level",
+                 "internal border", "Unauthorised border crossing", "Cross-border crime", "Crisis situation",
+                 "Other", "patrol track", "own asset", "vessel", "grouped events"):
+        assert word in text, word
+
+
+def test_map_has_no_tile_server_by_default_and_only_local_urls(monkeypatch):
+    from dashboard.components.mapview import build_map
+    from dashboard.settings import web_settings
+
+    web_settings.cache_clear()
+    text = str(build_map("main").to_plotly_json())
+    assert "TileLayer" not in text and "http" not in text
+    monkeypatch.setenv("NSP_WEB_TILE_URL", "https://tiles.example.org/{z}/{x}/{y}.png")
+    web_settings.cache_clear()
+    assert "tiles.example.org" in str(build_map("main").to_plotly_json())
+    web_settings.cache_clear()
+
+
+def test_serve_help_names_env_vars():
+    from dashboard.cli import serve
+
+    out = CliRunner().invoke(serve, ["--help"]).output
+    for var in ("NSP_WEB_HOST", "NSP_WEB_PORT", "NSP_WEB_WORKERS", "--workers"):
+        assert var in out
+
+
+def test_pages_and_component_ids_carry_their_prefix():
+    import dash
+
+    import dashboard.app as app_module
+
+    paths = {p["path"] for p in dash.page_registry.values()}
+    assert {"/", "/wall"} <= paths
+    assert app_module.server is app_module.app.server
+    assert app_module.app.config.serve_locally
+    from dashboard.pages import main, wall
+
+    def ids(component):
+        out = []
+        if getattr(component, "id", None) and isinstance(component.id, str):
+            out.append(component.id)
+        children = getattr(component, "children", None)
+        for child in children if isinstance(children, list) else [children]:
+            if hasattr(child, "to_plotly_json"):
+                out += ids(child)
+        return out
+
+    wall_ids = ids(wall.layout())
+    assert "wall-map" in wall_ids and all(i.startswith("wall-") for i in wall_ids)
+    assert all(i.startswith("main-") for i in main.EVENT_OUTPUTS)
