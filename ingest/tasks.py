@@ -152,7 +152,7 @@ async def retry_stalled(seconds_since_heartbeat: float) -> list[int]:
     return retried
 
 
-@app.periodic(cron="*/15 * * * * *")
+@app.periodic(cron="* * * * * */15")  # croniter: seconds are the 6th field
 @app.task(name="ingest.tasks.retry_stalled_jobs", queue="maintenance",
           queueing_lock="retry_stalled_jobs")
 async def retry_stalled_jobs(timestamp: int) -> list[int]:

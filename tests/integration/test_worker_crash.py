@@ -109,7 +109,7 @@ def test_worker_killed_mid_file_then_restarted_ends_like_an_uninterrupted_run(
     time.sleep(2.5)  # > NSP_QUEUE_STALLED_SECONDS without a heartbeat
     done = run_worker_until_empty(db_url, timeout=300, **fast)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert "retry_stalled" in done.stderr
+    assert "action=retry_stalled" in done.stderr
     assert job_statuses(db_url) == []  # succeeded (finished jobs are deleted)
     assert (inbox / "processed" / "big.ndjson").exists()
 
@@ -122,3 +122,35 @@ def test_worker_killed_mid_file_then_restarted_ends_like_an_uninterrupted_run(
     # The killed attempt is on record as failed, not left 'running'.
     row = conn.execute("SELECT status, error FROM ingest_batch ORDER BY id LIMIT 1").fetchone()
     assert row["status"] == "failed" and "interrupted" in row["error"]
+
+
+def test_a_running_worker_takes_over_the_job_of_a_killed_one(db_url, conn, tmp_path):
+    """The periodic retry_stalled_jobs task (every 15 s) of a live worker, not a restart."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    f = inbox / "takeover.ndjson"
+    f.write_bytes(ndjson_events([f"T-{i}" for i in range(KILL_EVENTS)]))
+    fast = {"NSP_QUEUE_HEARTBEAT_SECONDS": "0.5", "NSP_QUEUE_STALLED_SECONDS": "2"}
+    doomed = start_worker(db_url, "--name", "doomed", log=tmp_path / "doomed.log", **fast)
+    survivor = None
+    try:
+        wait_for(lambda: _workers(db_url) == 1, 60, "the first worker to register")
+        with app.open():
+            defer_file(f, "takeover")
+        wait_for(lambda: job_statuses(db_url) == ["doing"], 60, "the job to start")
+        survivor = start_worker(db_url, "--name", "survivor", log=tmp_path / "survivor.log", **fast)
+        wait_for(lambda: _workers(db_url) == 2, 60, "the second worker to register")
+        assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == 0  # mid-file
+        doomed.send_signal(signal.SIGKILL)
+        doomed.wait(10)
+        wait_for(lambda: (inbox / "processed" / "takeover.ndjson").exists(), 120,
+                 "the survivor to load the file")
+    finally:
+        doomed.kill()
+        if survivor is not None:
+            survivor.send_signal(signal.SIGTERM)
+            assert survivor.wait(30) == 0
+    log = (tmp_path / "survivor.log").read_text()
+    assert "action=retry_stalled" in log and "action=ingested" in log
+    assert "action=ingested" not in (tmp_path / "doomed.log").read_text()
+    assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == KILL_EVENTS
