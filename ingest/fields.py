@@ -166,6 +166,28 @@ def combine_date_clock(date_value, clock_value, what: str) -> datetime | None:
 # ---------------------------------------------------------------- the mapping
 
 
+def _direction(value, what):
+    return DIRECTIONS.get(value.lower(), value) if isinstance(value, str) else value
+
+
+def _same(value, what):
+    return value
+
+
+# optional event field -> converter(value, what)
+_CONVERT = {
+    "subtype": lambda v, w: _text(v), "reported_at": parse_time, "accuracy_m": to_float,
+    "persons": to_int, "impact": _same, "source_reliability": lambda v, w: _text(v),
+    "credibility": to_int, "validation": _same, "status": _same,
+    "parent_ref": lambda v, w: _text(v), "crossing_stage": _same, "crossing_mode": _same,
+    "direction": _direction, "detection_method": _same,
+    "transport_means": lambda v, w: _text(v), "evasion_attempt": to_bool,
+    "facilitation_link": to_bool, "sar_link": to_bool,
+    "description": lambda v, w: _text(v), "stale_at": parse_time,
+}
+_LABEL = {name: name.replace("_", " ").replace(" m", "") for name in _CONVERT}
+
+
 def event_from_values(
     values: dict,
     fields: dict[str, str],
@@ -178,59 +200,37 @@ def event_from_values(
     attrs: dict | None = None,
 ) -> Event:
     """An :class:`Event` from a record's named values (GeoJSON properties, CSV row)."""
-
-    def get(name):
-        col = fields.get(name)
-        if col is None:
-            return None
+    got = {}
+    for name, col in fields.items():
         v = values.get(col)
         if isinstance(v, str):
             v = v.strip()
-            return v or None
-        return v
-
-    occurred = get("occurred_at")
-    if isinstance(occurred, str) and get("date") is not None and _CLOCK.match(occurred):
-        occurred_at = combine_date_clock(get("date"), occurred, "date")
-    elif occurred is None and get("date") is not None:
-        occurred_at = combine_date_clock(get("date"), get("clock"), "date")
+            if not v:
+                continue
+        if v is not None:
+            got[name] = v
+    occurred = got.get("occurred_at")
+    date = got.get("date")
+    if date is not None and (occurred is None or (isinstance(occurred, str) and _CLOCK.match(occurred))):
+        occurred_at = combine_date_clock(date, occurred if occurred is not None else got.get("clock"), "date")
     else:
         occurred_at = parse_time(occurred, "event time")
     if occurred_at is None:
         raise RecordError("event time is missing (a time, date or laiks/datums column or property)")
-    ref = source_ref if source_ref not in (None, "") else get("source_ref")
-    direction = get("direction")
-    if isinstance(direction, str):
-        direction = DIRECTIONS.get(direction.lower(), direction)
+    ref = source_ref if source_ref not in (None, "") else got.get("source_ref")
+    kwargs = {}
+    for name in got.keys() & _CONVERT.keys():
+        kwargs[name] = _CONVERT[name](got[name], _LABEL[name])
     return Event(
         source_ref=None if ref is None else str(ref),
-        category=get("category"),
+        category=got.get("category"),
         occurred_at=occurred_at,
         lon=to_float(lon, "longitude"),
         lat=to_float(lat, "latitude"),
         location=location,
         raw=raw,
-        subtype=_text(get("subtype")),
-        reported_at=parse_time(get("reported_at"), "report time"),
-        accuracy_m=to_float(get("accuracy_m"), "accuracy"),
-        persons=to_int(get("persons"), "persons"),
-        impact=get("impact") or "low",
-        source_reliability=_text(get("source_reliability")),
-        credibility=to_int(get("credibility"), "credibility"),
-        validation=get("validation") or "unvalidated",
-        status=get("status") or "open",
-        parent_ref=_text(get("parent_ref")),
-        crossing_stage=get("crossing_stage"),
-        crossing_mode=get("crossing_mode"),
-        direction=direction,
-        detection_method=get("detection_method"),
-        transport_means=_text(get("transport_means")),
-        evasion_attempt=to_bool(get("evasion_attempt"), "evasion attempt"),
-        facilitation_link=to_bool(get("facilitation_link"), "facilitation link"),
-        sar_link=to_bool(get("sar_link"), "search and rescue link"),
-        description=_text(get("description")),
-        stale_at=parse_time(get("stale_at"), "stale time"),
         attrs=attrs if attrs is not None else {},
+        **kwargs,
     )
 
 

@@ -24,9 +24,12 @@ report delivered twice is stored once.
 from __future__ import annotations
 
 import hashlib
+import queue
 import struct
+import threading
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import BinaryIO
@@ -159,10 +162,14 @@ class _Batch:
         self.counts = {"event": 0, "position": 0, "object": 0, "patrol": 0}
         self.has_parents = False
         self.has_versions = False
+        self.positions_wait = False  # positions refer to a patrol: merge them after patrols
+        self.accepted = 0
+        self.params = {"source": source, "batch_id": batch_id, "file_name": file_name, "format": fmt}
+        self._locked = False
         self._seq = 0
         self._buffers: dict[str, list] = {
             "stage_event": [], "stage_position": [], "stage_object": [], "stage_patrol": [],
-            "stage_observation": [], "stage_quarantine": [],
+            "stage_observation": [], "stage_quarantine": [], "stage_parent": [],
         }
         self._specs = {
             "stage_event": (EVENT_COLUMNS, EVENT_TYPES),
@@ -171,28 +178,61 @@ class _Batch:
             "stage_patrol": (PATROL_COLUMNS, PATROL_TYPES),
             "stage_observation": (OBSERVATION_COLUMNS, OBSERVATION_TYPES),
             "stage_quarantine": (QUARANTINE_COLUMNS, QUARANTINE_TYPES),
+            "stage_parent": (("source_ref", "parent_ref"), ("text", "text")),
         }
+        conn.execute("SET LOCAL jit = off")  # compiling the merges costs more than it saves
+        self.writer = _Writer()
 
-    # ---- buffering
+    # ---- buffering and staging
+    #
+    # Rows are buffered per staging table; a full buffer is handed to the writer thread,
+    # which COPYs it and, for events (and positions not waiting for their patrol),
+    # merges the chunk at once, while this thread parses on. Postgres works while
+    # Python parses. Everything stays in the batch's one transaction.
 
     def _put(self, table: str, row: tuple) -> None:
         buf = self._buffers[table]
         buf.append(row)
         if len(buf) >= self.chunk:
-            self.flush(table)
+            self._buffers[table] = []
+            self.writer.submit(partial(self._stage, table, buf))
 
-    def flush(self, table: str | None = None) -> None:
-        for name in [table] if table else list(self._buffers):
-            rows = self._buffers[name]
-            if not rows:
-                continue
-            columns, types = self._specs[name]
-            stmt = f"COPY {name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
-            with self.conn.cursor() as cur, cur.copy(stmt) as copy:
-                copy.set_types(types)
-                for row in rows:
-                    copy.write_row(row)
-            rows.clear()
+    def _copy(self, table: str, rows: list) -> None:
+        columns, types = self._specs[table]
+        stmt = f"COPY {table} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with self.conn.cursor() as cur, cur.copy(stmt) as copy:
+            copy.set_types(types)
+            for row in rows:
+                copy.write_row(row)
+
+    def _stage(self, table: str, rows: list) -> None:
+        if rows:
+            self._copy(table, rows)
+        if table == "stage_event":
+            self._merge_events()
+        elif table == "stage_position" and not self.positions_wait:
+            self._merge_positions()
+
+    def _lock(self) -> None:
+        if not self._locked:
+            self.conn.execute(queries["ingest_merge_lock"], self.params)
+            self._locked = True
+
+    def _merge_events(self) -> None:
+        conn = self.conn
+        self._lock()
+        self.accepted += conn.execute(queries["ingest_merge_events"], self.params).rowcount
+        if self.has_versions:
+            self.accepted += conn.execute(queries["ingest_merge_events_versioned"], self.params).rowcount
+        conn.execute("TRUNCATE stage_event")
+
+    def _merge_positions(self) -> None:
+        conn = self.conn
+        self._lock()
+        conn.execute(queries["ingest_position_weeks"])
+        conn.execute(queries["ingest_objects_from_positions"])
+        self.accepted += conn.execute(queries["ingest_merge_positions"], self.params).rowcount
+        conn.execute("TRUNCATE stage_position")
 
     # ---- records
 
@@ -225,9 +265,10 @@ class _Batch:
         version = _version(e)
         if version is not None:
             self.has_versions = True
+        ref = e.source_ref if e.source_ref else content_ref(e)
         if e.parent_ref:
             self.has_parents = True
-        ref = e.source_ref if e.source_ref else content_ref(e)
+            self._put("stage_parent", (ref, e.parent_ref))
         self._put("stage_event", (
             ref, e.category, e.subtype, e.occurred_at, e.reported_at, ewkb_point(e.lon, e.lat),
             e.accuracy_m, e.persons, e.impact, e.source_reliability, e.credibility, e.validation,
@@ -238,6 +279,8 @@ class _Batch:
 
     def position(self, p: Position) -> None:
         self.counts["position"] += 1
+        if p.patrol_ref:
+            self.positions_wait = True
         self._put("stage_position", (
             p.object_id, p.kind, p.object_type, p.status, p.observed_at, ewkb_point(p.lon, p.lat),
             p.speed_kn, p.course_deg, p.heading_deg, p.accuracy_m, p.stale_at, p.patrol_ref,
@@ -267,32 +310,74 @@ class _Batch:
     # ---- merge
 
     def merge(self) -> tuple[int, int]:
-        """Move staging into the live tables; (accepted, duplicates)."""
-        self.flush()
-        params = {"source": self.source, "batch_id": self.batch_id,
-                  "file_name": self.file_name, "format": self.format}
-        conn = self.conn
-        accepted = 0
-        conn.execute("SET LOCAL jit = off")  # compiling the merge costs more than it saves
-        conn.execute(queries["ingest_merge_lock"], params)
+        """Finish staging and merge the rest into the live tables; (accepted, duplicates).
+
+        Order: events (observations link to them), follow-up links, quarantine, static
+        data, patrols, then the positions that refer to a patrol of this batch."""
+        self.writer.finish()
+        conn, params = self.conn, self.params
+        for table in ("stage_event", "stage_quarantine", "stage_parent", "stage_object",
+                      "stage_patrol", "stage_observation"):
+            rows = self._buffers[table]
+            if rows or (table == "stage_event" and self.counts["event"]):
+                self._stage(table, rows)
+        self._lock()
+        if self.has_parents:
+            conn.execute(queries["ingest_link_parents"], params)
         if self.quarantined:
             conn.execute(queries["ingest_merge_quarantine"], params)
-        if self.counts["event"]:
-            accepted += conn.execute(queries["ingest_merge_events"], params).rowcount
-            if self.has_versions:
-                accepted += conn.execute(queries["ingest_merge_events_versioned"], params).rowcount
-            if self.has_parents:
-                conn.execute(queries["ingest_link_parents"], params)
         if self.counts["object"]:
-            accepted += conn.execute(queries["ingest_merge_objects"], params).rowcount
+            self.accepted += conn.execute(queries["ingest_merge_objects"], params).rowcount
         if self.counts["patrol"]:
-            accepted += conn.execute(queries["ingest_merge_patrols"], params).fetchone()["inserted"]
+            self.accepted += conn.execute(queries["ingest_merge_patrols"], params).fetchone()["inserted"]
         if self.counts["position"]:
-            conn.execute(queries["ingest_position_weeks"])
-            conn.execute(queries["ingest_objects_from_positions"])
-            accepted += conn.execute(queries["ingest_merge_positions"], params).rowcount
+            rows = self._buffers["stage_position"]
+            if rows:
+                self._copy("stage_position", rows)
+            self._merge_positions()
         staged = sum(self.counts.values())
-        return accepted, staged - accepted
+        return self.accepted, staged - self.accepted
+
+    def close(self) -> None:
+        """Stop the writer without running what is queued (after an error)."""
+        self.writer.finish(abort=True)
+
+
+class _Writer(threading.Thread):
+    """Runs staging jobs in order on the batch's connection; keeps the first error."""
+
+    def __init__(self):
+        super().__init__(name="nsp-ingest-writer", daemon=True)
+        self.jobs: queue.Queue = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.abort = False
+        self.done = False
+        self.start()
+
+    def run(self) -> None:
+        while True:
+            job = self.jobs.get()
+            if job is None:
+                return
+            if self.error is None and not self.abort:
+                try:
+                    job()
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the parsing thread
+                    self.error = exc
+
+    def submit(self, job) -> None:
+        if self.error is not None:
+            raise self.error
+        self.jobs.put(job)
+
+    def finish(self, abort: bool = False) -> None:
+        if not self.done:
+            self.done = True
+            self.abort = abort
+            self.jobs.put(None)
+            self.join()
+        if self.error is not None and not abort:
+            raise self.error
 
 
 def _int32(value) -> int | None:
@@ -374,17 +459,20 @@ def ingest_stream(
                 apply_scope(conn, SYSTEM)
                 conn.execute(queries["ingest_stage_create"])
                 batch = _Batch(conn, summary.batch_id, source, name, fmt_cls.name, settings)
-                check, add = validator.check, batch.add
-                reader = prepared.reader
-                every = 0
-                for rec in parser.parse(prepared.stream):
-                    add(check(rec))
-                    if progress is not None:
-                        every += 1
-                        if every >= 1000:
-                            every = 0
-                            progress(reader.size)
-                accepted, duplicates = batch.merge()
+                try:
+                    check, add = validator.check, batch.add
+                    reader = prepared.reader
+                    every = 0
+                    for rec in parser.parse(prepared.stream):
+                        add(check(rec))
+                        if progress is not None:
+                            every += 1
+                            if every >= 1000:
+                                every = 0
+                                progress(reader.size)
+                    accepted, duplicates = batch.merge()
+                finally:
+                    batch.close()
                 summary.records, summary.accepted, summary.duplicates = batch.records, accepted, duplicates
                 summary.quarantined, summary.reasons = batch.quarantined, batch.reasons
                 conn.execute(queries["ingest_batch_done"], {

@@ -93,6 +93,7 @@ class IngestSettings(BaseSettings):
         return merged
 
 
+@lru_cache(maxsize=4096)
 def fold(value: str) -> str:
     """Normalise a feed term for lookup: lower case, separators to '_'."""
     out = value.strip().lower()

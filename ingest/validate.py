@@ -51,6 +51,8 @@ _TEXT_FIELDS = {
 
 def clean_text(value: str) -> str:
     """Text PostgreSQL accepts: no NUL characters, no lone surrogates."""
+    if value.isascii():
+        return value.replace("\x00", "\ufffd") if "\x00" in value else value
     if "\x00" in value:
         value = value.replace("\x00", "\ufffd")
     try:
@@ -197,12 +199,16 @@ class Validator:
         return num
 
     def _texts(self, rec) -> None:
+        values = rec.__dict__
         for name in _TEXT_FIELDS[type(rec)]:
-            value = getattr(rec, name)
+            value = values[name]
             if value is not None:
-                if not isinstance(value, str):
+                original = value
+                if value.__class__ is not str:
                     value = str(value)
-                setattr(rec, name, clean_text(value))
+                cleaned = clean_text(value)
+                if cleaned is not original:
+                    values[name] = cleaned
 
     # ------------------------------------------------------------- records
 
@@ -252,7 +258,7 @@ class Validator:
             e.source_reliability = rel
         for name, allowed in EVENT_CHOICES.items():
             value = getattr(e, name)
-            if value is None:
+            if value is None or value in allowed:
                 continue
             norm = fold(str(value))
             if norm not in allowed:

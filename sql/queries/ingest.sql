@@ -33,7 +33,9 @@ CREATE TEMP TABLE stage_event (
     transport_means text, evasion_attempt bool, facilitation_link bool, sar_link bool,
     description text, stale_at timestamptz, attrs text, version timestamptz
 ) ON COMMIT DROP;
--- Staged events as event rows: geometry decoded, section and distance located.
+-- Staged events as event rows: geometry decoded, section and distance located. Rows go
+-- in geohash order: consecutive points fall in the same section, so PostGIS reuses its
+-- prepared polygon for ST_Intersects, and GiST inserts touch the same pages.
 CREATE TEMP VIEW stage_event_located AS
 SELECT s.source_ref, s.category, s.subtype, s.occurred_at, s.reported_at, g.geom, s.accuracy_m,
        s.persons, s.impact, s.source_reliability, s.credibility, s.validation, s.status,
@@ -41,9 +43,10 @@ SELECT s.source_ref, s.category, s.subtype, s.occurred_at, s.reported_at, g.geom
        s.crossing_stage, s.crossing_mode, s.direction, s.detection_method, s.transport_means,
        s.evasion_attempt, s.facilitation_link, s.sar_link, s.description, s.stale_at,
        l.section_code, l.distance_m AS distance_to_border_m, s.attrs::jsonb AS attrs, s.version
-  FROM stage_event s
+  FROM (SELECT * FROM stage_event ORDER BY ST_GeoHash(ST_GeomFromEWKB(geom), 5)) s
  CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(s.geom) AS geom) g
  CROSS JOIN LATERAL nsp_locate(g.geom) l;
+CREATE TEMP TABLE stage_parent (source_ref text, parent_ref text) ON COMMIT DROP;
 CREATE TEMP TABLE stage_quarantine (
     location text, line_no int4, record_no int4, raw text, reason text
 ) ON COMMIT DROP;
@@ -118,9 +121,9 @@ ON CONFLICT (source, source_ref) DO UPDATE
 -- Follow-up reports: parent_ref -> the first report's id (same source, any batch).
 UPDATE event e
    SET parent_id = p.id
-  FROM stage_event s
+  FROM stage_parent s
   JOIN event p ON p.source = %(source)s AND p.source_ref = s.parent_ref
- WHERE s.parent_ref IS NOT NULL AND e.source = %(source)s AND e.source_ref = s.source_ref
+ WHERE e.source = %(source)s AND e.source_ref = s.source_ref
    AND e.parent_id IS DISTINCT FROM p.id AND e.id <> p.id;
 
 -- ingest_merge_objects --
