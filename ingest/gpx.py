@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
+from array import array
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -122,7 +123,7 @@ class _Track:
     header_raw: str = ""
     ref: str | None = None
     header: gpxpy.gpx.GPXTrack | None = None
-    segments: list[list[tuple[float, float]]] = field(default_factory=list)
+    segments: list[array] = field(default_factory=list)  # lon, lat, lon, lat, ... (16 B a point)
     started: datetime | None = None
     ended: datetime | None = None
     points: int = 0
@@ -164,10 +165,10 @@ class GpxFormat(FeedFormat):
         self._version = "1.1"
         self._metadata_name: str | None = None
         self._tracks: list[_Track] = []
-        self._patrols: list[tuple[_Track, Patrol]] = []
+        self._finished: list[tuple[_Track, dict]] = []  # tracks with their patrol attrs
         self._waypoints: list[_Waypoint] = []
         self._track: _Track | None = None
-        self._segment: list[tuple[float, float]] | None = None
+        self._segment: array | None = None
         self._cap: list[bytes] | None = None  # source lines of the open trkpt / wpt
         self._cap_line = 0  # and the line it starts on
         self._line = b""
@@ -274,7 +275,7 @@ class GpxFormat(FeedFormat):
             track = self._track
             if track.header is None:
                 yield from self._header(track, stack[1])
-            self._segment = [] if not track.refused else None
+            self._segment = array("d") if not track.refused else None
             if self._segment is not None:
                 track.segments.append(self._segment)
 
@@ -359,7 +360,7 @@ class GpxFormat(FeedFormat):
             track.started = when
         if track.ended is None or when > track.ended:
             track.ended = when
-        self._segment.append((lon, lat))
+        self._segment.extend((lon, lat))
         attrs = {}
         ele = _float(elem.findtext("ele"))
         if ele is not None:
@@ -388,7 +389,7 @@ class GpxFormat(FeedFormat):
     def _finish_track(self, track: _Track, line_no: int) -> Iterator[Record]:
         if track.refused:
             return
-        segments = [s for s in track.segments if len(s) >= 2]
+        track.segments = segments = [s for s in track.segments if len(s) >= 4]
         if not segments:
             if track.points or track.header is not None:
                 yield Rejected(
@@ -408,13 +409,7 @@ class GpxFormat(FeedFormat):
             attrs["rejected_points"] = track.rejected_points
         if self._metadata_name:
             attrs["file_title"] = self._metadata_name
-        patrol = Patrol(
-            source_ref=track.ref, unit=track.unit, mode=track.mode,
-            started_at=track.started, ended_at=track.ended, segments=segments,
-            location=Location("track", track.number, line=track.line), raw=track.header_raw,
-            attrs=attrs,
-        )
-        self._patrols.append((track, patrol))
+        self._finished.append((track, attrs))
 
     def _waypoint(self, elem: ET.Element, line_no: int) -> Iterator[Record]:
         self._wpt_no += 1
@@ -451,41 +446,49 @@ class GpxFormat(FeedFormat):
     # ------------------------------------------------------------------ linking
 
     def _link_and_emit(self) -> Iterator[Record]:
-        patrols = self._patrols
+        finished = self._finished
+        observations: dict[int, list[Observation]] = {}
         for wp in self._waypoints:
-            if not patrols:
+            if not finished:
                 yield Rejected(wp.location, wp.raw,
                                "waypoint cannot be linked to a patrol: the file has no usable track")
                 continue
             obs = wp.observation
-            if len(patrols) == 1:
-                chosen, how, dist = patrols[0][1], "only", None
+            if len(finished) == 1:
+                chosen, how, dist = finished[0][0], "only", None
             else:
-                candidates = [p for _, p in patrols]
+                candidates = [t for t, _ in finished]
                 how = "space"
                 if obs.observed_at is not None:
-                    in_time = [p for p in candidates
-                               if p.started_at - LINK_WINDOW <= obs.observed_at <= p.ended_at + LINK_WINDOW]
+                    in_time = [t for t in candidates
+                               if t.started - LINK_WINDOW <= obs.observed_at <= t.ended + LINK_WINDOW]
                     if in_time:
                         candidates, how = in_time, "time+space" if len(in_time) > 1 else "time"
-                dist, chosen = min(((_distance_m(obs.lon, obs.lat, p), i, p)
-                                    for i, p in enumerate(candidates)), key=lambda t: t[:2])[::2]
+                dist, chosen = min(((_distance_m(obs.lon, obs.lat, t.segments), t) for t in candidates),
+                                   key=lambda pair: pair[0])
             obs.attrs["linked_by"] = how
             if dist is not None:
                 obs.attrs["distance_m"] = round(dist, 1)
-            chosen.observations.append(obs)
-        for _, patrol in patrols:
-            yield patrol
+            observations.setdefault(chosen.number, []).append(obs)
+        while finished:  # one patrol at a time: its line as tuples only while it is handed on
+            track, attrs = finished.pop(0)
+            yield Patrol(
+                source_ref=track.ref, unit=track.unit, mode=track.mode,
+                started_at=track.started, ended_at=track.ended,
+                segments=[list(zip(seg[0::2], seg[1::2])) for seg in track.segments],
+                location=Location("track", track.number, line=track.line), raw=track.header_raw,
+                observations=observations.get(track.number, []), attrs=attrs,
+            )
 
 
-def _distance_m(lon: float, lat: float, patrol: Patrol) -> float:
-    """Approximate distance (m) from a point to the nearest sampled fix of a patrol."""
+def _distance_m(lon: float, lat: float, segments: list[array]) -> float:
+    """Approximate distance (m) from a point to the nearest sampled fix of a track."""
     kx = 111_320.0 * cos(radians(lat))
     best = float("inf")
-    for segment in patrol.segments:
-        step = max(1, len(segment) // 2000)
-        for plon, plat in segment[::step]:
-            d = hypot((plon - lon) * kx, (plat - lat) * 110_540.0)
+    for seg in segments:
+        step = max(1, len(seg) // 4000) * 2
+        for i in range(0, len(seg), step):
+            d = hypot((seg[i] - lon) * kx, (seg[i + 1] - lat) * 110_540.0)
             if d < best:
                 best = d
     return best
