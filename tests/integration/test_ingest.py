@@ -242,3 +242,39 @@ def test_pipeline_on_malformed_input_loads_or_quarantines_never_half(conn, cut, 
     stored = conn.execute("SELECT count(*) AS n FROM event WHERE batch_id = %s", (s.batch_id,)).fetchone()["n"]
     assert stored == s.accepted
     assert counts(conn)["events"] == before + s.accepted
+
+
+def _marker(time: str, lat: float, remark: str) -> str:
+    return (f'<event version="2.0" uid="suspect-van-1" type="a-h-G-E-V-C" time="{time}" start="{time}" '
+            f'stale="2099-01-01T00:00:00Z" how="h-g-i-g-o"><point lat="{lat}" lon="26.9721" hae="0" ce="9999999" '
+            f'le="9999999"/><detail><remarks>{remark}</remarks></detail></event>\n')
+
+
+def test_cot_markers_update_when_newer_and_ignore_when_older(conn, tmp_path):
+    t1 = (NOW - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t2 = (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    t3 = (NOW - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    first = tmp_path / "a.cot.xml"
+    first.write_text(_marker(t1, 55.88, "first sighting") + _marker(t2, 55.89, "moving north"))
+    s = ingest_file(first, source="tak")
+    assert (s.format, s.accepted, s.duplicates) == ("cot", 1, 1)  # the newer of the two wins
+    row = conn.execute("SELECT description, ST_Y(geom) AS lat FROM event WHERE source_ref = 'suspect-van-1'").fetchone()
+    assert (row["description"], row["lat"]) == ("moving north", 55.89)
+    older = tmp_path / "b.cot.xml"
+    older.write_text(_marker(t1, 55.70, "late copy of the first"))
+    assert ingest_file(older, source="tak").duplicates == 1
+    newer = tmp_path / "c.cot.xml"
+    newer.write_text(_marker(t3, 55.95, "at the fence"))
+    assert ingest_file(newer, source="tak").accepted == 1
+    row = conn.execute("SELECT description, section_code, count(*) OVER () AS n FROM event").fetchone()
+    assert (row["description"], row["n"]) == ("at the fence", 1) and row["section_code"]
+
+
+def test_mapping_file_through_the_cli_loader(tmp_path):
+    from ingest.cli import MappingError, load_mapping
+
+    assert load_mapping(SAMPLES / "csv_mapping.toml")["lat"] == "Z.pl."
+    bad = tmp_path / "m.json"
+    bad.write_text('{"latitude_column": "x"}')
+    with pytest.raises(MappingError, match="unknown event fields"):
+        load_mapping(bad)
