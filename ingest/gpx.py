@@ -3,8 +3,9 @@
 The file is read line by line through a streaming XML pass (defusedxml's expat
 parser: entity declarations and external entities are refused). Each finished
 ``<trkpt>``, ``<wpt>`` and track header is handed to gpxpy, which reads its fields
-(coordinates, times, extensions); the element is then dropped, so memory stays
-bounded by one track's line geometry, never the file.
+(coordinates, times, extensions); the element is then dropped. What stays in
+memory until the end of the file is each track's line as a flat float array
+(16 bytes a point), and the waypoints.
 
 * Each ``<trk>`` is one :class:`Patrol`. Unit: the track's ``<name>``, else
   ``ParseOptions.unit``. Mode: the track's ``<type>``, else ``ParseOptions.mode``,
