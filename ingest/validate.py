@@ -13,11 +13,11 @@ from __future__ import annotations
 import math
 from dataclasses import fields
 from datetime import datetime, timedelta, timezone
-from zoneinfo import ZoneInfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 
-from ingest.base import Event, ParseOptions, Patrol, Position, RecordError, Rejected, TrackedObject
+from ingest.base import Event, IngestError, Location, ParseOptions, Patrol, Position, RecordError, Rejected, TrackedObject
 from ingest.settings import IngestSettings, fold, ingest_settings
 from nsp.settings import GeoSettings, geo_settings
 
@@ -116,7 +116,11 @@ class Validator:
         self.max_age_days = s.max_age_days
         self.category_map = s.full_category_map()
         self.category_map.update({fold(k): v for k, v in self.options.category_map.items()})
-        self.tz = ZoneInfo(self.options.timezone or s.timezone or g.timezone)
+        zone = self.options.timezone or s.timezone or g.timezone
+        try:
+            self.tz = ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise IngestError(None, f"unknown time zone {zone!r} (NSP_INGEST_TIMEZONE / --timezone)") from None
 
     # ------------------------------------------------------------- pieces
 
@@ -229,16 +233,19 @@ class Validator:
                 return self.patrol(rec)
             raise RecordError(f"the parser produced an unknown record type {type(rec).__name__}")
         except RecordError as exc:
-            return Rejected(rec.location, clean_text(str(getattr(rec, "raw", "") or "")), clean_text(str(exc)))
+            reason = str(exc)
+        except (TypeError, ValueError, AttributeError, OverflowError) as exc:  # a parser's odd value
+            reason = f"invalid record: {exc}"
+        location = getattr(rec, "location", None)
+        if not isinstance(location, Location):
+            location = Location("record")
+        return Rejected(location, clean_text(str(getattr(rec, "raw", "") or "")), clean_text(reason))
 
     def event(self, e: Event) -> Event:
         e.lon, e.lat = self.point(e.lon, e.lat)
         e.occurred_at = self.time(e.occurred_at, "event time")
         e.reported_at = self.time(e.reported_at, "report time", required=False)
-        if e.stale_at is not None and isinstance(e.stale_at, datetime) and e.stale_at.tzinfo is None:
-            e.stale_at = e.stale_at.replace(tzinfo=self.tz)
-        elif e.stale_at is not None and not isinstance(e.stale_at, datetime):
-            raise RecordError(f"stale time is not a time: {e.stale_at!r}")
+        e.stale_at = self._stale(e.stale_at)
         e.category, implied = self.category(e.category)
         if e.subtype is None and implied is not None:
             e.subtype = implied
@@ -271,33 +278,42 @@ class Validator:
         self._texts(e)
         return e
 
+    def _stale(self, value) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise RecordError(f"stale time is not a time: {value!r}")
+        return value.replace(tzinfo=self.tz) if value.tzinfo is None else value
+
+    @staticmethod
+    def _identity(rec, what: str) -> None:
+        if not rec.object_id or not str(rec.object_id).strip():
+            raise RecordError(f"{what} without an object id")
+        if rec.kind not in OBJECT_KINDS:
+            raise RecordError(f"object kind {rec.kind!r} is not one of {', '.join(OBJECT_KINDS)}")
+
     def position(self, p: Position) -> Position:
-        if not p.object_id or not str(p.object_id).strip():
-            raise RecordError("position without an object id")
-        if p.kind not in OBJECT_KINDS:
-            raise RecordError(f"object kind {p.kind!r} is not one of {', '.join(OBJECT_KINDS)}")
+        self._identity(p, "position")
         p.lon, p.lat = self.point(p.lon, p.lat)
         p.observed_at = self.time(p.observed_at, "fix time")
         p.speed_kn = self._number(p.speed_kn, "speed", 0, 2000)
         p.course_deg = self._number(p.course_deg, "course", 0, 360)
         p.heading_deg = self._number(p.heading_deg, "heading", 0, 360)
         p.accuracy_m = self._number(p.accuracy_m, "accuracy", 0, 1e7)
-        if p.stale_at is not None and p.stale_at.tzinfo is None:
-            p.stale_at = p.stale_at.replace(tzinfo=self.tz)
+        p.stale_at = self._stale(p.stale_at)
         self._texts(p)
         return p
 
     def tracked_object(self, o: TrackedObject) -> TrackedObject:
-        if not o.object_id or not str(o.object_id).strip():
-            raise RecordError("static data without an object id")
-        if o.kind not in OBJECT_KINDS:
-            raise RecordError(f"object kind {o.kind!r} is not one of {', '.join(OBJECT_KINDS)}")
+        self._identity(o, "static data")
         o.mmsi = self._number(o.mmsi, "MMSI", 0, 999_999_999, integer=True)
         o.imo = self._number(o.imo, "IMO number", 0, 9_999_999_999, integer=True)
         self._texts(o)
         return o
 
     def patrol(self, p: Patrol) -> Patrol:
+        if not p.source_ref or not str(p.source_ref).strip():
+            raise RecordError("patrol without an identifier (source_ref)")
         if not p.unit or not str(p.unit).strip():
             raise RecordError("patrol without a unit: name the track or pass --unit")
         if p.mode not in PATROL_MODES:
