@@ -262,3 +262,14 @@ def test_commander_cannot_write_operational_data(db_url, seeded):
     closed = _as(db_url, WATCH, "UPDATE event SET status = 'closed', closed_at = now(), closed_by = 'watch' "
                  "WHERE source_ref = 'LV-BY-01' RETURNING id")
     assert len(closed) == 1
+
+
+def test_spatial_index_usable_under_rls(db_url, seeded):
+    """A viewport filter (geom && envelope) may use the GiST index as nsp_app (leakproof &&)."""
+    with psycopg.connect(db_url) as c, c.transaction():
+        c.execute("SET LOCAL enable_seqscan = off")
+        access.as_app_role(c)
+        access.apply_scope(c, COMMANDER)
+        plan = "\n".join(r[0] for r in c.execute(
+            "EXPLAIN SELECT id FROM event WHERE geom && ST_MakeEnvelope(26, 55.5, 28, 56.5, 4326)").fetchall())
+    assert "event_geom_gix" in plan, plan
