@@ -273,3 +273,29 @@ def test_spatial_index_usable_under_rls(db_url, seeded):
         plan = "\n".join(r[0] for r in c.execute(
             "EXPLAIN SELECT id FROM event WHERE geom && ST_MakeEnvelope(26, 55.5, 28, 56.5, 4326)").fetchall())
     assert "event_geom_gix" in plan, plan
+
+
+def test_app_login_role_via_app_url(db_url, conn, seeded, monkeypatch):
+    """Production: the web app logs in as a role that is only a member of nsp_app."""
+    import os
+
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    name = f"nsp_web_t{os.getpid()}"
+    conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+    conn.execute(sql.SQL("CREATE ROLE {} LOGIN IN ROLE nsp_app").format(sql.Identifier(name)))
+    try:
+        monkeypatch.setenv("NSP_DB_APP_URL", make_conninfo(db_url, user=name))
+        with access.connection(COMMANDER) as c:
+            who = c.execute("SELECT session_user AS s, current_user AS u").fetchone()
+            assert who == {"s": name, "u": "nsp_app"}
+            assert {r["section_code"] for r in c.execute("SELECT section_code FROM event").fetchall()} == {"LV-BY-01"}
+        # Without a scope the login role sees nothing and cannot touch the audit log.
+        with psycopg.connect(make_conninfo(db_url, user=name)) as c:
+            assert c.execute("SELECT count(*) FROM event").fetchone()[0] == 0
+            with pytest.raises(psycopg.errors.InsufficientPrivilege):
+                c.execute("DELETE FROM audit_log")
+    finally:
+        access.close_pool()
+        conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
