@@ -18,7 +18,8 @@ re-delivered file stays a duplicate), else the time the file was received
 
 What is not readable becomes :class:`Rejected` with its lines: checksum errors,
 incomplete fragment groups, undecodable payloads, positions marked unavailable
-(lat 91 / lon 181). Valid sentences that carry nothing for the picture (base
+(lat 91 / lon 181). A unix time appended after the checksum (``...,0*5C,1714550400``,
+as some receivers log) is read like a tag block's ``c:``. Valid sentences that carry nothing for the picture (base
 stations, binary messages, other NMEA sentences such as ``$GPRMC``) are counted in
 :attr:`AisFormat.stats` under ``skipped`` rather than quarantined.
 """
@@ -45,6 +46,7 @@ KNOTS_UNAVAILABLE = {1: 102.3, 2: 102.3, 3: 102.3, 18: 102.3, 19: 102.3, 27: 63.
 POSITION_TYPES = frozenset({1, 2, 3, 18, 19, 27})
 WANTED_TYPES = POSITION_TYPES | {5, 9, 24}
 _SENTENCE = re.compile(rb"^(\\[^\\]*\\)?[!$][A-Z]{2}VD[MO],")
+_SUFFIX_TIME = re.compile(rb",(\d{9,13}(?:\.\d+)?)\s*")
 _NMEA_ANY = re.compile(rb"^(\\[^\\]*\\)?[!$][A-Z]{2}[A-Z]{3},")
 
 
@@ -190,6 +192,17 @@ class AisFormat(FeedFormat):
                            f"NMEA checksum mismatch: the sentence says {expected:02X}, "
                            f"its content gives {actual:02X}")
             return
+        suffix = body[star + 3:]
+        if suffix:
+            # Some receivers' logs append the reception time: "...,0*5C,1714550400".
+            match = _SUFFIX_TIME.fullmatch(suffix)
+            if match is None:
+                yield Rejected(Location("line", line_no, line=line_no), text,
+                               "unexpected text after the NMEA checksum")
+                return
+            body = body[:star + 3]
+            if tag is None or "c" not in tag:
+                tag = {**(tag or {}), "c": match.group(1).decode(), "_source": "line_suffix"}
         try:
             sentence = AISSentence(body)
         except (AISBaseException, ValueError, IndexError) as exc:
@@ -341,7 +354,7 @@ class AisFormat(FeedFormat):
             stamp = tag.get("c")
             if stamp is None:
                 continue
-            attrs["time_source"] = "tag_block"
+            attrs["time_source"] = tag.get("_source", "tag_block")
             try:
                 value = float(stamp)
                 if value > 1e11:  # milliseconds

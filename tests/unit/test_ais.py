@@ -196,3 +196,13 @@ def test_missing_fragment_at_end_of_file():
     frags = static5()
     records, _ = parse(frags[0] + "\n")
     assert len(records) == 1 and "file ended" in records[0].reason
+
+
+def test_unix_time_appended_after_the_checksum():
+    line = position()
+    records, _ = parse(f"{line},{T0 + 60}\n{line},17145505000000x\n{tag(f'c:{T0}') + line},{T0 + 99}\n")
+    first, bad, tagged = records
+    assert first.observed_at == datetime(2024, 5, 1, 8, 1, tzinfo=timezone.utc)
+    assert first.attrs["time_source"] == "line_suffix"
+    assert isinstance(bad, Rejected) and "after the NMEA checksum" in bad.reason
+    assert tagged.observed_at == datetime(2024, 5, 1, 8, 0, tzinfo=timezone.utc)  # the tag block wins
