@@ -156,3 +156,26 @@ def test_cot_streams_of_fragments(pieces):
     data = "".join(pieces).encode()
     records, fmt = run("cot", data)
     check_accounting("cot", data, records, fmt)
+
+
+def _summary(records):
+    return [(type(r).__name__, str(r.location), r.raw, getattr(r, "reason", None)) for r in records]
+
+
+@SETTINGS
+@given(pieces=st.lists(st.sampled_from([
+    event(uid="a"), event(uid="b", type_="a-f-G-U-C"), "<?xml version='1.0'?>\n", "\n", "junk",
+    "<event uid='x'", "</event>", "<!-- c -->", event(uid="c")[:40], "<eve", "nt ",
+]), max_size=10), chunk=st.integers(1, 40))
+def test_cot_split_does_not_depend_on_read_sizes(pieces, chunk):
+    import ingest.cot as cot
+
+    data = "".join(pieces).encode()
+    whole, _ = run("cot", data)
+    saved = cot.CHUNK
+    cot.CHUNK = chunk
+    try:
+        small, _ = run("cot", data)
+    finally:
+        cot.CHUNK = saved
+    assert _summary(small) == _summary(whole)
