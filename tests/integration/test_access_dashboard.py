@@ -270,3 +270,20 @@ def test_audit_page_only_for_admins(dashboard_site, db_url):
     assert r.status_code == 200 and "audit-table" in r.text
     rows = json.dumps(r.json())
     assert "login" in rows and "cmd" in rows  # the commander's login above is in the log
+
+
+def test_audit_filter_callback(dashboard_site, db_url):
+    base = dashboard_site["base"]
+    make_user(db_url, "root", "admin", PASSWORD)
+    login(requests.Session(), base, "cmd", PASSWORD)
+    body = {"output": "audit-table.rowData", "outputs": {"id": "audit-table", "property": "rowData"},
+            "inputs": [{"id": "audit-actor", "property": "value", "value": "cmd"},
+                       {"id": "audit-action", "property": "value", "value": "login"},
+                       {"id": "audit-since", "property": "value", "value": "24h"}],
+            "changedPropIds": ["audit-actor.value"], "state": []}
+    adm = login(requests.Session(), base, "root", PASSWORD)
+    rows = adm.post(f"{base}/_dash-update-component", json=body).json()["response"]["audit-table"]["rowData"]
+    assert rows and {(r["actor"], r["action"]) for r in rows} == {("cmd", "login")}
+    cmd = login(requests.Session(), base, "cmd", PASSWORD)
+    r = cmd.post(f"{base}/_dash-update-component", json=body)
+    assert r.json()["response"]["audit-table"]["rowData"] == []
