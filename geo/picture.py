@@ -200,6 +200,8 @@ def _grid_features(rows: list[dict]) -> dict[str, list[dict]]:
 def _grid_rows(conn, params: dict, zoom: float, cell_pixels: int, max_cells: int) -> list[dict]:
     """Grid counts with at most ``max_cells`` cells: a coarser grid rather than dropped cells,
     so the counts on the map always add up to the number of events."""
+    # Enough memory to hash-aggregate a week of events instead of sorting them on disk.
+    conn.execute("SET LOCAL work_mem = '64MB'")
     cell_x, cell_y = cell_size(zoom, cell_pixels)
     for _ in range(12):
         rows = _run(conn, "picture_events_grid",

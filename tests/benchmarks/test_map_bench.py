@@ -49,7 +49,8 @@ def _generate(conn) -> None:
     dx = "ARRAY[" + ",".join(str(b[2] - b[0]) for _, b in boxes) + "]::float8[]"
     dy = "ARRAY[" + ",".join(str(b[3] - b[1]) for _, b in boxes) + "]::float8[]"
     k = len(boxes)
-    # Section and distance are given, so the per-row locate trigger does not fire.
+    # Section and distance are given, so the per-row locate trigger does not fire. Rows go in
+    # in time order, as a live feed delivers them.
     conn.execute(f"""
         INSERT INTO event (source, source_ref, category, subtype, occurred_at, received_at, geom, persons,
                            impact, section_code, distance_to_border_m, source_reliability, credibility)
@@ -60,8 +61,10 @@ def _generate(conn) -> None:
                (random() * 8)::int,
                (ARRAY['low','low','low','medium','medium','high','very_high'])[1 + g % 7],
                ({codes})[i], random() * 5000, 'B', 2
-          FROM (SELECT g, 1 + g % {k} AS i, now() - random() * interval '28 days' AS t
-                  FROM generate_series(1, {N_EVENTS}) g) s""")
+          FROM (SELECT g, 1 + g % {k} AS i, t
+                  FROM (SELECT g, now() - random() * interval '28 days' AS t
+                          FROM generate_series(1, {N_EVENTS}) g) r
+                 ORDER BY t) s""")
     conn.execute(f"""
         INSERT INTO patrol (source, source_ref, unit, mode, started_at, ended_at, track)
         SELECT 'bench', 'p' || g, 'UNIT-' || (g % 60), 'vehicle', t, t + interval '4 hours',
