@@ -51,30 +51,42 @@ def _filter_or_none(state: dict):
         return None
 
 
-def update_map(state: dict, _n, zoom, bounds) -> tuple:
-    """The main map update: events (points or grid counts), density, operational layer."""
-    s = web_settings()
+def _map_filter(state: dict, zoom, bounds):
     f = _filter_or_none(state)
-    if f is None:
-        empty = mapview.EMPTY
-        return (*[empty] * len(CATEGORIES), empty, empty, empty, empty, "invalid time window")
-    scope = current_scope()
-    zoom = zoom or s.zoom
-    if bounds and zoom >= 9:
+    if f is not None and bounds and (zoom or 0) >= 9:
         (south, west), (north, east) = bounds
         f = replace(f, bbox=(west, south, east, north))
+    return f
+
+
+def update_map(state: dict, _n, zoom, bounds) -> tuple:
+    """The main map update: events (points, or grid counts when many) and the density layer."""
+    s = web_settings()
+    zoom = zoom or s.zoom
+    f = _map_filter(state, zoom, bounds)
+    if f is None:
+        return (*[mapview.EMPTY] * len(CATEGORIES), mapview.EMPTY, "invalid time window")
+    scope = current_scope()
     ev = picture.events_layer(scope, f, zoom=zoom, max_features=s.max_features,
                               max_bytes=s.max_payload_bytes, cell_pixels=s.cell_pixels)
     heat = picture.heat_layer(scope, f, zoom=zoom) if state.get("heat") else mapview.EMPTY
-    ops = picture.operational_layer(scope, f, zoom=zoom, max_tracks=s.max_tracks,
-                                    trail_minutes=s.vessel_trail_minutes,
-                                    asset_max_age_hours=s.asset_max_age_hours)
-    total = f"{s.max_features:,}+" if ev["capped"] else f"{ev['total']:,}"
-    note = f"{total} events"
+    note = (f"{s.max_features:,}+" if ev["capped"] else f"{ev['total']:,}") + " events"
     if ev["mode"] == "grid":
         note += " · grouped by area (zoom in or narrow the filter for single events)"
-    note += f" · {len(ops['patrols']['features'])} patrols · {len(ops['assets']['features'])} assets"
-    return (*[ev["layers"][c] for c in CATEGORIES], heat, ops["patrols"], ops["assets"], ops["vessels"], note)
+    return (*[ev["layers"][c] for c in CATEGORIES], heat, note)
+
+
+def update_operational(state: dict, _n, zoom, bounds) -> tuple:
+    """The operational layer: patrol tracks, own assets, vessels (a parallel request)."""
+    s = web_settings()
+    zoom = zoom or s.zoom
+    f = _map_filter(state, zoom, bounds)
+    if f is None:
+        return mapview.EMPTY, mapview.EMPTY, mapview.EMPTY
+    ops = picture.operational_layer(current_scope(), f, zoom=zoom, max_tracks=s.max_tracks,
+                                    trail_minutes=s.vessel_trail_minutes,
+                                    asset_max_age_hours=s.asset_max_age_hours)
+    return ops["patrols"], ops["assets"], ops["vessels"]
 
 
 def update_sections(state: dict, _n, _version, known_bounds) -> tuple:
@@ -354,12 +366,16 @@ clientside_callback(
 )
 
 callback(
-    [Output(i, "data") for i in EVENT_OUTPUTS]
-    + [Output("main-density", "data"), Output("main-patrols", "data"), Output("main-assets", "data"),
-       Output("main-vessels", "data"), Output("main-map-note", "children")],
+    [Output(i, "data") for i in EVENT_OUTPUTS] + [Output("main-density", "data"), Output("main-map-note", "children")],
     Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
     State("main-map", "bounds"),
 )(update_map)
+
+callback(
+    Output("main-patrols", "data"), Output("main-assets", "data"), Output("main-vessels", "data"),
+    Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
+    State("main-map", "bounds"),
+)(update_operational)
 
 callback(
     Output("main-section-lines", "data"), Output("main-section-areas", "data"),

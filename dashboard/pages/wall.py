@@ -77,31 +77,41 @@ def _banners(events: list[dict]) -> list:
     return items
 
 
-def update_wall(_n, state: dict) -> tuple:
-    """Replace the layers' data and the panels; the map view is left alone."""
+def update_wall_layers(_n, state: dict) -> tuple:
+    """Replace the layers' data (never the map, so the view is kept) and the totals."""
     s = web_settings()
     scope = current_scope()
     f = to_filter(state)
-    now = picture.now_utc()
     ev = picture.events_layer(scope, f, zoom=s.zoom, max_features=s.max_features,
                               max_bytes=s.max_payload_bytes, cell_pixels=s.cell_pixels)
     ops = picture.operational_layer(scope, f, zoom=s.zoom, max_tracks=s.max_tracks,
                                     trail_minutes=s.vessel_trail_minutes,
                                     asset_max_age_hours=s.asset_max_age_hours)
+    return (*[ev["layers"][c] for c in CATEGORIES], ops["patrols"], ops["assets"], ops["vessels"],
+            _totals(ev["layers"], ev["mode"]))
+
+
+def update_wall_sections(_n, state: dict) -> tuple:
+    """Section lines by level, the sections panel, and what the rotation visits."""
+    scope = current_scope()
+    f = to_filter(state)
     layer = picture.sections_layer(scope)
     rows = picture.section_table(scope, f)
-    highs = picture.recent_high(scope, now - timedelta(minutes=s.banner_minutes), f.sections)
+    active = [r["code"] for r in rows if r["events"] > 0 and r["kind"] != "land-internal"]
+    return (layer["lines"], layer["areas"], {"bounds": layer["bounds"], "active": active},
+            _sections_panel(rows))
+
+
+def update_wall_alerts(_n, state: dict) -> tuple:
+    """Banners for new high / very high events, and the LIVE or DATA STALE sign."""
+    s = web_settings()
+    scope = current_scope()
+    now = picture.now_utc()
+    sections = tuple(state.get("sections") or ()) or None
+    highs = picture.recent_high(scope, now - timedelta(minutes=s.banner_minutes), sections)
     sign, sign_class = status.freshness(scope, now)
     stale = "nsp-stale" in sign_class.split()
-    active = [r["code"] for r in rows if r["events"] > 0 and r["kind"] != "land-internal"]
-    return (
-        *[ev["layers"][c] for c in CATEGORIES],
-        ops["patrols"], ops["assets"], ops["vessels"],
-        layer["lines"], layer["areas"], {"bounds": layer["bounds"], "active": active},
-        _sections_panel(rows), _totals(ev["layers"], ev["mode"]), _banners(highs),
-        sign, sign_class,
-        "wall-stale-cover" + ("" if stale else " nsp-hidden"),
-    )
+    return _banners(highs), sign, sign_class, "wall-stale-cover" + ("" if stale else " nsp-hidden")
 
 
 def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
@@ -157,14 +167,25 @@ def layout(**query):
 
 # ===================================================================== registration
 
+# Three callbacks on the same tick: the browser sends them in parallel.
 callback(
     [Output(i, "data") for i in EVENT_OUTPUTS]
     + [Output("wall-patrols", "data"), Output("wall-assets", "data"), Output("wall-vessels", "data"),
-       Output("wall-section-lines", "data"), Output("wall-section-areas", "data"), Output("wall-info", "data"),
-       Output("wall-sections", "children"), Output("wall-totals", "children"), Output("wall-banners", "children"),
-       Output("wall-status", "children"), Output("wall-status", "className"), Output("wall-stale", "className")],
+       Output("wall-totals", "children")],
     Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
-)(update_wall)
+)(update_wall_layers)
+
+callback(
+    Output("wall-section-lines", "data"), Output("wall-section-areas", "data"), Output("wall-info", "data"),
+    Output("wall-sections", "children"),
+    Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
+)(update_wall_sections)
+
+callback(
+    Output("wall-banners", "children"), Output("wall-status", "children"), Output("wall-status", "className"),
+    Output("wall-stale", "className"),
+    Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
+)(update_wall_alerts)
 
 callback(
     Output("wall-map", "viewport"), Output("wall-step", "data"), Output("wall-view", "children"),

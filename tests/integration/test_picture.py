@@ -180,6 +180,10 @@ def test_main_callbacks_as_plain_functions(pic):
         assert layers["cross_border_crime"]["features"] == []
         assert {f["properties"]["sec"] for f in layers["other"]["features"]} == {"LV-BY-02"}
         assert "events" in out[-1]
+        patrols, assets, vessels = main.update_operational(state, 0, 8, None)
+        assert patrols["features"] == [] and assets["features"] == []  # nothing of theirs in LV-BY-02
+        patrols, assets, _ = main.update_operational(parse_query("window=24h"), 0, 8, None)
+        assert patrols["features"] and assets["features"]
         lines, areas, hide, _, bounds = main.update_sections(state, 0, 0, None)
         assert hide["selected"] == ["LV-BY-02"] and "LV-BY-02" in bounds
         viewport, zoomed = main.zoom_to_sections(state, bounds, [])
@@ -205,8 +209,10 @@ def test_wall_callbacks_as_plain_functions(pic):
     state = parse_query("window=24h")
     new = insert_event(pic, code="LV-RU-01", impact="very_high", persons=9, ref="wall-1")
     with acting_as(OFFICER):
-        out = wall.update_wall(0, state)
-    info, banners, stale_class = out[9], out[12], out[-1]
+        layers = wall.update_wall_layers(0, state)
+        _lines, _areas, info, _panel = wall.update_wall_sections(0, state)
+        banners, _sign, _cls, stale_class = wall.update_wall_alerts(0, state)
+    assert sum(len(fc["features"]) for fc in layers[:4]) == 61
     assert "LV-RU-01" in info["active"] and "LV-RU-01" in info["bounds"]
     first = banners[0]
     assert first.to_plotly_json()["props"]["data-event"] == new and "LV-RU-01" in str(first.children)
