@@ -74,7 +74,8 @@ CREATE TEMP TABLE stage_observation (
 SELECT pg_advisory_xact_lock(hashtext('nsp_ingest'), hashtext(%(source)s));
 
 -- ingest_merge_events --
--- New events; a (source, source_ref) already stored is a duplicate and ignored.
+-- New events; a (source, source_ref) already stored is a duplicate and ignored (the
+-- anti-join skips it before locating it; ON CONFLICT catches repeats within the chunk).
 -- Section and distance come from nsp_locate (in the stage_event_located view), so the
 -- row trigger does not fire (it still does for points outside every section).
 INSERT INTO event (source, source_ref, batch_id, category, subtype, occurred_at, reported_at,
@@ -87,7 +88,9 @@ SELECT %(source)s, source_ref, %(batch_id)s, category, subtype, occurred_at, rep
        validation, status, closed_at, crossing_stage, crossing_mode, direction,
        detection_method, transport_means, evasion_attempt, facilitation_link,
        sar_link, description, stale_at, section_code, distance_to_border_m, attrs
-  FROM stage_event_located WHERE version IS NULL
+  FROM stage_event_located v
+ WHERE version IS NULL
+   AND NOT EXISTS (SELECT 1 FROM event e WHERE e.source = %(source)s AND e.source_ref = v.source_ref)
 ON CONFLICT (source, source_ref) DO NOTHING;
 
 -- ingest_merge_events_versioned --
