@@ -11,6 +11,7 @@ Component ids start with ``wall-``.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -18,7 +19,7 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.components import mapview, status
-from dashboard.scope import current_scope
+from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import parse_query, to_filter
 from geo import picture
@@ -28,6 +29,13 @@ dash.register_page(__name__, path="/wall", name="Wall display", title="nsp — w
 
 P = "wall"
 EVENT_OUTPUTS = [mapview.event_layer_id(P, c) for c in CATEGORIES]
+# (component id, property) of what each of the three updates writes.
+LAYER_OUTPUTS = [(i, "data") for i in EVENT_OUTPUTS] + [
+    ("wall-patrols", "data"), ("wall-assets", "data"), ("wall-vessels", "data"), ("wall-totals", "children")]
+SECTION_OUTPUTS = [("wall-section-lines", "data"), ("wall-section-areas", "data"), ("wall-info", "data"),
+                   ("wall-sections", "children")]
+ALERT_OUTPUTS = [("wall-banners", "children"), ("wall-status", "children"), ("wall-status", "className"),
+                 ("wall-stale", "className")]
 IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
 
 
@@ -129,12 +137,50 @@ def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
 # ========================================================================== layout
 
 
+def _initial(state: dict) -> dict:
+    """The first picture, computed while the page is built (three queries in parallel), so the
+    wall is complete on its first paint instead of one more round trip later."""
+    scope = current_scope()
+
+    def run(fn):
+        with acting_as(scope):
+            return fn(0, state)
+
+    jobs = ((update_wall_layers, LAYER_OUTPUTS), (update_wall_sections, SECTION_OUTPUTS),
+            (update_wall_alerts, ALERT_OUTPUTS))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = [(pool.submit(run, fn), outs) for fn, outs in jobs]
+        values: dict = {}
+        for future, outs in results:
+            for (cid, prop), value in zip(outs, future.result()):
+                values.setdefault(cid, {})[prop] = value
+    return values
+
+
+def _fill(component, values: dict) -> None:
+    """Set initial property values on the components of a layout, by id."""
+    cid = getattr(component, "id", None)
+    if isinstance(cid, str) and cid in values:
+        for prop, value in values[cid].items():
+            setattr(component, prop, value)
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json"):
+            _fill(child, values)
+
+
 def layout(**query):
     s = web_settings()
     q = {k: v for k, v in query.items() if isinstance(v, str)}
     q.setdefault("window", s.wall_window)
     state = parse_query(urlencode(q), s.wall_window)
     scope_note = ", ".join(state["sections"]) if state["sections"] else "national"
+    page = _page(s, state, scope_note)
+    _fill(page, _initial(state))
+    return page
+
+
+def _page(s, state: dict, scope_note: str) -> html.Div:
     return html.Div([
         dcc.Store(id="wall-state", data=state),
         dcc.Store(id="wall-info"),
@@ -167,25 +213,13 @@ def layout(**query):
 
 # ===================================================================== registration
 
-# Three callbacks on the same tick: the browser sends them in parallel.
-callback(
-    [Output(i, "data") for i in EVENT_OUTPUTS]
-    + [Output("wall-patrols", "data"), Output("wall-assets", "data"), Output("wall-vessels", "data"),
-       Output("wall-totals", "children")],
-    Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
-)(update_wall_layers)
-
-callback(
-    Output("wall-section-lines", "data"), Output("wall-section-areas", "data"), Output("wall-info", "data"),
-    Output("wall-sections", "children"),
-    Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
-)(update_wall_sections)
-
-callback(
-    Output("wall-banners", "children"), Output("wall-status", "children"), Output("wall-status", "className"),
-    Output("wall-stale", "className"),
-    Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
-)(update_wall_alerts)
+# Three callbacks on the same tick (the browser sends them in parallel); the first picture
+# comes with the layout, so they start with the first refresh.
+for _fn, _outs in ((update_wall_layers, LAYER_OUTPUTS), (update_wall_sections, SECTION_OUTPUTS),
+                   (update_wall_alerts, ALERT_OUTPUTS)):
+    callback([Output(cid, prop) for cid, prop in _outs],
+             Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
+             prevent_initial_call=True)(_fn)
 
 callback(
     Output("wall-map", "viewport"), Output("wall-step", "data"), Output("wall-view", "children"),

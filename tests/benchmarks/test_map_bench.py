@@ -16,7 +16,6 @@ import os
 import statistics
 import threading
 import time
-from datetime import UTC, datetime, timedelta
 
 import pytest
 

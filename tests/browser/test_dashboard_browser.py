@@ -7,7 +7,6 @@ import time
 from datetime import UTC, datetime, timedelta
 
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as EC
 from selenium.webdriver.support.ui import WebDriverWait
 
 from nsp import db

@@ -141,6 +141,8 @@ def test_pages_and_component_ids_carry_their_prefix():
                 out += ids(child)
         return out
 
-    wall_ids = ids(wall.layout())
+    from dashboard.settings import web_settings
+
+    wall_ids = ids(wall._page(web_settings(), parse_query("window=24h"), "national"))
     assert "wall-map" in wall_ids and all(i.startswith("wall-") for i in wall_ids)
     assert all(i.startswith("main-") for i in main.EVENT_OUTPUTS)
