@@ -13,6 +13,14 @@ from pathlib import Path
 
 from ingest.scenario import Scenario
 
+# Demo accounts, one per role (README, "Users, roles and audit"): name, role, sections.
+DEMO_USERS = (
+    ("watch", "watch_officer", None),
+    ("by01", "sector_commander", ["LV-BY-01"]),
+    ("analyst", "analyst", None),
+    ("admin", "admin", None),
+)
+
 
 def nsp_command(*args: str) -> list[str]:
     """The argv that runs ``nsp ARGS`` with this interpreter (works without the script)."""
@@ -46,17 +54,60 @@ class Demo:
         except ModuleNotFoundError:
             return False
 
+    def accounts(self) -> tuple[dict[str, str], str | None]:
+        """Make sure the demo users exist; return {name: password} and a kiosk token.
+
+        Passwords are random, made on the first run and kept in DIR/credentials.json
+        (git-ignored, mode 600), so that a second run prints the same ones. A new
+        read-only kiosk token for the wall is made on every run.
+        """
+        import json
+        import secrets
+
+        from dashboard import auth_cli
+        from nsp import db
+
+        cred_file = self.dir / "credentials.json"
+        known = json.loads(cred_file.read_text()) if cred_file.exists() else {}
+        with db.connect(autocommit=True) as conn:
+            existing = {u["name"] for u in auth_cli.list_users(conn)}
+            for name, role, sections in DEMO_USERS:
+                if name in existing and name in known:
+                    continue
+                password = secrets.token_urlsafe(12)
+                if name in existing:
+                    auth_cli.set_password(conn, name, password, actor="nsp demo")
+                else:
+                    auth_cli.add_user(conn, name, role, password, sections, actor="nsp demo")
+                known[name] = password
+            _, token = auth_cli.create_kiosk_token(conn, "demo wall", actor="nsp demo")
+        self.dir.mkdir(parents=True, exist_ok=True)
+        cred_file.write_text(json.dumps(known, indent=2))
+        cred_file.chmod(0o600)
+        return known, token
+
     def start(self, echo: Callable[[str], None] = print) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
         counts = Scenario(seed=self.seed, days=self.days).write(self.inbox)
         echo(f"scenario: {sum(counts.values())} files of {self.days} days of history in {self.inbox}")
-        for name, argv in self.commands().items():
+        commands = self.commands()
+        env = os.environ.copy()
+        if "serve" in commands:
+            passwords, kiosk = self.accounts()
+            # The demo serves plain http on loopback: the session cookie cannot be Secure.
+            env.setdefault("NSP_AUTH_COOKIE_SECURE", "false")
+        for name, argv in commands.items():
             # Own process group: a Ctrl-C reaches the children through us, in order.
-            self.children[name] = subprocess.Popen(argv, start_new_session=True, env=os.environ.copy())
+            self.children[name] = subprocess.Popen(argv, start_new_session=True, env=env)
             echo(f"started {name:<7} pid {self.children[name].pid}: nsp {' '.join(argv[3:])}")
         if "serve" in self.children:
-            echo(f"\nmain view  http://127.0.0.1:{self.port}/")
-            echo(f"wall       http://127.0.0.1:{self.port}/wall\n")
+            base = f"http://127.0.0.1:{self.port}"
+            echo(f"\nmain view  {base}/   (log in as one of the users below)")
+            echo(f"wall       {base}/wall   (kiosk link, read-only: {base}/kiosk/{kiosk})")
+            for name, role, sections in DEMO_USERS:
+                scope = f" {','.join(sections)}" if sections else ""
+                echo(f"  user {name:<8} password {passwords[name]:<18} {role}{scope}")
+            echo(f"(passwords are kept in {self.dir / 'credentials.json'})\n")
         elif self.serve:
             echo("the dashboard (dashboard.cli) is not installed yet: running without `nsp serve`")
         echo("Ctrl-C stops the demo.")

@@ -33,3 +33,22 @@ def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_pat
     assert positions > 0
     # everything the history wrote was taken from the inbox (nothing left behind but live files)
     assert not list(inbox.glob("*/failed/*"))
+
+
+def test_demo_accounts_are_made_once_and_their_passwords_kept(db_url, conn, tmp_path):
+    from argon2 import PasswordHasher
+
+    from ingest.demo import DEMO_USERS
+
+    demo = Demo(tmp_path / "demo", days=1)
+    first, kiosk1 = demo.accounts()
+    second, kiosk2 = demo.accounts()
+    assert first == second and set(first) == {name for name, _, _ in DEMO_USERS}
+    assert kiosk1 != kiosk2  # a fresh kiosk token per run
+    rows = {r["name"]: r for r in conn.execute("SELECT name, role, sections, password_hash FROM app_user")}
+    for name, role, sections in DEMO_USERS:
+        assert rows[name]["role"] == role
+        assert (rows[name]["sections"] or None) == sections
+        assert PasswordHasher().verify(rows[name]["password_hash"], first[name])
+    assert oct((tmp_path / "demo" / "credentials.json").stat().st_mode & 0o777) == "0o600"
+    assert conn.execute("SELECT count(*) AS n FROM kiosk_token WHERE label = 'demo wall'").fetchone()["n"] == 2
