@@ -92,6 +92,9 @@ class Demo:
         echo(f"scenario: {sum(counts.values())} files of {self.days} days of history in {self.inbox}")
         commands = self.commands()
         env = os.environ.copy()
+        # Keep the console for the URLs and for what goes wrong; NSP_LOG_LEVEL=INFO shows
+        # every queued and loaded file.
+        env.setdefault("NSP_LOG_LEVEL", "WARNING")
         if "serve" in commands:
             passwords, kiosk = self.accounts()
             # The demo serves plain http on loopback: the session cookie cannot be Secure.
