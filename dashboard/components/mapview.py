@@ -48,14 +48,14 @@ def basemap(prefix: str, dark: bool) -> list:
     if s.tile_url:
         layers.append(dl.TileLayer(url=s.tile_url, attribution=s.tile_attribution or None,
                                    id=f"{prefix}-tiles"))
-    layers += [
+    layers.append(dl.Pane(name="nspbase", id=f"{prefix}-base", children=[
         dl.GeoJSON(id=f"{prefix}-base-land", url="/basemap/countries.geojson", style=ns("landStyle"),
                    hideout=hide, interactive=False, attribution=ATTRIBUTION),
         dl.GeoJSON(id=f"{prefix}-base-lakes", url="/basemap/lakes.geojson", style=ns("waterStyle"),
                    hideout=hide, interactive=False),
         dl.GeoJSON(id=f"{prefix}-base-rivers", url="/basemap/rivers.geojson", style=ns("riverStyle"),
                    hideout=hide, interactive=False),
-    ]
+    ]))  # in its own pane under the overlays, whenever its files arrive
     return layers
 
 
@@ -130,7 +130,8 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
         id=f"{prefix}-map",
         children=children,
         bounds=national_bounds(),
-        boundsOptions={"padding": [10, 10]},
+        # the wall's header and banners sit over the top of the map
+        boundsOptions={"padding": [10, 10]} if controls else {"paddingTopLeft": [10, 90], "paddingBottomRight": [10, 10]},
         minZoom=5,
         maxZoom=14,
         zoomControl=controls,

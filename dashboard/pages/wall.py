@@ -206,8 +206,8 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                   html.Div(id="wall-sections", className="wall-sections"),
                   html.Div(f"Events, last {state['window']}", className="wall-panel-title"),
                   html.Div(id="wall-totals", className="wall-totals"),
-                  html.Div(id="wall-view", className="wall-view")], className="wall-panel"),
-        html.Div(mapview.legend(P, compact=True), className="wall-legend"),
+                  html.Div(id="wall-view", className="wall-view"),
+                  html.Div(mapview.legend(P, compact=True), className="wall-legend")], className="wall-panel"),
     ], className="nsp-page wall-page")
 
 
