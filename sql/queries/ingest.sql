@@ -116,6 +116,11 @@ ON CONFLICT (source, source_ref) DO UPDATE
        impact = EXCLUDED.impact, description = EXCLUDED.description,
        stale_at = EXCLUDED.stale_at, section_code = EXCLUDED.section_code,
        distance_to_border_m = EXCLUDED.distance_to_border_m, attrs = EXCLUDED.attrs,
+       -- A newer message may close the event (a CoT cancel, b-a-o-can); it never reopens
+       -- one that is closed (the NCC, the owner, may have closed it).
+       status = CASE WHEN EXCLUDED.status = 'closed' THEN 'closed' ELSE e.status END,
+       closed_at = CASE WHEN e.status = 'closed' THEN e.closed_at
+                        WHEN EXCLUDED.status = 'closed' THEN EXCLUDED.closed_at END,
        updated_at = now()
  WHERE (e.attrs ->> 'cot_time') IS NULL
     OR (e.attrs ->> 'cot_time')::timestamptz < (EXCLUDED.attrs ->> 'cot_time')::timestamptz;

@@ -119,3 +119,21 @@ def test_gpx_bad_point_and_hostile_cot_quarantined(conn, tmp_path: Path):
     assert summary.quarantined == 1 and summary.accepted == 1
     reason = conn.execute("SELECT reason FROM quarantine WHERE reason LIKE '%%XML bomb%%'").fetchone()
     assert reason is not None
+
+
+def test_cot_cancel_closes_the_alert_of_an_earlier_batch_and_never_reopens(conn, tmp_path: Path):
+    alert = tmp_path / "alert.cot"
+    alert.write_text(event(uid="ALERT-1", type_="b-a-o-tbl", time="2024-05-01T21:00:00Z"))
+    ingest_file(alert, source="tak")
+    row = conn.execute("SELECT status, closed_at FROM event WHERE source_ref = 'ALERT-1'").fetchone()
+    assert row["status"] == "open" and row["closed_at"] is None
+    cancel = tmp_path / "cancel.cot"
+    cancel.write_text(event(uid="ALERT-1", type_="b-a-o-can", time="2024-05-01T21:05:00Z"))
+    ingest_file(cancel, source="tak")
+    row = conn.execute("SELECT status, closed_at FROM event WHERE source_ref = 'ALERT-1'").fetchone()
+    assert row["status"] == "closed" and row["closed_at"] is not None
+    later = tmp_path / "later.cot"
+    later.write_text(event(uid="ALERT-1", type_="b-a-o-tbl", time="2024-05-01T21:10:00Z"))
+    ingest_file(later, source="tak")
+    row = conn.execute("SELECT status FROM event WHERE source_ref = 'ALERT-1'").fetchone()
+    assert row["status"] == "closed"
