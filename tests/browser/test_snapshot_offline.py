@@ -12,6 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from geo.snapshot import export as snapshot
 from geo.snapshot.settings import ExportSettings
 from nsp.access import Scope
+from tests.browser.conftest import screenshot
 from tests.integration.test_export import WEEK, db_counts, seed_week
 
 
@@ -75,3 +76,41 @@ def test_snapshot_map_works_offline(conn, tmp_path, offline_driver):
     errors = [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
     assert errors == [], errors
     driver.save_screenshot(str(tmp_path / "snapshot.png"))
+
+
+def test_export_page_queues_a_job_and_offers_the_download(logged_in, live_server, picture_db, tmp_path,
+                                                           monkeypatch):
+    """/export in a real browser: the click queues a job, a real worker runs it, the link downloads it."""
+    import requests
+    from selenium.webdriver.common.by import By
+
+    from geo.snapshot.settings import export_settings
+    from tests.integration.delivery_helpers import run_worker_until_empty
+
+    monkeypatch.setenv("NSP_EXPORT_OUT_DIR", str(tmp_path / "snapshots"))
+    export_settings.cache_clear()
+    driver = logged_in
+    driver.get(f"{live_server}/export")
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, "export-run"))
+    # this week so far (the seeded picture is recent)
+    driver.find_elements(By.CSS_SELECTOR, "#export-week input")[1].click()
+    driver.find_element(By.ID, "export-run").click()
+    WebDriverWait(driver, 20).until(lambda d: "queued" in d.find_element(By.ID, "export-status").text)
+
+    done = run_worker_until_empty(picture_db, timeout=300, NSP_EXPORT_PDF="false")
+    assert done.returncode == 0, done.stderr[-2000:]
+    link = WebDriverWait(driver, 20).until(
+        lambda d: d.find_element(By.ID, "export-download") if d.find_element(By.ID, "export-download").is_displayed()
+        else None)
+    assert "is ready" in driver.find_element(By.ID, "export-status").text
+    screenshot(driver, "export")
+    href = link.get_attribute("href")
+    assert href.startswith(f"{live_server}/export/download/") and href.endswith(".zip")
+
+    session = requests.Session()
+    for c in driver.get_cookies():
+        session.cookies.set(c["name"], c["value"])
+    resp = session.get(href, timeout=30)
+    assert resp.status_code == 200 and resp.content[:2] == b"PK"
+    assert requests.get(href, timeout=30, allow_redirects=False).status_code in (302, 401, 403, 404)
+    export_settings.cache_clear()

@@ -96,3 +96,45 @@ def test_kiosk_and_admin_may_not_export(conn, out_dir):
         store, disabled, text = run_export(1, WEEK.label, None, scope=scope)
         assert store is None and disabled is True and "may not export" in text
     assert conn.execute("SELECT count(*) n FROM procrastinate_jobs").fetchone()["n"] == 0
+
+
+def test_scheduled_task_exports_the_last_complete_week_and_keeps_n(conn, out_dir, monkeypatch):
+    import datetime as dt
+
+    from geo.snapshot import tasks
+
+    seed_week(conn)
+    monkeypatch.setenv("NSP_EXPORT_KEEP", "2")
+    export_settings.cache_clear()
+    for old in ("2026-W36", "2026-W37", "2026-W38"):
+        (out_dir / f"nsp-snapshot-{old}").mkdir(parents=True)
+        (out_dir / f"nsp-snapshot-{old}.zip").write_bytes(b"old")
+    # the Monday after WEEK, 06:00 Riga time: the timestamp procrastinate passes to the task
+    monday = dt.datetime(2026, 10, 5, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=3)))
+    result = tasks.weekly_snapshot(int(monday.timestamp()))
+    assert result["folder"] == str(out_dir / "nsp-snapshot-2026-W40")
+    assert result["counts"]["events"] == 10
+    assert sorted(result["removed"]) == ["nsp-snapshot-2026-W36", "nsp-snapshot-2026-W37"]
+    assert sorted(p.name for p in out_dir.iterdir() if p.is_dir()) == ["nsp-snapshot-2026-W38",
+                                                                       "nsp-snapshot-2026-W40"]
+    row = conn.execute("SELECT actor, details->>'via' via FROM audit_log WHERE action = 'export'").fetchone()
+    assert (row["actor"], row["via"]) == ("scheduler", "schedule")
+
+
+def test_cli_as_user_exports_under_that_users_scope(conn, db_url, tmp_path):
+    from tests.auth_helpers import make_user
+
+    seed_week(conn)
+    make_user(db_url, "cmdr.silene", "sector_commander", sections=["LV-BY-01"])
+    r = CliRunner().invoke(cli, ["export", "weekly", "--week", WEEK.label, "--out", str(tmp_path), "--no-pdf",
+                                 "--as-user", "cmdr.silene"])
+    assert r.exit_code == 0, r.output
+    folder = tmp_path / "nsp-snapshot-2026-W40-LV-BY-01"
+    assert ogr_counts(folder / "picture.gpkg") == db_counts(conn, ["LV-BY-01"])
+    r = CliRunner().invoke(cli, ["export", "weekly", "--week", WEEK.label, "--out", str(tmp_path), "--no-pdf",
+                                 "--as-user", "cmdr.silene", "--sections", "LV-BY-02"])
+    assert r.exit_code == 1 and "may not export section(s): LV-BY-02" in r.output
+    r = CliRunner().invoke(cli, ["export", "weekly", "--week", "2026-W60", "--out", str(tmp_path)])
+    assert r.exit_code == 1 and "2026-W60 is not an ISO week" in r.output
+    r = CliRunner().invoke(cli, ["export", "weekly", "--out", str(tmp_path), "--as-user", "nobody"])
+    assert r.exit_code == 1 and "no active nsp user 'nobody'" in r.output
