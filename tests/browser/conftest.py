@@ -63,6 +63,8 @@ def live_server(picture_db, web_env):
 
     from dashboard.app import server
 
+    # The app is built once per process (at import), maybe before web_env: plain http here.
+    server.config["SESSION_COOKIE_SECURE"] = False
     port = _free_port()
     httpd = make_server("127.0.0.1", port, server, threaded=True)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)

@@ -61,9 +61,11 @@ def dashboard(db_url, conn, monkeypatch):
              FROM border_section, generate_series(1, 3) n"""
     )
     make_user(db_url, "anna", "watch_officer", PASSWORD)
-    from dashboard.app import create_app
+    # The process's one app: Dash hands the pages' callbacks to the first app that serves,
+    # so a second create_app() here would leave the other tests' app without them.
+    from dashboard.app import app
 
-    app = create_app()
+    app.server.config["SESSION_COOKIE_SECURE"] = False  # plain http on loopback
     srv = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{srv.server_port}"

@@ -65,9 +65,11 @@ def dashboard_site(db_url, conn, monkeypatch):
     ids = {r["section_code"]: str(r["id"]) for r in conn.execute("SELECT id, section_code FROM event").fetchall()}
     levels = conn.execute("SELECT code, impact_level FROM border_section ORDER BY code").fetchall()
     make_user(db_url, "cmd", "sector_commander", PASSWORD, [OWN])
-    from dashboard.app import create_app
+    # The process's one app: Dash hands the pages' callbacks to the first app that serves,
+    # so a second create_app() here would leave the other tests' app without them.
+    from dashboard.app import app
 
-    app = create_app()
+    app.server.config["SESSION_COOKIE_SECURE"] = False  # plain http on loopback
     srv = make_server("127.0.0.1", 0, app.server, threaded=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield {"base": f"http://127.0.0.1:{srv.server_port}", "app": app, "codes": codes, "ids": ids,
