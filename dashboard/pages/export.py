@@ -21,6 +21,13 @@ from nsp import access
 dash.register_page(__name__, path="/export", name="Export week", title="nsp — export week")
 
 P = "export"
+PAGE = {"maxWidth": "760px", "margin": "32px auto", "padding": "20px 28px", "background": "#fff",
+        "border": "1px solid #ccd", "borderRadius": "6px", "fontFamily": "system-ui, sans-serif"}
+LABEL = {"display": "block", "fontWeight": "600", "margin": "14px 0 4px 0"}
+DOWNLOAD = {"display": "inline-block", "padding": "8px 18px", "background": "#2e7d32", "color": "#fff",
+            "borderRadius": "4px", "textDecoration": "none", "fontWeight": "600"}
+BUTTON = {"marginTop": "16px", "padding": "8px 18px", "fontSize": "15px", "background": "#1f4e79",
+          "color": "#fff", "border": "none", "borderRadius": "4px", "cursor": "pointer"}
 
 
 def _register_download_route() -> None:
@@ -61,15 +68,18 @@ def layout(**_query):
         html.H2("Export week"),
         html.P("A folder and a zip with the offline map (snapshot.html), picture.gpkg, events.csv, "
                "summary.html/.pdf and manifest.json. Runs in the background; the download appears here."),
-        dcc.RadioItems(id=f"{P}-week", options=choices, value=choices[0]["value"]),
+        html.Label("Week", style=LABEL),
+        dcc.RadioItems(id=f"{P}-week", options=choices, value=choices[0]["value"],
+                       labelStyle={"display": "block", "margin": "4px 0"}),
+        html.Label("Sections", style=LABEL),
         dcc.Dropdown(id=f"{P}-sections", options=section_options(scope), multi=True,
                      placeholder="All sections you may see"),
-        html.Button("Export week", id=f"{P}-run", n_clicks=0),
+        html.Button("Export week", id=f"{P}-run", n_clicks=0, style=BUTTON),
         dcc.Store(id=f"{P}-request"),
         dcc.Interval(id=f"{P}-poll", interval=2000, disabled=True),
-        html.Div(id=f"{P}-status", role="status"),
+        html.Div(id=f"{P}-status", role="status", style={"margin": "14px 0 8px 0", "fontSize": "15px"}),
         html.A("Download the zip", id=f"{P}-download", href="", style={"display": "none"}),
-    ], className="nsp-page")
+    ], className="nsp-page", style=PAGE)
 
 
 def run_export(n_clicks, week_label, sections, scope=None):
@@ -96,9 +106,9 @@ def poll_export(_n, req, scope=None):
         return f"Cannot export: {exc}", "", hidden, True
     if st["state"] == "done":
         c = st["counts"]
-        text = (f"{st['week']} is ready: {c['events']:,} events, {c['patrols']:,} patrols, "
-                f"{c['asset_positions']:,} positions.")
-        return text, st["url"], {"display": "inline-block"}, True
+        text = (f"{st['week']} is ready: {c['events']:,} events, {c['patrols']:,} patrol tracks, "
+                f"{c['asset_positions']:,} asset positions.")
+        return text, st["url"], DOWNLOAD, True
     if st["state"] == "failed":
         return f"The export of {st['week']} failed ({st['job']}); see the worker log.", "", hidden, True
     return f"Export of {st['week']} {st['state']}…", "", hidden, False

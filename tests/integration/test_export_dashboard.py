@@ -49,7 +49,7 @@ def test_dashboard_job_produces_the_same_files_as_the_cli(conn, db_url, out_dir,
     assert done.returncode == 0, done.stderr[-2000:]
 
     text, href, style, poll_disabled = poll_export(1, store, scope=ANALYST)
-    assert poll_disabled and style == {"display": "inline-block"} and "ready: 10 events" in text
+    assert poll_disabled and style["display"] == "inline-block" and "ready: 10 events" in text
     assert href == f"/export/download/{store['token']}/nsp-snapshot-2026-W40.zip"
     job_folder = out_dir / "requests" / store["token"] / "nsp-snapshot-2026-W40"
 
