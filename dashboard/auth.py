@@ -23,6 +23,7 @@ import html
 import time
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import lru_cache
 
 import flask_login
 from argon2 import PasswordHasher
@@ -41,7 +42,13 @@ AUTH_SCOPE = Scope(user="nsp-auth", role="system")
 NOBODY = Scope(user="anonymous", role="kiosk", sections=())
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("not a password of anyone")
+
+
+@lru_cache(maxsize=1)
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown users (same work as for a real one); made on
+    first use, not at import, so that every `nsp` command does not pay an argon2 hash."""
+    return _hasher.hash("not a password of anyone")
 # A kiosk session may navigate to the wall only, and never export or post outside Dash.
 KIOSK_PAGES = ("/wall", "/logout")
 KIOSK_DENIED = ("/export", "/api/", "/audit")
@@ -120,7 +127,7 @@ def authenticate(name: str, password: str, remote_addr: str | None = None,
             (name,),
         ).fetchone()
         if row is None:
-            _verify(_DUMMY_HASH, password)  # same work as for a real user
+            _verify(_dummy_hash(), password)  # same work as for a real user
             access.audit(conn, name[:64], "login_failed", name[:64], {"reason": "unknown user"}, remote_addr)
             return LoginResult(None, bad)
         if row["disabled"]:
