@@ -197,18 +197,55 @@ def _grid_features(rows: list[dict]) -> dict[str, list[dict]]:
     return by_cat
 
 
-def _grid_rows(conn, params: dict, zoom: float, cell_pixels: int, max_cells: int) -> list[dict]:
+# The finest grid of the pre-aggregate event_cell_day (sql/migrations/0008_event_cells.sql).
+CELLS_LEVEL = 11
+
+
+def grid_level(zoom: float, cell_pixels: int) -> int:
+    """The grid whose cells are about ``cell_pixels`` wide at ``zoom`` (Web Mercator).
+
+    Level ``L`` has cells of 360 / 2**L degrees of longitude by 360 / 2**(L + 1) of latitude
+    (about square at Latvia's latitude). Powers of two, so that each level's cells are
+    unions of the finer levels' cells and the pre-aggregate can serve every level up to
+    :data:`CELLS_LEVEL`.
+    """
+    zoom = max(0.0, min(float(zoom), 18.0))
+    return max(1, round(zoom + 8 - math.log2(max(1, cell_pixels))))
+
+
+def _day_split(start: datetime, end: datetime) -> dict:
+    """Whole UTC days inside [start, end) and the partial days at its two edges."""
+    midnight = datetime.combine(start.astimezone(UTC).date(), datetime.min.time(), UTC)
+    first = midnight if midnight == start else midnight + timedelta(days=1)
+    last = datetime.combine(end.astimezone(UTC).date(), datetime.min.time(), UTC)
+    if first >= last:  # no whole day: everything from the events
+        return {"day_from": first.date(), "day_to": first.date(), "head_end": end, "tail_start": end}
+    return {"day_from": first.date(), "day_to": last.date(), "head_end": first, "tail_start": last}
+
+
+def _uses_cells(f: PictureFilter, level: int) -> bool:
+    """Whether the pre-aggregate can answer: it has no receipt times ("as at"), no exact
+    positions (viewport), no per-impact persons or positions, and no finer cells."""
+    return f.known_at is None and f.bbox is None and f.impacts is None and level <= CELLS_LEVEL
+
+
+def _grid_rows(conn, f: PictureFilter, params: dict, zoom: float, cell_pixels: int,
+               max_cells: int) -> list[dict]:
     """Grid counts with at most ``max_cells`` cells: a coarser grid rather than dropped cells,
     so the counts on the map always add up to the number of events."""
     # Enough memory to hash-aggregate a week of events instead of sorting them on disk.
     conn.execute("SET LOCAL work_mem = '64MB'")
-    cell_x, cell_y = cell_size(zoom, cell_pixels)
-    for _ in range(12):
-        rows = _run(conn, "picture_events_grid",
-                    params | {"cell_x": cell_x, "cell_y": cell_y, "limit": max_cells + 1}, True)
+    level = grid_level(zoom, cell_pixels)
+    while level >= 1:
+        p = params | {"kx": float(2**level), "ky": float(2 ** (level + 1)), "limit": max_cells + 1}
+        if _uses_cells(f, level):
+            p |= _day_split(f.start, f.end) | {"shift": CELLS_LEVEL - level}
+            rows = _run(conn, "picture_events_grid_cells", p, True)
+        else:
+            rows = _run(conn, "picture_events_grid", p, True)
         if len(rows) <= max_cells:
             return rows
-        cell_x, cell_y = cell_x * 2, cell_y * 2
+        level -= 1
     raise PictureError(f"cannot aggregate the events into {max_cells} cells")
 
 
@@ -241,7 +278,7 @@ def events_layer(
         else:
             mode = "grid"
         if mode == "grid":
-            rows = _grid_rows(conn, params, zoom, cell_pixels, max_features)
+            rows = _grid_rows(conn, f, params, zoom, cell_pixels, max_features)
             by_cat = _grid_features(rows)
             out = {c: _fc(by_cat.get(c, [])) for c in CATEGORIES}
             size = payload_size(out)
@@ -253,12 +290,10 @@ def heat_layer(scope: Scope, f: PictureFilter, zoom: float = 7, cell_pixels: int
     """Event density: counts per grid cell over all categories (drawn as graded circles)."""
     f = f.scoped(scope)
     with access.connection(scope) as conn:
-        rows = _grid_rows(conn, f.params(), zoom, cell_pixels, limit)
-    cell_x, cell_y = cell_size(zoom, cell_pixels)
+        rows = _grid_rows(conn, f, f.params(), zoom, cell_pixels, limit)
     cells: dict[tuple[int, int], dict] = {}
-    for r in rows:
-        key = (math.floor(r["lon"] / cell_x), math.floor(r["lat"] / cell_y))
-        c = cells.setdefault(key, {"n": 0, "lon": 0.0, "lat": 0.0})
+    for r in rows:  # the categories of a cell together
+        c = cells.setdefault((r["cx"], r["cy"]), {"n": 0, "lon": 0.0, "lat": 0.0})
         c["lon"] += r["lon"] * r["n"]
         c["lat"] += r["lat"] * r["n"]
         c["n"] += r["n"]

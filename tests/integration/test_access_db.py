@@ -175,7 +175,11 @@ def test_app_role_cannot_bypass(db_url, conn):
             WHERE n.nspname = 'public' AND p.prosecdef
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"""
     ).fetchall()}
-    assert definers <= {"nsp_apply_impact_change"}, definers
+    # nsp_event_cells_maintain is a trigger function (it cannot be called directly) that keeps
+    # the map's pre-aggregate, which the app role may only read.
+    assert definers <= {"nsp_apply_impact_change", "nsp_event_cells_maintain"}, definers
+    assert conn.execute("SELECT prorettype = 'trigger'::regtype AS t FROM pg_proc"
+                        " WHERE proname = 'nsp_event_cells_maintain'").fetchone()["t"]
     # Anything the app role can read either has RLS or is known not to need it.
     readable = conn.execute(
         """SELECT c.relname, c.relrowsecurity, c.relkind FROM pg_class c

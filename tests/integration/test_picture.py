@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import psycopg
 import pytest
 
 from dashboard.scope import acting_as
 from dashboard.state import parse_query, to_filter
 from geo import picture
 from geo.picture import PictureFilter
-from nsp import db
+from nsp import access, db
 from nsp.access import SYSTEM, Scope
 from tests.browser.seed import insert_event, seed_picture
 
@@ -228,3 +230,104 @@ def test_no_user_sees_nothing(pic):
 
     assert picture.events_layer(NOBODY, window())["total"] == 0
     assert picture.event_rows(SYSTEM, window())  # the system scope sees everything
+
+
+# ------------------------------------------------ the map's pre-aggregate (event_cell_day)
+
+CELLS_FROM_EVENTS = """
+    SELECT (e.occurred_at AT TIME ZONE 'UTC')::date AS day, e.section_code, e.category, e.source,
+           floor(ST_X(e.geom) * 2048 / 360)::integer AS gx, floor(ST_Y(e.geom) * 4096 / 360)::integer AS gy,
+           count(*) FILTER (WHERE e.impact = 'low') AS n_low,
+           count(*) FILTER (WHERE e.impact = 'medium') AS n_medium,
+           count(*) FILTER (WHERE e.impact = 'high') AS n_high,
+           count(*) FILTER (WHERE e.impact = 'very_high') AS n_very_high,
+           coalesce(sum(e.persons), 0) AS persons, round(sum(ST_X(e.geom))::numeric, 6) AS sum_lon
+      FROM event e WHERE e.parent_id IS NULL GROUP BY 1, 2, 3, 4, 5, 6"""
+CELLS_STORED = """
+    SELECT day, section_code, category, source, gx, gy, n_low, n_medium, n_high, n_very_high,
+           persons, round(sum_lon::numeric, 6) AS sum_lon
+      FROM event_cell_day WHERE n_low + n_medium + n_high + n_very_high > 0"""
+
+
+def _cells(conn, query):
+    return sorted(tuple("" if v is None else v for v in r.values()) for r in conn.execute(query).fetchall())
+
+
+def _spread_events(conn, n=3000, days=10):
+    conn.execute("""
+        INSERT INTO event (source, source_ref, category, occurred_at, geom, impact, persons)
+        SELECT (ARRAY['border-sensors', 'cot-gateway'])[1 + g %% 2], 'spread-' || g,
+               (ARRAY['unauthorised_border_crossing', 'cross_border_crime', 'crisis_situation',
+                      'other'])[1 + g %% 4],
+               now() - (g %% (%(days)s * 24 * 60)) * interval '1 minute' - interval '1 second',
+               ST_SetSRID(ST_MakePoint(26.0 + (g * 7919 %% 1000) / 450.0, 55.7 + (g * 104729 %% 1000) / 700.0), 4326),
+               (ARRAY['low', 'medium', 'high', 'very_high'])[1 + g %% 4], g %% 9
+          FROM generate_series(1, %(n)s) g""", {"n": n, "days": days})
+
+
+def test_cell_aggregate_follows_every_write(pic):
+    """The statement triggers keep event_cell_day equal to a fresh aggregation of event."""
+    _spread_events(pic, 1500)
+    assert _cells(pic, CELLS_STORED) == _cells(pic, CELLS_FROM_EVENTS)
+    pic.execute("UPDATE event SET impact = 'very_high', persons = 40,"
+                " geom = ST_SetSRID(ST_MakePoint(27.3, 55.9), 4326) WHERE source_ref LIKE 'spread-1%'")
+    pic.execute("UPDATE event SET status = 'closed', closed_at = now() WHERE source_ref LIKE 'spread-2%'")
+    pic.execute("UPDATE event SET occurred_at = occurred_at - interval '3 days' WHERE source_ref LIKE 'spread-3%'")
+    pic.execute("UPDATE event SET parent_id = (SELECT id FROM event WHERE source_ref = 'spread-5')"
+                " WHERE source_ref LIKE 'spread-4%'")
+    pic.execute("DELETE FROM event WHERE source_ref LIKE 'spread-6%'")
+    stored, fresh = _cells(pic, CELLS_STORED), _cells(pic, CELLS_FROM_EVENTS)
+    assert stored == fresh and len(fresh) > 100
+    pic.execute("TRUNCATE event CASCADE")
+    assert _cells(pic, CELLS_STORED) == []
+    # only the trigger writes it: the app role may read, never write
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with access.connection(OFFICER) as conn:
+            conn.execute("UPDATE event_cell_day SET n_low = n_low + 1")
+
+
+def test_grid_from_the_aggregate_equals_the_grid_from_the_events(pic):
+    """A 7-day window reads whole days from event_cell_day: the same cells, counts, persons and
+    highest impact as aggregating every event (forced by an "as at" time, which the
+    pre-aggregate cannot answer), and positions equal to float precision."""
+    _spread_events(pic, 4000)
+    end = datetime.now(UTC)
+    for hours, zoom, kw in ((24 * 7, 7, {}), (24 * 7, 6, {"categories": ("other",)}),
+                            (24 * 5, 8, {"sections": ("LV-BY-01",)}), (24 * 7, 7, {"sources": ("cot-gateway",)})):
+        f = PictureFilter(start=end - timedelta(hours=hours), end=end, **kw)
+        assert picture._uses_cells(f, picture.grid_level(zoom, 40))
+        fast = picture.events_layer(OFFICER, f, zoom=zoom, max_features=100)
+        exact = picture.events_layer(OFFICER, replace(f, known_at=end + timedelta(days=1)), zoom=zoom,
+                                     max_features=100)
+        assert fast["mode"] == exact["mode"] == "grid"
+
+        def cells(ev):
+            return sorted((c, ft["properties"]["n"], ft["properties"]["p"], ft["properties"]["imp"],
+                           round(ft["geometry"]["coordinates"][0], 4), round(ft["geometry"]["coordinates"][1], 4))
+                          for c, fc in ev["layers"].items() for ft in fc["features"])
+
+        assert cells(fast) == cells(exact)
+        assert sum(x[1] for x in cells(fast)) > 100
+    # a commander's grid from the aggregate holds only their section's events
+    f = PictureFilter(start=end - timedelta(days=7), end=end)
+    mine = picture.events_layer(BY01, f, zoom=7, max_features=50)
+    n_mine = pic.execute("SELECT count(*) AS n FROM event WHERE section_code = 'LV-BY-01' AND parent_id IS NULL"
+                         " AND occurred_at >= %s AND occurred_at < %s", (f.start, f.end)).fetchone()["n"]
+    assert mine["mode"] == "grid" and n_mine > 0
+    assert sum(ft["properties"]["n"] for fc in mine["layers"].values() for ft in fc["features"]) == n_mine
+
+
+def test_grid_levels_and_day_split():
+    assert picture.grid_level(7, 40) == 10 and picture.grid_level(8, 40) == picture.CELLS_LEVEL
+    assert picture.grid_level(12, 40) == 15 and picture.grid_level(0, 40) == 3
+    start = datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
+    split = picture._day_split(start, start + timedelta(days=7))
+    assert split["day_from"] == datetime(2026, 11, 16).date() and split["day_to"] == datetime(2026, 11, 22).date()
+    assert split["head_end"] == datetime(2026, 11, 16, tzinfo=UTC)
+    assert split["tail_start"] == datetime(2026, 11, 22, tzinfo=UTC)
+    # a window that holds no whole UTC day is read from the events only
+    short = picture._day_split(start, start + timedelta(hours=20))
+    assert short["day_from"] == short["day_to"] and short["head_end"] == start + timedelta(hours=20)
+    # a window starting at midnight uses its first day whole
+    midnight = datetime(2026, 11, 15, tzinfo=UTC)
+    assert picture._day_split(midnight, midnight + timedelta(days=2))["day_from"] == midnight.date()
