@@ -41,7 +41,7 @@ serve: db
 	$(NSP) serve
 
 test: $(BIN)/.installed
-	@sh .ci/system-packages postgis chromium
+	@sh .ci/system-packages postgis chromium compose
 	$(NSP) db up >/dev/null
 	$(BIN)/pytest $(PYTEST_ARGS)
 
