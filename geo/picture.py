@@ -123,10 +123,14 @@ def window_bounds(
 # ------------------------------------------------------------------------ helpers
 
 
-def _run(conn, name: str, params: dict, with_filter: bool = False) -> list[dict]:
+def _run(conn, name: str, params: dict, with_filter: bool = False, **parts: str) -> list[dict]:
+    """Run query ``name``; ``with_filter`` fills its ``{filter}`` with picture_event_filter,
+    and each of ``parts`` (placeholder=query name) a placeholder with another block."""
     text = queries[name]
-    if with_filter:
-        query = sql.SQL(text).format(filter=sql.SQL(queries["picture_event_filter"]))
+    if with_filter or parts:
+        event_filter = sql.SQL(queries["picture_event_filter"])
+        blocks = {k: sql.SQL(queries[v]).format(filter=event_filter) for k, v in parts.items()}
+        query = sql.SQL(text).format(filter=event_filter, **blocks)
     else:
         query = text
     # Unprepared on purpose: the NULL-means-no-filter conditions fold away only when
@@ -214,16 +218,25 @@ def grid_level(zoom: float, cell_pixels: int) -> int:
 
 
 def _day_split(start: datetime, end: datetime) -> dict:
-    """Whole UTC days inside [start, end) and the partial days at its two edges."""
+    """Whole UTC days inside [start, end) (``day_from`` to ``day_to``, exclusive) and the
+    partial days at its two edges as time ranges (``edge_lo[i]`` to ``edge_hi[i]``)."""
     midnight = datetime.combine(start.astimezone(UTC).date(), datetime.min.time(), UTC)
     first = midnight if midnight == start else midnight + timedelta(days=1)
     last = datetime.combine(end.astimezone(UTC).date(), datetime.min.time(), UTC)
     if first >= last:  # no whole day: everything from the events
-        return {"day_from": first.date(), "day_to": first.date(), "head_end": end, "tail_start": end}
-    return {"day_from": first.date(), "day_to": last.date(), "head_end": first, "tail_start": last}
+        return {"day_from": first.date(), "day_to": first.date(), "edge_lo": [start], "edge_hi": [end]}
+    return {"day_from": first.date(), "day_to": last.date(), "edge_lo": [start, last], "edge_hi": [first, end]}
 
 
-def _uses_cells(f: PictureFilter, level: int) -> bool:
+def _two_window_split(f: PictureFilter) -> dict:
+    """:func:`_day_split` of the window and of the previous window of the same length."""
+    cur = _day_split(f.start, f.end)
+    prev = _day_split(f.start - f.length, f.start)
+    return cur | {"prev_day_from": prev["day_from"], "prev_day_to": prev["day_to"],
+                  "edge_lo": prev["edge_lo"] + cur["edge_lo"], "edge_hi": prev["edge_hi"] + cur["edge_hi"]}
+
+
+def _uses_cells(f: PictureFilter, level: int = CELLS_LEVEL) -> bool:
     """Whether the pre-aggregate can answer: it has no receipt times ("as at"), no exact
     positions (viewport), no per-impact persons or positions, and no finer cells."""
     return f.known_at is None and f.bbox is None and f.impacts is None and level <= CELLS_LEVEL
@@ -326,7 +339,11 @@ def timeseries(scope: Scope, f: PictureFilter) -> tuple[str, list[dict]]:
     f = f.scoped(scope)
     bucket = "hour" if f.length <= timedelta(hours=48) else "day"
     with access.connection(scope) as conn:
-        rows = _run(conn, "picture_timeseries", f.params() | {"bucket": bucket}, True)
+        if bucket == "day" and _uses_cells(f):
+            rows = _run(conn, "picture_timeseries_days", f.params() | _day_split(f.start, f.end),
+                        True)
+        else:
+            rows = _run(conn, "picture_timeseries", f.params() | {"bucket": bucket}, True)
     return bucket, rows
 
 
@@ -361,7 +378,11 @@ def section_table(scope: Scope, f: PictureFilter) -> list[dict]:
     """Per section: level, events and persons in the window, change vs the previous window."""
     f = f.scoped(scope)
     with access.connection(scope) as conn:
-        rows = _run(conn, "picture_section_stats", f.params(), True)
+        if _uses_cells(f):
+            rows = _run(conn, "picture_section_stats", f.params() | _two_window_split(f), True,
+                        counts="picture_section_counts_cells")
+        else:
+            rows = _run(conn, "picture_section_stats", f.params(), True, counts="picture_section_counts")
     for r in rows:
         r["change"] = r["events"] - r["events_prev"]
         r["last_event"] = _iso(r["last_event"])

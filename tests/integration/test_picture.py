@@ -259,7 +259,7 @@ def _spread_events(conn, n=3000, days=10):
         SELECT (ARRAY['border-sensors', 'cot-gateway'])[1 + g %% 2], 'spread-' || g,
                (ARRAY['unauthorised_border_crossing', 'cross_border_crime', 'crisis_situation',
                       'other'])[1 + g %% 4],
-               now() - (g %% (%(days)s * 24 * 60)) * interval '1 minute' - interval '1 second',
+               now() - ((g * 97) %% (%(days)s * 24 * 60)) * interval '1 minute' - interval '1 second',
                ST_SetSRID(ST_MakePoint(26.0 + (g * 7919 %% 1000) / 450.0, 55.7 + (g * 104729 %% 1000) / 700.0), 4326),
                (ARRAY['low', 'medium', 'high', 'very_high'])[1 + g %% 4], g %% 9
           FROM generate_series(1, %(n)s) g""", {"n": n, "days": days})
@@ -323,11 +323,29 @@ def test_grid_levels_and_day_split():
     start = datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
     split = picture._day_split(start, start + timedelta(days=7))
     assert split["day_from"] == datetime(2026, 11, 16).date() and split["day_to"] == datetime(2026, 11, 22).date()
-    assert split["head_end"] == datetime(2026, 11, 16, tzinfo=UTC)
-    assert split["tail_start"] == datetime(2026, 11, 22, tzinfo=UTC)
+    assert split["edge_lo"] == [start, datetime(2026, 11, 22, tzinfo=UTC)]
+    assert split["edge_hi"] == [datetime(2026, 11, 16, tzinfo=UTC), start + timedelta(days=7)]
     # a window that holds no whole UTC day is read from the events only
     short = picture._day_split(start, start + timedelta(hours=20))
-    assert short["day_from"] == short["day_to"] and short["head_end"] == start + timedelta(hours=20)
+    assert short["day_from"] == short["day_to"]
+    assert (short["edge_lo"], short["edge_hi"]) == ([start], [start + timedelta(hours=20)])
     # a window starting at midnight uses its first day whole
     midnight = datetime(2026, 11, 15, tzinfo=UTC)
     assert picture._day_split(midnight, midnight + timedelta(days=2))["day_from"] == midnight.date()
+
+
+def test_section_table_and_daily_series_from_the_aggregate_equal_the_events(pic):
+    """7-day section counts (both windows) and the daily series read whole days from
+    event_cell_day; they equal the same figures computed from every event."""
+    _spread_events(pic, 4000, days=16)
+    end = datetime.now(UTC)
+    for kw in ({}, {"categories": ("other", "crisis_situation")}, {"sources": ("cot-gateway",)}):
+        f = PictureFilter(start=end - timedelta(days=7), end=end, **kw)
+        exact = replace(f, known_at=end + timedelta(days=1))  # forces the path through event
+        assert picture._uses_cells(f) and not picture._uses_cells(exact)
+        fast_rows, exact_rows = picture.section_table(OFFICER, f), picture.section_table(OFFICER, exact)
+        assert fast_rows == exact_rows
+        assert sum(r["events"] for r in fast_rows) > 0 and sum(r["events_prev"] for r in fast_rows) > 0
+        bucket, fast_series = picture.timeseries(OFFICER, f)
+        assert bucket == "day" and fast_series == picture.timeseries(OFFICER, exact)[1]
+        assert len({r["bucket"] for r in fast_series}) == 8  # 6 whole days and 2 partial ones
