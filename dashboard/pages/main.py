@@ -7,17 +7,18 @@ the bottom of the module. Component ids start with ``main-``.
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import timedelta
 from urllib.parse import urlencode
 
 import dash
 import dash_ag_grid as dag
 import plotly.graph_objects as go
-from dash import Input, Output, State, callback, clientside_callback, dcc, html, no_update
+from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashboard.components import mapview, status
 from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
-from dashboard.state import build_query, parse_query, parse_time, to_filter
+from dashboard.state import build_query, format_time, parse_query, parse_time, to_filter
 from geo import picture
 from geo.picture import CATEGORIES, CATEGORY_LABELS, IMPACTS, LEVELS, PictureError
 from nsp.errors import NspError
@@ -209,7 +210,50 @@ def level_history_view(code, _version) -> html.Table:
 
 def reset_filters(_clicks) -> tuple:
     w = web_settings().default_window
-    return w, None, None, None, [], [], [], [], []
+    return w, None, None, None, [], [], [], [], [], 0
+
+
+# ------------------------------------------------------------------------- replay
+# The replay slider is the "as at" time in minutes before the moment the page was opened
+# (0 = live). Playing moves it forward one step per tick; "as at" shows only what had been
+# received by then, so the replay is the picture as the centre saw it.
+
+
+def replay_value(at: str | None, origin: str) -> int:
+    """Slider position of an "as at" time (0 when live or in the future)."""
+    t, o = parse_time(at), parse_time(origin)
+    if t is None or o is None or t >= o:
+        return 0
+    return -int((o - t).total_seconds() // 60)
+
+
+def replay_to_at(minutes, origin: str) -> str | None:
+    """The "as at" time of a slider position (None, live, at 0)."""
+    o = parse_time(origin)
+    if minutes is None or minutes >= 0 or o is None:
+        return None
+    return format_time(o + timedelta(minutes=minutes))
+
+
+def replay_step(trigger: str | None, value, running: bool) -> tuple:
+    """Play/pause and each tick: (slider value, interval disabled, button label).
+
+    Play from live starts a day back; each tick moves one step; reaching now goes live and stops.
+    """
+    s = web_settings()
+    value = value or 0
+    if trigger == "main-replay-play":
+        if running:
+            return value, True, "▶ Replay"
+        return (value if value < 0 else -24 * 60), False, "❚❚ Pause"
+    if not running:
+        return no_update, no_update, no_update
+    value = min(0, value + s.replay_step_minutes)
+    return (value, False, "❚❚ Pause") if value < 0 else (0, True, "▶ Replay")
+
+
+def _replay_marks(days: int) -> dict:
+    return {-d * 24 * 60: (f"-{d}d" if d else "now") for d in range(days, -1, -1)}
 
 
 # ========================================================================== layout
@@ -230,6 +274,7 @@ def layout(**query):
     sources = picture.sources(scope)
     can_change = picture.can_change_levels(scope)
     export_slot = html.Div(id="main-export-slot", className="nsp-export-slot")  # helper E's export button
+    origin = format_time(picture.now_utc().replace(second=0, microsecond=0) + timedelta(minutes=1))
 
     header = html.Header([
         html.Div([html.Span("nsp", className="nsp-logo"),
@@ -252,6 +297,13 @@ def layout(**query):
         html.Div([html.Label("As at (UTC)"),
                   dcc.Input(id="main-at", type="datetime-local", value=state["at"], debounce=True)],
                  className="nsp-f"),
+        html.Div([html.Label("Replay (as at)"),
+                  html.Div([html.Button("▶ Replay", id="main-replay-play", className="nsp-btn nsp-btn-ghost"),
+                            dcc.Slider(id="main-replay", min=-s.replay_days * 24 * 60, max=0,
+                                       step=s.replay_step_minutes, value=replay_value(state["at"], origin),
+                                       marks=_replay_marks(s.replay_days), included=False,
+                                       updatemode="mouseup", className="nsp-replay-slider")],
+                           className="nsp-replay")], className="nsp-f nsp-f-wide"),
         html.Div([html.Label("Category"),
                   _dropdown("main-category", [{"label": CATEGORY_LABELS[c].split(" (")[0], "value": c}
                                               for c in CATEGORIES], state["category"], "all")], className="nsp-f nsp-f-wide"),
@@ -318,6 +370,8 @@ def layout(**query):
         dcc.Store(id="main-levels-version", data=0),
         dcc.Interval(id="main-refresh", interval=s.refresh_seconds * 1000),
         dcc.Interval(id="main-clock-tick", interval=1000),
+        dcc.Store(id="main-replay-origin", data=origin),
+        dcc.Interval(id="main-replay-tick", interval=int(s.replay_tick_seconds * 1000), disabled=True),
         header,
         filters,
         html.Div([
@@ -419,5 +473,21 @@ callback(
     Output("main-window", "value"), Output("main-start", "value"), Output("main-end", "value"),
     Output("main-at", "value"), Output("main-category", "value"), Output("main-impact", "value"),
     Output("main-source", "value"), Output("main-sections", "value"), Output("main-heat", "value"),
+    Output("main-replay", "value", allow_duplicate=True),
     Input("main-reset", "n_clicks"), prevent_initial_call=True,
 )(reset_filters)
+
+callback(Output("main-at", "value", allow_duplicate=True), Input("main-replay", "value"),
+         State("main-replay-origin", "data"), prevent_initial_call=True)(replay_to_at)
+
+
+def _replay_step_callback(_clicks, _ticks, value, disabled):
+    return replay_step(ctx.triggered_id, value, not disabled)
+
+
+callback(
+    Output("main-replay", "value"), Output("main-replay-tick", "disabled"),
+    Output("main-replay-play", "children"),
+    Input("main-replay-play", "n_clicks"), Input("main-replay-tick", "n_intervals"),
+    State("main-replay", "value"), State("main-replay-tick", "disabled"), prevent_initial_call=True,
+)(_replay_step_callback)

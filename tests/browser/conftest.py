@@ -34,6 +34,7 @@ def web_env(monkeypatch):
 
     monkeypatch.setenv("NSP_WEB_REFRESH_SECONDS", "2")
     monkeypatch.setenv("NSP_WEB_STALE_MINUTES", "10")
+    monkeypatch.setenv("NSP_WEB_REPLAY_TICK_SECONDS", "1")
     monkeypatch.setenv("NSP_AUTH_COOKIE_SECURE", "false")
     web_settings.cache_clear()
     try:

@@ -174,3 +174,33 @@ def test_wall_shows_data_stale_when_feeds_stop(logged_in, live_server, picture_d
     assert "DATA STALE" in d.find_element(By.ID, "wall-stale").text
     assert "DATA STALE" in d.find_element(By.ID, "wall-status").text
     screenshot(d, "wall_stale")
+
+
+def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_server):
+    """Replay: the "as at" time steps forward by itself (one hour a tick, NSP_WEB_REPLAY_TICK_SECONDS
+    = 1 in web_env), the URL and the as-at field follow, and pausing stops it."""
+    d = logged_in
+    d.get(live_server + "/?window=6h")
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))
+    assert "at=" not in d.current_url
+    d.find_element(By.ID, "main-replay-play").click()
+
+    def at_in_url(x):
+        q = dict(p.split("=", 1) for p in x.current_url.split("?", 1)[-1].split("&") if "=" in p)
+        return q.get("at")
+
+    first = wait(d).until(at_in_url)
+    later = wait(d, 10).until(lambda x: (at_in_url(x) or "") > first and at_in_url(x))
+    t_first = datetime.fromisoformat(first.replace("%3A", ":"))
+    t_later = datetime.fromisoformat(later.replace("%3A", ":"))
+    assert timedelta(hours=1) <= t_later - t_first <= timedelta(hours=6)
+    assert t_first < datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=18)  # started a day back
+    assert d.find_element(By.ID, "main-at").get_attribute("value") in {
+        later.replace("%3A", ":"), (t_later + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")}
+    assert "Pause" in d.find_element(By.ID, "main-replay-play").text
+    d.find_element(By.ID, "main-replay-play").click()  # pause
+    wait(d).until(lambda x: "Replay" in x.find_element(By.ID, "main-replay-play").text)
+    paused = at_in_url(d)
+    time.sleep(2.5)
+    assert at_in_url(d) == paused
+    screenshot(d, "main_replay")

@@ -146,3 +146,33 @@ def test_pages_and_component_ids_carry_their_prefix():
     wall_ids = ids(wall._page(web_settings(), parse_query("window=24h"), "national"))
     assert "wall-map" in wall_ids and all(i.startswith("wall-") for i in wall_ids)
     assert all(i.startswith("main-") for i in main.EVENT_OUTPUTS)
+
+
+def test_replay_slider_maps_to_the_as_at_time_and_back():
+    import importlib
+
+    import dashboard.app  # noqa: F401 - registers the pages
+
+    main = importlib.import_module("dashboard.pages.main")
+    origin = "2026-11-22T10:01"
+    assert main.replay_to_at(0, origin) is None and main.replay_to_at(None, origin) is None
+    assert main.replay_to_at(-90, origin) == "2026-11-22T08:31"
+    assert main.replay_value("2026-11-22T08:31", origin) == -90
+    assert main.replay_value(None, origin) == 0 and main.replay_value("2026-11-23T00:00", origin) == 0
+
+
+def test_replay_plays_forward_one_step_per_tick_and_stops_live():
+    import importlib
+
+    import dashboard.app  # noqa: F401
+
+    main = importlib.import_module("dashboard.pages.main")
+    # play from live starts a day back; play again pauses where it is
+    assert main.replay_step("main-replay-play", 0, False) == (-24 * 60, False, "❚❚ Pause")
+    assert main.replay_step("main-replay-play", -300, False) == (-300, False, "❚❚ Pause")
+    assert main.replay_step("main-replay-play", -300, True) == (-300, True, "▶ Replay")
+    # a tick moves one step (60 min by default); the last step goes live and stops
+    assert main.replay_step("main-replay-tick", -300, True) == (-240, False, "❚❚ Pause")
+    assert main.replay_step("main-replay-tick", -30, True) == (0, True, "▶ Replay")
+    # a tick that arrives after a pause changes nothing
+    assert main.replay_step("main-replay-tick", -300, False)[0] is main.no_update
