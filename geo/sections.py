@@ -378,6 +378,7 @@ def load(url: str | None = None, path: Path | str | None = None, actor: str = "s
         removed = [r["code"] for r in conn.execute(
             queries["sections_delete_missing"], {"codes": [s.code for s in sections]})]
         conn.execute(queries["set_metric_srid"], {"srid": srid})
+        conn.execute(queries["section_grid_rebuild"])  # the ingest merge's lookup grid
         n_events = conn.execute(queries["events_relocate"]).rowcount
         n_positions = conn.execute(queries["positions_relocate"]).rowcount
         n_patrols = conn.execute(queries["patrols_relocate"]).rowcount

@@ -27,6 +27,7 @@ import hashlib
 import queue
 import struct
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
@@ -164,7 +165,9 @@ class _Batch:
         self.has_versions = False
         self.positions_wait = False  # positions refer to a patrol: merge them after patrols
         self.accepted = 0
-        self.params = {"source": source, "batch_id": batch_id, "file_name": file_name, "format": fmt}
+        # ms and seq0 make the time-ordered event ids (sql/queries/ingest.sql).
+        self.params = {"source": source, "batch_id": batch_id, "file_name": file_name, "format": fmt,
+                       "ms": int(time.time() * 1000), "seq0": 0}
         self._locked = False
         self._seq = 0
         self._buffers: dict[str, list] = {
@@ -181,6 +184,9 @@ class _Batch:
             "stage_parent": (("source_ref", "parent_ref"), ("text", "text")),
         }
         conn.execute("SET LOCAL jit = off")  # compiling the merges costs more than it saves
+        # A chunk's sort and the event_cell_day trigger's transition table stay in memory.
+        conn.execute("SET LOCAL work_mem = '64MB'")
+        conn.execute("SET LOCAL enable_material = off")
         self.writer = _Writer()
 
     # ---- buffering and staging
@@ -210,6 +216,7 @@ class _Batch:
             self._copy(table, rows)
         if table == "stage_event":
             self._merge_events()
+            self.params["seq0"] += len(rows)
         elif table == "stage_position" and not self.positions_wait:
             self._merge_positions()
 
@@ -445,6 +452,9 @@ def ingest_stream(
         summary.batch_id = conn.execute(queries["ingest_batch_start"], {
             "source": source, "file_name": name, "format": fmt, "submitted_by": submitted_by,
         }).fetchone()["id"]
+        # The section-lookup grid, rebuilt here (committed on its own) when a change of the
+        # sections emptied it; `nsp sections load` normally rebuilds it already.
+        conn.execute("SELECT nsp_section_grid_ensure()")
         conn.autocommit = False
         prepared = None
         batch = None

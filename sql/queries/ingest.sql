@@ -36,16 +36,31 @@ CREATE TEMP TABLE stage_event (
 -- Staged events as event rows: geometry decoded, section and distance located. Rows go
 -- in geohash order: consecutive points fall in the same section, so PostGIS reuses its
 -- prepared polygon for ST_Intersects, and GiST inserts touch the same pages.
+-- The section comes from the lookup grid (section_grid, 0009_section_grid.sql: cells
+-- wholly inside one section) and only for points in no listed cell from the exact test,
+-- nsp_locate's rule written inline (air first, then the lowest code); the distance to the
+-- section's line in the metric CRS as in nsp_locate. Same answers, a fifth of the time.
 CREATE TEMP VIEW stage_event_located AS
-SELECT s.source_ref, s.category, s.subtype, s.occurred_at, s.reported_at, g.geom, s.accuracy_m,
+SELECT s.source_ref, s.category, s.subtype, s.occurred_at, s.reported_at, s.pt AS geom, s.accuracy_m,
        s.persons, s.impact, s.source_reliability, s.credibility, s.validation, s.status,
        CASE WHEN s.status = 'closed' THEN coalesce(s.reported_at, s.occurred_at) END AS closed_at,
        s.crossing_stage, s.crossing_mode, s.direction, s.detection_method, s.transport_means,
        s.evasion_attempt, s.facilitation_link, s.sar_link, s.description, s.stale_at,
-       l.section_code, l.distance_m AS distance_to_border_m, s.attrs::jsonb AS attrs, s.version
-  FROM (SELECT * FROM stage_event ORDER BY ST_GeoHash(ST_GeomFromEWKB(geom), 5)) s
- CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(s.geom) AS geom) g
- CROSS JOIN LATERAL nsp_locate(g.geom) l;
+       b.code AS section_code, ST_Distance(ST_Transform(s.pt, ST_SRID(b.line_m)), b.line_m) AS distance_to_border_m,
+       s.attrs::jsonb AS attrs, s.version, s.seq
+  FROM (SELECT e.*, g.pt, row_number() OVER (ORDER BY ST_GeoHash(g.pt, 5)) AS seq
+          FROM stage_event e
+         CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(e.geom) AS pt) g) s
+  LEFT JOIN section_grid c ON c.k = 16 AND c.gx = floor(ST_X(s.pt) * 16)::integer
+                          AND c.gy = floor(ST_Y(s.pt) * 16)::integer
+  LEFT JOIN section_grid f ON c.section_code IS NULL AND f.k = 128
+                          AND f.gx = floor(ST_X(s.pt) * 128)::integer
+                          AND f.gy = floor(ST_Y(s.pt) * 128)::integer
+  LEFT JOIN LATERAL (
+        SELECT x.code FROM border_section x
+         WHERE c.section_code IS NULL AND f.section_code IS NULL AND ST_Intersects(x.area, s.pt)
+         ORDER BY (x.kind = 'air') DESC, x.code LIMIT 1) l ON true
+  LEFT JOIN border_section b ON b.code = coalesce(c.section_code, f.section_code, l.code);
 CREATE TEMP TABLE stage_parent (source_ref text, parent_ref text) ON COMMIT DROP;
 CREATE TEMP TABLE stage_quarantine (
     location text, line_no int4, record_no int4, raw text, reason text
@@ -76,14 +91,18 @@ SELECT pg_advisory_xact_lock(hashtext('nsp_ingest'), hashtext(%(source)s));
 -- ingest_merge_events --
 -- New events; a (source, source_ref) already stored is a duplicate and ignored (the
 -- anti-join skips it before locating it; ON CONFLICT catches repeats within the chunk).
--- Section and distance come from nsp_locate (in the stage_event_located view), so the
--- row trigger does not fire (it still does for points outside every section).
-INSERT INTO event (source, source_ref, batch_id, category, subtype, occurred_at, reported_at,
+-- Section and distance come from the stage_event_located view (nsp_locate's answers), so
+-- the row trigger does not fire (it still does for points outside every section).
+-- Ids are time-ordered (UUID version 7 layout: the batch's start in ms, then a sequence
+-- number within the batch, %(seq0)s + the row's place in the chunk, then 42 random bits),
+-- so the primary key grows at its right edge instead of touching a random leaf page per
+-- row (and writing a full-page image of it to the WAL after each checkpoint).
+INSERT INTO event (id, source, source_ref, batch_id, category, subtype, occurred_at, reported_at,
                    geom, accuracy_m, persons, impact, source_reliability, credibility,
                    validation, status, closed_at, crossing_stage, crossing_mode, direction,
                    detection_method, transport_means, evasion_attempt, facilitation_link,
                    sar_link, description, stale_at, section_code, distance_to_border_m, attrs)
-SELECT %(source)s, source_ref, %(batch_id)s, category, subtype, occurred_at, reported_at,
+SELECT nsp_uuid7(%(ms)s, %(seq0)s + seq), %(source)s, source_ref, %(batch_id)s, category, subtype, occurred_at, reported_at,
        geom, accuracy_m, persons, impact, source_reliability, credibility,
        validation, status, closed_at, crossing_stage, crossing_mode, direction,
        detection_method, transport_means, evasion_attempt, facilitation_link,
@@ -91,18 +110,19 @@ SELECT %(source)s, source_ref, %(batch_id)s, category, subtype, occurred_at, rep
   FROM stage_event_located v
  WHERE version IS NULL
    AND NOT EXISTS (SELECT 1 FROM event e WHERE e.source = %(source)s AND e.source_ref = v.source_ref)
+ ORDER BY seq
 ON CONFLICT (source, source_ref) DO NOTHING;
 
 -- ingest_merge_events_versioned --
 -- Records that a newer message updates (Cursor on Target markers and alerts, keyed by
 -- uid): the latest version in the batch wins, and it replaces a stored row only when
 -- newer (attrs.cot_time). Older or equal versions count as duplicates.
-INSERT INTO event AS e (source, source_ref, batch_id, category, subtype, occurred_at, reported_at,
+INSERT INTO event AS e (id, source, source_ref, batch_id, category, subtype, occurred_at, reported_at,
                    geom, accuracy_m, persons, impact, source_reliability, credibility,
                    validation, status, closed_at, crossing_stage, crossing_mode, direction,
                    detection_method, transport_means, evasion_attempt, facilitation_link,
                    sar_link, description, stale_at, section_code, distance_to_border_m, attrs)
-SELECT DISTINCT ON (source_ref) %(source)s, source_ref, %(batch_id)s, category, subtype,
+SELECT DISTINCT ON (source_ref) nsp_uuid7(%(ms)s, %(seq0)s + seq), %(source)s, source_ref, %(batch_id)s, category, subtype,
        occurred_at, reported_at, geom, accuracy_m, persons, impact, source_reliability,
        credibility, validation, status, closed_at, crossing_stage, crossing_mode, direction,
        detection_method, transport_means, evasion_attempt, facilitation_link,

@@ -36,6 +36,11 @@ SELECT 1 FROM spatial_ref_sys WHERE srid = %(srid)s;
 -- Remove the sections that the new file no longer has (their level history goes too).
 DELETE FROM border_section WHERE NOT (code = ANY(%(codes)s)) RETURNING code;
 
+-- section_grid_rebuild --
+-- The ingest merge's section-lookup grid (0009_section_grid.sql) for the new sections;
+-- the upserts above emptied it. About 2.5 s for Latvia.
+SELECT nsp_section_grid_rebuild();
+
 -- set_metric_srid --
 INSERT INTO nsp_config (key, value) VALUES ('metric_srid', %(srid)s::text)
 ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value;
