@@ -33,7 +33,25 @@ CONTRIBUTED = [
 
 
 class NspGroup(click.Group):
-    """Turns an :class:`NspError` into a short message and a non-zero exit."""
+    """Turns an :class:`NspError` into a short message and a non-zero exit.
+
+    The areas' commands (CONTRIBUTED; the command's name is its attribute's) are imported
+    when used: `nsp ingest` does not import the dashboard, the queue or the export code
+    (0.3-0.5 s of every run)."""
+
+    def list_commands(self, ctx):
+        return sorted(set(super().list_commands(ctx)) | {name for _m, name in CONTRIBUTED})
+
+    def get_command(self, ctx, cmd_name):
+        command = super().get_command(ctx, cmd_name)
+        if command is None:
+            for module_name, attr in CONTRIBUTED:
+                if attr == cmd_name:
+                    command = _contributed(module_name, attr)
+                    if command is not None:
+                        self.add_command(command)
+                    break
+        return command
 
     def invoke(self, ctx):
         try:
@@ -114,20 +132,14 @@ def db_status(as_json: bool):
         click.echo(f"{table:<16} {n:>10,}")
 
 
-def _register_contributed() -> None:
-    for module_name, attr in CONTRIBUTED:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if module_name.startswith(exc.name or "?"):  # that area has no commands yet
-                continue
-            raise
-        command = getattr(module, attr, None)
-        if command is not None:
-            cli.add_command(command)
-
-
-_register_contributed()
+def _contributed(module_name: str, attr: str):
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if module_name.startswith(exc.name or "?"):  # that area has no commands yet
+            return None
+        raise
+    return getattr(module, attr, None)
 
 
 def main() -> None:
