@@ -174,6 +174,9 @@ class _Batch:
             "stage_event": [], "stage_position": [], "stage_object": [], "stage_patrol": [],
             "stage_observation": [], "stage_quarantine": [], "stage_parent": [],
         }
+        # The first chunk of a table that merges as it goes is small, so that the
+        # database starts working while the parser is still on the first rows.
+        self._limits = {"stage_event": max(100, self.chunk // 10), "stage_position": max(100, self.chunk // 10)}
         self._specs = {
             "stage_event": (EVENT_COLUMNS, EVENT_TYPES),
             "stage_position": (POSITION_COLUMNS, POSITION_TYPES),
@@ -199,8 +202,9 @@ class _Batch:
     def _put(self, table: str, row: tuple) -> None:
         buf = self._buffers[table]
         buf.append(row)
-        if len(buf) >= self.chunk:
+        if len(buf) >= self._limits.get(table, self.chunk):
             self._buffers[table] = []
+            self._limits[table] = self.chunk
             self.writer.submit(partial(self._stage, table, buf))
 
     def _copy(self, table: str, rows: list) -> None:
