@@ -89,8 +89,11 @@ CREATE TEMP TABLE stage_observation (
 SELECT pg_advisory_xact_lock(hashtext('nsp_ingest'), hashtext(%(source)s));
 
 -- ingest_merge_events --
--- New events; a (source, source_ref) already stored is a duplicate and ignored (the
--- anti-join skips it before locating it; ON CONFLICT catches repeats within the chunk).
+-- New events; a (source, source_ref) already stored, or repeated within the batch, is a
+-- duplicate and ignored (ON CONFLICT checks the unique index before inserting). No
+-- anti-join against event first: with the grid, locating a duplicate costs less than
+-- probing the index once more for every new row (200k new rows: 9 % less database CPU;
+-- re-delivering them: 1.6 -> 3.1 s of database CPU, still under the parser's 4 s).
 -- Section and distance come from the stage_event_located view (nsp_locate's answers), so
 -- the row trigger does not fire (it still does for points outside every section).
 -- Ids are time-ordered (UUID version 7 layout: the batch's start in ms, then a sequence
@@ -110,7 +113,6 @@ SELECT nsp_uuid7(%(ms)s, %(seq0)s + seq), %(source)s, source_ref, %(batch_id)s, 
        sar_link, description, stale_at, section_code, distance_to_border_m, attrs
   FROM stage_event_located v
  WHERE version IS NULL
-   AND NOT EXISTS (SELECT 1 FROM event e WHERE e.source = %(source)s AND e.source_ref = v.source_ref)
 ON CONFLICT (source, source_ref) DO NOTHING;
 
 -- ingest_merge_events_versioned --
