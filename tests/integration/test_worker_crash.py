@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import time
+from datetime import datetime, timedelta, timezone
 
 import psycopg
 import pytest
@@ -129,7 +130,12 @@ def test_a_running_worker_takes_over_the_job_of_a_killed_one(db_url, conn, tmp_p
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     f = inbox / "takeover.ndjson"
-    f.write_bytes(ndjson_events([f"T-{i}" for i in range(KILL_EVENTS)]))
+    # Four times the kill test's file: the first worker must still be loading when the
+    # second one has started and registered (a few seconds), at today's ingest rate.
+    n_events = 4 * KILL_EVENTS
+    # (7 s apart: they start 20 days back, so none is in the future)
+    f.write_bytes(ndjson_events([f"T-{i}" for i in range(n_events)],
+                                start=datetime.now(timezone.utc) - timedelta(days=20)))
     fast = {"NSP_QUEUE_HEARTBEAT_SECONDS": "0.5", "NSP_QUEUE_STALLED_SECONDS": "2"}
     doomed = start_worker(db_url, "--name", "doomed", log=tmp_path / "doomed.log", **fast)
     survivor = None
@@ -153,4 +159,4 @@ def test_a_running_worker_takes_over_the_job_of_a_killed_one(db_url, conn, tmp_p
     log = (tmp_path / "survivor.log").read_text()
     assert "action=retry_stalled" in log and "action=ingested" in log
     assert "action=ingested" not in (tmp_path / "doomed.log").read_text()
-    assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == KILL_EVENTS
+    assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == n_events
