@@ -123,14 +123,10 @@ def window_bounds(
 # ------------------------------------------------------------------------ helpers
 
 
-def _run(conn, name: str, params: dict, with_filter: bool = False, **parts: str) -> list[dict]:
-    """Run query ``name``; ``with_filter`` fills its ``{filter}`` with picture_event_filter,
-    and each of ``parts`` (placeholder=query name) a placeholder with another block."""
+def _run(conn, name: str, params: dict, with_filter: bool = False) -> list[dict]:
     text = queries[name]
-    if with_filter or parts:
-        event_filter = sql.SQL(queries["picture_event_filter"])
-        blocks = {k: sql.SQL(queries[v]).format(filter=event_filter) for k, v in parts.items()}
-        query = sql.SQL(text).format(filter=event_filter, **blocks)
+    if with_filter:
+        query = sql.SQL(text).format(filter=sql.SQL(queries["picture_event_filter"]))
     else:
         query = text
     # Unprepared on purpose: the NULL-means-no-filter conditions fold away only when
@@ -228,10 +224,19 @@ def _day_split(start: datetime, end: datetime) -> dict:
     return {"day_from": first.date(), "day_to": last.date(), "edge_lo": [start, last], "edge_hi": [first, end]}
 
 
+def _split(start: datetime, end: datetime, cells: bool) -> dict:
+    """:func:`_day_split` when the pre-aggregate may answer (``cells``); otherwise no whole
+    day, and all of [start, end) from the events."""
+    if cells:
+        return _day_split(start, end)
+    return {"day_from": start.date(), "day_to": start.date(), "edge_lo": [start], "edge_hi": [end]}
+
+
 def _two_window_split(f: PictureFilter) -> dict:
-    """:func:`_day_split` of the window and of the previous window of the same length."""
-    cur = _day_split(f.start, f.end)
-    prev = _day_split(f.start - f.length, f.start)
+    """:func:`_split` of the window and of the previous window of the same length."""
+    cells = _uses_cells(f)
+    cur = _split(f.start, f.end, cells)
+    prev = _split(f.start - f.length, f.start, cells)
     return cur | {"prev_day_from": prev["day_from"], "prev_day_to": prev["day_to"],
                   "edge_lo": prev["edge_lo"] + cur["edge_lo"], "edge_hi": prev["edge_hi"] + cur["edge_hi"]}
 
@@ -251,11 +256,8 @@ def _grid_rows(conn, f: PictureFilter, params: dict, zoom: float, cell_pixels: i
     level = grid_level(zoom, cell_pixels)
     while level >= 1:
         p = params | {"kx": float(2**level), "ky": float(2 ** (level + 1)), "limit": max_cells + 1}
-        if _uses_cells(f, level):
-            p |= _day_split(f.start, f.end) | {"shift": CELLS_LEVEL - level}
-            rows = _run(conn, "picture_events_grid_cells", p, True)
-        else:
-            rows = _run(conn, "picture_events_grid", p, True)
+        p |= _split(f.start, f.end, _uses_cells(f, level)) | {"shift": max(0, CELLS_LEVEL - level)}
+        rows = _run(conn, "picture_events_grid", p, True)
         if len(rows) <= max_cells:
             return rows
         level -= 1
@@ -339,9 +341,9 @@ def timeseries(scope: Scope, f: PictureFilter) -> tuple[str, list[dict]]:
     f = f.scoped(scope)
     bucket = "hour" if f.length <= timedelta(hours=48) else "day"
     with access.connection(scope) as conn:
-        if bucket == "day" and _uses_cells(f):
-            rows = _run(conn, "picture_timeseries_days", f.params() | _day_split(f.start, f.end),
-                        True)
+        if bucket == "day":
+            days = _split(f.start, f.end, _uses_cells(f))
+            rows = _run(conn, "picture_timeseries_days", f.params() | days, True)
         else:
             rows = _run(conn, "picture_timeseries", f.params() | {"bucket": bucket}, True)
     return bucket, rows
@@ -378,11 +380,7 @@ def section_table(scope: Scope, f: PictureFilter) -> list[dict]:
     """Per section: level, events and persons in the window, change vs the previous window."""
     f = f.scoped(scope)
     with access.connection(scope) as conn:
-        if _uses_cells(f):
-            rows = _run(conn, "picture_section_stats", f.params() | _two_window_split(f), True,
-                        counts="picture_section_counts_cells")
-        else:
-            rows = _run(conn, "picture_section_stats", f.params(), True, counts="picture_section_counts")
+        rows = _run(conn, "picture_section_stats", f.params() | _two_window_split(f), True)
     for r in rows:
         r["change"] = r["events"] - r["events_prev"]
         r["last_event"] = _iso(r["last_event"])

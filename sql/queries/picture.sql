@@ -36,26 +36,11 @@ SELECT e.id::text AS id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.category, e
 -- picture_events_grid --
 -- Server-side aggregation: counts per grid cell and category, placed at the mean position of
 -- the cell's events; the largest cells first. Cell (cx, cy) = floor(lon * kx / 360),
--- floor(lat * ky / 360), kx and ky powers of two (geo/picture.py grid_level).
-SELECT e.category,
-       floor(ST_X(e.geom) * %(kx)s / 360)::integer AS cx,
-       floor(ST_Y(e.geom) * %(ky)s / 360)::integer AS cy,
-       count(*) AS n,
-       coalesce(sum(e.persons), 0) AS persons,
-       max(array_position(ARRAY['low', 'medium', 'high', 'very_high'], e.impact)) AS max_impact,
-       avg(ST_X(e.geom)) AS lon,
-       avg(ST_Y(e.geom)) AS lat
-  FROM event e
- WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
- GROUP BY 1, 2, 3
- ORDER BY n DESC
- LIMIT %(limit)s
-
--- picture_events_grid_cells --
--- The same counts, with the whole UTC days of the window [day_from, day_to) read from the
--- pre-aggregate event_cell_day (sql/migrations/0008_event_cells.sql; its cells shifted right
--- by %(shift)s are the cells of this grid) and only the partial days at the edges,
--- [edge_lo[i], edge_hi[i]), from the events themselves.
+-- floor(lat * ky / 360), kx and ky powers of two (geo/picture.py grid_level). The whole UTC
+-- days [day_from, day_to) come from the pre-aggregate event_cell_day
+-- (sql/migrations/0008_event_cells.sql; its cells shifted right by %(shift)s are this grid's),
+-- the time ranges [edge_lo[i], edge_hi[i]) from the events themselves. When the aggregate
+-- cannot answer, day_from = day_to and one edge is the whole window (geo/picture.py _split).
 WITH parts AS (
     SELECT a.category, a.gx >> %(shift)s AS cx, a.gy >> %(shift)s AS cy,
            a.n_low + a.n_medium + a.n_high + a.n_very_high AS n, a.persons,
@@ -104,7 +89,8 @@ SELECT date_trunc(%(bucket)s, e.occurred_at AT TIME ZONE 'UTC') AS bucket, e.cat
  ORDER BY 1, 2
 
 -- picture_timeseries_days --
--- Events per UTC day and category: whole days from event_cell_day, the edges from event.
+-- Events per UTC day and category: whole days from event_cell_day, the edges from event (as
+-- in picture_events_grid).
 WITH parts AS (
     SELECT a.day::timestamp AS bucket, a.category, a.n_low + a.n_medium + a.n_high + a.n_very_high AS n
       FROM event_cell_day a
@@ -127,8 +113,8 @@ HAVING sum(p.n) > 0
 -- picture_section_stats --
 -- Per section: its level (as at %(level_at)s when given), events and persons in the window,
 -- events in the previous window of the same length, and the time of its last event.
--- The counts placeholder takes picture_section_counts or, when the pre-aggregate can answer,
--- picture_section_counts_cells (geo/picture.py section_table).
+-- Whole UTC days of both windows come from event_cell_day, the edges from event (as in
+-- picture_events_grid).
 SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board,
        CASE WHEN %(level_at)s::timestamptz IS NULL THEN s.impact_level
             ELSE coalesce(h.to_level, s.impact_level) END AS impact_level,
@@ -139,7 +125,25 @@ SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board,
         SELECT c.to_level FROM impact_level_change c
          WHERE c.section_code = s.code AND c.decided_at <= %(level_at)s::timestamptz
          ORDER BY c.decided_at DESC, c.id DESC LIMIT 1) h ON true
-  LEFT JOIN ({counts}) w ON w.section_code = s.code
+  LEFT JOIN (
+        SELECT x.section_code,
+               sum(x.n) FILTER (WHERE x.cur)::bigint AS n,
+               sum(x.persons) FILTER (WHERE x.cur)::bigint AS persons,
+               sum(x.n) FILTER (WHERE NOT x.cur)::bigint AS n_prev
+          FROM (SELECT a.section_code, a.day >= %(day_from)s AS cur,
+                       a.n_low + a.n_medium + a.n_high + a.n_very_high AS n, a.persons
+                  FROM event_cell_day a
+                 WHERE ((a.day >= %(prev_day_from)s AND a.day < %(prev_day_to)s)
+                        OR (a.day >= %(day_from)s AND a.day < %(day_to)s))
+                   AND (%(categories)s::text[] IS NULL OR a.category = ANY (%(categories)s::text[]))
+                   AND (%(sources)s::text[] IS NULL OR a.source = ANY (%(sources)s::text[]))
+                   AND (%(sections)s::text[] IS NULL OR a.section_code = ANY (%(sections)s::text[]))
+                UNION ALL
+                SELECT e.section_code, e.occurred_at >= %(start)s, 1, coalesce(e.persons, 0)
+                  FROM unnest(%(edge_lo)s::timestamptz[], %(edge_hi)s::timestamptz[]) AS edge (lo, hi)
+                  JOIN event e ON e.occurred_at >= edge.lo AND e.occurred_at < edge.hi
+                 WHERE {filter}) x
+         GROUP BY x.section_code) w ON w.section_code = s.code
   -- The newest event before the end: the row just below (code, end) in the (section_code,
   -- occurred_at) index, kept when it is of this section. Written as max() with
   -- section_code = s.code, the planner scans the time index backwards instead, through every
@@ -151,38 +155,6 @@ SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board,
                  ORDER BY e.section_code DESC, e.occurred_at DESC LIMIT 1) x) l ON true
  WHERE %(sections)s::text[] IS NULL OR s.code = ANY (%(sections)s::text[])
  ORDER BY (s.kind = 'land-internal'), s.code
-
--- picture_section_counts --
--- Per section: events and persons in the window, events in the previous window.
-SELECT e.section_code,
-       count(*) FILTER (WHERE e.occurred_at >= %(start)s) AS n,
-       sum(e.persons) FILTER (WHERE e.occurred_at >= %(start)s) AS persons,
-       count(*) FILTER (WHERE e.occurred_at < %(start)s) AS n_prev
-  FROM event e
- WHERE e.occurred_at >= %(prev_start)s AND e.occurred_at < %(end)s AND {filter}
- GROUP BY e.section_code
-
--- picture_section_counts_cells --
--- The same counts with whole UTC days from event_cell_day (both windows) and only the
--- partial days at the edges from event.
-SELECT x.section_code,
-       sum(x.n) FILTER (WHERE x.cur)::bigint AS n,
-       sum(x.persons) FILTER (WHERE x.cur)::bigint AS persons,
-       sum(x.n) FILTER (WHERE NOT x.cur)::bigint AS n_prev
-  FROM (SELECT a.section_code, a.day >= %(day_from)s AS cur,
-               a.n_low + a.n_medium + a.n_high + a.n_very_high AS n, a.persons
-          FROM event_cell_day a
-         WHERE ((a.day >= %(prev_day_from)s AND a.day < %(prev_day_to)s)
-                OR (a.day >= %(day_from)s AND a.day < %(day_to)s))
-           AND (%(categories)s::text[] IS NULL OR a.category = ANY (%(categories)s::text[]))
-           AND (%(sources)s::text[] IS NULL OR a.source = ANY (%(sources)s::text[]))
-           AND (%(sections)s::text[] IS NULL OR a.section_code = ANY (%(sections)s::text[]))
-        UNION ALL
-        SELECT e.section_code, e.occurred_at >= %(start)s, 1, coalesce(e.persons, 0)
-          FROM unnest(%(edge_lo)s::timestamptz[], %(edge_hi)s::timestamptz[]) AS edge (lo, hi)
-          JOIN event e ON e.occurred_at >= edge.lo AND e.occurred_at < edge.hi
-         WHERE {filter}) x
- GROUP BY x.section_code
 
 -- picture_section_list --
 -- Codes and names for the section pickers (external sections first).
