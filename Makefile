@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 NSP    := $(BIN)/nsp
 PYTEST_ARGS ?=
 
-.PHONY: help setup system db demo test test-unit test-integration test-browser bench audit pip-audit serve lock clean
+.PHONY: help setup system db demo test test-unit test-integration test-browser bench audit pip-audit serve lock lock-upgrade clean
 
 help:
 	@echo "make demo    set up, load Latvia, stream a scenario through the workers, serve the dashboard"
@@ -71,6 +71,15 @@ pip-audit: $(BIN)/.installed
 # Refresh the pinned set after changing dependencies in pyproject.toml.
 lock: $(BIN)/.installed
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^nsp' > requirements.lock
+
+# Re-resolve every dependency to its newest release for this Python, in a throwaway venv,
+# and pin the result. `make audit` can judge only pins that are the newest release.
+lock-upgrade:
+	@d=$$(mktemp -d) && $(PYTHON) -m venv $$d \
+	  && $$d/bin/python -m pip install -q --upgrade pip \
+	  && $$d/bin/python -m pip install -q -e '.[test]' \
+	  && $$d/bin/python -m pip freeze --exclude-editable | grep -v '^nsp' > requirements.lock; \
+	  rc=$$?; rm -rf $$d; exit $$rc
 
 clean:
 	-$(NSP) db down

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import urllib.error
 import urllib.request
@@ -58,6 +59,16 @@ def judge(version: str, release_doc: dict | None, project_doc: dict | None) -> t
     return ("vulnerable" if vulns else "clean"), vulns
 
 
+def why_older(info: dict, python: tuple[int, int]) -> str:
+    """Why a pin may lag the latest release: "it requires Python >=3.12" when the latest
+    release's ``requires_python`` lower bound is above ``python``; else ``""``."""
+    for spec in (info.get("requires_python") or "").split(","):
+        m = re.fullmatch(r"\s*>=\s*(\d+)\.(\d+)(?:\.\d+)*\s*", spec)
+        if m and (int(m[1]), int(m[2])) > python:
+            return f"it requires Python {spec.strip()}, this is {python[0]}.{python[1]}"
+    return ""
+
+
 def _get(url: str) -> dict | None:
     try:
         with urllib.request.urlopen(url, timeout=30) as resp:
@@ -74,7 +85,11 @@ def audit(pins: list[tuple[str, str]], index: str) -> list[tuple[str, str, str, 
         release = _get(f"{index}/{name}/{version}/json")
         project = None if release is not None else _get(f"{index}/{name}/json")
         status, vulns = judge(version, release, project)
-        latest = (project or release or {}).get("info", {}).get("version", "?")
+        info = (project or release or {}).get("info", {})
+        latest = info.get("version", "?")
+        if status == "unchecked" and project is not None:
+            reason = why_older(info, sys.version_info[:2])
+            latest = f"{latest}{'; ' + reason if reason else ''}"
         return name, version, status, vulns, latest
 
     with ThreadPoolExecutor(8) as pool:

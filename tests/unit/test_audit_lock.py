@@ -55,3 +55,11 @@ def test_the_project_lock_is_fully_pinned():
     assert {"dash", "psycopg", "procrastinate", "geopandas", "selenium"} <= names
     # the test extra no longer pulls dash[testing]'s selenium 4.2 and urllib3 1.26
     assert dict((n.lower(), v) for n, v in pins)["urllib3"].split(".")[0] == "2"
+
+
+def test_why_an_unchecked_pin_lags_the_latest_release():
+    assert audit_lock.why_older({"requires_python": ">=3.12"}, (3, 11)) == \
+        "it requires Python >=3.12, this is 3.11"
+    assert audit_lock.why_older({"requires_python": "!=3.0.*, >= 3.12.1"}, (3, 11)).startswith("it requires")
+    assert audit_lock.why_older({"requires_python": ">=3.12"}, (3, 12)) == ""
+    assert audit_lock.why_older({"requires_python": None}, (3, 11)) == ""
