@@ -179,6 +179,18 @@ window.nsp = Object.assign({}, window.nsp, {
                 const html = `<span class="nsp-place-dot"></span><span class="nsp-place-name">${esc(name)}</span>`;
                 return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-place" + (h.dark ? " nsp-dark" : ""), iconSize: [0, 0]}),
                     interactive: false, keyboard: false});
+            },
+            // ------------------------------------------------------------ viewport
+            // The map's moveend handler (dl.Map eventHandlers): tells Dash the zoom and
+            // the bounds, which the map callbacks read. dash-leaflet's own tracking
+            // (trackViewport) throws on every move when the map was opened with `bounds`
+            // and no `center` (emilhe/dash-leaflet#254), so the server never heard of a zoom.
+            trackView: function (e, ctx) {
+                const m = e.target, b = m.getBounds();
+                const bounds = [[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]];
+                if (ctx.zoom !== m.getZoom() || JSON.stringify(ctx.bounds) !== JSON.stringify(bounds)) {
+                    ctx.setProps({zoom: m.getZoom(), bounds: bounds});
+                }
             }
         };
     })()

@@ -134,6 +134,9 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
         boundsOptions={"padding": [10, 10]} if controls else {"paddingTopLeft": [10, 90], "paddingBottomRight": [10, 10]},
         minZoom=5,
         maxZoom=14,
+        # zoom and bounds reach Dash through nsp.map.trackView (see nsp_map.js for why)
+        trackViewport=False,
+        eventHandlers={"moveend": ns("trackView")},
         zoomControl=controls,
         attributionControl=False,
         className=f"nsp-map nsp-map-{'dark' if dark else 'light'}",

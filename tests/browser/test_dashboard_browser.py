@@ -140,6 +140,43 @@ def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, li
     screenshot(d, "main_deeplink")
 
 
+def _zoom_inputs(driver) -> list[int]:
+    """The map zooms that the page sent to the server since the last read of the log."""
+    zooms = []
+    for entry in driver.get_log("performance"):
+        msg = json.loads(entry["message"])["message"]
+        req = msg.get("params", {}).get("request", {})
+        if msg.get("method") == "Network.requestWillBeSent" and "_dash-update-component" in req.get("url", ""):
+            body = json.loads(req.get("postData") or "{}")
+            zooms += [i.get("value") for i in body.get("inputs", [])
+                      if isinstance(i, dict) and i.get("id") == "main-map" and i.get("property") == "zoom"]
+    return zooms
+
+
+def test_zooming_in_tells_the_server_and_the_map_shows_only_the_view(logged_in, live_server):
+    # dash-leaflet's own viewport tracking threw on every move of a map opened with bounds
+    # (emilhe/dash-leaflet#254): the server never heard of a zoom and kept the national view.
+    d = logged_in
+    d.get(live_server + "/?window=7d")
+    wait_for_sections(d)
+    note = lambda x: x.find_element(By.ID, "main-map-note").text  # noqa: E731
+    wait(d).until(lambda x: note(x).split(" ")[0].replace(",", "").isdigit() and not note(x).startswith("0 "))
+    d.get_log("browser")
+    d.get_log("performance")
+    scale = "const t = getComputedStyle(document.querySelector('.leaflet-proxy')).transform;" \
+            "return t && t !== 'none' ? parseFloat(t.slice(7).split(',')[0]) : 0"
+    sent = []
+    # Zoom in on the middle of the country, where no test section lies (tests/browser/seed.py).
+    while d.execute_script(scale) < 2 ** 11:
+        d.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
+        time.sleep(0.6)
+        sent += _zoom_inputs(d)
+    wait(d).until(lambda x: note(x).startswith("0 events"))
+    sent += _zoom_inputs(d)
+    assert sent and max(sent) >= 11, sent
+    assert not [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
+
+
 def test_wall_shows_a_new_high_impact_event_within_one_refresh(logged_in, live_server, picture_db):
     d = logged_in
     d.get(live_server + "/wall")
