@@ -43,10 +43,13 @@ IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
 
 
 def _sections_panel(rows: list[dict]) -> list:
+    """The external sections, most severe first, then the busiest, then by code: when the
+    panel is too short for all of them, the ones cut off at the bottom matter least."""
+    rank = {level: i for i, level in enumerate(picture.LEVELS)}
+    rows = sorted((r for r in rows if r["kind"] != "land-internal"),
+                  key=lambda r: (-rank.get(r["impact_level"], -1), -r["events"], r["code"]))
     items = []
     for r in rows:
-        if r["kind"] == "land-internal":
-            continue
         items.append(html.Div([
             html.Span(r["impact_level"] or "–", className=f"nsp-level nsp-level-{r['impact_level'] or 'internal'}"),
             html.Span(r["code"], className="wall-sec-code"),

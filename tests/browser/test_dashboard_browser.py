@@ -89,6 +89,31 @@ def test_wall_renders_dark_with_clock_and_live_sign(logged_in, live_server):
     assert external_requests(d) == []
 
 
+def test_wall_panel_keeps_the_legend_clear_of_the_sections(logged_in, live_server):
+    # The legend was absolutely placed at the panel's bottom: with 36 sections on a 1080p
+    # screen it covered the lower half of the list and the totals.
+    d = logged_in
+    rects = """return ['.wall-panel', '.wall-sections', '.wall-totals', '.wall-legend'].map(
+        s => { const r = document.querySelector(s).getBoundingClientRect(); return [r.top, r.bottom]; })"""
+    levels = """return Array.from(document.querySelectorAll('#wall-sections .wall-sec .nsp-level'))
+        .map(e => e.className.replace(/.*nsp-level-/, ''))"""
+    rank = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+    for width, height in ((1920, 1080), (1280, 720)):
+        d.set_window_size(width, height)
+        d.get(live_server + "/wall")
+        wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#wall-sections .wall-sec")
+                      and x.find_elements(By.CSS_SELECTOR, "#wall-totals .wall-tot"))
+        (panel_top, panel_bottom), (_st, sections_bottom), (totals_top, totals_bottom), \
+            (legend_top, legend_bottom) = d.execute_script(rects)
+        assert sections_bottom <= totals_top + 1, (width, height)
+        assert totals_bottom <= legend_top + 1, (width, height)
+        assert legend_bottom <= panel_bottom + 1, (width, height)
+        # most severe first, so a list cut short at the bottom loses the least important rows
+        shown = [rank[v] for v in d.execute_script(levels)]
+        assert shown == sorted(shown, reverse=True) and shown[0] == 3, shown
+    screenshot(d, "wall_small")
+
+
 def _layer_toggle(driver, label: str):
     for el in driver.find_elements(By.CSS_SELECTOR, ".leaflet-control-layers-overlays label"):
         if el.text.strip() == label:
