@@ -14,6 +14,7 @@ import dash_ag_grid as dag
 from dash import Input, Output, callback, dcc, html
 
 from dashboard.auth import current_scope
+from dashboard.components.header import page_header
 from nsp import access
 from nsp.queries import queries
 
@@ -50,13 +51,15 @@ def audit_rows(scope: access.Scope, actor: str | None = None, action: str | None
 
 def layout(**_query):
     scope = current_scope()
+    header = page_header(scope, "audit")
     if not scope.can_manage:
         return html.Div(
-            [html.H2("Audit log"), html.P("Reading the audit log is not permitted for your role.",
-                                          id="audit-denied")],
+            [header, html.Div([html.H2("Audit log"),
+                               html.P("Reading the audit log is not permitted for your role.", id="audit-denied")],
+                              className="audit-body")],
             className="nsp-page audit-page",
         )
-    return html.Div(
+    return html.Div([header, html.Div(
         [
             html.H2("Audit log"),
             html.Div(
@@ -64,7 +67,6 @@ def layout(**_query):
                     dcc.Input(id="audit-actor", placeholder="who", debounce=True),
                     dcc.Input(id="audit-action", placeholder="action (login, export, …)", debounce=True),
                     dcc.RadioItems(id="audit-since", options=list(SINCE), value="7d", inline=True),
-                    html.A("Back to the picture", href="/"),
                 ],
                 className="audit-filters",
             ),
@@ -77,8 +79,8 @@ def layout(**_query):
             ),
             html.P(f"Newest {LIMIT} rows at most. The log is append-only.", className="audit-note"),
         ],
-        className="nsp-page audit-page",
-    )
+        className="audit-body",
+    )], className="nsp-page audit-page")
 
 
 @callback(

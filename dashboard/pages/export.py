@@ -11,6 +11,7 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashboard.components.header import page_header
 from dashboard.scope import current_scope
 from geo.snapshot import web
 from geo.snapshot.export import ExportError
@@ -60,11 +61,13 @@ def section_options(scope) -> list[dict]:
 
 def layout(**_query):
     scope = current_scope()
+    header = page_header(scope, "export")
     if not scope.can_export:
-        return html.Div([html.H2("Export week"), html.P("Your role may not export.", id=f"{P}-denied")],
-                        className="nsp-page")
+        return html.Div([header, html.Div([html.H2("Export week"),
+                                           html.P("Your role may not export.", id=f"{P}-denied")],
+                                          style=PAGE)], className="nsp-page")
     choices = week_choices()
-    return html.Div([
+    return html.Div([header, html.Div([
         html.H2("Export week"),
         html.P("A folder and a zip with the offline map (snapshot.html), picture.gpkg, events.csv, "
                "summary.html/.pdf and manifest.json. Runs in the background; the download appears here."),
@@ -79,7 +82,7 @@ def layout(**_query):
         dcc.Interval(id=f"{P}-poll", interval=2000, disabled=True),
         html.Div(id=f"{P}-status", role="status", style={"margin": "14px 0 8px 0", "fontSize": "15px"}),
         html.A("Download the zip", id=f"{P}-download", href="", style={"display": "none"}),
-    ], className="nsp-page", style=PAGE)
+    ], style=PAGE)], className="nsp-page")
 
 
 def run_export(n_clicks, week_label, sections, scope=None):

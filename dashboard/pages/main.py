@@ -16,6 +16,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
 
 from dashboard.components import mapview, status
+from dashboard.components.header import page_header
 from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import build_query, format_time, parse_query, parse_time, to_filter
@@ -273,18 +274,9 @@ def layout(**query):
     external = [o for o, r in zip(section_options, sections) if r["kind"] != "land-internal"]
     sources = picture.sources(scope)
     can_change = picture.can_change_levels(scope)
-    export_slot = html.Div(id="main-export-slot", className="nsp-export-slot")  # helper E's export button
     origin = format_time(picture.now_utc().replace(second=0, microsecond=0) + timedelta(minutes=1))
 
-    header = html.Header([
-        html.Div([html.Span("nsp", className="nsp-logo"),
-                  html.Span("National situational picture", className="nsp-title")], className="nsp-brand"),
-        html.Div(id="main-status", className="nsp-status"),
-        html.Div([html.Span(id="main-clock", className="nsp-clock"),
-                  html.Span(f"{scope.user} · {scope.role.replace('_', ' ')}", id="main-user", className="nsp-user"),
-                  html.A("Wall display ↗", href="/wall", className="nsp-link", target="_blank"),
-                  export_slot], className="nsp-header-right"),
-    ], className="nsp-header")
+    header = page_header(scope, "main", status_id="main-status", clock_id="main-clock")
 
     filters = html.Div([
         html.Div([html.Label("Window"),

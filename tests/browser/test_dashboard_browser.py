@@ -72,6 +72,18 @@ def test_main_page_loads_coloured_sections_and_no_external_url(logged_in, live_s
     assert foreign == []
 
 
+def test_the_header_leads_to_the_export_and_back(logged_in, live_server):
+    d = logged_in
+    d.get(live_server + "/")
+    wait(d).until(lambda x: x.find_elements(By.LINK_TEXT, "Export week"))
+    assert d.find_element(By.LINK_TEXT, "Log out").get_attribute("href").endswith("/logout")
+    d.find_element(By.LINK_TEXT, "Export week").click()
+    wait(d).until(lambda x: x.find_elements(By.ID, "export-run"))
+    assert d.current_url.endswith("/export")
+    d.find_element(By.LINK_TEXT, "Map").click()
+    wait_for_sections(d)
+
+
 def test_wall_renders_dark_with_clock_and_live_sign(logged_in, live_server):
     d = logged_in
     d.get(live_server + "/wall")
