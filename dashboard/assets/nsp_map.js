@@ -75,7 +75,10 @@ window.nsp = Object.assign({}, window.nsp, {
                 layer.bindPopup(`<b>${esc(p.code)} ${esc(p.name)}</b><br>${lvl}<br>${esc(p.kind)}, ${esc(p.km)} km` +
                     `<br>board: ${esc(p.board)}`);
                 if (h.labels !== false) {
-                    layer.bindTooltip(`${esc(p.code)} ${esc(p.name)}`, {permanent: true, direction: "center",
+                    // the name only from zoom 9 (nsp-zoom-near, set by trackView): at the national
+                    // zoom 36 full labels overlap one another
+                    layer.bindTooltip(`<span class="nsp-label-code">${esc(p.code)}</span>` +
+                        `<span class="nsp-label-name"> ${esc(p.name)}</span>`, {permanent: true, direction: "center",
                         className: "nsp-section-label nsp-level-" + (p.level || "internal"), opacity: 0.95});
                 }
             },
@@ -187,6 +190,7 @@ window.nsp = Object.assign({}, window.nsp, {
             // and no `center` (emilhe/dash-leaflet#254), so the server never heard of a zoom.
             trackView: function (e, ctx) {
                 const m = e.target, b = m.getBounds();
+                m.getContainer().classList.toggle("nsp-zoom-near", m.getZoom() >= 9);
                 const bounds = [[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]];
                 if (ctx.zoom !== m.getZoom() || JSON.stringify(ctx.bounds) !== JSON.stringify(bounds)) {
                     ctx.setProps({zoom: m.getZoom(), bounds: bounds});

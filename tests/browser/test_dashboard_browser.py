@@ -202,6 +202,12 @@ def test_zooming_in_tells_the_server_and_the_map_shows_only_the_view(logged_in, 
     d.get_log("performance")
     scale = "const t = getComputedStyle(document.querySelector('.leaflet-proxy')).transform;" \
             "return t && t !== 'none' ? parseFloat(t.slice(7).split(',')[0]) : 0"
+    # [codes shown, names shown] of the section labels, read at one moment (a refresh redraws them)
+    shown = "return ['code', 'name'].map(k => Array.from(document.querySelectorAll(" \
+            "'.nsp-section-label .nsp-label-' + k)).filter(e => getComputedStyle(e).display !== 'none').length)"
+    # at the national zoom the section labels are codes only (36 full names overlap)
+    codes, names = d.execute_script(shown)
+    assert codes > 0 and names == 0
     sent = []
     # Zoom in on the middle of the country, where no test section lies (tests/browser/seed.py).
     while d.execute_script(scale) < 2 ** 11:
@@ -211,6 +217,8 @@ def test_zooming_in_tells_the_server_and_the_map_shows_only_the_view(logged_in, 
     wait(d).until(lambda x: note(x).startswith("0 events"))
     sent += _zoom_inputs(d)
     assert sent and max(sent) >= 11, sent
+    codes, names = d.execute_script(shown)
+    assert names == codes > 0
     assert not [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
 
 
