@@ -452,14 +452,17 @@ def is_stale(last: datetime | None, stale_minutes: int, now: datetime | None = N
 
 
 def recent_high(scope: Scope, since: datetime, sections=None, limit: int = 20) -> list[dict]:
-    """High and very high events received after ``since``, newest first."""
+    """High and very high events received after ``since``, newest first.
+
+    ``received_at`` keeps its microseconds (ISO 8601), so that it can be passed back as the
+    next ``since`` (the main page's alert acknowledges up to it)."""
     sections = scope.restrict(list(sections) if sections else None)
     with access.connection(scope) as conn:
         rows = _run(conn, "picture_recent_high", {"since": since, "sections": sections or None,
                                                   "limit": limit})
     for r in rows:
         r["occurred_at"] = _iso(r["occurred_at"])
-        r["received_at"] = _iso(r["received_at"])
+        r["received_at"] = r["received_at"].astimezone(UTC).isoformat()
     return rows
 
 

@@ -189,6 +189,36 @@ def update_status(_n) -> tuple:
     return status.freshness(current_scope())
 
 
+def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
+    """The alert bar: high and very high events received in the last NSP_WEB_BANNER_MINUTES
+    in the filtered sections, newer than what this browser tab acknowledged.
+
+    Returns (text, className, newest received_at shown or None)."""
+    s = web_settings()
+    since = picture.now_utc() - timedelta(minutes=s.banner_minutes)
+    ack = parse_time(acknowledged) if acknowledged else None
+    if ack is not None and ack > since:
+        since = ack
+    highs = picture.recent_high(current_scope(), since, (state or {}).get("sections") or None)
+    if not highs:
+        return "", "nsp-alert nsp-hidden", no_update
+    newest = highs[0]
+    what = CATEGORY_LABELS.get(newest["category"], newest["category"]).split(" (")[0]
+    text = [html.B(f"New {IMPACT_LABELS.get(newest['impact'], newest['impact'])} impact: "),
+            f"{what} · {newest['section_code'] or 'outside sections'}",
+            f" · {newest['persons']} persons" if newest.get("persons") else "",
+            f" · {newest['occurred_at'][11:16]} UTC"]
+    if len(highs) > 1:
+        text.append(f"  (+ {len(highs) - 1} more)")
+    level = "very_high" if any(h["impact"] == "very_high" for h in highs) else "high"
+    return text, f"nsp-alert nsp-alert-{level}", newest["received_at"]
+
+
+def acknowledge_alert(_clicks, newest: str | None):
+    """"Acknowledge" hides the alert until a newer high-impact event arrives (this tab)."""
+    return newest or no_update
+
+
 def submit_level(_clicks, code, level, reason, version) -> tuple:
     """The impact-level change form: records the decision by the current user."""
     scope = current_scope()
@@ -364,7 +394,12 @@ def layout(**query):
         dcc.Interval(id="main-clock-tick", interval=1000),
         dcc.Store(id="main-replay-origin", data=origin),
         dcc.Interval(id="main-replay-tick", interval=int(s.replay_tick_seconds * 1000), disabled=True),
+        dcc.Store(id="main-alert-newest"),
+        dcc.Store(id="main-alert-ack", storage_type="session"),
         header,
+        html.Div([html.Span(id="main-alert-text"),
+                  html.Button("Acknowledge", id="main-alert-ack-button", className="nsp-alert-ack")],
+                 id="main-alert", className="nsp-alert nsp-hidden", role="alert"),
         filters,
         html.Div([
             html.Div([mapview.build_map(P), html.Div(id="main-map-note", className="nsp-map-note"),
@@ -449,6 +484,13 @@ callback(
 
 callback(Output("main-status", "children"), Output("main-status", "className"),
          Input("main-refresh", "n_intervals"))(update_status)
+
+callback(Output("main-alert-text", "children"), Output("main-alert", "className"),
+         Output("main-alert-newest", "data"),
+         Input("main-refresh", "n_intervals"), Input("main-state", "data"), Input("main-alert-ack", "data"))(update_alert)
+
+callback(Output("main-alert-ack", "data"), Input("main-alert-ack-button", "n_clicks"),
+         State("main-alert-newest", "data"), prevent_initial_call=True)(acknowledge_alert)
 
 callback(
     Output("main-level-message", "children"), Output("main-levels-version", "data"),

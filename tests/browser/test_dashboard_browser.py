@@ -244,6 +244,29 @@ def test_wall_shows_a_new_high_impact_event_within_one_refresh(logged_in, live_s
     screenshot(d, "wall_new_event")
 
 
+def test_main_page_alerts_a_new_high_impact_event_until_acknowledged(logged_in, live_server, picture_db):
+    d = logged_in
+    d.get(live_server + "/?window=24h")
+    wait_for_sections(d)
+    alert = lambda x: x.find_element(By.ID, "main-alert")  # noqa: E731
+    time.sleep(3)  # one refresh (2 s): the seed's own high-impact events may be shown
+    if alert(d).is_displayed():
+        d.find_element(By.ID, "main-alert-ack-button").click()
+        wait(d, 6).until(lambda x: not alert(x).is_displayed())
+    with db.connect(picture_db, autocommit=True) as conn:
+        insert_event(conn, code="LV-RU-02", category="crisis_situation", impact="very_high",
+                     persons=17, ref="main-alert", occurred_at=datetime.now(UTC) - timedelta(minutes=1))
+    wait(d, 8).until(lambda x: alert(x).is_displayed())
+    text = alert(d).text
+    assert "very high" in text and "LV-RU-02" in text and "17 persons" in text, text
+    assert alert(d).get_attribute("role") == "alert"
+    screenshot(d, "main_alert")
+    d.find_element(By.ID, "main-alert-ack-button").click()
+    wait(d, 6).until(lambda x: not alert(x).is_displayed())
+    time.sleep(2.5)  # and it stays hidden over the next refresh
+    assert not alert(d).is_displayed()
+
+
 def test_wall_shows_data_stale_when_feeds_stop(logged_in, live_server, picture_db):
     d = logged_in
     d.get(live_server + "/wall")

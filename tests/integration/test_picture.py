@@ -205,6 +205,33 @@ def test_main_callbacks_as_plain_functions(pic):
         assert version is main.no_update and "may not" in str(msg.children)
 
 
+def test_main_alert_shows_new_high_impact_events_of_the_filter_until_acknowledged(pic):
+    main = _page("main")
+    pic.execute("UPDATE event SET received_at = now() - interval '1 hour'")
+    national, by01 = parse_query("window=24h"), parse_query("window=24h&sections=LV-BY-01")
+    with acting_as(OFFICER):
+        assert main.update_alert(0, national, None)[1] == "nsp-alert nsp-hidden"
+    insert_event(pic, code="LV-BY-02", impact="high", persons=12, ref="alert-1")
+    with acting_as(OFFICER):
+        text, cls, newest = main.update_alert(0, national, None)
+        assert cls == "nsp-alert nsp-alert-high" and "LV-BY-02" in str(text) and "12 persons" in str(text)
+        # a commander's filter on LV-BY-01 does not alert for LV-BY-02
+        assert main.update_alert(0, by01, None)[1] == "nsp-alert nsp-hidden"
+        # acknowledged: hidden until a newer one arrives
+        ack = main.acknowledge_alert(1, newest)
+        assert main.update_alert(0, national, ack)[1] == "nsp-alert nsp-hidden"
+    insert_event(pic, code="LV-BY-01", impact="very_high", ref="alert-2")
+    with acting_as(OFFICER):
+        text, cls, newest2 = main.update_alert(0, national, ack)
+        assert cls == "nsp-alert nsp-alert-very_high" and "LV-BY-01" in str(text) and "more" not in str(text)
+        assert newest2 > newest
+        assert "+ 1 more" in str(main.update_alert(0, national, None)[0])
+    # the commander of LV-BY-02 never hears of LV-BY-01, whatever the filter asks for
+    with acting_as(Scope(user="juris", role="sector_commander", sections=("LV-BY-02",))):
+        assert "LV-BY-01" not in str(main.update_alert(0, by01, None)[0])
+        assert "LV-BY-02" in str(main.update_alert(0, national, None)[0])
+
+
 def test_wall_callbacks_as_plain_functions(pic):
     wall = _page("wall")
 
