@@ -91,12 +91,16 @@ def heat_layer(prefix: str) -> dl.GeoJSON:
     return dl.GeoJSON(id=f"{prefix}-density", data=EMPTY, pointToLayer=ns("heatPoint"), interactive=False)
 
 
+# An own asset whose last report is older than this is drawn grey and listed as silent.
+ASSET_SILENT_MINUTES = 30
+
+
 def operational_layers(prefix: str) -> dict[str, dl.GeoJSON]:
     return {
         "patrols": dl.GeoJSON(id=f"{prefix}-patrols", data=EMPTY, style=ns("patrolStyle"),
                               onEachFeature=ns("patrolEach")),
         "assets": dl.GeoJSON(id=f"{prefix}-assets", data=EMPTY, pointToLayer=ns("assetPoint"),
-                             hideout={"assetStaleMinutes": 30}),
+                             hideout={"assetStaleMinutes": ASSET_SILENT_MINUTES}),
         "vessels": dl.GeoJSON(id=f"{prefix}-vessels", data=EMPTY, style=ns("vesselStyle"),
                               pointToLayer=ns("vesselPoint"), onEachFeature=ns("vesselEach")),
     }

@@ -185,6 +185,35 @@ def update_panels(state: dict, _n, _version) -> tuple:
     return table, rows, timeseries_figure(bucket, series)
 
 
+def _age(minutes: int) -> str:
+    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
+
+
+def units_view(assets: dict | None) -> html.Table | html.P:
+    """Own units and their last report, from the map's own-asset layer (the same data): the
+    silent ones (no report for ASSET_SILENT_MINUTES) first, the longest silent on top."""
+    feats = [f["properties"] for f in (assets or {}).get("features", [])]
+    if not feats:
+        return html.P("No own unit has reported in the sections and time shown.", className="nsp-muted")
+    silent = mapview.ASSET_SILENT_MINUTES
+    feats.sort(key=lambda p: (p["age"] <= silent, -p["age"] if p["age"] > silent else p["age"], p["cs"]))
+    head = html.Tr([html.Th(h) for h in ("Unit", "Section", "Last report (UTC)", "Age", "")])
+    body = [
+        html.Tr([
+            html.Td([html.B(p["cs"]), html.Br(), html.Small(p.get("type") or "")]),
+            html.Td(p.get("sec") or "–"),
+            html.Td((p.get("t") or "")[11:16] or "–", className="nsp-nowrap"),
+            html.Td(_age(p["age"]), className="nsp-num nsp-nowrap"),
+            html.Td(html.Span("silent", className="nsp-silent-badge") if p["age"] > silent else ""),
+        ], className="nsp-silent" if p["age"] > silent else None)
+        for p in feats
+    ]
+    n_silent = sum(p["age"] > silent for p in feats)
+    caption = html.Caption(f"{len(feats)} units, {n_silent} silent for more than {silent} min")
+    return html.Table([caption, html.Thead(head), html.Tbody(body)], className="nsp-table nsp-units",
+                      id="main-units-table")
+
+
 def update_status(_n) -> tuple:
     return status.freshness(current_scope())
 
@@ -209,9 +238,9 @@ def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
             f" · {newest['persons']} persons" if newest.get("persons") else "",
             f" · {newest['occurred_at'][11:16]} UTC"]
     if len(highs) > 1:
-        text.append(f"  (+ {len(highs) - 1} more)")
-    level = "very_high" if any(h["impact"] == "very_high" for h in highs) else "high"
-    return text, f"nsp-alert nsp-alert-{level}", newest["received_at"]
+        very = sum(h["impact"] == "very_high" for h in highs[1:])
+        text.append(f"  (+ {len(highs) - 1} more" + (f", {very} very high)" if very else ")"))
+    return text, f"nsp-alert nsp-alert-{newest['impact']}", newest["received_at"]
 
 
 def acknowledge_alert(_clicks, newest: str | None):
@@ -409,6 +438,8 @@ def layout(**query):
             html.Div([
                 html.Div([html.H3("Border sections in the window"),
                           html.Div(id="main-section-table", className="nsp-scroll")], className="nsp-card"),
+                html.Div([html.H3("Own units: last report"),
+                          html.Div(id="main-units", className="nsp-scroll nsp-units-box")], className="nsp-card"),
                 levels_form,
             ], className="nsp-side"),
         ], className="nsp-main"),
@@ -484,6 +515,8 @@ callback(
 
 callback(Output("main-status", "children"), Output("main-status", "className"),
          Input("main-refresh", "n_intervals"))(update_status)
+
+callback(Output("main-units", "children"), Input("main-assets", "data"))(units_view)
 
 callback(Output("main-alert-text", "children"), Output("main-alert", "className"),
          Output("main-alert-newest", "data"),

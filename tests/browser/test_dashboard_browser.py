@@ -58,6 +58,8 @@ def test_main_page_loads_coloured_sections_and_no_external_url(logged_in, live_s
     assert "#6b7280" in strokes
     wait(d).until(lambda x: event_markers(x, "nsp-ev") + event_markers(x, "nsp-cluster") > 0)
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))
+    # own units with their last report, beside the map
+    wait(d).until(lambda x: "LUDZA-12" in x.find_element(By.ID, "main-units").text)
     assert "Krāslava" in d.find_element(By.ID, "main-section-table").text
     assert "Made with Natural Earth" in d.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution").text
     legend = d.find_element(By.ID, "main-legend").text

@@ -205,6 +205,26 @@ def test_main_callbacks_as_plain_functions(pic):
         assert version is main.no_update and "may not" in str(msg.children)
 
 
+def test_units_table_lists_own_units_silent_first(pic):
+    main = _page("main")
+    pic.execute("""INSERT INTO tracked_object (object_id, kind, callsign) VALUES ('RIGA-7', 'own', 'RIGA-7')""")
+    pic.execute("""INSERT INTO asset_position (source, object_id, kind, observed_at, geom, section_code)
+                   VALUES ('test', 'RIGA-7', 'own', now() - interval '3 hours',
+                           ST_SetSRID(ST_MakePoint(27.1, 55.9), 4326), 'LV-BY-01')""")
+    state = parse_query("window=24h")
+    with acting_as(OFFICER):
+        _patrols, assets, _vessels = main.update_operational(state, 0, 8, None)
+    table = main.units_view(assets)
+    rows = [tr for tr in table.children[2].children]
+    units = [str(tr.children[0].children[0].children) for tr in rows]
+    # the seed's LUDZA-12 reported 12 minutes ago; RIGA-7 is silent for three hours and comes first
+    assert units[:2] == ["RIGA-7", "LUDZA-12"], units
+    assert rows[0].className == "nsp-silent" and rows[1].className is None
+    assert rows[0].children[3].children == "3 h 0 min" and rows[0].children[1].children == "LV-BY-01"
+    assert "2 units, 1 silent" in table.children[0].children
+    assert "No own unit" in main.units_view({"type": "FeatureCollection", "features": []}).children
+
+
 def test_main_alert_shows_new_high_impact_events_of_the_filter_until_acknowledged(pic):
     main = _page("main")
     pic.execute("UPDATE event SET received_at = now() - interval '1 hour'")
@@ -225,7 +245,7 @@ def test_main_alert_shows_new_high_impact_events_of_the_filter_until_acknowledge
         text, cls, newest2 = main.update_alert(0, national, ack)
         assert cls == "nsp-alert nsp-alert-very_high" and "LV-BY-01" in str(text) and "more" not in str(text)
         assert newest2 > newest
-        assert "+ 1 more" in str(main.update_alert(0, national, None)[0])
+        assert "+ 1 more)" in str(main.update_alert(0, national, None)[0])
     # the commander of LV-BY-02 never hears of LV-BY-01, whatever the filter asks for
     with acting_as(Scope(user="juris", role="sector_commander", sections=("LV-BY-02",))):
         assert "LV-BY-01" not in str(main.update_alert(0, by01, None)[0])
