@@ -22,8 +22,6 @@ from nsp import access
 dash.register_page(__name__, path="/export", name="Export week", title="nsp — export week")
 
 P = "export"
-PAGE = {"maxWidth": "760px", "margin": "32px auto", "padding": "20px 28px", "background": "#fff",
-        "border": "1px solid #ccd", "borderRadius": "6px", "fontFamily": "system-ui, sans-serif"}
 LABEL = {"display": "block", "fontWeight": "600", "margin": "14px 0 4px 0"}
 DOWNLOAD = {"display": "inline-block", "padding": "8px 18px", "background": "#2e7d32", "color": "#fff",
             "borderRadius": "4px", "textDecoration": "none", "fontWeight": "600"}
@@ -65,7 +63,7 @@ def layout(**_query):
     if not scope.can_export:
         return html.Div([header, html.Div([html.H2("Export week"),
                                            html.P("Your role may not export.", id=f"{P}-denied")],
-                                          style=PAGE)], className="nsp-page")
+                                          className="nsp-sheet")], className="nsp-page")
     choices = week_choices()
     return html.Div([header, html.Div([
         html.H2("Export week"),
@@ -82,7 +80,7 @@ def layout(**_query):
         dcc.Interval(id=f"{P}-poll", interval=2000, disabled=True),
         html.Div(id=f"{P}-status", role="status", style={"margin": "14px 0 8px 0", "fontSize": "15px"}),
         html.A("Download the zip", id=f"{P}-download", href="", style={"display": "none"}),
-    ], style=PAGE)], className="nsp-page")
+    ], className="nsp-sheet")], className="nsp-page")
 
 
 def run_export(n_clicks, week_label, sections, scope=None):

@@ -327,6 +327,13 @@ def _dropdown(id_, options, value, placeholder):
 def layout(**query):
     s = web_settings()
     scope = current_scope()
+    if scope.role == "admin":  # need-to-know: administrators see no operational data
+        return html.Div([page_header(scope, "main"), html.Div([
+            html.H2("No picture for administrators"),
+            html.P("An administrator manages users and sources and reads the audit log; the "
+                   "situational picture is for the roles that need it (need-to-know)."),
+            html.A("Open the audit log", href="/audit", id="main-admin-audit"),
+        ], className="nsp-sheet")], className="nsp-page")
     state = parse_query(urlencode({k: v for k, v in query.items() if isinstance(v, str)}), s.default_window)
     sections = picture.section_list(scope)
     section_options = [{"label": f"{r['code']} {r['name']}", "value": r["code"]} for r in sections]

@@ -205,6 +205,16 @@ def test_main_callbacks_as_plain_functions(pic):
         assert version is main.no_update and "may not" in str(msg.children)
 
 
+def test_an_administrator_gets_no_picture_but_the_way_to_the_audit_log(pic):
+    main = _page("main")
+    with acting_as(Scope(user="root", role="admin")):
+        page = str(main.layout())
+    assert "No picture for administrators" in page and "/audit" in page
+    assert "main-map" not in page and "main-section-table" not in page
+    with acting_as(OFFICER):
+        assert "main-map" in str(main.layout())
+
+
 def test_units_table_lists_own_units_silent_first(pic):
     main = _page("main")
     pic.execute("""INSERT INTO tracked_object (object_id, kind, callsign) VALUES ('RIGA-7', 'own', 'RIGA-7')""")
