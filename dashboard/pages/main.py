@@ -14,6 +14,7 @@ import dash
 import dash_ag_grid as dag
 import plotly.graph_objects as go
 from dash import Input, Output, State, callback, clientside_callback, ctx, dcc, html, no_update
+from dash.exceptions import PreventUpdate
 
 from dashboard.components import mapview, status
 from dashboard.components.header import page_header
@@ -53,9 +54,19 @@ def _filter_or_none(state: dict):
         return None
 
 
+# From this zoom the map's queries are limited to the visible area (the bounds).
+VIEWPORT_ZOOM = 9
+
+
+def pan_changes_nothing(triggered, zoom) -> bool:
+    """Whether a map callback fired only because the map was panned below VIEWPORT_ZOOM,
+    where the queries do not depend on the bounds (so there is nothing to fetch)."""
+    return set(triggered or ()) == {"main-map.bounds"} and (zoom or 0) < VIEWPORT_ZOOM
+
+
 def _map_filter(state: dict, zoom, bounds):
     f = _filter_or_none(state)
-    if f is not None and bounds and (zoom or 0) >= 9:
+    if f is not None and bounds and (zoom or 0) >= VIEWPORT_ZOOM:
         (south, west), (north, east) = bounds
         f = replace(f, bbox=(west, south, east, north))
     return f
@@ -484,17 +495,26 @@ clientside_callback(
     Output("main-clock", "children"), Input("main-clock-tick", "n_intervals"),
 )
 
+def _on_view(update):
+    """A map callback that also fires on a pan (the bounds), unless the pan changes nothing."""
+    def run(state, n, zoom, bounds):
+        if pan_changes_nothing(ctx.triggered_prop_ids, zoom):
+            raise PreventUpdate
+        return update(state, n, zoom, bounds)
+    return run
+
+
 callback(
     [Output(i, "data") for i in EVENT_OUTPUTS] + [Output("main-density", "data"), Output("main-map-note", "children")],
     Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
-    State("main-map", "bounds"),
-)(update_map)
+    Input("main-map", "bounds"),
+)(_on_view(update_map))
 
 callback(
     Output("main-patrols", "data"), Output("main-assets", "data"), Output("main-vessels", "data"),
     Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
-    State("main-map", "bounds"),
-)(update_operational)
+    Input("main-map", "bounds"),
+)(_on_view(update_operational))
 
 callback(
     Output("main-section-lines", "data"), Output("main-section-areas", "data"),

@@ -6,6 +6,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -179,17 +180,21 @@ def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, li
     screenshot(d, "main_deeplink")
 
 
-def _zoom_inputs(driver) -> list[int]:
-    """The map zooms that the page sent to the server since the last read of the log."""
-    zooms = []
+def _callback_requests(driver) -> list[dict]:
+    """The bodies of the callback requests the page sent since the last read of the log."""
+    bodies = []
     for entry in driver.get_log("performance"):
         msg = json.loads(entry["message"])["message"]
         req = msg.get("params", {}).get("request", {})
         if msg.get("method") == "Network.requestWillBeSent" and "_dash-update-component" in req.get("url", ""):
-            body = json.loads(req.get("postData") or "{}")
-            zooms += [i.get("value") for i in body.get("inputs", [])
-                      if isinstance(i, dict) and i.get("id") == "main-map" and i.get("property") == "zoom"]
-    return zooms
+            bodies.append(json.loads(req.get("postData") or "{}"))
+    return bodies
+
+
+def _zoom_inputs(driver) -> list[int]:
+    """The map zooms that the page sent to the server since the last read of the log."""
+    return [i.get("value") for body in _callback_requests(driver) for i in body.get("inputs", [])
+            if isinstance(i, dict) and i.get("id") == "main-map" and i.get("property") == "zoom"]
 
 
 def test_zooming_in_tells_the_server_and_the_map_shows_only_the_view(logged_in, live_server):
@@ -221,6 +226,13 @@ def test_zooming_in_tells_the_server_and_the_map_shows_only_the_view(logged_in, 
     assert sent and max(sent) >= 11, sent
     codes, names = d.execute_script(shown)
     assert names == codes > 0
+    # a pan at this zoom asks for the new view at once, not at the next refresh
+    d.get_log("performance")
+    ActionChains(d).move_to_element(d.find_element(By.CSS_SELECTOR, ".leaflet-container")) \
+        .click_and_hold().move_by_offset(250, -150).release().perform()
+    wait(d, 5).until(lambda x: any(b.get("changedPropIds") == ["main-map.bounds"]
+                                   and any(o.get("id") == "main-map-note" for o in b.get("outputs", []))
+                                   for b in _callback_requests(x)))
     assert not [e for e in d.get_log("browser") if e["level"] == "SEVERE"]
 
 

@@ -176,3 +176,16 @@ def test_replay_plays_forward_one_step_per_tick_and_stops_live():
     assert main.replay_step("main-replay-tick", -30, True) == (0, True, "▶ Replay")
     # a tick that arrives after a pause changes nothing
     assert main.replay_step("main-replay-tick", -300, False)[0] is main.no_update
+
+
+def test_a_pan_fetches_only_where_the_view_limits_the_queries():
+    import dashboard.app  # noqa: F401  (the pages register with the app)
+    from dashboard.pages.main import VIEWPORT_ZOOM, pan_changes_nothing
+
+    assert pan_changes_nothing(["main-map.bounds"], VIEWPORT_ZOOM - 1)
+    assert pan_changes_nothing(["main-map.bounds"], None)
+    assert not pan_changes_nothing(["main-map.bounds"], VIEWPORT_ZOOM)
+    # a zoom, a refresh or a filter change always fetches, whatever else changed with it
+    assert not pan_changes_nothing(["main-map.zoom", "main-map.bounds"], 6)
+    assert not pan_changes_nothing(["main-refresh.n_intervals"], 6)
+    assert not pan_changes_nothing([], 6)
