@@ -200,6 +200,25 @@ def _age(minutes: int) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
+# Cursor on Target types (MIL-STD-2525 letters after the affiliation) in words, longest
+# prefix first; other types (GPX patrol modes, free text) are shown as they are.
+_COT_WORDS = (("A-M-F-Q", "UAV"), ("A-M-H", "helicopter"), ("A-M-F", "aircraft"), ("A", "aircraft"),
+              ("G-E-V", "vehicle"), ("G-U-C-I", "infantry unit"), ("G-U", "ground unit"),
+              ("G", "ground"), ("S", "vessel"), ("U", "subsurface"))
+
+
+def unit_type_label(object_type: str | None) -> str:
+    """``a-f-A-M-H`` → ``helicopter``; anything that is not a CoT atom type is kept."""
+    parts = (object_type or "").split("-")
+    if len(parts) < 3 or parts[0] != "a":
+        return object_type or ""
+    rest = "-".join(parts[2:]).upper()
+    for prefix, word in _COT_WORDS:
+        if rest == prefix or rest.startswith(prefix + "-"):
+            return word
+    return object_type
+
+
 def units_view(assets: dict | None) -> html.Table | html.P:
     """Own units and their last report, from the map's own-asset layer (the same data): the
     silent ones (no report for ASSET_SILENT_MINUTES) first, the longest silent on top."""
@@ -211,7 +230,7 @@ def units_view(assets: dict | None) -> html.Table | html.P:
     head = html.Tr([html.Th(h) for h in ("Unit", "Section", "Last report (UTC)", "Age", "")])
     body = [
         html.Tr([
-            html.Td([html.B(p["cs"]), html.Br(), html.Small(p.get("type") or "")]),
+            html.Td([html.B(p["cs"]), html.Br(), html.Small(unit_type_label(p.get("type")), title=p.get("type"))]),
             html.Td(p.get("sec") or "–"),
             html.Td((p.get("t") or "")[11:16] or "–", className="nsp-nowrap"),
             html.Td(_age(p["age"]), className="nsp-num nsp-nowrap"),

@@ -189,3 +189,17 @@ def test_a_pan_fetches_only_where_the_view_limits_the_queries():
     assert not pan_changes_nothing(["main-map.zoom", "main-map.bounds"], 6)
     assert not pan_changes_nothing(["main-refresh.n_intervals"], 6)
     assert not pan_changes_nothing([], 6)
+
+
+def test_unit_types_in_words():
+    import dashboard.app  # noqa: F401
+    from dashboard.pages.main import unit_type_label
+
+    assert unit_type_label("a-f-A-M-H") == "helicopter"
+    assert unit_type_label("a-f-A-M-F-Q") == "UAV"
+    assert unit_type_label("a-f-G-E-V-C") == "vehicle"
+    assert unit_type_label("a-f-G-U-C-I") == "infantry unit"
+    assert unit_type_label("a-f-G-U-C") == "ground unit"
+    assert unit_type_label("a-f-S-X") == "vessel"
+    assert unit_type_label("a-f-X") == "a-f-X"  # an unknown dimension stays as sent
+    assert unit_type_label("foot") == "foot" and unit_type_label(None) == ""
