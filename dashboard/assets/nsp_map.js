@@ -56,9 +56,10 @@ window.nsp = Object.assign({}, window.nsp, {
                 const p = feature.properties;
                 const selected = (h.selected || []).includes(p.code);
                 if (p.kind === "land-internal") {
-                    return {color: h.dark ? "#9aa3ad" : "#6b7280", weight: 3, dashArray: "6 6", opacity: 0.9};
+                    return {color: h.dark ? "#9aa3ad" : "#6b7280", weight: 3, dashArray: "6 6", opacity: 0.9, className: "nsp-sec-line"};
                 }
-                return {color: LEVEL[p.level] || "#888", weight: selected ? 9 : (h.dark ? 7 : 6), opacity: 1, lineCap: "round"};
+                return {color: LEVEL[p.level] || "#888", weight: selected ? 9 : (h.dark ? 7 : 6), opacity: 1, lineCap: "round",
+                    className: "nsp-sec-line"};
             },
             areaStyle: function (feature, context) {
                 const h = (context && context.hideout) || {};
@@ -66,7 +67,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 const selected = (h.selected || []).includes(p.code);
                 const colour = p.kind === "land-internal" ? "#888" : (LEVEL[p.level] || "#888");
                 return {color: colour, weight: selected ? 2.5 : 1, opacity: selected ? 0.9 : 0.45, dashArray: "3 4",
-                    fill: true, fillColor: colour, fillOpacity: selected ? 0.12 : 0.04};
+                    fill: true, fillColor: colour, fillOpacity: selected ? 0.12 : 0.04, className: "nsp-sec-area"};
             },
             sectionEach: function (feature, layer, context) {
                 const p = feature.properties;
@@ -133,7 +134,7 @@ window.nsp = Object.assign({}, window.nsp, {
                     interactive: false});
             },
             patrolStyle: function (feature, context) {
-                return {color: "#1f78b4", weight: 2.5, opacity: 0.75, dashArray: "8 4"};
+                return {color: "#1f78b4", weight: 2.5, opacity: 0.75, dashArray: "8 4", className: "nsp-patrol"};
             },
             patrolEach: function (feature, layer, context) {
                 const p = feature.properties;
@@ -150,10 +151,11 @@ window.nsp = Object.assign({}, window.nsp, {
                     title: `${p.cs}: last report ${age} ago`});
             },
             vesselStyle: function (feature, context) {
-                return {color: "#0b3c5d", weight: 2, opacity: 0.7, dashArray: "2 4"};
+                return {color: "#0b3c5d", weight: 2, opacity: 0.7, dashArray: "2 4", className: "nsp-vessel"};
             },
             vesselPoint: function (feature, latlng, context) {
-                return L.circleMarker(latlng, {radius: 5, color: "#0b3c5d", weight: 2, fillColor: "#fff", fillOpacity: 1});
+                return L.circleMarker(latlng, {radius: 5, color: "#0b3c5d", weight: 2, fillColor: "#fff", fillOpacity: 1,
+                    className: "nsp-vessel"});
             },
             vesselEach: function (feature, layer, context) {
                 const p = feature.properties;

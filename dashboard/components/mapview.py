@@ -7,9 +7,11 @@ the browser; the layers here only name them. Callbacks update the layers' ``data
 
 from __future__ import annotations
 
+import json
+
 import dash_leaflet as dl
 import dash_svg as svg
-from dash import html
+from dash import dcc, html
 from dash_extensions.javascript import Namespace
 
 from dashboard.settings import national_bounds
@@ -106,29 +108,37 @@ def operational_layers(prefix: str) -> dict[str, dl.GeoJSON]:
     }
 
 
+# The layers a user can switch off: (key, name). Every element a layer draws carries a CSS
+# class (nsp_map.js), and nsp.css hides it under ".nsp-hide-<key>" on the map's wrapper.
+# Not Leaflet's layer control: with dash-leaflet a switched-off layer came back with the next
+# data refresh. Hiding by class keeps the data (the units table reads the assets layer).
+LAYERS = ([("areas", "Section areas"), ("lines", "Border sections")]
+          + [(c, CATEGORY_LABELS[c].split(" (")[0]) for c in CATEGORIES]
+          + [("patrols", "Patrol tracks"), ("assets", "Own assets"), ("vessels", "Vessels")])
+LAYER_SWITCH_JS = """function(shown) {
+    const all = %s;
+    return "nsp-map-wrap" + all.filter(k => !(shown || []).includes(k)).map(k => " nsp-hide-" + k).join("");
+}""" % json.dumps([k for k, _n in LAYERS])
+
+
+def layer_switch(prefix: str) -> html.Div:
+    """The layer checklist over the map's top right corner (kept in the browser's storage)."""
+    return html.Div(dcc.Checklist(id=f"{prefix}-layers", options=[{"label": n, "value": k} for k, n in LAYERS],
+                                  value=[k for k, _n in LAYERS], persistence=True, persistence_type="local"),
+                    className="nsp-layer-box")
+
+
 def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
-    """The map with every layer; ``controls=False`` for the wall (no zoom or layer control)."""
+    """The map with every layer; ``controls=False`` for the wall (no zoom control, no scale).
+    The main page switches layers with :func:`layer_switch` beside the map."""
     areas, lines = section_layers(prefix, dark)
     ops = operational_layers(prefix)
     events = [event_layer(prefix, c) for c in CATEGORIES]
     heat = heat_layer(prefix)
+    children = [*basemap(prefix, dark), areas, places(prefix, dark), lines, heat,
+                ops["patrols"], ops["vessels"], ops["assets"], *events]
     if controls:
-        overlays = dl.LayersControl(
-            [dl.Overlay(areas, name="Section areas", checked=True),
-             dl.Overlay(lines, name="Border sections", checked=True)]
-            + [dl.Overlay(layer, name=CATEGORY_LABELS[c].split(" (")[0], checked=True)
-               for c, layer in zip(CATEGORIES, events)]
-            + [dl.Overlay(ops["patrols"], name="Patrol tracks", checked=True),
-               dl.Overlay(ops["assets"], name="Own assets", checked=True),
-               dl.Overlay(ops["vessels"], name="Vessels", checked=True)],
-            id=f"{prefix}-layers", collapsed=False, position="topright",
-        )
-        # The density layer is switched by the "density" filter (it is part of the URL state).
-        children = [*basemap(prefix, dark), places(prefix, dark), heat, overlays,
-                    dl.ScaleControl(position="bottomleft")]
-    else:
-        children = [*basemap(prefix, dark), areas, places(prefix, dark), lines, heat,
-                    ops["patrols"], ops["vessels"], ops["assets"], *events]
+        children.append(dl.ScaleControl(position="bottomleft"))
     children.append(dl.AttributionControl(prefix=f"Leaflet | {ATTRIBUTION}", position="bottomright"))
     return dl.Map(
         id=f"{prefix}-map",

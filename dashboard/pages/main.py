@@ -468,10 +468,11 @@ def layout(**query):
                  id="main-alert", className="nsp-alert nsp-hidden", role="alert"),
         filters,
         html.Div([
-            html.Div([mapview.build_map(P), html.Div(id="main-map-note", className="nsp-map-note"),
+            html.Div([mapview.build_map(P), mapview.layer_switch(P),
+                      html.Div(id="main-map-note", className="nsp-map-note"),
                       html.Details([html.Summary("Legend"), mapview.legend(P)], open=True,
                                    className="nsp-legend-box")],
-                     className="nsp-map-wrap"),
+                     id="main-map-wrap", className="nsp-map-wrap"),
             html.Div([
                 html.Div([html.H3("Border sections in the window"),
                           html.Div(id="main-section-table", className="nsp-scroll")], className="nsp-card"),
@@ -563,6 +564,8 @@ callback(Output("main-status", "children"), Output("main-status", "className"),
          Input("main-refresh", "n_intervals"))(update_status)
 
 callback(Output("main-units", "children"), Input("main-assets", "data"))(units_view)
+
+clientside_callback(mapview.LAYER_SWITCH_JS, Output("main-map-wrap", "className"), Input(f"{P}-layers", "value"))
 
 callback(Output("main-alert-text", "children"), Output("main-alert", "className"),
          Output("main-alert-newest", "data"),
