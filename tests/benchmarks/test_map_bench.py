@@ -32,10 +32,14 @@ N_EVENTS = int(1_000_000 * SCALE)
 N_PATROLS = int(5_000 * SCALE)
 REPEAT = int(os.environ.get("NSP_BENCH_REPEAT", "20"))
 OFFICER = Scope(user="bench", role="watch_officer")
+# (label, query, zoom, visible bounds): from zoom 9 the map asks for the visible area only,
+# read from `event` (not the per-day cells); the bounds are those of a 1,600 px wide map.
 CASES = [
-    ("24h national", "window=24h"),
-    ("7d national", "window=7d"),
-    ("24h one section", "window=24h&sections=LV-BY-01"),
+    ("24h national", "window=24h", 7, None),
+    ("7d national", "window=7d", 7, None),
+    ("24h one section", "window=24h&sections=LV-BY-01", 7, None),
+    ("7d zoom 10 viewport", "window=7d", 10, [[55.6, 26.5], [56.1, 27.6]]),
+    ("7d zoom 12 viewport", "window=7d", 12, [[55.8, 26.9], [55.93, 27.2]]),
 ]
 
 
@@ -163,10 +167,10 @@ def test_map_update_callback(bench_env):
         return statistics.median(times), _pct(times, 0.95), out
 
     with acting_as(OFFICER):
-        for label, query in CASES:
+        for label, query, zoom, bounds in CASES:
             state = parse_query(query)
-            p50, p95, out = timed(main.update_map, state, 0, 7, None)
-            o50, o95, _ops = timed(main.update_operational, state, 0, 7, None)
+            p50, p95, out = timed(main.update_map, state, 0, zoom, bounds)
+            o50, o95, _ops = timed(main.update_operational, state, 0, zoom, bounds)
             payload = len(json.dumps(out[:-1], default=str))
             features = sum(len(fc["features"]) for fc in out[:4])
             naive_ms, naive_size, naive_n = _naive(state)
