@@ -280,11 +280,21 @@ def events_layer(
     f = f.scoped(scope)
     params = f.params() | {"cap": max_features + 1, "limit": max_features}
     with access.connection(scope) as conn:
-        total = _run(conn, "picture_events_count", params, True)[0]["n"]
+        points = None
+        if f.bbox is not None:
+            # A viewport (zoom 9 and more) mostly holds few enough events to draw: fetch one
+            # more than the limit straight away instead of counting first, which scanned the
+            # window twice (zoom 12, 7 days, 1M events: 65 ms count + 58 ms points).
+            points = _run(conn, "picture_events_points", params | {"limit": max_features + 1}, True)
+            total = len(points)
+        else:
+            total = _run(conn, "picture_events_count", params, True)[0]["n"]
         mode = "points"
         layers: dict[str, list[dict]] = defaultdict(list)
         if total <= max_features:
-            for r in _run(conn, "picture_events_points", params, True):
+            if points is None:
+                points = _run(conn, "picture_events_points", params, True)
+            for r in points:
                 layers[r["category"]].append(_point(r["lon"], r["lat"], _event_props(r)))
             out = {c: _fc(layers.get(c, [])) for c in CATEGORIES}
             size = payload_size(out)

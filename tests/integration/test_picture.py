@@ -47,6 +47,25 @@ def test_points_when_few_and_grid_counts_that_add_up_when_many(pic):
     assert all(f["properties"]["agg"] for f in feats)
 
 
+def test_a_viewport_shows_only_its_events_as_points_or_as_counts_that_add_up(pic):
+    # LV-BY-01's box of the test sections (tests/browser/seed.py), as a zoom 10 viewport
+    box = (26.6, 55.6, 27.6, 56.1)
+    inside = pic.execute(
+        """SELECT count(*) FROM event WHERE parent_id IS NULL AND occurred_at >= now() - interval '24 hours'
+             AND geom && ST_MakeEnvelope(%s, %s, %s, %s, 4326)""", box).fetchone()["count"]
+    assert 0 < inside < 60
+    ev = picture.events_layer(OFFICER, window(bbox=box), zoom=10)
+    feats = [f for fc in ev["layers"].values() for f in fc["features"]]
+    assert ev["mode"] == "points" and ev["total"] == len(feats) == inside and not ev["capped"]
+    assert all(box[0] <= f["geometry"]["coordinates"][0] <= box[2]
+               and box[1] <= f["geometry"]["coordinates"][1] <= box[3] for f in feats)
+    # more than the limit in view: counts per cell, capped total, and the counts add up
+    grid = picture.events_layer(OFFICER, window(bbox=box), zoom=10, max_features=inside - 1)
+    cells = [f for fc in grid["layers"].values() for f in fc["features"]]
+    assert grid["mode"] == "grid" and grid["capped"] and grid["total"] == inside
+    assert sum(f["properties"]["n"] for f in cells) == inside
+
+
 def test_payload_is_bounded_with_many_events(pic):
     pic.execute("""
         INSERT INTO event (source, source_ref, category, occurred_at, geom, impact, section_code,
