@@ -192,6 +192,7 @@ window.nsp = Object.assign({}, window.nsp, {
             // and no `center` (emilhe/dash-leaflet#254), so the server never heard of a zoom.
             trackView: function (e, ctx) {
                 const m = e.target, b = m.getBounds();
+                // 9: VIEWPORT_ZOOM of dashboard/pages/main.py, where the view limits the queries
                 m.getContainer().classList.toggle("nsp-zoom-near", m.getZoom() >= 9);
                 const bounds = [[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]];
                 if (ctx.zoom !== m.getZoom() || JSON.stringify(ctx.bounds) !== JSON.stringify(bounds)) {

@@ -226,7 +226,9 @@ def units_view(assets: dict | None) -> html.Table | html.P:
     if not feats:
         return html.P("No own unit has reported in the sections and time shown.", className="nsp-muted")
     silent = mapview.ASSET_SILENT_MINUTES
-    feats.sort(key=lambda p: (p["age"] <= silent, -p["age"] if p["age"] > silent else p["age"], p["cs"]))
+    # silent first, the longest silent on top; then the reporting ones, the latest on top
+    rows = sorted(((p, p["age"] > silent) for p in feats),
+                  key=lambda ps: (not ps[1], -ps[0]["age"] if ps[1] else ps[0]["age"], ps[0]["cs"]))
     head = html.Tr([html.Th(h) for h in ("Unit", "Section", "Last report (UTC)", "Age", "")])
     body = [
         html.Tr([
@@ -234,11 +236,11 @@ def units_view(assets: dict | None) -> html.Table | html.P:
             html.Td(p.get("sec") or "–"),
             html.Td((p.get("t") or "")[11:16] or "–", className="nsp-nowrap"),
             html.Td(_age(p["age"]), className="nsp-num nsp-nowrap"),
-            html.Td(html.Span("silent", className="nsp-silent-badge") if p["age"] > silent else ""),
-        ], className="nsp-silent" if p["age"] > silent else None)
-        for p in feats
+            html.Td(html.Span("silent", className="nsp-silent-badge") if is_silent else ""),
+        ], className="nsp-silent" if is_silent else None)
+        for p, is_silent in rows
     ]
-    n_silent = sum(p["age"] > silent for p in feats)
+    n_silent = sum(is_silent for _p, is_silent in rows)
     caption = html.Caption(f"{len(feats)} units, {n_silent} silent for more than {silent} min")
     return html.Table([caption, html.Thead(head), html.Tbody(body)], className="nsp-table nsp-units",
                       id="main-units-table")

@@ -40,16 +40,21 @@ def event_markers(driver, category_css: str) -> int:
         ".filter(e => getComputedStyle(e).display !== 'none').length", f".leaflet-marker-pane .{category_css}")
 
 
+# Leaflet's zoom proxy is scaled by 2^zoom: this script returns that scale.
+ZOOM_SCALE = "const t = getComputedStyle(document.querySelector('.leaflet-proxy')).transform;" \
+             "return t && t !== 'none' ? parseFloat(t.slice(7).split(',')[0]) : 0"
+
+
+def sent_requests(driver) -> list[dict]:
+    """The requests the page sent since the last read of the performance log."""
+    msgs = (json.loads(entry["message"])["message"] for entry in driver.get_log("performance"))
+    return [m["params"]["request"] for m in msgs if m.get("method") == "Network.requestWillBeSent"]
+
+
 def external_requests(driver) -> list[str]:
     """Every URL the page requested that is not served by the app itself."""
-    urls = []
-    for entry in driver.get_log("performance"):
-        msg = json.loads(entry["message"])["message"]
-        if msg.get("method") == "Network.requestWillBeSent":
-            url = msg["params"]["request"]["url"]
-            if not url.startswith(("http://127.0.0.1", "data:", "blob:", "about:")):
-                urls.append(url)
-    return urls
+    return [r["url"] for r in sent_requests(driver)
+            if not r["url"].startswith(("http://127.0.0.1", "data:", "blob:", "about:"))]
 
 
 def test_main_page_loads_coloured_sections_and_no_external_url(logged_in, live_server):
@@ -175,10 +180,8 @@ def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, li
     # only the chosen category is on the map, and the map zoomed to the section
     wait(d).until(lambda x: event_markers(x, "nsp-ev-unauthorised_border_crossing, .leaflet-marker-pane .nsp-cluster") > 0)
     assert event_markers(d, "nsp-ev-cross_border_crime") == 0
-    scale = "const t = getComputedStyle(document.querySelector('.leaflet-proxy')).transform;" \
-            "return t && t !== 'none' ? parseFloat(t.slice(7).split(',')[0]) : 0"
     # Leaflet's zoom proxy is scaled by 2^zoom: the national view is about zoom 7, one section >= 9
-    wait(d).until(lambda x: x.execute_script(scale) >= 2 ** 9)
+    wait(d).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 ** 9)
     # a changed filter goes into the URL without reloading the page
     d.execute_script("window.__nsp_marker = 1")
     d.find_element(By.XPATH, "//div[@id='main-window']//label[.//input[@value='6h']]").click()
@@ -190,13 +193,8 @@ def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, li
 
 def _callback_requests(driver) -> list[dict]:
     """The bodies of the callback requests the page sent since the last read of the log."""
-    bodies = []
-    for entry in driver.get_log("performance"):
-        msg = json.loads(entry["message"])["message"]
-        req = msg.get("params", {}).get("request", {})
-        if msg.get("method") == "Network.requestWillBeSent" and "_dash-update-component" in req.get("url", ""):
-            bodies.append(json.loads(req.get("postData") or "{}"))
-    return bodies
+    return [json.loads(r.get("postData") or "{}") for r in sent_requests(driver)
+            if "_dash-update-component" in r["url"]]
 
 
 def _zoom_inputs(driver) -> list[int]:
@@ -215,8 +213,6 @@ def test_zooming_in_tells_the_server_and_the_map_shows_only_the_view(logged_in, 
     wait(d).until(lambda x: note(x).split(" ")[0].replace(",", "").isdigit() and not note(x).startswith("0 "))
     d.get_log("browser")
     d.get_log("performance")
-    scale = "const t = getComputedStyle(document.querySelector('.leaflet-proxy')).transform;" \
-            "return t && t !== 'none' ? parseFloat(t.slice(7).split(',')[0]) : 0"
     # [codes shown, names shown] of the section labels, read at one moment (a refresh redraws them)
     shown = "return ['code', 'name'].map(k => Array.from(document.querySelectorAll(" \
             "'.nsp-section-label .nsp-label-' + k)).filter(e => getComputedStyle(e).display !== 'none').length)"
@@ -225,7 +221,7 @@ def test_zooming_in_tells_the_server_and_the_map_shows_only_the_view(logged_in, 
     assert codes > 0 and names == 0
     sent = []
     # Zoom in on the middle of the country, where no test section lies (tests/browser/seed.py).
-    while d.execute_script(scale) < 2 ** 11:
+    while d.execute_script(ZOOM_SCALE) < 2 ** 11:
         d.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
         time.sleep(0.6)
         sent += _zoom_inputs(d)
