@@ -414,6 +414,12 @@ def test_section_table_and_daily_series_from_the_aggregate_equal_the_events(pic)
     """7-day section counts (both windows) and the daily series read whole days from
     event_cell_day; they equal the same figures computed from every event."""
     _spread_events(pic, 4000, days=16)
+    # one event just inside each edge of the window, in every variant's filter: near midnight
+    # UTC a partial day is only minutes long and the spread alone may leave it empty
+    for ref, at in (("edge-start", "now() - interval '7 days' + interval '0.2 seconds'"),
+                    ("edge-end", "now() - interval '0.2 seconds'")):
+        insert_event(pic, code="LV-BY-01", category="other", ref=ref, source="cot-gateway",
+                     occurred_at=pic.execute(f"SELECT {at} AS t").fetchone()["t"])
     end = datetime.now(UTC)
     for kw in ({}, {"categories": ("other", "crisis_situation")}, {"sources": ("cot-gateway",)}):
         f = PictureFilter(start=end - timedelta(days=7), end=end, **kw)
