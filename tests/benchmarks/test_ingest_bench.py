@@ -6,7 +6,9 @@ newline-delimited GeoJSON and as CSV, then loads them:
 - ``nsp ingest`` (a subprocess; peak RSS read with wait4) into the live, indexed,
   deduplicating ``event`` table with validation and section assignment;
 - ``ogr2ogr -f PostgreSQL`` of the same NDJSON into a plain PostGIS table;
-- raw ``COPY`` of the same rows (the CSV) into an unindexed table — the limit.
+- raw ``COPY`` of the same rows (the CSV) into an unindexed table — the limit;
+- the database floor (NSP_BENCH_FLOOR rows, default 200,000): the same rows, already
+  located, inserted by the merge's own statement alone (see ``_database_floor``).
 
 Also messages/s of ``nsp ingest`` for GPX, CoT and AIS inputs built from the samples
 (NSP_BENCH_MESSAGES, default 100,000). Prints a table with rows/s and ratios.
@@ -31,6 +33,8 @@ from psycopg.conninfo import conninfo_to_dict
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = int(os.environ.get("NSP_BENCH_EVENTS", "1000000"))
 MESSAGES = int(os.environ.get("NSP_BENCH_MESSAGES", "100000"))
+# Rows for the database floor (_database_floor): a subset, as each variant inserts them all.
+FLOOR = int(os.environ.get("NSP_BENCH_FLOOR", "200000"))
 # `nsp` in a fresh interpreter that reports its own peak RSS (VmHWM, which starts anew at
 # exec; ru_maxrss of a child would also count the forked pytest image).
 _WRAP = (
@@ -110,6 +114,61 @@ def _pg_conn_string(url: str) -> str:
 def _count(url: str, table: str, where: str = "") -> int:
     with psycopg.connect(url) as conn:
         return conn.execute(f"SELECT count(*) FROM {table} {where}").fetchone()[0]  # noqa: S608 - fixed names
+
+
+def _database_floor(url: str, n: int) -> list[tuple[str, int, float, None]]:
+    """What the insert into ``event`` costs when nothing else is left: no parsing, no
+    validation, no staging, no locating.
+
+    The first ``n`` rows of ``bench_copy`` are staged and located once, beforehand, by the
+    ingest's own ``stage_event_located`` view into an unlogged table. Then the merge's own
+    ``INSERT … ON CONFLICT`` (``ingest_merge_events``) puts them, one statement and one
+    transaction each, into (1) a table of ``event``'s columns without any index, (2) a copy
+    of ``event`` with its indexes (primary key, unique key, GiST, the btrees; no trigger,
+    no foreign key; still empty, so smaller trees than the live table's) and (3) the live
+    ``event`` itself, once without the trigger that keeps ``event_cell_day`` (rolled back)
+    and once with it. A lower bound of the database's share of ``nsp ingest``, to set
+    beside ogr2ogr's whole load.
+    """
+    from nsp.queries import queries
+
+    merge = queries["ingest_merge_events"].replace("FROM stage_event_located v", "FROM bench_located v")
+    params = {"ms": int(time.time() * 1000), "seq0": 0, "batch_id": None}
+    out = []
+    with psycopg.connect(url) as conn:
+        conn.execute("SET jit = off")
+        conn.execute("SET work_mem = '64MB'")
+        with conn.transaction():  # the staging tables are dropped at commit
+            conn.execute(queries["ingest_stage_create"])
+            conn.execute(
+                "INSERT INTO stage_event (source_ref, category, occurred_at, geom, persons, impact,"
+                " status, validation, description, attrs)"
+                " SELECT id, category, occurred_at, ST_AsEWKB(ST_SetSRID(ST_MakePoint(lon, lat), 4326)),"
+                " persons, impact, 'open', 'unvalidated', description, '{}' FROM bench_copy"
+                " ORDER BY id LIMIT %s", (n,))
+            conn.execute("CREATE UNLOGGED TABLE bench_located AS SELECT * FROM stage_event_located")
+        conn.execute("CREATE TABLE bench_floor_heap (LIKE event INCLUDING DEFAULTS)")
+        conn.execute("CREATE TABLE bench_floor_indexed (LIKE event INCLUDING DEFAULTS INCLUDING INDEXES"
+                     " INCLUDING CONSTRAINTS)")
+        conn.commit()
+        variants = (("floor: → heap, no index", "bench_floor_heap", True),
+                    ("floor: → event's indexes", "bench_floor_indexed", True),
+                    ("floor: → live event, no trigger", "event", False),
+                    ("floor: → live event (+trigger)", "event", True))
+        for label, table, trigger in variants:
+            stmt = merge.replace("INSERT INTO event ", f"INSERT INTO {table} ", 1)
+            if table == "bench_floor_heap":  # no unique key to be in conflict with
+                stmt = stmt.replace("ON CONFLICT (source, source_ref) DO NOTHING", "")
+            with conn.transaction() as tx:
+                if not trigger:  # rolled back below, so event_cell_day stays exact
+                    conn.execute("ALTER TABLE event DISABLE TRIGGER event_cells_insert")
+                t = time.perf_counter()
+                inserted = conn.execute(stmt, params | {"source": f"bench-floor-{trigger}"}).rowcount
+                out.append((label, inserted, time.perf_counter() - t, None))
+                if not trigger:
+                    raise psycopg.Rollback(tx)
+            assert inserted == n, f"{label}: {inserted} of {n} rows"
+    return out
 
 
 def _messages_inputs(dirpath: Path, anchors, n: int) -> dict[str, Path]:
@@ -197,6 +256,7 @@ def test_ingest_benchmark(db_url, tmp_path):
         secs = time.perf_counter() - t
     assert _count(db_url, "bench_copy") == EVENTS
     results.append(("raw COPY CSV → unindexed table", EVENTS, secs, None))
+    floor = _database_floor(db_url, min(FLOOR, EVENTS))
 
     msg_results = []
     for fmt, path in _messages_inputs(tmp_path, anchors, MESSAGES).items():
@@ -206,7 +266,7 @@ def test_ingest_benchmark(db_url, tmp_path):
 
     ogr_rate = EVENTS / results[2][2]
     print(f"\n{'load':<34} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'vs ogr2ogr':>10} {'peak RSS':>9}")
-    for name, n, secs, rss in results + msg_results:
+    for name, n, secs, rss in results + floor + msg_results:
         rate = n / secs
         rss_txt = f"{rss} MiB" if rss is not None else "—"
         print(f"{name:<34} {n:>10,} {secs:>8.1f} {rate:>9,.0f} {rate / ogr_rate:>9.2f}x {rss_txt:>9}")
