@@ -95,7 +95,9 @@ class PictureFilter:
             "categories": list(self.categories) if self.categories else None,
             "impacts": list(self.impacts) if self.impacts else None,
             "sources": list(self.sources) if self.sources else None,
-            "sections": list(self.sections) if self.sections else None,
+            # () is not "no filter": it is what is left when every section asked for lies
+            # outside the user's scope (scoped), and it matches nothing.
+            "sections": list(self.sections) if self.sections is not None else None,
             "bbox": list(self.bbox) if self.bbox else None,
         }
 
@@ -466,9 +468,9 @@ def recent_high(scope: Scope, since: datetime, sections=None, limit: int = 20) -
 
     ``received_at`` keeps its microseconds (ISO 8601), so that it can be passed back as the
     next ``since`` (the main page's alert acknowledges up to it)."""
-    sections = scope.restrict(list(sections) if sections else None)
+    sections = scope.restrict(list(sections) if sections else None)  # [] matches nothing
     with access.connection(scope) as conn:
-        rows = _run(conn, "picture_recent_high", {"since": since, "sections": sections or None,
+        rows = _run(conn, "picture_recent_high", {"since": since, "sections": sections,
                                                   "limit": limit})
     for r in rows:
         r["occurred_at"] = _iso(r["occurred_at"])
@@ -490,9 +492,9 @@ def can_change_levels(scope: Scope | None) -> bool:
 
 
 def level_history(scope: Scope, sections=None, limit: int = 50) -> list[dict]:
-    sections = scope.restrict(list(sections) if sections else None)
+    sections = scope.restrict(list(sections) if sections else None)  # [] matches nothing
     with access.connection(scope) as conn:
-        rows = _run(conn, "picture_level_history", {"sections": sections or None, "limit": limit})
+        rows = _run(conn, "picture_level_history", {"sections": sections, "limit": limit})
     for r in rows:
         r["decided_at"] = _iso(r["decided_at"])
     return rows

@@ -86,6 +86,9 @@ def update_map(state: dict, _n, zoom, bounds) -> tuple:
     note = (f"{s.max_features:,}+" if ev["capped"] else f"{ev['total']:,}") + " events"
     if ev["mode"] == "grid":
         note += " · grouped by area (zoom in or narrow the filter for single events)"
+    foreign = [] if scope.all_sections else [c for c in f.sections or () if c not in scope.sections]
+    if foreign:  # e.g. a link made by someone with a wider scope: say why they are empty
+        note += f" · not in your sections, not shown: {', '.join(foreign)}"
     return (*[ev["layers"][c] for c in CATEGORIES], heat, note)
 
 

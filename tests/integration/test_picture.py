@@ -96,12 +96,36 @@ def test_filters_sections_category_impact_source(pic):
     assert src and {r["source"] for r in src} == {"cot-gateway"}
 
 
+def _sections_seen(layer) -> set[str]:
+    return {f["properties"]["sec"] for fc in layer["layers"].values() for f in fc["features"]}
+
+
 def test_sector_commander_sees_only_their_section(pic):
-    ev = picture.events_layer(BY01, window(sections=("LV-BY-02", "LV-RU-01")))
-    secs = {f["properties"]["sec"] for fc in ev["layers"].values() for f in fc["features"]}
-    assert secs <= {"LV-BY-01"}
+    own = picture.events_layer(BY01, window())
+    assert own["total"] > 0 and _sections_seen(own) == {"LV-BY-01"}
     rows = picture.event_rows(BY01, window())
     assert rows and {r["section_code"] for r in rows} == {"LV-BY-01"}
+    # Asking for their own and a foreign section: their own only.
+    mixed = picture.events_layer(BY01, window(sections=("LV-BY-01", "LV-RU-01")))
+    assert mixed["total"] == own["total"] and _sections_seen(mixed) == {"LV-BY-01"}
+
+
+def test_a_filter_of_only_foreign_sections_shows_nothing_not_the_own_sector(pic):
+    # A deep link naming sections outside the commander's scope: an empty picture, not
+    # their own sector's events under a filter that names another.
+    insert_event(pic, code="LV-BY-01", impact="high", ref="by01-high")
+    insert_event(pic, code="LV-RU-01", impact="high", ref="ru01-high")
+    since = datetime.now(UTC) - timedelta(hours=1)
+    assert picture.recent_high(BY01, since)  # their own: there is something to show
+    foreign = window(sections=("LV-BY-02", "LV-RU-01"))
+    assert picture.events_layer(BY01, foreign)["total"] == 0
+    assert picture.events_layer(BY01, foreign, max_features=1)["total"] == 0  # grid path too
+    assert picture.event_rows(BY01, foreign) == []
+    assert picture.recent_high(BY01, since, sections=["LV-RU-01"]) == []
+    assert picture.level_history(BY01, sections=["LV-RU-01"]) == []
+    # The officer, whose scope holds them, still gets them.
+    assert picture.events_layer(OFFICER, foreign)["total"] > 0
+    assert {r["section_code"] for r in picture.recent_high(OFFICER, since, sections=["LV-RU-01"])} == {"LV-RU-01"}
 
 
 def test_as_at_shows_what_was_known_and_the_level_then(pic):
@@ -219,6 +243,11 @@ def test_main_callbacks_as_plain_functions(pic):
         assert version is main.no_update and "reason" in str(msg.children)
         fly = main.fly_to_event({"rowId": rows[0]["id"]}, rows)
         assert fly["center"] == [rows[0]["lat"], rows[0]["lon"]]
+    with acting_as(BY01):  # a link to another sector: empty, and the note says why
+        out = main.update_map(state, 0, 8, None)
+        assert all(fc["features"] == [] for fc in out[:4])
+        assert out[-1] == "0 events · not in your sections, not shown: LV-BY-02"
+        assert "not in your sections" not in main.update_map(parse_query("window=24h"), 0, 8, None)[-1]
     with acting_as(Scope(user="olga", role="analyst")):
         msg, version, _ = main.submit_level(1, "LV-SEA-01", "low", "why not", 4)
         assert version is main.no_update and "may not" in str(msg.children)
