@@ -118,12 +118,21 @@ def picture_at(state: dict | None):
     return parse_time((state or {}).get("at"))
 
 
+# What `main-zoomed` holds when the map shows all of a restricted user's sections.
+OWN_AREA = "*"
+
+
 def zoom_to_sections(state: dict, bounds: dict | None, zoomed: list | None) -> tuple:
-    """Fly to the chosen sections when the choice changes (not on every refresh)."""
+    """Fly to the chosen sections when the choice changes (not on every refresh); with none
+    chosen, a user limited to some sections (a sector commander) flies to all of them,
+    which ``bounds`` (the sections the user may see) holds, and others to the country."""
     chosen = list((state or {}).get("sections") or [])
+    own_area = not chosen and not current_scope().all_sections
+    if own_area:
+        chosen = [OWN_AREA]
     if not bounds or chosen == (zoomed or []):
         return no_update, no_update
-    box = picture.union_bounds(bounds, chosen)
+    box = picture.union_bounds(bounds, list(bounds) if own_area else chosen)
     if box is None:
         return {"bounds": national_bounds(), "transition": "flyToBounds"}, chosen
     return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [30, 30]}}, chosen
@@ -372,6 +381,11 @@ def layout(**query):
     state = parse_query(urlencode({k: v for k, v in query.items() if isinstance(v, str)}), s.default_window)
     sections = picture.section_list(scope)
     section_options = [{"label": f"{r['code']} {r['name']}", "value": r["code"]} for r in sections]
+    # A link may name sections the user may not see (one sent by a watch officer to a
+    # commander): the filter keeps the user's own, and a note says what was left out.
+    mine = {r["code"] for r in sections}
+    foreign = [c for c in state["sections"] if c not in mine]
+    state["sections"] = [c for c in state["sections"] if c in mine]
     external = [o for o, r in zip(section_options, sections) if r["kind"] != "land-internal"]
     sources = picture.sources(scope)
     can_change = picture.can_change_levels(scope)
@@ -407,7 +421,8 @@ def layout(**query):
                   _dropdown("main-source", [{"label": x, "value": x} for x in sorted(set(sources) | set(state["source"]))],
                             state["source"], "all")], className="nsp-f"),
         html.Div([html.Label("Sections"),
-                  _dropdown("main-sections", section_options, state["sections"], "national (all)")],
+                  _dropdown("main-sections", section_options, state["sections"],
+                            "national (all)" if scope.all_sections else "all my sections")],
                  className="nsp-f nsp-f-wide"),
         html.Div([dcc.Checklist(id="main-heat", options=[{"label": " density", "value": "on"}],
                                 value=["on"] if state["heat"] else [], className="nsp-check"),
@@ -471,6 +486,9 @@ def layout(**query):
         html.Div([html.Span(id="main-alert-text"),
                   html.Button("Acknowledge", id="main-alert-ack-button", className="nsp-alert-ack")],
                  id="main-alert", className="nsp-alert nsp-hidden", role="alert"),
+        html.Div(f"Not in your sections, not shown: {', '.join(foreign)}. The link names sections "
+                 "outside your area; the picture shows the sections you may see.",
+                 id="main-scope-note", className="nsp-scope-note", role="status") if foreign else None,
         filters,
         html.Div([
             html.Div([mapview.build_map(P), mapview.layer_switch(P),

@@ -243,6 +243,12 @@ def test_main_callbacks_as_plain_functions(pic):
         assert version is main.no_update and "reason" in str(msg.children)
         fly = main.fly_to_event({"rowId": rows[0]["id"]}, rows)
         assert fly["center"] == [rows[0]["lat"], rows[0]["lon"]]
+    with acting_as(BY01):  # with no section chosen, a commander's map flies to their own area
+        *_, own_bounds = main.update_sections(parse_query("window=24h"), 0, 0, None)
+        assert list(own_bounds) == ["LV-BY-01"]
+        viewport, zoomed = main.zoom_to_sections(parse_query("window=24h"), own_bounds, [])
+        assert viewport["bounds"] == own_bounds["LV-BY-01"] and zoomed == [main.OWN_AREA]
+        assert main.zoom_to_sections(parse_query("window=24h"), own_bounds, zoomed) == (main.no_update,) * 2
     with acting_as(BY01):  # a link to another sector: empty, and the note says why
         out = main.update_map(state, 0, 8, None)
         assert all(fc["features"] == [] for fc in out[:4])
@@ -261,6 +267,19 @@ def test_an_administrator_gets_no_picture_but_the_way_to_the_audit_log(pic):
     assert "main-map" not in page and "main-section-table" not in page
     with acting_as(OFFICER):
         assert "main-map" in str(main.layout())
+
+
+def test_a_link_to_sections_outside_the_scope_keeps_the_own_and_says_what_was_left_out(pic):
+    main = _page("main")
+    with acting_as(BY01):
+        page = str(main.layout(sections="LV-RU-01,LV-BY-01", window="24h"))
+        assert "Not in your sections, not shown: LV-RU-01." in page
+        assert "value=['LV-BY-01']" in page  # the sections filter holds their own only
+        own = str(main.layout(sections="LV-BY-01"))
+        assert "main-scope-note" not in own and "all my sections" in own
+    with acting_as(OFFICER):
+        page = str(main.layout(sections="LV-RU-01,LV-BY-01"))
+        assert "main-scope-note" not in page and "national (all)" in page
 
 
 def test_units_table_lists_own_units_silent_first(pic):
