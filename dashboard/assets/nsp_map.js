@@ -13,6 +13,10 @@ window.nsp = Object.assign({}, window.nsp, {
         };
         const SIZE = {low: 14, medium: 18, high: 24, very_high: 30};
         const LEVEL = {low: "#2e9e44", medium: "#f2c80f", high: "#f07f09", critical: "#d7191c"};
+        // A section's level without colour too (for colour-blind readers): the width of its
+        // line and bars after its code in the label. Same values as mapview.py's legend.
+        const LEVEL_WEIGHT = {low: 3, medium: 5, high: 7, critical: 9};
+        const LEVEL_BARS = {low: "▂", medium: "▂▄", high: "▂▄▆", critical: "▂▄▆█"};
         const IMPACT_LABEL = {low: "low", medium: "medium", high: "high", very_high: "very high"};
 
         function esc(v) {
@@ -51,6 +55,8 @@ window.nsp = Object.assign({}, window.nsp, {
 
         return {
             LEVEL: LEVEL,
+            LEVEL_WEIGHT: LEVEL_WEIGHT,
+            LEVEL_BARS: LEVEL_BARS,
             sectionStyle: function (feature, context) {
                 const h = (context && context.hideout) || {};
                 const p = feature.properties;
@@ -58,7 +64,8 @@ window.nsp = Object.assign({}, window.nsp, {
                 if (p.kind === "land-internal") {
                     return {color: h.dark ? "#9aa3ad" : "#6b7280", weight: 3, dashArray: "6 6", opacity: 0.9, className: "nsp-sec-line"};
                 }
-                return {color: LEVEL[p.level] || "#888", weight: selected ? 9 : (h.dark ? 7 : 6), opacity: 1, lineCap: "round",
+                const weight = (LEVEL_WEIGHT[p.level] || 5) + (selected ? 3 : 0) + (h.dark ? 1 : 0);
+                return {color: LEVEL[p.level] || "#888", weight: weight, opacity: 1, lineCap: "round",
                     className: "nsp-sec-line"};
             },
             areaStyle: function (feature, context) {
@@ -78,7 +85,9 @@ window.nsp = Object.assign({}, window.nsp, {
                 if (h.labels !== false) {
                     // the name only from zoom 9 (nsp-zoom-near, set by trackView): at the national
                     // zoom 36 full labels overlap one another
-                    layer.bindTooltip(`<span class="nsp-label-code">${esc(p.code)}</span>` +
+                    const bars = LEVEL_BARS[p.level] ?
+                        `<span class="nsp-label-level" title="impact level ${esc(p.level)}">${LEVEL_BARS[p.level]}</span>` : "";
+                    layer.bindTooltip(`<span class="nsp-label-code">${esc(p.code)}</span>${bars}` +
                         `<span class="nsp-label-name"> ${esc(p.name)}</span>`, {permanent: true, direction: "center",
                         className: "nsp-section-label nsp-level-" + (p.level || "internal"), opacity: 0.95});
                 }

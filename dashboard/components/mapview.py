@@ -16,6 +16,8 @@ from dash_extensions.javascript import Namespace
 
 from dashboard.settings import national_bounds
 from geo.picture import CATEGORIES, CATEGORY_LABELS
+# The section levels' symbology; nsp_map.js draws with the same values (tests/unit/test_dashboard.py).
+from geo.symbology import LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 
 ns = Namespace("nsp", "map")
 
@@ -33,7 +35,6 @@ CATEGORY_STYLE = {  # the same as CAT in nsp_map.js
     "crisis_situation": ("#66CCEE", "diamond"),
     "other": ("#BBBBBB", "circle"),
 }
-LEVEL_COLOURS = {"low": "#2e9e44", "medium": "#f2c80f", "high": "#f07f09", "critical": "#d7191c"}
 EMPTY = {"type": "FeatureCollection", "features": []}
 
 
@@ -185,14 +186,16 @@ def _line(colour: str, dash: str = "", width: int = 5, dot: bool = False) -> svg
     return svg.Svg(parts, width=28, height=14, viewBox="0 0 28 14", className="nsp-legend-sym")
 
 
-def _row(symbol, text: str) -> html.Div:
+def _row(symbol, text) -> html.Div:
     return html.Div([html.Span(symbol, className="nsp-legend-key"), html.Span(text)], className="nsp-legend-row")
 
 
 def legend(prefix: str, compact: bool = False) -> html.Div:
     """Explains every colour and symbol on the map."""
-    levels = [_row(_line(LEVEL_COLOURS[k]), f"{k} impact level") for k in LEVEL_COLOURS]
-    levels.append(_row(_line("#6b7280", "5 5", width=3), "internal border (no level)"))
+    levels = [_row(_line(LEVEL_COLOURS[k], width=LEVEL_WEIGHTS[k]),
+                   [html.Span(LEVEL_BARS[k], className="nsp-label-level"), f" {k} impact level"])
+              for k in LEVEL_COLOURS]
+    levels.append(_row(_line(NO_LEVEL_COLOUR, "5 5", width=3), "internal border (no level)"))
     cats = [_row(shape(CATEGORY_STYLE[c][1], 16, CATEGORY_STYLE[c][0]), CATEGORY_LABELS[c].split(" (")[0])
             for c in CATEGORIES]
     sizes = [

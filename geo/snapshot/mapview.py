@@ -1,6 +1,6 @@
 """snapshot.html: the week's picture as a Folium map that needs no network.
 
-Layers: the offline basemap (assets/geodata/latvia), border sections coloured by
+Layers: the offline basemap (assets/geodata/latvia), border sections coloured and weighted by
 impact level, one layer per event category (shape = category, so it reads without
 colour; size and outline = impact), patrol tracks, a legend and a title with the
 week and the sections. Above ``map_max_markers`` events the categories are drawn
@@ -20,6 +20,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from geo.snapshot import offline
+from geo.symbology import LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 from nsp.settings import ASSETS_DIR
 
 BASEMAP = ASSETS_DIR / "geodata" / "latvia"
@@ -32,7 +33,6 @@ CATEGORIES = {
 }
 IMPACTS = ("low", "medium", "high", "very_high")
 IMPACT_SIZE = {"low": 14, "medium": 17, "high": 21, "very_high": 25}
-LEVEL_COLOURS = {"low": "#2e9e44", "medium": "#f2d024", "high": "#f28c1b", "critical": "#d7191c", None: "#8c8c8c"}
 
 SHAPES_JS = """
 function nspShape(shape, s, fill, sw) {
@@ -158,8 +158,10 @@ def _sections(m: folium.Map, sections: list[dict]) -> list[list[float]] | None:
     group = folium.FeatureGroup(name="Border sections (impact level)").add_to(m)
 
     def colour(f):
-        level = f["properties"]["level"]
-        return LEVEL_COLOURS.get(level, LEVEL_COLOURS[None])
+        return LEVEL_COLOURS.get(f["properties"]["level"], NO_LEVEL_COLOUR)
+
+    def weight(f):  # wider the higher the level: it reads without colour too (geo/symbology.py)
+        return LEVEL_WEIGHTS.get(f["properties"]["level"], 3)
 
     tooltip = ["code", "name", "level"]
     folium.GeoJson(areas, style_function=lambda f: {
@@ -167,7 +169,7 @@ def _sections(m: folium.Map, sections: list[dict]) -> list[list[float]] | None:
         tooltip=folium.GeoJsonTooltip(tooltip, aliases=["Section", "Name", "Impact level"])).add_to(group)
     if lines["features"]:
         folium.GeoJson(lines, style_function=lambda f: {
-            "color": colour(f), "weight": 5, "opacity": 0.95, "className": "nsp-section-line"},
+            "color": colour(f), "weight": weight(f), "opacity": 0.95, "className": "nsp-section-line"},
             tooltip=folium.GeoJsonTooltip(tooltip, aliases=["Section", "Name", "Impact level"])).add_to(group)
     xs, ys = [], []
     for f in areas["features"]:
@@ -203,8 +205,9 @@ def _legend(data: MapData) -> str:
         svg = _shape_svg(shape, 16, colour)
         rows.append(f"<div>{svg} {html.escape(label)} ({data.counts.get(cat, 0):,})</div>")
     levels = "".join(
-        f'<div><span class="sw" style="background:{c}"></span> {lvl or "internal border"}</div>'
-        for lvl, c in LEVEL_COLOURS.items())
+        f'<div>{_level_line(c, LEVEL_WEIGHTS[lvl])} {LEVEL_BARS[lvl]} {lvl}</div>'
+        for lvl, c in LEVEL_COLOURS.items()) + f'<div>{_level_line(NO_LEVEL_COLOUR, 3)} internal border</div>'
+
     sizes = " ".join(_shape_svg("circle", IMPACT_SIZE[i], "#bbb", 2.5 if i in ("high", "very_high") else 1)
                      + f" {i.replace('_', ' ')}" for i in IMPACTS)
     grid = ""
@@ -223,6 +226,11 @@ def _legend(data: MapData) -> str:
        stroke-dasharray="6 4"/></svg> patrol track</div>
   <div class="credit">Basemap: Made with Natural Earth. Map: Leaflet (BSD-2), Folium.</div>
 </div>"""
+
+
+def _level_line(colour: str, width: int) -> str:
+    return (f'<svg width="28" height="12"><line x1="{width / 2}" y1="6" x2="{28 - width / 2}" y2="6" '
+            f'stroke="{colour}" stroke-width="{width}" stroke-linecap="round"/></svg>')
 
 
 def _shape_svg(shape: str, s: int, fill: str, sw: float = 1) -> str:
@@ -245,7 +253,6 @@ CSS = """
   #nsp-title { top: 10px; left: 60px; max-width: 60%; }
   #nsp-title h1 { font-size: 17px; margin: 0 0 2px 0; }
   #nsp-legend { bottom: 24px; right: 10px; max-width: 300px; }
-  #nsp-legend .sw { display: inline-block; width: 14px; height: 10px; border: 1px solid #333; }
   #nsp-legend .note { font-size: 12px; margin: 4px 0; color: #333; }
   #nsp-legend .credit { font-size: 11px; color: #555; margin-top: 4px; }
   .nsp-event { background: none; border: none; }

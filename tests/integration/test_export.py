@@ -15,6 +15,7 @@ from geo.snapshot.bundle import sha256
 from geo.snapshot.offline import external_urls
 from geo.snapshot.settings import ExportSettings
 from geo.snapshot.week import Week
+from geo.symbology import LEVEL_BARS, LEVEL_WEIGHTS
 from nsp.access import Scope
 
 WEEK = Week(2026, 40, "Europe/Riga")  # Mon 28 Sep - Sun 4 Oct 2026, Riga time
@@ -171,6 +172,12 @@ def test_seeded_week_export(seeded, tmp_path):
     # no external URL in any file
     for name in ("snapshot.html", "summary.html", "events.csv", "manifest.json"):
         assert external_urls((result.folder / name).read_text(encoding="utf-8")) == [], name
+
+    # the sections' levels read without colour: line width and bars (geo/symbology.py)
+    page = (result.folder / "snapshot.html").read_text(encoding="utf-8")
+    for level in ("low", "medium", "high", "critical"):
+        assert f'stroke-width="{LEVEL_WEIGHTS[level]}"' in page and f"{LEVEL_BARS[level]} {level}" in page
+    assert f'"weight": {LEVEL_WEIGHTS["critical"]}' in page  # LV-BY-02, critical this week
 
     # summary: per section, the level change, the late report flagged
     summary = (result.folder / "summary.html").read_text()

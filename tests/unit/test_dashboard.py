@@ -99,6 +99,34 @@ def test_legend_explains_every_colour_and_symbol():
         assert word in text, word
 
 
+def _js_object(source: str, name: str) -> dict[str, object]:
+    """``const NAME = {key: value, ...};`` of nsp_map.js as a dict (strings and numbers)."""
+    import re
+
+    body = re.search(rf"const {name} = {{(.*?)}};", source).group(1)
+    return {k: (v.strip('"') if v.startswith('"') else int(v))
+            for k, v in re.findall(r'(\w+): ("[^"]*"|\d+)', body)}
+
+
+def test_section_levels_read_without_colour_and_the_map_draws_what_the_legend_says():
+    from pathlib import Path
+
+    from dashboard.components import mapview
+
+    js = (Path(mapview.__file__).parents[1] / "assets" / "nsp_map.js").read_text()
+    assert _js_object(js, "LEVEL") == mapview.LEVEL_COLOURS
+    assert _js_object(js, "LEVEL_WEIGHT") == mapview.LEVEL_WEIGHTS
+    assert _js_object(js, "LEVEL_BARS") == mapview.LEVEL_BARS
+    order = list(mapview.LEVEL_COLOURS)  # low → critical: each level wider, with one more bar
+    assert [mapview.LEVEL_WEIGHTS[k] for k in order] == sorted(set(mapview.LEVEL_WEIGHTS.values()))
+    assert [len(mapview.LEVEL_BARS[k]) for k in order] == [1, 2, 3, 4]
+    groups = mapview.legend("main").children
+    rows = {str(r.children[1]): repr(r) for g in groups for r in g.children[1:]}
+    for level in order:
+        (row,) = [v for k, v in rows.items() if f" {level} impact level" in k]
+        assert f"strokeWidth={mapview.LEVEL_WEIGHTS[level]}," in row and mapview.LEVEL_BARS[level] in row
+
+
 def test_map_has_no_tile_server_by_default_and_only_local_urls(monkeypatch):
     from dashboard.components.mapview import build_map
     from dashboard.settings import web_settings
