@@ -123,3 +123,16 @@ def test_live_writes_small_files_with_current_times(tmp_path):
             t = getattr(r, "occurred_at", None) or getattr(r, "observed_at", None)
             if t is not None:
                 assert abs((t - now).total_seconds()) <= 120
+
+
+def test_live_cli_stops_after_max_files(tmp_path):
+    from click.testing import CliRunner
+
+    from nsp.cli import cli
+
+    result = CliRunner().invoke(cli, ["scenario", "--live", str(tmp_path), "--speed", "100",
+                                      "--max-files", "3", "--seed", "5"])
+    assert result.exit_code == 0, result.output
+    written = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert len(written) == 3 and not [p for p in written if p.name.endswith(".part")]
+    assert "wrote 3 live file(s)" in result.output
