@@ -44,3 +44,45 @@ def test_docker_compose_config_accepts_the_file():
         capture_output=True, text=True, env={"NSP_DB_PASSWORD": "x", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
+
+
+def _settings_env_names() -> set[str]:
+    """The environment variables nsp's settings classes read (prefix + field name)."""
+    import importlib
+
+    from pydantic_settings import BaseSettings
+
+    names = {"DATABASE_URL"}
+    for module in ("nsp.settings", "nsp.access", "nsp.queue", "geo.snapshot.settings", "ingest.settings",
+                   "ingest.delivery_settings", "dashboard.settings"):
+        for obj in vars(importlib.import_module(module)).values():
+            if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings:
+                prefix = obj.model_config.get("env_prefix", "")
+                names |= {f"{prefix}{field}".upper() for field in obj.model_fields}
+    return names
+
+
+def test_every_variable_the_deployment_sets_is_one_nsp_reads():
+    # NSP_EXPORT_DIR (the setting is NSP_EXPORT_OUT_DIR) sat here unread until 2026-12-02.
+    known = _settings_env_names()
+    assert {"NSP_EXPORT_OUT_DIR", "NSP_GEO_TIMEZONE", "NSP_INGEST_MAX_BYTES"} <= known  # the lookup works
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    for name, service in doc["services"].items():
+        if name == "db":
+            continue
+        unknown = set(service.get("environment", {})) - known
+        assert not unknown, f"{name}: {sorted(unknown)} are read by no nsp setting"
+
+
+def test_workers_reach_the_files_watch_queues_and_the_dashboard_the_exports_they_write():
+    services = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]
+
+    def mounts(name):
+        return {v.split(":")[1]: v.split(":")[0] for v in services[name].get("volumes", [])}
+
+    inbox = services["watch"]["command"][-1]
+    assert mounts("watch").get(inbox) and mounts("worker").get(inbox) == mounts("watch")[inbox]
+    out_dir = services["worker"]["environment"]["NSP_EXPORT_OUT_DIR"]
+    assert services["dashboard"]["environment"]["NSP_EXPORT_OUT_DIR"] == out_dir
+    assert mounts("worker").get(out_dir) and mounts("dashboard").get(out_dir) == mounts("worker")[out_dir]
+
