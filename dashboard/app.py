@@ -61,6 +61,9 @@ def create_app() -> Dash:
     app.css.config.serve_locally = True
     server = app.server
     _register_basemap(server)
+    from dashboard.health import blueprint as health
+
+    server.register_blueprint(health)  # GET /healthz, open without login (dashboard/health.py)
 
     auth = _optional("dashboard.auth")
     if auth is not None and hasattr(auth, "init_app"):

@@ -52,7 +52,8 @@ def _dummy_hash() -> str:
 # A kiosk session may navigate to the wall only, and never export or post outside Dash.
 KIOSK_PAGES = ("/wall", "/logout")
 KIOSK_DENIED = ("/export", "/api/", "/audit")
-PUBLIC_ENDPOINTS = {"nsp_auth.login", "nsp_auth.kiosk", "nsp_auth.logout", "nsp_auth.css"}
+PUBLIC_ENDPOINTS = {"nsp_auth.login", "nsp_auth.kiosk", "nsp_auth.logout", "nsp_auth.css",
+                    "nsp_health.healthz"}  # says nothing operational (dashboard/health.py)
 
 
 @dataclass

@@ -32,6 +32,7 @@ def test_compose_file_declares_the_deployment():
         assert "DATABASE_URL" in services[name]["environment"]
     assert services["worker"]["command"][:2] == ["nsp", "worker"]
     assert services["dashboard"]["command"][:2] == ["nsp", "serve"]
+    assert "/healthz" in " ".join(services["dashboard"]["healthcheck"]["test"])
     assert (ROOT / "Dockerfile").exists()
 
 

@@ -1,0 +1,46 @@
+"""GET /healthz through the real app (auth gate included) against a real PostGIS."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.settings import web_settings
+from nsp import db
+from nsp.settings import db_settings
+
+
+@pytest.fixture
+def client(db_url):
+    from dashboard.app import server
+
+    web_settings.cache_clear()
+    with server.test_client() as c:
+        yield c
+
+
+def test_open_without_login_and_says_whether_feeds_deliver(client, conn):
+    r = client.get("/healthz")
+    assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
+    assert r.json == {"status": "degraded", "database": "ok", "migrations_pending": 0, "deliveries": "none"}
+    conn.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('t', 'done', now())")
+    assert client.get("/healthz").json["status"] == "ok"
+    assert client.get("/healthz").json["deliveries"] == "fresh"
+    conn.execute("UPDATE ingest_batch SET finished_at = now() - interval '1 day'")
+    assert client.get("/healthz").json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
+                                           "deliveries": "stale"}
+    # the rest of the site still asks for a login
+    assert client.get("/", headers={"Accept": "text/html"}).status_code == 302
+
+
+def test_pending_migrations_and_an_unreachable_database_are_503(client, conn, monkeypatch):
+    last = conn.execute("SELECT name FROM nsp_migration ORDER BY name DESC LIMIT 1").fetchone()["name"]
+    conn.execute("DELETE FROM nsp_migration WHERE name = %s", (last,))
+    r = client.get("/healthz")
+    assert r.status_code == 503 and r.json == {"status": "down", "database": "ok", "migrations_pending": 1}
+    # a port where nothing listens; the answer names no host
+    monkeypatch.setenv("DATABASE_URL", "postgresql://postgres@127.0.0.1:9/nsp")
+    db_settings.cache_clear()
+    r = client.get("/healthz")
+    assert r.status_code == 503 and r.json == {"status": "down", "database": "unreachable"}
+    assert "127.0.0.1" not in r.get_data(as_text=True)
+    db.close_pool()
