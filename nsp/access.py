@@ -187,7 +187,7 @@ def audit(
 
     Works under any scope (the row is written even by scopes that may not read the
     log back, hence no RETURNING). Actions in use: ``login``, ``login_failed``,
-    ``logout``, ``kiosk_login``, ``export``, ``impact_level_change``,
+    ``logout``, ``kiosk_login``, ``export``, ``snapshot_download``, ``impact_level_change``,
     ``event_close``, ``user_add``, ``user_disable``, ``user_enable``,
     ``user_set_password``, ``kiosk_token_add``, ``kiosk_token_revoke``,
     ``source_add``, ``source_revoke``.

@@ -42,13 +42,41 @@ def _register_download_route() -> None:
 _register_download_route()
 
 
+# Earlier complete weeks the picker offers after the last one (a quarter back in all).
+EARLIER_WEEKS = 12
+
+
 def week_choices(tz: str | None = None) -> list[dict]:
+    """The last complete week (the default), this week so far, then earlier weeks, newest first."""
     tz = tz or export_settings().timezone
     now, last = Week.current(tz), Week.last_complete(tz)
-    return [
+    choices = [
         {"label": f"Last complete week {last.label} ({last.span_text()})", "value": last.label},
         {"label": f"This week so far {now.label} ({now.span_text()})", "value": now.label},
     ]
+    week = last
+    for _ in range(EARLIER_WEEKS):
+        week = week.previous()
+        choices.append({"label": f"{week.label} ({week.span_text()})", "value": week.label})
+    return choices
+
+
+def scheduled_list(scope) -> html.Div:
+    """The schedule's weekly snapshots (all sections) for users who may see all sections."""
+    if not scope.all_sections:
+        return html.Div()  # a commander's own exports only: the schedule's hold every section
+    items = web.scheduled_snapshots(scope)
+    s = export_settings()
+    rows = [html.Li([html.A(f"{it['week']} ({Week.parse(it['week'], s.timezone).span_text()})", href=it["url"],
+                            className="nsp-scheduled-link"),
+                     html.Span(f" · {it['bytes'] / 2**20:.1f} MB · made {it['made']}", className="nsp-muted")])
+            for it in items]
+    return html.Div([
+        html.H3("Made by the schedule"),
+        html.P(f"All sections, every week (cron {s.schedule}, centre time; the newest {s.keep} are kept). "
+               "Each download is recorded in the audit log.", className="nsp-muted"),
+        html.Ul(rows, id=f"{P}-scheduled") if rows else html.P("None yet.", id=f"{P}-scheduled"),
+    ])
 
 
 def section_options(scope) -> list[dict]:
@@ -71,7 +99,7 @@ def layout(**_query):
                "summary.html/.pdf and manifest.json. Runs in the background; the download appears here."),
         html.Label("Week", style=LABEL),
         dcc.RadioItems(id=f"{P}-week", options=choices, value=choices[0]["value"],
-                       labelStyle={"display": "block", "margin": "4px 0"}),
+                       labelStyle={"display": "block", "margin": "4px 0"}, className="nsp-week-list"),
         html.Label("Sections", style=LABEL),
         dcc.Dropdown(id=f"{P}-sections", options=section_options(scope), multi=True,
                      placeholder="All sections you may see"),
@@ -80,6 +108,7 @@ def layout(**_query):
         dcc.Interval(id=f"{P}-poll", interval=2000, disabled=True),
         html.Div(id=f"{P}-status", role="status", style={"margin": "14px 0 8px 0", "fontSize": "15px"}),
         html.A("Download the zip", id=f"{P}-download", href="", style={"display": "none"}),
+        scheduled_list(scope),
     ], className="nsp-sheet")], className="nsp-page")
 
 

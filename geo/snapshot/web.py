@@ -22,6 +22,7 @@ from flask import Blueprint, abort, send_file
 from geo.snapshot.export import ExportError, snapshot_name
 from geo.snapshot.settings import ExportSettings, export_settings
 from geo.snapshot.week import Week
+from nsp import access
 from nsp.access import Scope
 
 TOKEN = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -107,6 +108,35 @@ def _current_scope() -> Scope:
     from dashboard.scope import current_scope
 
     return current_scope()
+
+
+# The schedule's snapshots: all sections, no sections suffix (export.snapshot_name).
+SCHEDULED = re.compile(r"nsp-snapshot-\d{4}-W\d{2}\.zip")
+
+
+def scheduled_snapshots(scope: Scope, settings: ExportSettings | None = None) -> list[dict]:
+    """The all-sections snapshots in ``NSP_EXPORT_OUT_DIR`` (the schedule's) that ``scope``
+    may download, newest week first: only users who may export and see every section."""
+    if not scope.can_export or not scope.all_sections:
+        return []
+    out_dir = (settings or export_settings()).out_dir
+    found = sorted((p for p in out_dir.glob("nsp-snapshot-*.zip") if SCHEDULED.fullmatch(p.name)), reverse=True)
+    return [{"name": p.name, "week": p.name[len("nsp-snapshot-"):-len(".zip")], "bytes": p.stat().st_size,
+             "made": datetime.fromtimestamp(p.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+             "url": f"/export/scheduled/{p.name}"} for p in found]
+
+
+@blueprint.route("/export/scheduled/<name>")
+def download_scheduled(name: str):
+    """One of :func:`scheduled_snapshots`; 404 for anyone else or anything else. Recorded in
+    the audit log (action ``snapshot_download``): the export itself was the scheduler's."""
+    scope = _current_scope()
+    path = export_settings().out_dir / name
+    if not SCHEDULED.fullmatch(name) or not scope.can_export or not scope.all_sections or not path.is_file():
+        abort(404)
+    with access.connection(scope) as conn:
+        access.audit(conn, scope.user, "snapshot_download", name, {"role": scope.role})
+    return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
 
 
 @blueprint.route("/export/download/<token>/<name>")

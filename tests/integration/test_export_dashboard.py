@@ -121,6 +121,44 @@ def test_scheduled_task_exports_the_last_complete_week_and_keeps_n(conn, out_dir
     assert (row["actor"], row["via"]) == ("scheduler", "schedule")
 
 
+def test_the_schedules_snapshots_are_listed_and_downloaded_by_those_who_see_every_section(conn, out_dir):
+    import dashboard.app  # noqa: F401 - the export page registers its routes on the app
+    from dashboard.pages.export import scheduled_list, week_choices
+
+    out_dir.mkdir(parents=True)
+    for name, data in (("nsp-snapshot-2026-W39.zip", b"PK-39"), ("nsp-snapshot-2026-W40.zip", b"PK-40"),
+                       ("nsp-snapshot-2026-W40-LV-BY-01.zip", b"a commander's")):
+        (out_dir / name).write_bytes(data)
+    listed = web.scheduled_snapshots(ANALYST)
+    assert [it["week"] for it in listed] == ["2026-W40", "2026-W39"]  # newest first, all sections only
+    assert listed[0]["url"] == "/export/scheduled/nsp-snapshot-2026-W40.zip"
+    commander = Scope("cmd", "sector_commander", ("LV-BY-01",))
+    assert web.scheduled_snapshots(commander) == [] and web.scheduled_snapshots(Scope("wall", "kiosk")) == []
+    assert "2026-W40" in str(scheduled_list(ANALYST)) and "2026-W40" not in str(scheduled_list(commander))
+
+    app = Flask(__name__)
+    app.register_blueprint(web.blueprint)
+    client = app.test_client()
+    who = {"scope": ANALYST}
+    web_scope = web._current_scope
+    try:
+        web._current_scope = lambda: who["scope"]
+        resp = client.get(listed[0]["url"])
+        assert resp.status_code == 200 and resp.data == b"PK-40" and resp.mimetype == "application/zip"
+        for path in ("/export/scheduled/nsp-snapshot-2026-W40-LV-BY-01.zip",  # not the schedule's
+                     "/export/scheduled/..%2Fsecret.zip", "/export/scheduled/nsp-snapshot-2026-W41.zip"):
+            assert client.get(path).status_code == 404, path
+        who["scope"] = commander
+        assert client.get(listed[0]["url"]).status_code == 404
+    finally:
+        web._current_scope = web_scope
+    rows = conn.execute("SELECT actor, object FROM audit_log WHERE action = 'snapshot_download'").fetchall()
+    assert [(r["actor"], r["object"]) for r in rows] == [("ana.lyst", "nsp-snapshot-2026-W40.zip")]
+    # the picker goes back a quarter: last complete week, this week, then 12 earlier ones
+    weeks = [c["value"] for c in week_choices("Europe/Riga")]
+    assert len(weeks) == 14 and len(set(weeks)) == 14 and weeks[2] < weeks[0] < weeks[1]
+
+
 def test_cli_as_user_exports_under_that_users_scope(conn, db_url, tmp_path):
     from tests.auth_helpers import make_user
 
