@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import zipfile
+from contextlib import contextmanager
 
 import pytest
 from click.testing import CliRunner
@@ -25,6 +26,20 @@ def out_dir(tmp_path, monkeypatch):
     export_settings.cache_clear()
     yield tmp_path / "snapshots"
     export_settings.cache_clear()
+
+
+@contextmanager
+def _export_routes(scope: Scope):
+    """A test client of the export blueprint, acting as ``who["scope"]`` (starts as ``scope``)."""
+    app = Flask(__name__)
+    app.register_blueprint(web.blueprint)
+    who = {"scope": scope}
+    web_scope = web._current_scope
+    web._current_scope = lambda: who["scope"]
+    try:
+        yield app.test_client(), who
+    finally:
+        web._current_scope = web_scope
 
 
 def test_dashboard_job_produces_the_same_files_as_the_cli(conn, db_url, out_dir, tmp_path):
@@ -67,13 +82,7 @@ def test_dashboard_job_produces_the_same_files_as_the_cli(conn, db_url, out_dir,
     assert [(a["actor"], a["via"]) for a in audit] == [(cm["generated_by"]["user"], "cli"), ("ana.lyst", "dashboard")]
 
     # the download route serves the zip to the requester only
-    app = Flask(__name__)
-    app.register_blueprint(web.blueprint)
-    client = app.test_client()
-    who = {"scope": ANALYST}
-    web_scope = web._current_scope
-    try:
-        web._current_scope = lambda: who["scope"]
+    with _export_routes(ANALYST) as (client, who):
         resp = client.get(href)
         assert resp.status_code == 200 and resp.mimetype == "application/zip"
         (tmp_path / "dl.zip").write_bytes(resp.data)
@@ -84,8 +93,6 @@ def test_dashboard_job_produces_the_same_files_as_the_cli(conn, db_url, out_dir,
         who["scope"] = ANALYST
         assert client.get(f"/export/download/{store['token']}/..%2Frequest.json").status_code == 404
         assert client.get("/export/download/not-a-token/x.zip").status_code == 404
-    finally:
-        web._current_scope = web_scope
 
 
 def test_kiosk_and_admin_may_not_export(conn, out_dir):
@@ -136,13 +143,7 @@ def test_the_schedules_snapshots_are_listed_and_downloaded_by_those_who_see_ever
     assert web.scheduled_snapshots(commander) == [] and web.scheduled_snapshots(Scope("wall", "kiosk")) == []
     assert "2026-W40" in str(scheduled_list(ANALYST)) and "2026-W40" not in str(scheduled_list(commander))
 
-    app = Flask(__name__)
-    app.register_blueprint(web.blueprint)
-    client = app.test_client()
-    who = {"scope": ANALYST}
-    web_scope = web._current_scope
-    try:
-        web._current_scope = lambda: who["scope"]
+    with _export_routes(ANALYST) as (client, who):
         resp = client.get(listed[0]["url"])
         assert resp.status_code == 200 and resp.data == b"PK-40" and resp.mimetype == "application/zip"
         for path in ("/export/scheduled/nsp-snapshot-2026-W40-LV-BY-01.zip",  # not the schedule's
@@ -150,8 +151,6 @@ def test_the_schedules_snapshots_are_listed_and_downloaded_by_those_who_see_ever
             assert client.get(path).status_code == 404, path
         who["scope"] = commander
         assert client.get(listed[0]["url"]).status_code == 404
-    finally:
-        web._current_scope = web_scope
     rows = conn.execute("SELECT actor, object FROM audit_log WHERE action = 'snapshot_download'").fetchall()
     assert [(r["actor"], r["object"]) for r in rows] == [("ana.lyst", "nsp-snapshot-2026-W40.zip")]
     # the picker goes back a quarter: last complete week, this week, then 12 earlier ones
