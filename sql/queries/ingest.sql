@@ -237,3 +237,24 @@ SELECT %(batch_id)s, %(source)s, %(file_name)s, %(format)s, s.location, s.line_n
 SELECT nsp_ensure_position_partitions(w, w)
   FROM (SELECT DISTINCT date_trunc('week', observed_at AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' AS w
           FROM stage_position) weeks;
+
+-- ingest_deliveries --
+-- Recent deliveries (`nsp deliveries`), newest first; NULL parameters filter nothing.
+SELECT b.id, b.received_at, b.finished_at, b.source, b.file_name, b.format, b.status,
+       b.n_records, b.n_accepted, b.n_duplicates, b.n_quarantined, b.error
+  FROM ingest_batch b
+ WHERE b.received_at >= %(since)s
+   AND (%(source)s::text IS NULL OR b.source = %(source)s::text)
+   AND (%(status)s::text IS NULL OR b.status = %(status)s::text)
+ ORDER BY b.received_at DESC, b.id DESC
+ LIMIT %(limit)s;
+
+-- ingest_quarantine_list --
+-- Quarantined records (`nsp quarantine`), newest first: where, why and the raw text.
+SELECT q.id, q.batch_id, q.created_at, q.source, q.file_name, q.format, q.location, q.reason, q.raw
+  FROM quarantine q
+ WHERE q.created_at >= %(since)s
+   AND (%(batch_id)s::bigint IS NULL OR q.batch_id = %(batch_id)s::bigint)
+   AND (%(source)s::text IS NULL OR q.source = %(source)s::text)
+ ORDER BY q.created_at DESC, q.id DESC
+ LIMIT %(limit)s;
