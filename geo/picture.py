@@ -478,6 +478,16 @@ def recent_high(scope: Scope, since: datetime, sections=None, limit: int = 20) -
     return rows
 
 
+def feeds(scope: Scope, days: int = 7) -> list[dict]:
+    """The feeds (sources) that delivered in the last ``days``, longest silent first: the last
+    completed delivery, and in the last 24 h the files, refused records and failed files.
+    For users who see every section; others get nothing (the feeds span all sections)."""
+    if not scope.all_sections:
+        return []
+    with access.connection(scope) as conn:
+        return _run(conn, "picture_feeds", {"days": days})
+
+
 def sources(scope: Scope) -> list[str]:
     with access.connection(scope) as conn:
         return [r["source"] for r in _run(conn, "picture_sources", {})]

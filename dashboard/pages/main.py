@@ -7,7 +7,7 @@ the bottom of the module. Component ids start with ``main-``.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
 import dash
@@ -258,6 +258,29 @@ def units_view(assets: dict | None) -> html.Table | html.P:
                       id="main-units-table")
 
 
+def feeds_view(_n) -> html.Table | html.P:
+    """Each feed's last delivery and its last 24 hours: a silent feed among live ones shows
+    here before the DATA STALE sign (which waits for all of them). Longest silent on top;
+    refused records and failed files are marked."""
+    rows = picture.feeds(current_scope())
+    if not rows:
+        return html.P("No feed has delivered in the last 7 days.", className="nsp-muted")
+    now = picture.now_utc()
+    head = html.Tr([html.Th(h) for h in ("Feed", "Last delivery (UTC)", "Age", "Files 24 h", "Refused / failed")])
+    body = [html.Tr([
+        html.Td(html.B(r["source"])),
+        html.Td(r["last_delivery"].astimezone(UTC).strftime("%m-%d %H:%M") if r["last_delivery"] else "never",
+                className="nsp-nowrap"),
+        html.Td(_age(int((now - r["last_delivery"]).total_seconds() // 60)) if r["last_delivery"] else "–",
+                className="nsp-num nsp-nowrap"),
+        html.Td(f"{r['files_24h']:,}", className="nsp-num"),
+        html.Td(f"{r['quarantined_24h']:,} / {r['failed_24h']:,}", className="nsp-num"),
+    ], className="nsp-feed-trouble" if r["quarantined_24h"] or r["failed_24h"] else None) for r in rows]
+    caption = html.Caption(["Refused records: ", html.Code("nsp quarantine --source NAME")])
+    return html.Table([caption, html.Thead(head), html.Tbody(body)], className="nsp-table nsp-feeds",
+                      id="main-feeds-table")
+
+
 def update_status(_n) -> tuple:
     return status.freshness(current_scope())
 
@@ -506,8 +529,12 @@ def layout(**query):
         ], className="nsp-main"),
         html.Div([
             html.Div([html.H3("Events (click a row to fly there)"), grid], className="nsp-card nsp-grow"),
-            html.Div([dcc.Graph(id="main-timeseries", config={"displaylogo": False, "displayModeBar": False})],
-                     className="nsp-card nsp-chart"),
+            html.Div([
+                html.Div([dcc.Graph(id="main-timeseries", config={"displaylogo": False, "displayModeBar": False})],
+                         className="nsp-card"),
+                html.Div([html.H3("Feeds: last delivery"), html.Div(id="main-feeds", className="nsp-scroll")],
+                         className="nsp-card nsp-feeds-card") if scope.all_sections else None,
+            ], className="nsp-chart"),
         ], className="nsp-bottom"),
     ], className="nsp-page nsp-page-main")
 
@@ -587,6 +614,7 @@ callback(Output("main-status", "children"), Output("main-status", "className"),
          Input("main-refresh", "n_intervals"))(update_status)
 
 callback(Output("main-units", "children"), Input("main-assets", "data"))(units_view)
+callback(Output("main-feeds", "children"), Input("main-refresh", "n_intervals"))(feeds_view)
 
 clientside_callback(mapview.LAYER_SWITCH_JS, Output("main-map-wrap", "className"), Input(f"{P}-layers", "value"))
 

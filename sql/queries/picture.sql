@@ -243,6 +243,20 @@ SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.
  ORDER BY e.received_at DESC
  LIMIT %(limit)s
 
+-- picture_feeds --
+-- Per source that delivered in the last %(days)s days (files and HTTP bodies alike): its last
+-- completed delivery, and in the last 24 hours its files, refused records and failed files.
+-- Longest silent first.
+SELECT b.source, max(b.finished_at) FILTER (WHERE b.status = 'done') AS last_delivery,
+       count(*) FILTER (WHERE b.received_at > now() - interval '24 hours') AS files_24h,
+       coalesce(sum(b.n_quarantined) FILTER (WHERE b.received_at > now() - interval '24 hours'), 0)::bigint
+           AS quarantined_24h,
+       count(*) FILTER (WHERE b.status = 'failed' AND b.received_at > now() - interval '24 hours') AS failed_24h
+  FROM ingest_batch b
+ WHERE b.received_at > now() - make_interval(days => %(days)s)
+ GROUP BY b.source
+ ORDER BY max(b.finished_at) FILTER (WHERE b.status = 'done') NULLS FIRST, b.source
+
 -- picture_sources --
 -- The distinct event sources, read by a loose index scan of (source, source_ref).
 WITH RECURSIVE s AS (

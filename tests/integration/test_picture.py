@@ -282,6 +282,31 @@ def test_a_link_to_sections_outside_the_scope_keeps_the_own_and_says_what_was_le
         assert "main-scope-note" not in page and "national (all)" in page
 
 
+def test_feeds_table_shows_each_feeds_last_delivery_silent_first_for_all_section_users(pic):
+    main = _page("main")
+    pic.execute("DELETE FROM ingest_batch")
+    pic.execute(
+        """INSERT INTO ingest_batch (source, status, received_at, finished_at, n_quarantined, error) VALUES
+           ('ais', 'done', now() - interval '2 min', now() - interval '2 min', 0, NULL),
+           ('ais', 'done', now() - interval '30 hours', now() - interval '30 hours', 5, NULL),
+           ('tak', 'done', now() - interval '3 hours', now() - interval '3 hours', 2, NULL),
+           ('tak', 'failed', now() - interval '1 hour', now() - interval '1 hour', 0, 'unreadable'),
+           ('old-board', 'done', now() - interval '20 days', now() - interval '20 days', 0, NULL)""")
+    rows = picture.feeds(OFFICER)
+    assert [r["source"] for r in rows] == ["tak", "ais"]  # longest silent first; 20 days ago is out
+    tak, ais = rows
+    assert (tak["files_24h"], tak["quarantined_24h"], tak["failed_24h"]) == (2, 2, 1)
+    assert (ais["files_24h"], ais["quarantined_24h"], ais["failed_24h"]) == (1, 0, 0)  # 30 h ago not counted
+    assert picture.feeds(BY01) == []  # feeds span all sections: not for a commander
+    with acting_as(OFFICER):
+        table = str(main.feeds_view(1))
+        assert "3 h 0 min" in table and "2 min" in table and "2 / 1" in table and "nsp-feed-trouble" in table
+        assert "main-feeds" in str(main.layout())
+    with acting_as(BY01):
+        assert "main-feeds" not in str(main.layout())
+        assert "No feed has delivered" in str(main.feeds_view(1))
+
+
 def test_units_table_lists_own_units_silent_first(pic):
     main = _page("main")
     pic.execute("""INSERT INTO tracked_object (object_id, kind, callsign) VALUES ('RIGA-7', 'own', 'RIGA-7')""")
