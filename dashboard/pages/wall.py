@@ -109,7 +109,10 @@ def update_wall_sections(_n, state: dict) -> tuple:
     layer = picture.sections_layer(scope)
     rows = picture.section_table(scope, f)
     active = [r["code"] for r in rows if r["events"] > 0 and r["kind"] != "land-internal"]
-    return (layer["lines"], layer["areas"], {"bounds": layer["bounds"], "active": active},
+    # "restricted": a wall of some sections only (a kiosk token with sections), whose overview
+    # is those sections rather than the whole country
+    return (layer["lines"], layer["areas"],
+            {"bounds": layer["bounds"], "active": active, "restricted": not scope.all_sections},
             _sections_panel(rows))
 
 
@@ -126,11 +129,15 @@ def update_wall_alerts(_n, state: dict) -> tuple:
 
 
 def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
-    """The next view of the rotation: national, then each active section, then national."""
+    """The next view of the rotation: the overview (national; for a wall of some sections,
+    all of them), then each active section, then the overview again."""
     info = info or {}
     views = [None] + [c for c in info.get("active", []) if c in info.get("bounds", {})]
     step = ((step or 0) + 1) % len(views)
     code = views[step]
+    if code is None and info.get("restricted") and info.get("bounds"):
+        box = picture.union_bounds(info["bounds"], list(info["bounds"]))
+        return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [60, 60]}}, step, "all sections"
     if code is None:
         return {"bounds": national_bounds(), "transition": "flyToBounds"}, step, "national"
     box = picture.union_bounds(info["bounds"], [code])
@@ -177,7 +184,9 @@ def layout(**query):
     q = {k: v for k, v in query.items() if isinstance(v, str)}
     q.setdefault("window", s.wall_window)
     state = parse_query(urlencode(q), s.wall_window)
-    scope_note = ", ".join(state["sections"]) if state["sections"] else "national"
+    scope = current_scope()
+    wanted = scope.restrict(state["sections"] or None)  # what this wall shows: the link's, in scope
+    scope_note = ", ".join(wanted) if wanted else "national" if scope.all_sections else "no section"
     page = _page(s, state, scope_note)
     _fill(page, _initial(state))
     return page

@@ -371,7 +371,18 @@ def test_wall_callbacks_as_plain_functions(pic):
     view, step, label = wall.rotate_wall(1, info, 0)
     assert step == 1 and label == info["active"][0] and view["transition"] == "flyToBounds"
     view, step, label = wall.rotate_wall(1, info, len(info["active"]))
-    assert step == 0 and label == "national"
+    assert step == 0 and label == "national" and not info["restricted"]
+    # a wall of some sections (a kiosk token with sections): its overview is those sections
+    with acting_as(Scope(user="board", role="kiosk", sections=("LV-RU-01", "LV-BY-01"))):
+        _lines, _areas, own, _panel = wall.update_wall_sections(0, state)
+    assert own["restricted"] and sorted(own["bounds"]) == ["LV-BY-01", "LV-RU-01"]
+    with acting_as(Scope(user="board", role="kiosk", sections=("LV-RU-01", "LV-BY-01"))):
+        assert "LV-RU-01, LV-BY-01 · last 24h" in str(wall.layout())  # not "national"
+    with acting_as(OFFICER):
+        assert "national · last 24h" in str(wall.layout())
+    view, step, label = wall.rotate_wall(1, own, len(own["active"]))
+    assert step == 0 and label == "all sections"
+    assert view["bounds"] == picture.union_bounds(own["bounds"], ["LV-BY-01", "LV-RU-01"])
 
 
 def test_no_user_sees_nothing(pic):
