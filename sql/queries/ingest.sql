@@ -208,18 +208,20 @@ SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM links) AS l
 
 -- ingest_merge_positions --
 -- Positions; (object_id, observed_at, source) already stored is a duplicate. The section
--- is the one whose area holds the fix (nsp_locate's rule, without the distance).
+-- is the one whose area holds the fix (nsp_locate's rule, without the distance). A position
+-- of a restricted object is restricted too (0010_restricted_objects.sql).
 INSERT INTO asset_position (source, object_id, kind, object_type, status, observed_at, geom,
                             speed_kn, course_deg, heading_deg, accuracy_m, stale_at,
-                            section_code, patrol_id, batch_id, attrs)
+                            section_code, patrol_id, batch_id, attrs, restricted)
 SELECT %(source)s, s.object_id, s.kind, s.object_type, s.status, s.observed_at, g.geom,
        s.speed_kn, s.course_deg, s.heading_deg, s.accuracy_m, s.stale_at,
        (SELECT b.code FROM border_section b WHERE ST_Intersects(b.area, g.geom)
          ORDER BY (b.kind = 'air') DESC, b.code LIMIT 1),
-       p.id, %(batch_id)s, s.attrs::jsonb
+       p.id, %(batch_id)s, s.attrs::jsonb, coalesce(o.restricted, false)
   FROM stage_position s
  CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(s.geom) AS geom) g
   LEFT JOIN patrol p ON p.source = %(source)s AND p.source_ref = s.patrol_ref
+  LEFT JOIN tracked_object o ON o.object_id = s.object_id
 ON CONFLICT DO NOTHING;
 
 -- ingest_merge_quarantine --

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import psycopg
 import pytest
 
+from ingest.pipeline import ingest_file
 from nsp import access, db
 from nsp.access import Scope
 
@@ -20,7 +23,6 @@ UNSCOPED_OK = {
     "nsp_config": "configuration values",
     "nsp_migration": "migration bookkeeping",
     "spatial_ref_sys": "PostGIS CRS definitions",
-    "tracked_object": "static data of objects; positions are scoped",
     "ingest_batch": "delivery counts for the stale-data sign; raw records (quarantine) are scoped",
     "ingest_source": "source names and token hashes for the ingest API",
 }
@@ -266,6 +268,54 @@ def test_commander_cannot_write_operational_data(db_url, seeded):
     closed = _as(db_url, WATCH, "UPDATE event SET status = 'closed', closed_at = now(), closed_by = 'watch' "
                  "WHERE source_ref = 'LV-BY-01' RETURNING id")
     assert len(closed) == 1
+
+
+def test_restricted_objects_are_seen_only_by_scopes_that_see_every_section(db_url, conn, seeded, tmp_path):
+    """Art 25(4): `nsp objects restrict` hides an object and its positions from a commander,
+    also in the commander's own section; the NCC still sees it. Lifting it shows it again."""
+    from click.testing import CliRunner
+
+    from nsp.cli import cli
+
+    conn.execute("INSERT INTO tracked_object (object_id, kind, name) SELECT object_id, 'own', object_id "
+                 "FROM asset_position ON CONFLICT DO NOTHING")
+    mine = "obj-LV-BY-01"
+    positions = "SELECT object_id AS s FROM asset_position"
+    static = "SELECT object_id AS s FROM tracked_object"
+    latest = "SELECT object_id AS s FROM asset_latest"
+    assert {r["s"] for r in _as(db_url, COMMANDER, positions)} == {mine}
+    result = CliRunner().invoke(cli, ["objects", "restrict", mine, "NOT-SEEN-YET", "--reason", "military asset",
+                                      "--actor", "ncc.chief"])
+    assert result.exit_code == 0, result.output
+    assert "NOT-SEEN-YET: restricted (not seen yet: recorded)" in result.output
+    for q in (positions, static, latest):
+        assert mine not in {r["s"] for r in _as(db_url, COMMANDER, q)}, q
+        assert mine in {r["s"] for r in _as(db_url, WATCH, q)}, q
+        assert mine not in {r["s"] for r in _as(db_url, Scope("wall-by", "kiosk", ("LV-BY-01",)), q)}, q
+        assert mine in {r["s"] for r in _as(db_url, KIOSK_ALL, q)}, q  # the NCC's own wall
+    # a new fix of the restricted object, through the real ingest: restricted as it lands
+    cot = tmp_path / "fix.cot"
+    when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    lon, lat = conn.execute("SELECT ST_X(geom) x, ST_Y(geom) y FROM asset_position WHERE object_id = %s",
+                            (mine,)).fetchone().values()
+    cot.write_text(f'<event version="2.0" uid="{mine}" type="a-f-A-M-H" how="m-g" time="{when}" start="{when}" '
+                   f'stale="{when}"><point lat="{lat}" lon="{lon}" hae="0" ce="10" le="10"/></event>')
+    assert ingest_file(cot, source="tak", fmt="cot").status == "done"
+    assert conn.execute("SELECT bool_and(restricted) r, count(*) n FROM asset_position WHERE object_id = %s",
+                        (mine,)).fetchone() == {"r": True, "n": 2}
+    assert mine not in {r["s"] for r in _as(db_url, COMMANDER, positions)}
+    audit = conn.execute("SELECT actor, object, details->>'reason' AS reason FROM audit_log "
+                         "WHERE action = 'object_restrict' ORDER BY id").fetchall()
+    assert [(a["actor"], a["object"], a["reason"]) for a in audit] == [
+        ("ncc.chief", mine, "military asset"), ("ncc.chief", "NOT-SEEN-YET", "military asset")]
+    # the restriction survives the object's next static data from a feed (the ingest merge)
+    conn.execute("UPDATE tracked_object SET name = 'renamed by a feed' WHERE object_id = %s", (mine,))
+    assert conn.execute("SELECT restricted FROM tracked_object WHERE object_id = %s", (mine,)).fetchone()["restricted"]
+    result = CliRunner().invoke(cli, ["objects", "restrict", mine, "--lift", "--reason", "returned to base"])
+    assert result.exit_code == 0 and f"{mine}: restriction lifted" in result.output
+    assert {r["s"] for r in _as(db_url, COMMANDER, positions)} == {mine}
+    assert conn.execute("SELECT bool_or(restricted) r FROM asset_position WHERE object_id = %s",
+                        (mine,)).fetchone()["r"] is False
 
 
 def test_spatial_index_usable_under_rls(db_url, seeded):
