@@ -7,7 +7,9 @@ schema this code expects, and whether the feeds still deliver (the wall's DATA S
 - 200 ``{"status": "ok", ...}``: the database answers, no migration is pending, a feed
   delivered within the stale limit;
 - 200 ``{"status": "degraded", ...}``: the same, but no feed has delivered for longer
-  (``"deliveries": "stale"``) or ever (``"none"``); the picture is served but old;
+  (``"deliveries": "stale"``) or ever (``"none"``), or a queued job (a dropped file, an
+  export) has waited more than ``QUEUE_BEHIND_MINUTES`` (``"queue": "behind"``: no worker
+  runs, or they cannot keep up); the picture is served but old;
 - 503 ``{"status": "down", ...}``: the database does not answer within
   ``CONNECT_TIMEOUT_S`` seconds, or migrations are pending (run ``nsp db migrate``).
 """
@@ -24,6 +26,14 @@ from nsp import db
 from nsp.queries import queries
 
 CONNECT_TIMEOUT_S = 3
+QUEUE_BEHIND_MINUTES = 10
+# The oldest job that is due and still waits (procrastinate records when each was deferred).
+OLDEST_WAITING = """
+SELECT min(ev.at) AS since
+  FROM procrastinate_jobs j
+  JOIN procrastinate_events ev ON ev.job_id = j.id AND ev.type = 'deferred'
+ WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
+"""
 blueprint = Blueprint("nsp_health", __name__)
 log = logging.getLogger(__name__)
 
@@ -35,16 +45,19 @@ def check() -> tuple[dict, int]:
     try:
         with db.connect(db.database_url(), connect_timeout=CONNECT_TIMEOUT_S) as conn:
             done = db.applied_migrations(conn)
+            pending = sum(1 for m in db.migrations() if m.name not in done)
+            if pending:
+                return {"status": "down", "database": "ok", "migrations_pending": pending}, 503
             last = conn.execute(queries["picture_last_delivery"]).fetchone()["last_delivery"]
+            waiting = conn.execute(OLDEST_WAITING).fetchone()["since"]
     except (psycopg.Error, db.DatabaseError) as exc:
         log.warning("health check: database unreachable: %s", db.first_line(exc))
         return {"status": "down", "database": "unreachable"}, 503
-    pending = sum(1 for m in db.migrations() if m.name not in done)
-    if pending:
-        return {"status": "down", "database": "ok", "migrations_pending": pending}, 503
     deliveries = "none" if last is None else "stale" if is_stale(last, web_settings().stale_minutes) else "fresh"
-    status = "ok" if deliveries == "fresh" else "degraded"
-    return {"status": status, "database": "ok", "migrations_pending": 0, "deliveries": deliveries}, 200
+    queue = "behind" if waiting is not None and is_stale(waiting, QUEUE_BEHIND_MINUTES) else "ok"
+    status = "ok" if deliveries == "fresh" and queue == "ok" else "degraded"
+    return {"status": status, "database": "ok", "migrations_pending": 0, "deliveries": deliveries,
+            "queue": queue}, 200
 
 
 @blueprint.route("/healthz")

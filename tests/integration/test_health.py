@@ -21,13 +21,25 @@ def client(db_url):
 def test_open_without_login_and_says_whether_feeds_deliver(client, conn):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
-    assert r.json == {"status": "degraded", "database": "ok", "migrations_pending": 0, "deliveries": "none"}
+    assert r.json == {"status": "degraded", "database": "ok", "migrations_pending": 0, "deliveries": "none",
+                      "queue": "ok"}
     conn.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('t', 'done', now())")
     assert client.get("/healthz").json["status"] == "ok"
     assert client.get("/healthz").json["deliveries"] == "fresh"
     conn.execute("UPDATE ingest_batch SET finished_at = now() - interval '1 day'")
     assert client.get("/healthz").json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
-                                           "deliveries": "stale"}
+                                           "deliveries": "stale", "queue": "ok"}
+    # a job that has waited 20 minutes: no worker runs (a real procrastinate defer)
+    conn.execute("UPDATE ingest_batch SET finished_at = now()")
+    from ingest.tasks import defer_file
+    from nsp.queue import app
+
+    with app.open():
+        job = defer_file("/srv/nsp/inbox/x.geojson", "sensor")
+    assert client.get("/healthz").json["queue"] == "ok"  # just queued
+    conn.execute("UPDATE procrastinate_events SET at = now() - interval '20 minutes' WHERE job_id = %s", (job,))
+    assert client.get("/healthz").json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
+                                           "deliveries": "fresh", "queue": "behind"}
     # the rest of the site still asks for a login
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 302
 
