@@ -539,7 +539,7 @@ def layout(**query):
                          className="nsp-card nsp-feeds-card") if scope.all_sections else None,
             ], className="nsp-chart"),
         ], className="nsp-bottom"),
-    ], className="nsp-page nsp-page-main")
+    ], className="nsp-page nsp-page-main", **{"data-nsp-refresh-ms": s.refresh_seconds * 1000})  # nsp_watchdog.js
 
 
 # ======================================================================= registration

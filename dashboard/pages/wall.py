@@ -220,7 +220,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                   html.Div(id="wall-totals", className="wall-totals"),
                   html.Div(id="wall-view", className="wall-view"),
                   html.Div(mapview.legend(P, compact=True), className="wall-legend")], className="wall-panel"),
-    ], className="nsp-page wall-page")
+    ], className="nsp-page wall-page", **{"data-nsp-refresh-ms": s.refresh_seconds * 1000})  # nsp_watchdog.js
 
 
 # ===================================================================== registration

@@ -300,6 +300,41 @@ def test_wall_shows_data_stale_when_feeds_stop(logged_in, live_server, picture_d
     screenshot(d, "wall_stale")
 
 
+def _offline_sign(driver):
+    found = driver.find_elements(By.ID, "nsp-offline")
+    return found[0] if found and found[0].is_displayed() else None
+
+
+def test_wall_says_no_connection_when_the_server_does_not_answer(logged_in, live_server):
+    """The server cannot say DATA STALE when it cannot be reached: nsp_watchdog.js does, in
+    the browser, and takes it back at the next answer."""
+    d = logged_in
+    d.get(live_server + "/wall")
+    wait(d).until(lambda x: "LIVE" in x.find_element(By.ID, "wall-status").text)
+    assert _offline_sign(d) is None
+    d.execute_script("window.nspWatchdogLimitMs = 5000")  # 3 refresh periods (2 s) is the rule; 5 s here
+    d.execute_cdp_cmd("Network.enable", {})
+    d.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*_dash-update-component*"]})  # the server is gone
+    try:
+        sign = wait(d, 20).until(_offline_sign)
+        assert sign.text.startswith("NO CONNECTION — the picture is from ") and "UTC" in sign.text
+        assert not d.find_element(By.ID, "wall-status").is_displayed()  # no green LIVE over an old picture
+        screenshot(d, "wall_no_connection")
+    finally:
+        d.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    wait(d, 20).until(lambda x: _offline_sign(x) is None)
+    assert d.find_element(By.ID, "wall-status").is_displayed()
+
+
+def test_main_page_goes_to_the_login_with_its_deep_link_when_the_session_ends(logged_in, live_server):
+    d = logged_in
+    d.get(live_server + "/?window=6h&category=other")
+    wait(d).until(lambda x: x.find_elements(By.ID, "main-map"))
+    d.delete_cookie("nsp_session")  # the session ended (idle timeout, server secret changed)
+    wait(d, 20).until(lambda x: "/login" in x.current_url)
+    assert "next=" in d.current_url and "window%3D6h" in d.current_url
+
+
 def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_server):
     """Replay: the "as at" time steps forward by itself (one hour a tick, NSP_WEB_REPLAY_TICK_SECONDS
     = 1 in web_env), the URL and the as-at field follow, and pausing stops it."""
@@ -319,11 +354,13 @@ def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_
     t_later = datetime.fromisoformat(later.replace("%3A", ":"))
     assert timedelta(hours=1) <= t_later - t_first <= timedelta(hours=6)
     assert t_first < datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=18)  # started a day back
-    assert d.find_element(By.ID, "main-at").get_attribute("value") in {
-        later.replace("%3A", ":"), (t_later + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M")}
+    # the field follows (a tick or two may land between the two reads on a busy machine)
+    t_field = datetime.fromisoformat(d.find_element(By.ID, "main-at").get_attribute("value"))
+    assert t_later <= t_field <= t_later + timedelta(hours=2)
     assert "Pause" in d.find_element(By.ID, "main-replay-play").text
     d.find_element(By.ID, "main-replay-play").click()  # pause
     wait(d).until(lambda x: "Replay" in x.find_element(By.ID, "main-replay-play").text)
+    time.sleep(1.5)  # a tick already on its way may still land
     paused = at_in_url(d)
     time.sleep(2.5)
     assert at_in_url(d) == paused

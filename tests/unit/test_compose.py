@@ -33,6 +33,8 @@ def test_compose_file_declares_the_deployment():
     assert services["worker"]["command"][:2] == ["nsp", "worker"]
     assert services["dashboard"]["command"][:2] == ["nsp", "serve"]
     assert "/healthz" in " ".join(services["dashboard"]["healthcheck"]["test"])
+    # a fixed session key: a new container must not sign the kiosk walls out
+    assert "NSP_AUTH_SECRET_KEY" in services["dashboard"]["environment"]
     assert (ROOT / "Dockerfile").exists()
 
 
@@ -42,7 +44,8 @@ def test_docker_compose_config_accepts_the_file():
         pytest.skip("no docker compose client on this machine: `config -q` not run")
     result = subprocess.run(
         [*compose, "-f", str(ROOT / "docker-compose.yml"), "config", "-q"],
-        capture_output=True, text=True, env={"NSP_DB_PASSWORD": "x", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True,
+        env={"NSP_DB_PASSWORD": "x", "NSP_AUTH_SECRET_KEY": "y", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
 
@@ -55,7 +58,7 @@ def _settings_env_names() -> set[str]:
 
     names = {"DATABASE_URL"}
     for module in ("nsp.settings", "nsp.access", "nsp.queue", "geo.snapshot.settings", "ingest.settings",
-                   "ingest.delivery_settings", "dashboard.settings"):
+                   "ingest.delivery_settings", "dashboard.settings", "dashboard.auth_settings"):
         for obj in vars(importlib.import_module(module)).values():
             if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings:
                 prefix = obj.model_config.get("env_prefix", "")
@@ -66,7 +69,7 @@ def _settings_env_names() -> set[str]:
 def test_every_variable_the_deployment_sets_is_one_nsp_reads():
     # NSP_EXPORT_DIR (the setting is NSP_EXPORT_OUT_DIR) sat here unread until 2026-12-02.
     known = _settings_env_names()
-    assert {"NSP_EXPORT_OUT_DIR", "NSP_GEO_TIMEZONE", "NSP_INGEST_MAX_BYTES"} <= known  # the lookup works
+    assert {"NSP_EXPORT_OUT_DIR", "NSP_GEO_TIMEZONE", "NSP_INGEST_MAX_BYTES", "NSP_AUTH_SECRET_KEY"} <= known
     doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     for name, service in doc["services"].items():
         if name == "db":
