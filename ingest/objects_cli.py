@@ -1,8 +1,9 @@
 """``nsp objects list|restrict``: tracked objects, and the NCC's restriction of some of them.
 
 Regulation (EU) 2019/1896 Art 25(4): the NCC may restrict information, for example on
-military assets. A restricted object (``sql/migrations/0010_restricted_objects.sql``) and its
-positions are seen only by users who see every section; a sector commander or a wall of
+military assets. A restricted object (``sql/migrations/0010_restricted_objects.sql``), its
+positions and the patrols of that unit (``0011_restricted_patrols.sql``) are seen only by users
+who see every section; a sector commander or a wall of
 some sections does not see it. Each change is written to the audit log.
 """
 
@@ -60,7 +61,9 @@ def objects_restrict(object_ids, lift: bool, reason: str, kind: str, actor: str 
                 " RETURNING (xmax = 0) AS created", (object_id, kind, not lift)).fetchone()["created"]
             positions = conn.execute("UPDATE asset_position SET restricted = %s WHERE object_id = %s",
                                      (not lift, object_id)).rowcount
+            patrols = conn.execute("UPDATE patrol SET restricted = %s WHERE unit = %s",
+                                   (not lift, object_id)).rowcount
             access.audit(conn, who, "object_unrestrict" if lift else "object_restrict", object_id,
-                         {"reason": reason, "new_object": created, "positions": positions})
+                         {"reason": reason, "new_object": created, "positions": positions, "patrols": patrols})
             click.echo(f"{object_id}: {'restriction lifted' if lift else 'restricted'}"
                        + (" (not seen yet: recorded)" if created else ""))

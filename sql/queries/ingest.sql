@@ -183,12 +183,15 @@ ON CONFLICT (object_id) DO NOTHING;
 
 -- ingest_merge_patrols --
 -- New patrols with their observations and the events they observed (event_ref -> event
--- of the same source). A patrol already stored is a duplicate: nothing of it is added.
+-- of the same source). A patrol already stored is a duplicate: nothing of it is added. The
+-- patrol of a restricted unit is restricted (0011_restricted_patrols.sql).
 WITH ins AS (
-    INSERT INTO patrol (source, source_ref, batch_id, unit, mode, started_at, ended_at, track, attrs)
-    SELECT %(source)s, source_ref, %(batch_id)s, unit, mode, started_at, ended_at,
-           ST_GeomFromEWKB(track), attrs::jsonb
-      FROM stage_patrol
+    INSERT INTO patrol (source, source_ref, batch_id, unit, mode, started_at, ended_at, track, attrs,
+                        restricted)
+    SELECT %(source)s, s.source_ref, %(batch_id)s, s.unit, s.mode, s.started_at, s.ended_at,
+           ST_GeomFromEWKB(s.track), s.attrs::jsonb, coalesce(o.restricted, false)
+      FROM stage_patrol s
+      LEFT JOIN tracked_object o ON o.object_id = s.unit
     ON CONFLICT (source, source_ref) DO NOTHING
     RETURNING id, source_ref
 ), obs AS (

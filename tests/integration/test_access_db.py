@@ -318,6 +318,36 @@ def test_restricted_objects_are_seen_only_by_scopes_that_see_every_section(db_ur
                         (mine,)).fetchone()["r"] is False
 
 
+def test_a_restricted_unit_s_patrols_and_their_observations_are_hidden_too(db_url, conn, seeded, tmp_path):
+    from click.testing import CliRunner
+
+    from nsp.cli import cli
+
+    unit = "unit-LV-BY-01"  # the seeded patrol of LV-BY-01, with an observation and an event link
+    patrols = "SELECT unit AS s FROM patrol"
+    observations = "SELECT p.unit AS s FROM patrol_observation o JOIN patrol p ON p.id = o.patrol_id"
+    links = "SELECT count(*) AS s FROM patrol_event"
+    assert {r["s"] for r in _as(db_url, COMMANDER, patrols)} == {unit}
+    assert _as(db_url, COMMANDER, links) == [{"s": 1}]
+    result = CliRunner().invoke(cli, ["objects", "restrict", unit, "--reason", "special unit"])
+    assert result.exit_code == 0, result.output
+    assert _as(db_url, COMMANDER, patrols) == [] and _as(db_url, COMMANDER, observations) == []
+    assert _as(db_url, COMMANDER, links) == [{"s": 0}]
+    assert unit in {r["s"] for r in _as(db_url, WATCH, patrols)}
+    # a new track of that unit through the real GPX ingest lands restricted
+    lon, lat = conn.execute("SELECT ST_X(p) x, ST_Y(p) y FROM (SELECT ST_PointOnSurface(area) p "
+                            "FROM border_section WHERE code = 'LV-BY-01') s").fetchone().values()
+    gpx = tmp_path / "t.gpx"
+    gpx.write_text(
+        '<gpx version="1.1" creator="t" xmlns="http://www.topografix.com/GPX/1/1"><trk>'
+        f'<name>{unit}</name><trkseg><trkpt lat="{lat}" lon="{lon}"><time>2026-11-30T10:00:00Z</time></trkpt>'
+        f'<trkpt lat="{lat + 0.001}" lon="{lon}"><time>2026-11-30T10:05:00Z</time></trkpt></trkseg></trk></gpx>')
+    assert ingest_file(gpx, source="patrol-gps", fmt="gpx").status == "done"
+    assert conn.execute("SELECT count(*) n, bool_and(restricted) r FROM patrol WHERE unit = %s",
+                        (unit,)).fetchone() == {"n": 2, "r": True}
+    assert _as(db_url, COMMANDER, patrols) == []
+
+
 def test_spatial_index_usable_under_rls(db_url, seeded):
     """A viewport filter (geom && envelope) may use the GiST index as nsp_app (leakproof &&)."""
     with psycopg.connect(db_url) as c, c.transaction():
