@@ -22,6 +22,7 @@ import psycopg
 from flask import Blueprint, jsonify
 
 from dashboard.settings import web_settings
+from geo.picture import is_stale
 from nsp import db
 from nsp.queries import queries
 
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 
 def check() -> tuple[dict, int]:
     """The health document and its HTTP status."""
-    from geo.picture import is_stale
-
     try:
         with db.connect(db.database_url(), connect_timeout=CONNECT_TIMEOUT_S) as conn:
             done = db.applied_migrations(conn)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flask import Blueprint, abort, send_file
 
+from geo.snapshot.bundle import PREFIX
 from geo.snapshot.export import ExportError, snapshot_name
 from geo.snapshot.settings import ExportSettings, export_settings
 from geo.snapshot.week import Week
@@ -111,7 +112,7 @@ def _current_scope() -> Scope:
 
 
 # The schedule's snapshots: all sections, no sections suffix (export.snapshot_name).
-SCHEDULED = re.compile(r"nsp-snapshot-\d{4}-W\d{2}\.zip")
+SCHEDULED = re.compile(re.escape(PREFIX) + r"(?P<week>\d{4}-W\d{2})\.zip")
 
 
 def scheduled_snapshots(scope: Scope, settings: ExportSettings | None = None) -> list[dict]:
@@ -120,10 +121,11 @@ def scheduled_snapshots(scope: Scope, settings: ExportSettings | None = None) ->
     if not scope.can_export or not scope.all_sections:
         return []
     out_dir = (settings or export_settings()).out_dir
-    found = sorted((p for p in out_dir.glob("nsp-snapshot-*.zip") if SCHEDULED.fullmatch(p.name)), reverse=True)
-    return [{"name": p.name, "week": p.name[len("nsp-snapshot-"):-len(".zip")], "bytes": p.stat().st_size,
+    found = sorted(((p, m) for p in out_dir.glob(PREFIX + "*.zip") if (m := SCHEDULED.fullmatch(p.name))),
+                   reverse=True)
+    return [{"name": p.name, "week": m["week"], "bytes": p.stat().st_size,
              "made": datetime.fromtimestamp(p.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-             "url": f"/export/scheduled/{p.name}"} for p in found]
+             "url": f"/export/scheduled/{p.name}"} for p, m in found]
 
 
 @blueprint.route("/export/scheduled/<name>")
