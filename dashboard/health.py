@@ -5,11 +5,13 @@ schema this code expects, and whether the feeds still deliver (the wall's DATA S
 ``NSP_WEB_STALE_MINUTES``). No counts, no times, no hosts.
 
 - 200 ``{"status": "ok", ...}``: the database answers, no migration is pending, a feed
-  delivered within the stale limit;
+  delivered within the stale limit and no expected feed is late;
 - 200 ``{"status": "degraded", ...}``: the same, but no feed has delivered for longer
   (``"deliveries": "stale"``) or ever (``"none"``), or a queued job (a dropped file, an
   export) has waited more than ``QUEUE_BEHIND_MINUTES`` (``"queue": "behind"``: no worker
-  runs, or they cannot keep up); the picture is served but old;
+  runs, or they cannot keep up), or a feed with an expected interval (``nsp feeds expect``)
+  has not delivered within it (``"feeds": "late"``; which one is not said here: ``nsp feeds
+  list``); the picture is served but old;
 - 503 ``{"status": "down", ...}``: the database does not answer within
   ``CONNECT_TIMEOUT_S`` seconds, or migrations are pending (run ``nsp db migrate``).
 """
@@ -49,14 +51,16 @@ def check() -> tuple[dict, int]:
                 return {"status": "down", "database": "ok", "migrations_pending": pending}, 503
             last = conn.execute(queries["picture_last_delivery"]).fetchone()["last_delivery"]
             waiting = conn.execute(OLDEST_WAITING).fetchone()["since"]
+            late = conn.execute(queries["picture_feeds_late"]).fetchall()
     except (psycopg.Error, db.DatabaseError) as exc:
         log.warning("health check: database unreachable: %s", db.first_line(exc))
         return {"status": "down", "database": "unreachable"}, 503
     deliveries = "none" if last is None else "stale" if is_stale(last, web_settings().stale_minutes) else "fresh"
     queue = "behind" if waiting is not None and is_stale(waiting, QUEUE_BEHIND_MINUTES) else "ok"
-    status = "ok" if deliveries == "fresh" and queue == "ok" else "degraded"
+    feeds = "late" if late else "ok"
+    status = "ok" if deliveries == "fresh" and queue == "ok" and feeds == "ok" else "degraded"
     return {"status": status, "database": "ok", "migrations_pending": 0, "deliveries": deliveries,
-            "queue": queue}, 200
+            "feeds": feeds, "queue": queue}, 200
 
 
 @blueprint.route("/healthz")

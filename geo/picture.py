@@ -455,8 +455,18 @@ def operational_layer(scope: Scope, f: PictureFilter, zoom: float = 7, max_track
 
 def last_delivery(scope: Scope) -> datetime | None:
     """When a feed last delivered anything (last finished batch or received event)."""
+    return delivery_state(scope)[0]
+
+
+def delivery_state(scope: Scope) -> tuple[datetime | None, list[dict]]:
+    """(last delivery of any feed, the late feeds) in one round trip: the LIVE / DATA STALE
+    sign. A late feed has an expected interval (``nsp feeds expect``) and no completed delivery
+    within it (rows: source, expected_every, last_delivery; the longest silent first). Feeds
+    span all sections, so only scopes of every section are told which are late."""
     with access.connection(scope) as conn:
-        return _run(conn, "picture_last_delivery", {})[0]["last_delivery"]
+        last = _run(conn, "picture_last_delivery", {})[0]["last_delivery"]
+        late = _run(conn, "picture_feeds_late", {}) if scope.all_sections else []
+    return last, late
 
 
 def is_stale(last: datetime | None, stale_minutes: int, now: datetime | None = None) -> bool:

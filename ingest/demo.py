@@ -21,6 +21,13 @@ DEMO_USERS = (
     ("admin", "admin", None),
 )
 
+# How often each scenario feed is expected to deliver (`nsp feeds expect`): the live feeds
+# write every few seconds, the boards and the patrol tracks once a day (with 2 h of slack).
+DEMO_FEEDS = (
+    ("sensors", "10m"), ("tak", "10m"), ("ais", "10m"),
+    ("daugavpils-board", "26h"), ("ludza-board", "26h"), ("patrol-gps", "26h"),
+)
+
 
 def nsp_command(*args: str) -> list[str]:
     """The argv that runs ``nsp ARGS`` with this interpreter (works without the script)."""
@@ -86,8 +93,26 @@ class Demo:
         cred_file.chmod(0o600)
         return known, token
 
+    def expect_feeds(self) -> list[str]:
+        """Give the scenario's feeds their expected intervals (DEMO_FEEDS) where none is set;
+        an interval an operator set is kept. Returns the sources set now."""
+        from nsp import access, db
+        from nsp.durations import parse_duration
+
+        added = []
+        with db.connect() as conn, conn.transaction():
+            for source, every in DEMO_FEEDS:
+                row = conn.execute("INSERT INTO feed_expectation (source, every, set_by) VALUES (%s, %s, 'nsp demo')"
+                                   " ON CONFLICT (source) DO NOTHING RETURNING source",
+                                   (source, parse_duration(every))).fetchone()
+                if row:
+                    access.audit(conn, "nsp demo", "feed_expect", source, {"every": every})
+                    added.append(source)
+        return added
+
     def start(self, echo: Callable[[str], None] = print) -> None:
         self.inbox.mkdir(parents=True, exist_ok=True)
+        self.expect_feeds()
         counts = Scenario(seed=self.seed, days=self.days).write(self.inbox)
         echo(f"scenario: {sum(counts.values())} files of {self.days} days of history in {self.inbox}")
         commands = self.commands()

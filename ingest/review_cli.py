@@ -8,12 +8,12 @@ writing SQL. Both read ``ingest_batch`` and ``quarantine`` (sql/queries/ingest.s
 from __future__ import annotations
 
 import json
-import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import click
 
 from nsp import db
+from nsp.durations import parse_duration
 from nsp.queries import queries
 
 RAW_PREVIEW = 300  # characters of a quarantined record's raw text shown with --raw
@@ -21,12 +21,12 @@ RAW_PREVIEW = 300  # characters of a quarantined record's raw text shown with --
 
 def parse_since(text: str) -> datetime:
     """``30m``, ``24h``, ``7d`` (that long ago) or an ISO 8601 time (naive = UTC)."""
-    m = re.fullmatch(r"\s*(\d+)\s*([mhd])\s*", text or "")
-    if m:
-        unit = {"m": "minutes", "h": "hours", "d": "days"}[m.group(2)]
-        return datetime.now(UTC) - timedelta(**{unit: int(m.group(1))})
     try:
-        when = datetime.fromisoformat(text.strip())
+        return datetime.now(UTC) - parse_duration(text)
+    except ValueError:
+        pass
+    try:
+        when = datetime.fromisoformat((text or "").strip())
     except ValueError:
         raise click.BadParameter(f"{text!r}: use 30m, 24h, 7d or an ISO 8601 time") from None
     return when if when.tzinfo else when.replace(tzinfo=UTC)

@@ -190,7 +190,8 @@ def audit(
     ``logout``, ``kiosk_login``, ``export``, ``snapshot_download``, ``impact_level_change``,
     ``event_close``, ``user_add``, ``user_disable``, ``user_enable``,
     ``user_set_password``, ``kiosk_token_add``, ``kiosk_token_revoke``,
-    ``source_add``, ``source_revoke``, ``object_restrict``, ``object_unrestrict``.
+    ``source_add``, ``source_revoke``, ``object_restrict``, ``object_unrestrict``,
+    ``feed_expect``, ``feed_forget``.
     """
     conn.execute(
         "INSERT INTO audit_log (actor, action, object, details, remote_addr) "

@@ -23,6 +23,7 @@ from dashboard.settings import national_bounds, web_settings
 from dashboard.state import build_query, format_time, parse_query, parse_time, to_filter
 from geo import picture
 from geo.picture import CATEGORIES, CATEGORY_LABELS, IMPACTS, LEVELS, PictureError
+from nsp.durations import duration_text
 from nsp.errors import NspError
 
 dash.register_page(__name__, path="/", name="Situational picture", title="nsp — situational picture")
@@ -260,23 +261,31 @@ def units_view(assets: dict | None) -> html.Table | html.P:
 
 def feeds_view(_n) -> html.Table | html.P:
     """Each feed's last delivery and its last 24 hours: a silent feed among live ones shows
-    here before the DATA STALE sign (which waits for all of them). Longest silent on top;
-    refused records and failed files are marked."""
+    here before the DATA STALE sign (which waits for all of them). Feeds that missed their
+    expected interval (``nsp feeds expect``) are marked LATE and listed first, then the
+    longest silent; refused records and failed files are marked."""
     rows = picture.feeds(current_scope())
     if not rows:
         return html.P("No feed has delivered in the last 7 days.", className="nsp-muted")
     now = picture.now_utc()
-    head = html.Tr([html.Th(h) for h in ("Feed", "Last delivery (UTC)", "Age", "Files 24 h", "Refused / failed")])
+    head = html.Tr([html.Th(h) for h in ("Feed", "Last delivery (UTC)", "Age", "Expected", "Files 24 h",
+                                         "Refused / failed")])
     body = [html.Tr([
-        html.Td(html.B(r["source"])),
+        html.Td([html.B(r["source"])] + ([" ", html.Span("late", className="nsp-late-badge")] if r["late"] else [])),
         html.Td(r["last_delivery"].astimezone(UTC).strftime("%m-%d %H:%M") if r["last_delivery"] else "never",
                 className="nsp-nowrap"),
         html.Td(_age(int((now - r["last_delivery"]).total_seconds() // 60)) if r["last_delivery"] else "–",
                 className="nsp-num nsp-nowrap"),
+        html.Td(f"every {duration_text(r['expected_every'])}" if r["expected_every"] else "–", className="nsp-nowrap"),
         html.Td(f"{r['files_24h']:,}", className="nsp-num"),
         html.Td(f"{r['quarantined_24h']:,} / {r['failed_24h']:,}", className="nsp-num"),
-    ], className="nsp-feed-trouble" if r["quarantined_24h"] or r["failed_24h"] else None) for r in rows]
-    caption = html.Caption(["Refused records: ", html.Code("nsp quarantine --source NAME")])
+    ], className=" ".join(c for c, on in (("nsp-feed-late", r["late"]),
+                                          ("nsp-feed-trouble", r["quarantined_24h"] or r["failed_24h"])) if on)
+       or None) for r in rows]
+    n_late = sum(1 for r in rows if r["late"])
+    caption = html.Caption([f"{n_late} late · " if n_late else "", "Expected interval: ",
+                            html.Code("nsp feeds expect NAME 15m"), " · refused records: ",
+                            html.Code("nsp quarantine --source NAME")])
     return html.Table([caption, html.Thead(head), html.Tbody(body)], className="nsp-table nsp-feeds",
                       id="main-feeds-table")
 

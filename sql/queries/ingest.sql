@@ -263,3 +263,16 @@ SELECT q.id, q.batch_id, q.created_at, q.source, q.file_name, q.format, q.locati
    AND (%(source)s::text IS NULL OR q.source = %(source)s::text)
  ORDER BY q.created_at DESC, q.id DESC
  LIMIT %(limit)s;
+
+-- feeds_expect --
+-- Set (or change) how often a source is expected to deliver; returns the previous interval.
+WITH old AS (SELECT every FROM feed_expectation WHERE source = %(source)s)
+INSERT INTO feed_expectation AS x (source, every, note, set_by)
+VALUES (%(source)s, %(every)s, %(note)s, %(actor)s)
+ON CONFLICT (source) DO UPDATE
+   SET every = EXCLUDED.every, note = coalesce(EXCLUDED.note, x.note), set_at = now(), set_by = EXCLUDED.set_by
+RETURNING (SELECT every FROM old) AS previous
+
+-- feeds_forget --
+-- Remove a source's expected interval; returns it (no row: there was none).
+DELETE FROM feed_expectation WHERE source = %(source)s RETURNING every

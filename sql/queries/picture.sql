@@ -244,18 +244,45 @@ SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.
  LIMIT %(limit)s
 
 -- picture_feeds --
--- Per source that delivered in the last %(days)s days (files and HTTP bodies alike): its last
--- completed delivery, and in the last 24 hours its files, refused records and failed files.
--- Longest silent first.
-SELECT b.source, max(b.finished_at) FILTER (WHERE b.status = 'done') AS last_delivery,
-       count(*) FILTER (WHERE b.received_at > now() - interval '24 hours') AS files_24h,
-       coalesce(sum(b.n_quarantined) FILTER (WHERE b.received_at > now() - interval '24 hours'), 0)::bigint
-           AS quarantined_24h,
-       count(*) FILTER (WHERE b.status = 'failed' AND b.received_at > now() - interval '24 hours') AS failed_24h
-  FROM ingest_batch b
- WHERE b.received_at > now() - make_interval(days => %(days)s)
- GROUP BY b.source
- ORDER BY max(b.finished_at) FILTER (WHERE b.status = 'done') NULLS FIRST, b.source
+-- Per source that delivered in the last %(days)s days (files and HTTP bodies alike) or has an
+-- expected interval (feed_expectation, kept however long it is silent): its last completed
+-- delivery, its expected interval and whether it is late, and in the last 24 hours its files,
+-- refused records and failed files. Late ones first, then the longest silent.
+WITH recent AS (
+    SELECT b.source, max(b.finished_at) FILTER (WHERE b.status = 'done') AS last_delivery,
+           count(*) FILTER (WHERE b.received_at > now() - interval '24 hours') AS files_24h,
+           coalesce(sum(b.n_quarantined) FILTER (WHERE b.received_at > now() - interval '24 hours'), 0)::bigint
+               AS quarantined_24h,
+           count(*) FILTER (WHERE b.status = 'failed' AND b.received_at > now() - interval '24 hours') AS failed_24h
+      FROM ingest_batch b
+     WHERE b.received_at > now() - make_interval(days => %(days)s)
+     GROUP BY b.source
+), feeds AS (
+    SELECT coalesce(r.source, x.source) AS source,
+           coalesce(r.last_delivery,
+                    (SELECT b.finished_at FROM ingest_batch b  -- an expected feed silent for longer
+                      WHERE b.source = x.source AND b.status = 'done'
+                      ORDER BY b.received_at DESC LIMIT 1)) AS last_delivery,
+           coalesce(r.files_24h, 0) AS files_24h, coalesce(r.quarantined_24h, 0)::bigint AS quarantined_24h,
+           coalesce(r.failed_24h, 0) AS failed_24h, x.every AS expected_every
+      FROM recent r
+      FULL JOIN feed_expectation x ON x.source = r.source
+)
+SELECT f.*, (f.expected_every IS NOT NULL
+             AND (f.last_delivery IS NULL OR f.last_delivery < now() - f.expected_every)) AS late
+  FROM feeds f
+ ORDER BY late DESC, f.last_delivery NULLS FIRST, f.source
+
+-- picture_feeds_late --
+-- The feeds with an expected interval whose last completed delivery is older than that
+-- interval, or that never delivered; the longest silent first. For the LIVE sign and /healthz.
+SELECT x.source, x.every AS expected_every, d.last_delivery
+  FROM feed_expectation x
+  LEFT JOIN LATERAL (SELECT b.finished_at AS last_delivery FROM ingest_batch b
+                      WHERE b.source = x.source AND b.status = 'done'
+                      ORDER BY b.received_at DESC LIMIT 1) d ON true
+ WHERE d.last_delivery IS NULL OR d.last_delivery < now() - x.every
+ ORDER BY d.last_delivery NULLS FIRST, x.source
 
 -- picture_sources --
 -- The distinct event sources, read by a loose index scan of (source, source_ref).

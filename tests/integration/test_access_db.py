@@ -25,6 +25,7 @@ UNSCOPED_OK = {
     "spatial_ref_sys": "PostGIS CRS definitions",
     "ingest_batch": "delivery counts for the stale-data sign; raw records (quarantine) are scoped",
     "ingest_source": "source names and token hashes for the ingest API",
+    "feed_expectation": "how often each source should deliver, shown with ingest_batch",
 }
 
 

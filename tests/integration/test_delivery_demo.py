@@ -52,3 +52,15 @@ def test_demo_accounts_are_made_once_and_their_passwords_kept(db_url, conn, tmp_
         assert PasswordHasher().verify(rows[name]["password_hash"], first[name])
     assert oct((tmp_path / "demo" / "credentials.json").stat().st_mode & 0o777) == "0o600"
     assert conn.execute("SELECT count(*) AS n FROM kiosk_token WHERE label = 'demo wall'").fetchone()["n"] == 2
+
+
+def test_demo_feeds_get_expected_intervals_once_and_an_operator_s_change_is_kept(db_url, conn, tmp_path):
+    from ingest.demo import DEMO_FEEDS
+
+    demo = Demo(tmp_path / "demo", days=1)
+    assert demo.expect_feeds() == [source for source, _ in DEMO_FEEDS]
+    conn.execute("UPDATE feed_expectation SET every = interval '1 hour' WHERE source = 'ais'")
+    assert demo.expect_feeds() == []
+    rows = {r["source"]: r["every"].total_seconds() for r in conn.execute("SELECT source, every FROM feed_expectation")}
+    assert rows == {"sensors": 600, "tak": 600, "ais": 3600, "daugavpils-board": 93600, "ludza-board": 93600,
+                    "patrol-gps": 93600}

@@ -307,6 +307,42 @@ def test_feeds_table_shows_each_feeds_last_delivery_silent_first_for_all_section
         assert "No feed has delivered" in str(main.feeds_view(1))
 
 
+def test_expected_feeds_that_miss_their_interval_are_late_in_the_table_and_the_sign(pic):
+    from dashboard.components import status
+
+    main = _page("main")
+    pic.execute("DELETE FROM ingest_batch")
+    pic.execute(
+        """INSERT INTO ingest_batch (source, status, received_at, finished_at) VALUES
+           ('ais', 'done', now() - interval '2 min', now() - interval '2 min'),
+           ('tak', 'done', now() - interval '3 hours', now() - interval '3 hours'),
+           ('old-board', 'done', now() - interval '20 days', now() - interval '20 days')""")
+    sign, cls = status.freshness(OFFICER)
+    assert cls == "nsp-status nsp-live" and "late" not in str(sign)  # nothing expected: nothing late
+    pic.execute("""INSERT INTO feed_expectation (source, every, set_by) VALUES
+                   ('ais', interval '10 minutes', 't'), ('tak', interval '1 hour', 't'),
+                   ('old-board', interval '26 hours', 't')""")
+    rows = picture.feeds(OFFICER)
+    # late first (old-board is listed although it is out of the 7 days), then the longest silent
+    assert [(r["source"], r["late"]) for r in rows] == [("old-board", True), ("tak", True), ("ais", False)]
+    assert rows[0]["last_delivery"] is not None and rows[0]["files_24h"] == 0
+    with acting_as(OFFICER):
+        table = str(main.feeds_view(1))
+        assert table.count("nsp-late-badge") == 2 and "every 10 min" in table and "every 26 h" in table
+        assert "2 late · " in table
+    sign, cls = status.freshness(OFFICER)
+    assert cls == "nsp-status nsp-live nsp-late"
+    late = str(sign[-1])
+    assert "2 feeds late: old-board, tak" in late and "tak: last delivery 3 h ago, expected every 1 h" in late
+    # a commander sees LIVE, but not which of the centre's feeds are late
+    sign, cls = status.freshness(BY01)
+    assert cls == "nsp-status nsp-live" and "late" not in str(sign)
+    # every feed silent: DATA STALE says it, not the late list
+    pic.execute("UPDATE ingest_batch SET finished_at = now() - interval '1 day'")
+    pic.execute("UPDATE event SET received_at = now() - interval '1 day'")
+    assert status.freshness(OFFICER)[1] == "nsp-status nsp-stale"
+
+
 def test_units_table_lists_own_units_silent_first(pic):
     main = _page("main")
     pic.execute("""INSERT INTO tracked_object (object_id, kind, callsign) VALUES ('RIGA-7', 'own', 'RIGA-7')""")

@@ -52,3 +52,51 @@ def test_since_accepts_durations_and_iso_times_and_refuses_the_rest(db_url):
     assert _run("deliveries", "--since", "2026-11-30T06:00")[0] == 0
     code, out = _run("quarantine", "--since", "yesterday")
     assert code == 2 and "Invalid value for '--since'" in out
+
+
+def test_feeds_expect_marks_a_feed_late_and_is_audited(db_url, conn, tmp_path):
+    path = tmp_path / "feed.geojsonl"
+    path.write_text(GOOD % 1 + "\n")
+    ingest_file(path, source="ais")
+    ingest_file(path, source="board")  # the same record from another source: stored again
+    conn.execute("UPDATE ingest_batch SET finished_at = now() - interval '40 minutes' WHERE source = 'ais'")
+
+    code, out = _run("feeds", "expect", "ais", "15m", "--note", "call the AIS desk", "--actor", "duty")
+    assert code == 0 and out.strip() == "ais: expected every 15 min"
+    code, out = _run("feeds", "expect", "board", "26h", "--actor", "duty")
+    assert code == 0 and out.strip() == "board: expected every 26 h"
+    code, out = _run("feeds", "expect", "radar", "1h", "--actor", "duty")  # a typo, or not delivering yet
+    assert code == 0 and "no delivery from 'radar' is on record yet" in out
+
+    code, out = _run("feeds", "list", "--json")
+    rows = {r["source"]: r for r in json.loads(out)}
+    assert code == 0 and list(rows) == ["radar", "ais", "board"]  # late ones first, never-delivered on top
+    assert (rows["ais"]["late"], rows["ais"]["expected_every"]) == (True, 900)
+    assert (rows["board"]["late"], rows["board"]["expected_every"]) == (False, 26 * 3600)
+    assert rows["radar"]["late"] and rows["radar"]["last_delivery"] is None
+    code, out = _run("feeds", "list")
+    line = next(ln for ln in out.splitlines() if ln.startswith("ais"))
+    assert code == 0 and "40 min" in line and "every 15 min" in line and "LATE" in line
+
+    code, out = _run("feeds", "expect", "ais", "1h", "--actor", "duty")
+    assert code == 0 and "(was every 15 min)" in out
+    assert not {r["source"]: r for r in json.loads(_run("feeds", "list", "--json")[1])}["ais"]["late"]
+    assert _run("feeds", "expect", "radar", "--clear", "--actor", "duty")[1].strip() \
+        == "radar: expected interval removed (was every 1 h)"
+    assert "radar" not in _run("feeds", "list")[1]  # never delivered, no longer expected
+    note = conn.execute("SELECT note FROM feed_expectation WHERE source = 'ais'").fetchone()["note"]
+    assert note == "call the AIS desk"  # kept when a later change gives none
+
+    audit = conn.execute("SELECT actor, action, object, details FROM audit_log"
+                         " WHERE action LIKE 'feed_%' ORDER BY id").fetchall()
+    assert [(a["actor"], a["action"], a["object"]) for a in audit] == [
+        ("duty", "feed_expect", "ais"), ("duty", "feed_expect", "board"), ("duty", "feed_expect", "radar"),
+        ("duty", "feed_expect", "ais"), ("duty", "feed_forget", "radar")]
+    assert audit[3]["details"] == {"every": "1 h", "note": None, "previous": "15 min"}
+
+
+def test_feeds_expect_refuses_bad_intervals(db_url):
+    for args, message in ((["x", "soon"], "is not a duration"), (["x", "30s"], "at least 1 minute"),
+                          (["x"], "give either EVERY or --clear"), (["x", "5m", "--clear"], "give either")):
+        code, out = _run("feeds", "expect", *args)
+        assert code == 2 and message in out, (args, out)
