@@ -399,6 +399,15 @@ def section_table(scope: Scope, f: PictureFilter) -> list[dict]:
     return rows
 
 
+def by_severity(rows: list[dict]) -> list[dict]:
+    """Section rows most severe level first, then the most events, then by code; internal
+    borders (no level) last. The order of the main page's table and the wall's list: what
+    needs attention is on top, and what a short panel cuts off at the bottom matters least."""
+    rank = {level: i for i, level in enumerate(LEVELS)}
+    return sorted(rows, key=lambda r: (r["kind"] == "land-internal", -rank.get(r["impact_level"], -1),
+                                       -r["events"], r["code"]))
+
+
 def union_bounds(bounds: dict, codes) -> list[list[float]] | None:
     """The [[south, west], [north, east]] box around the given sections."""
     boxes = [bounds[c] for c in codes or () if c in bounds]

@@ -203,7 +203,7 @@ def update_panels(state: dict, _n, _version) -> tuple:
     if f is None:
         return html.Div("invalid time window", className="nsp-error"), [], go.Figure()
     scope = current_scope()
-    table = section_table_view(picture.section_table(scope, f))
+    table = section_table_view(picture.by_severity(picture.section_table(scope, f)))
     rows = picture.event_rows(scope, f, limit=web_settings().event_list_limit)
     bucket, series = picture.timeseries(scope, f)
     return table, rows, timeseries_figure(bucket, series)

@@ -45,9 +45,7 @@ IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
 def _sections_panel(rows: list[dict]) -> list:
     """The external sections, most severe first, then the busiest, then by code: when the
     panel is too short for all of them, the ones cut off at the bottom matter least."""
-    rank = {level: i for i, level in enumerate(picture.LEVELS)}
-    rows = sorted((r for r in rows if r["kind"] != "land-internal"),
-                  key=lambda r: (-rank.get(r["impact_level"], -1), -r["events"], r["code"]))
+    rows = picture.by_severity([r for r in rows if r["kind"] != "land-internal"])
     items = []
     for r in rows:
         items.append(html.Div([

@@ -231,3 +231,14 @@ def test_unit_types_in_words():
     assert unit_type_label("a-f-S-X") == "vessel"
     assert unit_type_label("a-f-X") == "a-f-X"  # an unknown dimension stays as sent
     assert unit_type_label("foot") == "foot" and unit_type_label(None) == ""
+
+
+def test_sections_are_listed_most_severe_then_busiest_then_by_code_internal_last():
+    def row(code, level, events, kind="land-external"):
+        return {"code": code, "impact_level": level, "events": events, "kind": kind}
+
+    rows = [row("LV-AIR-RIX", "low", 0, "air"), row("LV-LT-01", None, 9, "land-internal"),
+            row("LV-BY-01", "medium", 53), row("LV-BY-02", "high", 2), row("LV-BY-03", "high", 21),
+            row("LV-RU-01", "medium", 53), row("LV-SEA-01", "critical", 0, "sea-external")]
+    assert [r["code"] for r in picture.by_severity(rows)] == [
+        "LV-SEA-01", "LV-BY-03", "LV-BY-02", "LV-BY-01", "LV-RU-01", "LV-AIR-RIX", "LV-LT-01"]
