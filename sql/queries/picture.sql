@@ -144,15 +144,16 @@ SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board,
                   JOIN event e ON e.occurred_at >= edge.lo AND e.occurred_at < edge.hi
                  WHERE {filter}) x
          GROUP BY x.section_code) w ON w.section_code = s.code
-  -- The newest event before the end: the row just below (code, end) in the (section_code,
-  -- occurred_at) index, kept when it is of this section. Written as max() with
-  -- section_code = s.code, the planner scans the time index backwards instead, through every
-  -- event when a section has none (350 ms on 1M events).
+  -- The newest event before the end that the filter lets through: a backward scan of the
+  -- (section_code, occurred_at) index from (code, end) down to the section's first event.
+  -- Written as a row comparison so that the planner takes that index: with section_code =
+  -- s.code (or max()) it scanned the time index backwards instead, through every event when a
+  -- section has none (320 ms on 1M events).
   LEFT JOIN LATERAL (
-        SELECT CASE WHEN x.section_code = s.code THEN x.occurred_at END AS last_event
-          FROM (SELECT e.section_code, e.occurred_at FROM event e
-                 WHERE (e.section_code, e.occurred_at) < (s.code, %(end)s::timestamptz)
-                 ORDER BY e.section_code DESC, e.occurred_at DESC LIMIT 1) x) l ON true
+        SELECT e.occurred_at AS last_event FROM event e
+         WHERE (e.section_code, e.occurred_at) < (s.code, %(end)s::timestamptz) AND e.section_code >= s.code
+           AND {filter}
+         ORDER BY e.section_code DESC, e.occurred_at DESC LIMIT 1) l ON true
  WHERE %(sections)s::text[] IS NULL OR s.code = ANY (%(sections)s::text[])
  ORDER BY (s.kind = 'land-internal'), s.code
 

@@ -157,6 +157,28 @@ def test_section_table_change_against_previous_window(pic):
     assert ee["last_event"].startswith(now.strftime("%Y-%m-%d")[:7])
 
 
+def test_a_section_s_last_event_is_the_last_one_the_filter_lets_through(pic):
+    now = datetime.now(UTC)
+    pic.execute("DELETE FROM event WHERE section_code = 'LV-EE-01'")
+    insert_event(pic, code="LV-EE-01", category="other", occurred_at=now - timedelta(hours=1), ref="o1")
+    insert_event(pic, code="LV-EE-01", category="cross_border_crime", occurred_at=now - timedelta(hours=50),
+                 received_at=now - timedelta(hours=49), ref="c1")
+    # known only later: not part of the picture as it was before it arrived
+    insert_event(pic, code="LV-EE-01", category="cross_border_crime", occurred_at=now - timedelta(hours=3),
+                 received_at=now - timedelta(minutes=5), ref="c2")
+
+    def last(**kw) -> tuple[int, str | None]:
+        row = {r["code"]: r for r in picture.section_table(OFFICER, window(**kw))}["LV-EE-01"]
+        return row["events"], row["last_event"]
+
+    assert last() == (2, picture._iso(now - timedelta(hours=1)))
+    assert last(categories=("cross_border_crime",)) == (1, picture._iso(now - timedelta(hours=3)))
+    # known_at before c2 arrived: c1 (before the window) is the last crime known then
+    assert last(categories=("cross_border_crime",), known_at=now - timedelta(hours=2)) \
+        == (0, picture._iso(now - timedelta(hours=50)))
+    assert last(categories=("crisis_situation",)) == (0, None)  # none at all: no time, not another category's
+
+
 def test_level_change_flow_and_refusals(pic):
     picture.change_level(OFFICER, "LV-RU-02", "high", "  reinforced activity near Kārsava ")
     hist = picture.level_history(OFFICER, ["LV-RU-02"])
