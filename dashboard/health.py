@@ -11,7 +11,8 @@ schema this code expects, and whether the feeds still deliver (the wall's DATA S
   export) has waited more than ``QUEUE_BEHIND_MINUTES`` (``"queue": "behind"``: no worker
   runs, or they cannot keep up), or a feed with an expected interval (``nsp feeds expect``)
   has not delivered within it (``"feeds": "late"``; which one is not said here: ``nsp feeds
-  list``); the picture is served but old;
+  list``), or a webhook alert was given up in the last 24 hours or has waited more than
+  10 minutes (``"alerts": "failing"``: ``nsp alerts log``); the picture is served but old;
 - 503 ``{"status": "down", ...}``: the database does not answer within
   ``CONNECT_TIMEOUT_S`` seconds, or migrations are pending (run ``nsp db migrate``).
 """
@@ -52,15 +53,17 @@ def check() -> tuple[dict, int]:
             last = conn.execute(queries["picture_last_delivery"]).fetchone()["last_delivery"]
             waiting = conn.execute(OLDEST_WAITING).fetchone()["since"]
             late = conn.execute(queries["picture_feeds_late"]).fetchall()
+            alert_trouble = conn.execute(queries["alerts_trouble"]).fetchone()
     except (psycopg.Error, db.DatabaseError) as exc:
         log.warning("health check: database unreachable: %s", db.first_line(exc))
         return {"status": "down", "database": "unreachable"}, 503
     deliveries = "none" if last is None else "stale" if is_stale(last, web_settings().stale_minutes) else "fresh"
     queue = "behind" if waiting is not None and is_stale(waiting, QUEUE_BEHIND_MINUTES) else "ok"
     feeds = "late" if late else "ok"
-    status = "ok" if deliveries == "fresh" and queue == "ok" and feeds == "ok" else "degraded"
+    alerts = "failing" if alert_trouble["failed"] or alert_trouble["late"] else "ok"
+    status = "ok" if (deliveries, feeds, queue, alerts) == ("fresh", "ok", "ok", "ok") else "degraded"
     return {"status": status, "database": "ok", "migrations_pending": 0, "deliveries": deliveries,
-            "feeds": feeds, "queue": queue}, 200
+            "feeds": feeds, "queue": queue, "alerts": alerts}, 200
 
 
 @blueprint.route("/healthz")

@@ -36,3 +36,17 @@ class DemoSettings(BaseSettings):
     days: int = Field(default=7, ge=1, description="days of scenario history")
     speed: float = Field(default=1.0, gt=0, description="speed of the live scenario")
     port: int = Field(default=8050, description="port of the dashboard")
+
+
+class AlertSettings(BaseSettings):
+    """Webhook alerts (``nsp alerts``): how they are posted and retried."""
+
+    model_config = _config("NSP_ALERT_")
+
+    timeout_seconds: float = Field(default=5.0, gt=0, description="one POST's connect + read timeout")
+    max_attempts: int = Field(default=10, ge=1, description="attempts before a delivery is given up (failed)")
+    retry_seconds: float = Field(default=30.0, gt=0,
+                                 description="wait after the first failed attempt; doubled each time, at most 30 min")
+    link_base: str = Field(default="", description="the dashboard's address for the message's link "
+                                                   "(as NSP_AUTH_BASE_URL); empty: no link")
+    batch: int = Field(default=200, ge=1, description="deliveries one worker run posts at most")

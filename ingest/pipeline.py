@@ -13,7 +13,9 @@ One call is one **batch**:
    COPYed into ``quarantine`` with their place in the file, raw text and reason;
 3. set-based merges (``sql/queries/ingest.sql``) move staging into the live tables with
    dedupe on (source, source_ref) and section assignment by ``nsp_locate``;
-4. the batch row gets its counts and status ``done`` — all in ONE transaction. A
+4. webhook alerts for the new events that a subscription asks for are queued
+   (:mod:`ingest.alerts`, the outbox);
+5. the batch row gets its counts and status ``done`` — all in ONE transaction. A
    crash or error leaves nothing of the batch but its ``ingest_batch`` row, marked
    ``failed`` (or left ``running`` if the process died); a retry loads everything.
 
@@ -37,6 +39,7 @@ from typing import BinaryIO
 
 import psycopg
 
+from ingest.alerts import queue_alerts
 from ingest.base import (
     BatchSummary,
     Event,
@@ -492,6 +495,8 @@ def ingest_stream(
                     accepted, duplicates = batch.merge()
                 finally:
                     batch.close()
+                if batch.counts["event"]:
+                    queue_alerts(conn, source, summary.batch_id)  # the outbox, in this transaction
                 summary.records, summary.accepted, summary.duplicates = batch.records, accepted, duplicates
                 summary.quarantined, summary.reasons = batch.quarantined, batch.reasons
                 conn.execute(queries["ingest_batch_done"], {

@@ -104,6 +104,8 @@ def ingest_file_job(context, path: str, source: str, fmt: str | None = None) -> 
             log.error("giving up, moved to failed/", extra={**fields, "action": "gave_up"})
         raise
     result = summary_dict(summary)
+    if result.get("accepted"):
+        defer_alerts()  # at once, not at the next 15 s tick
     if result.get("status") == "failed":
         moved = move_aside(file, FAILED)
         write_error_report(moved, file, source, str(result.get("error")))
@@ -170,3 +172,30 @@ def ensure_position_partitions(timestamp: int) -> int:
             "SELECT nsp_ensure_position_partitions(now() - interval '1 week', now() + interval '8 weeks') AS n"
         ).fetchone()
     return row["n"]
+
+
+@app.periodic(cron="* * * * * */15")
+@app.task(name="ingest.tasks.deliver_alerts", queue="alerts", queueing_lock="deliver_alerts")
+def deliver_alerts(timestamp: int | None = None) -> dict[str, int]:
+    """Post the due webhook alerts (ingest.alerts): after each ingest job that stored
+    something, and every 15 s for retries and for batches loaded outside a worker."""
+    from ingest.alerts import deliver_due
+
+    counts = deliver_due()
+    if any(counts.values()):
+        log.info("alerts posted", extra={"action": "alerts", **counts})
+    return counts
+
+
+def defer_alerts() -> None:
+    """Queue a delivery run when alerts are due (one waits at a time); never fails the caller."""
+    try:
+        with db.connect(autocommit=True) as conn:
+            due = conn.execute("SELECT EXISTS (SELECT 1 FROM alert_delivery WHERE status = 'queued'"
+                               " AND next_attempt_at <= now()) AS due").fetchone()["due"]
+        if due:
+            deliver_alerts.defer(timestamp=None)
+    except AlreadyEnqueued:
+        pass
+    except Exception as exc:  # noqa: BLE001 - the periodic run delivers them anyway
+        log.warning("could not queue the alert delivery", extra={"action": "alerts_defer", "error": str(exc)})

@@ -191,7 +191,8 @@ def audit(
     ``event_close``, ``user_add``, ``user_disable``, ``user_enable``,
     ``user_set_password``, ``kiosk_token_add``, ``kiosk_token_revoke``,
     ``source_add``, ``source_revoke``, ``object_restrict``, ``object_unrestrict``,
-    ``feed_expect``, ``feed_forget``.
+    ``feed_expect``, ``feed_forget``, ``alert_add``, ``alert_disable``, ``alert_enable``,
+    ``alert_remove``.
     """
     conn.execute(
         "INSERT INTO audit_log (actor, action, object, details, remote_addr) "

@@ -27,6 +27,7 @@ CONTRIBUTED = [
     ("ingest.review_cli", "deliveries"),  # nsp deliveries: recent batches and their counts
     ("ingest.review_cli", "quarantine"),  # nsp quarantine: refused records, where and why
     ("ingest.feeds_cli", "feeds"),     # nsp feeds list|expect: last delivery, expected interval
+    ("ingest.alerts_cli", "alerts"),   # nsp alerts add|list|test|log|send|...: webhook alerts
     ("ingest.objects_cli", "objects"),  # nsp objects list|restrict (Art 25(4) restrictions)
     ("ingest.delivery_cli", "scenario"),  # nsp scenario
     ("ingest.delivery_cli", "demo"),   # nsp demo (what `make demo` runs)

@@ -276,3 +276,72 @@ RETURNING (SELECT every FROM old) AS previous
 -- feeds_forget --
 -- Remove a source's expected interval; returns it (no row: there was none).
 DELETE FROM feed_expectation WHERE source = %(source)s RETURNING every
+
+-- alerts_outbox --
+-- The batch's new events that an active alert subscription asks for, queued for delivery in
+-- the batch's own transaction (0013_alerts.sql). New = inserted by this transaction (their
+-- received_at is its start, read through the received_at index); an event updated by a newer
+-- message, or re-delivered, is not new. Follow-up reports are included.
+INSERT INTO alert_delivery (subscription_id, event_id)
+SELECT s.id, e.id
+  FROM event e
+  JOIN alert_subscription s
+    ON s.active
+   AND array_position(ARRAY['low', 'medium', 'high', 'very_high'], e.impact)
+       >= array_position(ARRAY['low', 'medium', 'high', 'very_high'], s.min_impact)
+   AND (s.sections IS NULL OR e.section_code = ANY (s.sections))
+   AND (s.categories IS NULL OR e.category = ANY (s.categories))
+ WHERE e.received_at = now() AND e.source = %(source)s AND e.batch_id = %(batch_id)s
+ON CONFLICT ON CONSTRAINT alert_delivery_once DO NOTHING
+
+-- alerts_claim --
+-- One due delivery, locked so that another worker skips it, with what its message says.
+SELECT d.id, d.attempts, s.name AS subscription, s.url, s.secret,
+       e.id::text AS event_id, e.category, e.subtype, e.impact, e.persons, e.section_code,
+       b.name AS section_name, e.occurred_at, e.received_at, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
+       e.source, e.description, e.parent_id IS NOT NULL AS follow_up
+  FROM alert_delivery d
+  JOIN alert_subscription s ON s.id = d.subscription_id
+  JOIN event e ON e.id = d.event_id
+  LEFT JOIN border_section b ON b.code = e.section_code
+ WHERE d.status = 'queued' AND d.next_attempt_at <= now()
+ ORDER BY d.next_attempt_at, d.id
+ LIMIT 1
+   FOR UPDATE OF d SKIP LOCKED
+
+-- alerts_sent --
+UPDATE alert_delivery
+   SET status = 'sent', attempts = attempts + 1, sent_at = now(), last_attempt_at = now(),
+       http_status = %(http_status)s, last_error = NULL
+ WHERE id = %(id)s
+
+-- alerts_retry --
+-- A failed attempt: try again after %(wait)s seconds, or give up (status failed) after the last.
+UPDATE alert_delivery
+   SET attempts = attempts + 1, last_attempt_at = now(), last_error = %(error)s,
+       http_status = %(http_status)s,
+       status = CASE WHEN attempts + 1 >= %(max_attempts)s THEN 'failed' ELSE 'queued' END,
+       next_attempt_at = now() + make_interval(secs => %(wait)s)
+ WHERE id = %(id)s
+RETURNING status
+
+-- alerts_log --
+-- Deliveries (`nsp alerts log`), newest first.
+SELECT d.id, d.created_at, s.name AS subscription, d.event_id::text AS event_id, e.impact, e.category,
+       e.section_code, d.status, d.attempts, d.http_status, d.last_error, d.sent_at, d.last_attempt_at,
+       d.next_attempt_at
+  FROM alert_delivery d
+  JOIN alert_subscription s ON s.id = d.subscription_id
+  JOIN event e ON e.id = d.event_id
+ WHERE d.created_at >= %(since)s
+   AND (%(status)s::text IS NULL OR d.status = %(status)s::text)
+   AND (%(subscription)s::text IS NULL OR s.name = %(subscription)s::text)
+ ORDER BY d.created_at DESC, d.id DESC
+ LIMIT %(limit)s
+
+-- alerts_trouble --
+-- For /healthz: deliveries given up in the last 24 hours, and queued ones waiting over 10 minutes.
+SELECT count(*) FILTER (WHERE d.status = 'failed' AND d.last_attempt_at > now() - interval '24 hours') AS failed,
+       count(*) FILTER (WHERE d.status = 'queued' AND d.created_at < now() - interval '10 minutes') AS late
+  FROM alert_delivery d
+ WHERE d.status = 'failed' OR d.status = 'queued'

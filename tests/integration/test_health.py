@@ -22,13 +22,13 @@ def test_open_without_login_and_says_whether_feeds_deliver(client, conn):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     assert r.json == {"status": "degraded", "database": "ok", "migrations_pending": 0, "deliveries": "none",
-                      "feeds": "ok", "queue": "ok"}
+                      "feeds": "ok", "queue": "ok", "alerts": "ok"}
     conn.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('t', 'done', now())")
     assert client.get("/healthz").json["status"] == "ok"
     assert client.get("/healthz").json["deliveries"] == "fresh"
     conn.execute("UPDATE ingest_batch SET finished_at = now() - interval '1 day'")
     assert client.get("/healthz").json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
-                                           "deliveries": "stale", "feeds": "ok", "queue": "ok"}
+                                           "deliveries": "stale", "feeds": "ok", "queue": "ok", "alerts": "ok"}
     # a job that has waited 20 minutes: no worker runs (a real procrastinate defer)
     conn.execute("UPDATE ingest_batch SET finished_at = now()")
     from ingest.tasks import defer_file
@@ -39,7 +39,7 @@ def test_open_without_login_and_says_whether_feeds_deliver(client, conn):
     assert client.get("/healthz").json["queue"] == "ok"  # just queued
     conn.execute("UPDATE procrastinate_events SET at = now() - interval '20 minutes' WHERE job_id = %s", (job,))
     assert client.get("/healthz").json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
-                                           "deliveries": "fresh", "feeds": "ok", "queue": "behind"}
+                                           "deliveries": "fresh", "feeds": "ok", "queue": "behind", "alerts": "ok"}
     # the rest of the site still asks for a login
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 302
 
@@ -53,7 +53,7 @@ def test_a_late_expected_feed_makes_it_degraded_without_naming_it(client, conn):
     conn.execute("UPDATE feed_expectation SET every = interval '5 minutes'")
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
-                                               "deliveries": "fresh", "feeds": "late", "queue": "ok"}
+                                               "deliveries": "fresh", "feeds": "late", "queue": "ok", "alerts": "ok"}
     assert "ais" not in r.get_data(as_text=True)
     # expected but never delivered is late too
     conn.execute("UPDATE feed_expectation SET every = interval '1 hour'")

@@ -1,0 +1,200 @@
+"""``nsp alerts add|list|disable|enable|remove|test|log|send``: webhook alerts of new events.
+
+See :mod:`ingest.alerts` for what is posted, how it is signed and how it is retried. Every
+change of a subscription is written to the audit log.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+
+import click
+
+from ingest.alerts import _reason, deliver_due, message, post
+from ingest.delivery_cli import _actor, _actor_option
+from ingest.delivery_settings import AlertSettings
+from ingest.review_cli import _since_option, _time
+from nsp import access, db
+from nsp.queries import queries
+
+IMPACTS = ("low", "medium", "high", "very_high")
+CATEGORIES = ("unauthorised_border_crossing", "cross_border_crime", "crisis_situation", "other")
+
+
+def _codes(value: str | None) -> list[str] | None:
+    return [c.strip() for c in value.split(",") if c.strip()] if value else None
+
+
+def _subscription(conn, name: str) -> dict:
+    row = conn.execute("SELECT * FROM alert_subscription WHERE name = %s", (name,)).fetchone()
+    if row is None:
+        raise click.ClickException(f"no alert subscription {name!r} (nsp alerts list)")
+    return row
+
+
+@click.group("alerts")
+def alerts():
+    """Webhook alerts: new events of high impact posted to the centre's own gateways."""
+
+
+@alerts.command("add")
+@click.argument("name")
+@click.option("--url", required=True, help="the webhook (http:// or https://) on the centre's network")
+@click.option("--min-impact", type=click.Choice(IMPACTS), default="high", show_default=True,
+              help="the lowest impact that alerts")
+@click.option("--sections", default=None, metavar="CODES", help="only these sections (comma-separated)")
+@click.option("--categories", default=None, metavar="CATS",
+              help=f"only these categories (comma-separated: {', '.join(CATEGORIES)})")
+@_actor_option
+def alerts_add(name, url, min_impact, sections, categories, actor):
+    """Post each new event of at least --min-impact (in --sections, of --categories) to --url.
+    Prints the signing secret once: the receiver checks X-NSP-Signature with it."""
+    sections, categories = _codes(sections), _codes(categories)
+    unknown = sorted(set(categories or ()) - set(CATEGORIES))
+    if unknown:
+        raise click.BadParameter(f"unknown categories {', '.join(unknown)}", param_hint="--categories")
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        raise click.BadParameter("an http:// or https:// URL", param_hint="--url")
+    secret = secrets.token_urlsafe(32)
+    who = _actor(actor)
+    with db.connect() as conn, conn.transaction():
+        if sections:
+            known = {r["code"] for r in conn.execute("SELECT code FROM border_section WHERE code = ANY (%s)",
+                                                      (sections,))}
+            missing = sorted(set(sections) - known)
+            if missing:
+                raise click.BadParameter(f"unknown sections {', '.join(missing)}", param_hint="--sections")
+        if conn.execute("SELECT 1 FROM alert_subscription WHERE name = %s", (name,)).fetchone():
+            raise click.ClickException(f"alert subscription {name!r} exists (nsp alerts remove {name} first)")
+        conn.execute("INSERT INTO alert_subscription (name, url, secret, min_impact, sections, categories, created_by)"
+                     " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                     (name, url, secret, min_impact, sections, categories, who))
+        access.audit(conn, who, "alert_add", name, {"url": url, "min_impact": min_impact, "sections": sections,
+                                                    "categories": categories})
+    click.echo(f"{name}: new events of impact {min_impact} or higher"
+               + (f" in {', '.join(sections)}" if sections else "")
+               + (f" ({', '.join(categories)})" if categories else "") + f" are posted to {url}")
+    click.echo(f"signing secret (shown only now): {secret}")
+
+
+@alerts.command("list")
+@click.option("--json", "as_json", is_flag=True, help="print JSON rows (no secrets)")
+def alerts_list(as_json):
+    """The subscriptions: name, state, URL, lowest impact, sections, categories, and their
+    deliveries of the last 24 h (sent / waiting / failed)."""
+    with db.connect() as conn:
+        rows = conn.execute(
+            """SELECT s.name, s.active, s.url, s.min_impact, s.sections, s.categories, s.created_at, s.created_by,
+                      count(d.id) FILTER (WHERE d.status = 'sent') AS sent_24h,
+                      count(d.id) FILTER (WHERE d.status = 'queued') AS waiting_24h,
+                      count(d.id) FILTER (WHERE d.status = 'failed') AS failed_24h
+                 FROM alert_subscription s
+                 LEFT JOIN alert_delivery d ON d.subscription_id = s.id AND d.created_at > now() - interval '24 hours'
+                GROUP BY s.id ORDER BY s.name""").fetchall()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=lambda v: v.isoformat()))
+        return
+    if not rows:
+        click.echo("no alert subscriptions (nsp alerts add NAME --url URL)")
+        return
+    for r in rows:
+        scope = ", ".join(r["sections"]) if r["sections"] else "all sections"
+        cats = ", ".join(r["categories"]) if r["categories"] else "all categories"
+        click.echo(f"{r['name']} ({'active' if r['active'] else 'disabled'}): {r['min_impact']}+ · {scope} · {cats}"
+                   f" -> {r['url']}; 24 h: {r['sent_24h']} sent, {r['waiting_24h']} waiting, {r['failed_24h']} failed")
+
+
+def _set_active(name: str, active: bool, actor: str | None) -> None:
+    who = _actor(actor)
+    with db.connect() as conn, conn.transaction():
+        _subscription(conn, name)
+        conn.execute("UPDATE alert_subscription SET active = %s WHERE name = %s", (active, name))
+        access.audit(conn, who, "alert_enable" if active else "alert_disable", name)
+    click.echo(f"{name}: {'enabled' if active else 'disabled (new events are not queued for it)'}")
+
+
+@alerts.command("disable")
+@click.argument("name")
+@_actor_option
+def alerts_disable(name, actor):
+    """Stop queueing alerts for NAME (what is queued is still delivered)."""
+    _set_active(name, False, actor)
+
+
+@alerts.command("enable")
+@click.argument("name")
+@_actor_option
+def alerts_enable(name, actor):
+    """Queue alerts for NAME again."""
+    _set_active(name, True, actor)
+
+
+@alerts.command("remove")
+@click.argument("name")
+@_actor_option
+def alerts_remove(name, actor):
+    """Remove NAME and its delivery record."""
+    who = _actor(actor)
+    with db.connect() as conn, conn.transaction():
+        _subscription(conn, name)
+        n = conn.execute("DELETE FROM alert_delivery WHERE subscription_id = "
+                         "(SELECT id FROM alert_subscription WHERE name = %s)", (name,)).rowcount
+        conn.execute("DELETE FROM alert_subscription WHERE name = %s", (name,))
+        access.audit(conn, who, "alert_remove", name, {"deliveries": n})
+    click.echo(f"{name}: removed, with {n} delivery records")
+
+
+@alerts.command("test")
+@click.argument("name")
+def alerts_test(name):
+    """Post a test message to NAME now, signed as a real one ("type": "nsp.alert.test"), and
+    say what the receiver answered. Nothing is stored."""
+    s = AlertSettings()
+    with db.connect() as conn:
+        sub = _subscription(conn, name)
+        row = conn.execute("SELECT now() AS now, code, name FROM border_section ORDER BY code LIMIT 1").fetchone()
+    sample = {"subscription": name, "event_id": "00000000-0000-0000-0000-000000000000",
+              "category": "unauthorised_border_crossing", "subtype": "test", "impact": sub["min_impact"],
+              "persons": 0, "section_code": row["code"] if row else None, "section_name": row["name"] if row else None,
+              "occurred_at": row["now"], "received_at": row["now"], "lon": 0.0, "lat": 0.0, "source": "nsp alerts test",
+              "description": "a test message from nsp alerts test", "follow_up": False}
+    body = {**message(sample, s.link_base), "type": "nsp.alert.test"}
+    body["text"] = "TEST " + body["text"]
+    try:
+        status = post(sub["url"], sub["secret"], body, "test", s.timeout_seconds)
+    except (OSError, ValueError) as exc:
+        raise click.ClickException(f"{name}: not delivered to {sub['url']}: {_reason(exc)[0]}") from None
+    click.echo(f"{name}: delivered to {sub['url']} (HTTP {status})")
+
+
+@alerts.command("log")
+@click.option("--subscription", default=None, help="only this subscription")
+@click.option("--status", type=click.Choice(["queued", "sent", "failed"]), default=None)
+@_since_option("24h")
+@click.option("--limit", type=click.IntRange(1), default=50, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="print JSON rows")
+def alerts_log(subscription, status, since, limit, as_json):
+    """Deliveries, newest first: when queued, subscription, event, status, attempts, the last
+    HTTP status or error. Times in UTC."""
+    with db.connect() as conn:
+        rows = conn.execute(queries["alerts_log"], {"subscription": subscription, "status": status,
+                                                    "since": since, "limit": limit}).fetchall()
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, default=lambda v: v.isoformat()))
+        return
+    if not rows:
+        click.echo("no alert deliveries in that window")
+        return
+    for r in rows:
+        click.echo(f"{r['id']:>6}  {_time(r['created_at'])}  {r['subscription']:<16} {r['impact']:<9} "
+                   f"{r['section_code'] or '-':<11} {r['status']:<6} attempts {r['attempts']}"
+                   + (f", HTTP {r['http_status']}" if r["http_status"] else "")
+                   + (f", {r['last_error']}" if r["last_error"] and r["status"] != "sent" else ""))
+
+
+@alerts.command("send")
+def alerts_send():
+    """Post the due deliveries now (what a worker does every 15 s) and print the counts."""
+    counts = deliver_due()
+    click.echo(f"sent {counts['sent']}, to retry {counts['retry']}, given up {counts['failed']}")

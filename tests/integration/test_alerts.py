@@ -1,0 +1,232 @@
+"""Webhook alerts: the outbox in the ingest transaction, signed posts to a real HTTP server,
+retries and giving up, the CLI, and a real worker that posts after it loaded a dropped file."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from click.testing import CliRunner
+
+from ingest.alerts import deliver_due
+from ingest.delivery_settings import AlertSettings
+from ingest.pipeline import LoadFailed, ingest_file
+from nsp.cli import cli
+
+from .delivery_helpers import run_worker_until_empty
+
+
+class Receiver:
+    """A webhook on 127.0.0.1 that records each POST and answers with the next status given."""
+
+    def __init__(self, statuses=(200,)):
+        self.requests: list[dict] = []
+        self.statuses = list(statuses)
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                receiver.requests.append({"path": self.path, "headers": self.headers, "body": body})  # case-insensitive
+                status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
+                self.send_response(status)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def _run(*args) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, list(args))
+    return result.exit_code, result.output
+
+
+def _add(name: str, url: str, *args: str) -> str:
+    code, out = _run("alerts", "add", name, "--url", url, "--actor", "duty", *args)
+    assert code == 0, out
+    return re.search(r"signing secret \(shown only now\): (\S+)", out).group(1)
+
+
+def _inside(conn, code: str) -> tuple[float, float]:
+    row = conn.execute("SELECT ST_X(p) AS x, ST_Y(p) AS y FROM (SELECT ST_PointOnSurface(area) AS p"
+                       " FROM border_section WHERE code = %s) s", (code,)).fetchone()
+    return row["x"], row["y"]
+
+
+def _feed(conn, path, events):
+    """events: (id, section, category, impact, persons)"""
+    lines = []
+    for ref, code, category, impact, persons in events:
+        x, y = _inside(conn, code)
+        lines.append(json.dumps({"type": "Feature", "id": ref, "geometry": {"type": "Point", "coordinates": [x, y]},
+                                 "properties": {"category": category, "impact": impact, "persons": persons,
+                                                "occurred_at": "2026-12-01T21:40:00Z"}}))
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+EVENTS = [
+    ("E1", "LV-BY-01", "unauthorised_border_crossing", "high", 37),   # duty
+    ("E2", "LV-BY-01", "unauthorised_border_crossing", "low", 3),     # nobody: low
+    ("E3", "LV-RU-01", "cross_border_crime", "very_high", None),      # nobody: not LV-BY-01, not a crisis
+    ("E4", "LV-RU-01", "crisis_situation", "medium", 2),              # crisis
+]
+
+
+def test_new_events_alert_once_signed_and_a_rolled_back_batch_alerts_nobody(db_url, conn, receiver, tmp_path):
+    duty = _add("duty", receiver.url, "--sections", "LV-BY-01")
+    crisis = _add("crisis", receiver.url + "/crisis", "--min-impact", "medium", "--categories", "crisis_situation")
+    path = _feed(conn, tmp_path / "feed.geojsonl", EVENTS)
+    assert ingest_file(path, source="board").accepted == 4
+    queued = conn.execute("SELECT s.name, e.source_ref FROM alert_delivery d JOIN alert_subscription s"
+                          " ON s.id = d.subscription_id JOIN event e ON e.id = d.event_id"
+                          " WHERE d.status = 'queued' ORDER BY 1").fetchall()
+    assert [(r["name"], r["source_ref"]) for r in queued] == [("crisis", "E4"), ("duty", "E1")]
+
+    assert deliver_due() == {"sent": 2, "retry": 0, "failed": 0}
+    by_path = {r["path"]: r for r in receiver.requests}
+    assert set(by_path) == {"/hook", "/hook/crisis"}
+    for path_, secret in (("/hook", duty), ("/hook/crisis", crisis)):
+        req = by_path[path_]
+        expected = "sha256=" + hmac.new(secret.encode(), req["body"], hashlib.sha256).hexdigest()
+        assert req["headers"]["X-NSP-Signature"] == expected
+        assert req["headers"]["Content-Type"].startswith("application/json")
+    body = json.loads(by_path["/hook"]["body"])
+    assert body["type"] == "nsp.alert" and body["subscription"] == "duty"
+    assert body["text"] == "HIGH: Unauthorised border crossing · LV-BY-01 · 37 persons · 21:40 UTC"
+    assert (body["event"]["section"], body["event"]["persons"], body["event"]["impact"]) == ("LV-BY-01", 37, "high")
+    assert json.loads(by_path["/hook/crisis"]["body"])["text"].startswith("MEDIUM: Crisis situation · LV-RU-01")
+    rows = conn.execute("SELECT status, attempts, http_status FROM alert_delivery").fetchall()
+    assert {(r["status"], r["attempts"], r["http_status"]) for r in rows} == {("sent", 1, 200)}
+    assert deliver_due() == {"sent": 0, "retry": 0, "failed": 0}  # nothing twice
+
+    # the same file again, and in another file with a new event: only the new one alerts
+    assert ingest_file(path, source="board").accepted == 0
+    more = _feed(conn, tmp_path / "more.geojsonl", EVENTS[:1] + [("E5", "LV-BY-01", "other", "very_high", None)])
+    assert ingest_file(more, source="board").accepted == 1
+    assert deliver_due()["sent"] == 1 and len(receiver.requests) == 3
+    assert json.loads(receiver.requests[-1]["body"])["text"] == "VERY HIGH: Other · LV-BY-01 · 21:40 UTC"
+
+    # a batch that fails after its merge: no events, no alerts
+    broken = _feed(conn, tmp_path / "broken.geojsonl", [("E6", "LV-BY-01", "crisis_situation", "very_high", 9)])
+    conn.execute("""CREATE FUNCTION test_fail_done() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN IF NEW.status = 'done' THEN RAISE EXCEPTION 'disk full (test)'; END IF; RETURN NEW; END $$;
+                    CREATE TRIGGER test_fail_done BEFORE UPDATE ON ingest_batch
+                       FOR EACH ROW EXECUTE FUNCTION test_fail_done()""")
+    with pytest.raises(LoadFailed):
+        ingest_file(broken, source="board")
+    assert conn.execute("SELECT count(*) AS n FROM event WHERE source_ref = 'E6'").fetchone()["n"] == 0
+    assert conn.execute("SELECT count(*) AS n FROM alert_delivery").fetchone()["n"] == 3
+
+
+def test_a_failing_webhook_is_retried_with_backoff_then_given_up_and_health_says_so(db_url, conn, tmp_path):
+    from dashboard.health import check
+
+    receiver = Receiver(statuses=(503, 500, 500))
+    try:
+        _add("pager", receiver.url)
+        ingest_file(_feed(conn, tmp_path / "f.geojsonl", EVENTS[:1]), source="board")
+        conn.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('x', 'done', now())")
+        settings = AlertSettings(max_attempts=3, retry_seconds=0.2)
+        assert deliver_due(settings) == {"sent": 0, "retry": 1, "failed": 0}
+        row = conn.execute("SELECT status, attempts, http_status, last_error, next_attempt_at - last_attempt_at"
+                           " AS wait FROM alert_delivery").fetchone()
+        assert (row["status"], row["attempts"], row["http_status"]) == ("queued", 1, 503)
+        assert row["last_error"].startswith("HTTP 503") and 0.15 < row["wait"].total_seconds() < 0.3
+        assert deliver_due(settings) == {"sent": 0, "retry": 0, "failed": 0}  # not due yet
+        time.sleep(0.25)
+        assert deliver_due(settings)["retry"] == 1
+        wait = conn.execute("SELECT next_attempt_at - last_attempt_at AS w FROM alert_delivery").fetchone()["w"]
+        assert 0.35 < wait.total_seconds() < 0.5  # doubled
+        assert check()[0]["alerts"] == "ok"  # still trying, not 10 minutes old
+        time.sleep(0.45)
+        assert deliver_due(settings) == {"sent": 0, "retry": 0, "failed": 1}
+        row = conn.execute("SELECT status, attempts FROM alert_delivery").fetchone()
+        assert (row["status"], row["attempts"]) == ("failed", 3) and len(receiver.requests) == 3
+        # the same delivery id each time, so that a receiver can drop repeats
+        assert len({r["headers"]["X-NSP-Delivery"] for r in receiver.requests}) == 1
+        body, code = check()
+        assert code == 200 and body["status"] == "degraded" and body["alerts"] == "failing"
+        code, out = _run("alerts", "log", "--status", "failed")
+        assert code == 0 and "pager" in out and "failed" in out and "HTTP 500" in out
+    finally:
+        receiver.close()
+
+
+def test_an_unreachable_webhook_is_an_error_that_names_it(db_url, conn, tmp_path):
+    _add("nowhere", "http://127.0.0.1:9/hook")  # nothing listens on port 9
+    ingest_file(_feed(conn, tmp_path / "f.geojsonl", EVENTS[:1]), source="board")
+    assert deliver_due(AlertSettings(timeout_seconds=2))["retry"] == 1
+    error = conn.execute("SELECT last_error FROM alert_delivery").fetchone()["last_error"]
+    assert error.startswith("no answer:") and "refused" in error.lower()
+    code, out = _run("alerts", "test", "nowhere")
+    assert code == 1 and "nowhere: not delivered to http://127.0.0.1:9/hook: no answer" in out
+
+
+def test_alerts_cli_manages_subscriptions_and_is_audited(db_url, conn, receiver):
+    _add("duty", receiver.url, "--sections", "LV-BY-01,LV-BY-02", "--min-impact", "very_high")
+    code, out = _run("alerts", "add", "duty", "--url", receiver.url)
+    assert code == 1 and "exists" in out
+    for args, message in ((["x", "--url", "ftp://h/"], "http:// or https://"),
+                          (["x", "--url", receiver.url, "--sections", "LV-XX-99"], "unknown sections LV-XX-99"),
+                          (["x", "--url", receiver.url, "--categories", "aliens"], "unknown categories aliens")):
+        code, out = _run("alerts", "add", *args)
+        assert code == 2 and message in out, out
+    code, out = _run("alerts", "list")
+    assert code == 0 and "duty (active): very_high+ · LV-BY-01, LV-BY-02 · all categories" in out
+    assert "secret" not in _run("alerts", "list", "--json")[1]
+
+    code, out = _run("alerts", "test", "duty")
+    assert code == 0 and "duty: delivered to" in out and "(HTTP 200)" in out
+    body = json.loads(receiver.requests[-1]["body"])
+    assert body["type"] == "nsp.alert.test" and body["text"].startswith("TEST VERY HIGH:")
+    assert conn.execute("SELECT count(*) AS n FROM alert_delivery").fetchone()["n"] == 0  # nothing stored
+
+    assert _run("alerts", "disable", "duty", "--actor", "duty")[0] == 0
+    assert "duty (disabled)" in _run("alerts", "list")[1]
+    assert _run("alerts", "enable", "duty", "--actor", "duty")[0] == 0
+    code, out = _run("alerts", "remove", "duty", "--actor", "duty")
+    assert code == 0 and out.strip() == "duty: removed, with 0 delivery records"
+    assert _run("alerts", "remove", "duty")[0] == 1
+    actions = [r["action"] for r in conn.execute(
+        "SELECT action FROM audit_log WHERE object = 'duty' ORDER BY id")]
+    assert actions == ["alert_add", "alert_disable", "alert_enable", "alert_remove"]
+
+
+def test_a_worker_posts_the_alert_of_a_dropped_file_after_loading_it(db_url, conn, receiver, tmp_path):
+    from ingest.tasks import defer_file
+    from nsp.queue import app
+
+    _add("duty", receiver.url)
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    path = _feed(conn, inbox / "report.geojsonl", EVENTS[:2])
+    with app.open():
+        defer_file(path, "board")
+    result = run_worker_until_empty(db_url)
+    assert result.returncode == 0, result.stderr
+    assert len(receiver.requests) == 1, result.stderr
+    assert json.loads(receiver.requests[0]["body"])["event"]["section"] == "LV-BY-01"
+    # posted by the worker's deliver_alerts job (nothing else here posts), once
+    assert conn.execute("SELECT status FROM alert_delivery").fetchone()["status"] == "sent"
