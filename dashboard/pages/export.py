@@ -16,7 +16,7 @@ from dashboard.scope import current_scope
 from geo.snapshot import web
 from geo.snapshot.export import ExportError
 from geo.snapshot.settings import export_settings
-from geo.snapshot.week import Week
+from geo.snapshot.week import Month, Week
 from nsp import access
 
 dash.register_page(__name__, path="/export", name="Export week", title="nsp — export week")
@@ -79,6 +79,46 @@ def scheduled_list(scope) -> html.Div:
     ])
 
 
+# Complete months the indicator picker offers after this month so far.
+EARLIER_MONTHS = 12
+
+
+def month_choices(tz: str | None = None) -> list[dict]:
+    """The last complete month (the default), this month so far, then earlier months."""
+    tz = tz or export_settings().timezone
+    last = Month.last_complete(tz)
+    choices = [{"label": f"Last complete month {last.label} ({last.span_text()})", "value": last.label},
+               {"label": f"This month so far {last.next().label} ({last.next().span_text()})",
+                "value": last.next().label}]
+    month = last
+    for _ in range(EARLIER_MONTHS - 1):
+        month = month.previous()
+        choices.append({"label": f"{month.label} ({month.span_text()})", "value": month.label})
+    return choices
+
+
+def indicator_links(month: str | None, sections: list[str] | None) -> tuple[str, str]:
+    """(table href, CSV href) of the chosen month and sections."""
+    month = month or Month.last_complete(export_settings().timezone).label
+    return web.indicators_url(month, "html", sections or None), web.indicators_url(month, "csv", sections or None)
+
+
+def indicators_card(scope) -> html.Div:
+    choices = month_choices()
+    table, csv_href = indicator_links(choices[0]["value"], None)
+    return html.Div([
+        html.H3("Monthly indicators"),
+        html.P("Per section and in total, against the month before: events by category, the details of "
+               "unauthorised border crossings, reports over 24 h, patrols and patrol hours, days at each "
+               "impact level. Made at once from the sections chosen above (all you may see when none)."),
+        dcc.Dropdown(id=f"{P}-month", options=choices, value=choices[0]["value"], clearable=False),
+        html.Div([html.A("Open the table", id=f"{P}-indicators-html", href=table, target="_blank",
+                         style={**DOWNLOAD, "background": "#1f4e79"}),
+                  html.A("Download CSV", id=f"{P}-indicators-csv", href=csv_href, style=DOWNLOAD)],
+                 style={"display": "flex", "gap": "10px", "marginTop": "10px"}),
+    ], id=f"{P}-indicators", style={"marginTop": "22px"})
+
+
 def section_options(scope) -> list[dict]:
     with access.connection(scope) as conn:
         rows = conn.execute("SELECT code, name FROM border_section ORDER BY code").fetchall()
@@ -108,6 +148,7 @@ def layout(**_query):
         dcc.Interval(id=f"{P}-poll", interval=2000, disabled=True),
         html.Div(id=f"{P}-status", role="status", style={"margin": "14px 0 8px 0", "fontSize": "15px"}),
         html.A("Download the zip", id=f"{P}-download", href="", style={"display": "none"}),
+        indicators_card(scope),
         scheduled_list(scope),
     ], className="nsp-sheet")], className="nsp-page")
 
@@ -156,3 +197,9 @@ def _run(n_clicks, week_label, sections):
           Input(f"{P}-poll", "n_intervals"), State(f"{P}-request", "data"), prevent_initial_call=True)
 def _poll(n, req):
     return poll_export(n, req)
+
+
+@callback(Output(f"{P}-indicators-html", "href"), Output(f"{P}-indicators-csv", "href"),
+          Input(f"{P}-month", "value"), Input(f"{P}-sections", "value"))
+def _indicator_links(month, sections):
+    return indicator_links(month, sections)

@@ -67,6 +67,23 @@ def _scope_of(user: str | None) -> Scope:
     return Scope(user=user, role=row["role"], sections=tuple(row["sections"]) if row["sections"] else None)
 
 
+def _export_options(command):
+    """--sections, --out, --as-user and --timezone: the same for every export."""
+    for option in reversed((
+        click.option("--sections", envvar="NSP_EXPORT_SECTIONS", show_envvar=True, metavar="CODES",
+                     help="comma-separated section codes (default: every section the user may see)"),
+        click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
+                     envvar="NSP_EXPORT_OUT_DIR", show_envvar=True, help="folder to write into (default .nsp/snapshots)"),
+        click.option("--as-user", "as_user", envvar="NSP_EXPORT_AS_USER", show_envvar=True, metavar="NAME",
+                     help="export under this nsp user's role and sections, recorded as them in the audit log "
+                          "(default: the OS user as role system)"),
+        click.option("--timezone", "tz", envvar="NSP_EXPORT_TIMEZONE", show_envvar=True,
+                     help="the centre's time zone (default Europe/Riga)"),
+    )):
+        command = option(command)
+    return command
+
+
 @click.group("export")
 def export():
     """Snapshot exports of the picture (issue 5)."""
@@ -75,16 +92,7 @@ def export():
 @export.command("weekly")
 @click.option("--week", envvar="NSP_EXPORT_WEEK", show_envvar=True, metavar="YYYY-Www",
               help="ISO week in the centre's time zone, e.g. 2026-W47 (default: the last complete week)")
-@click.option("--sections", envvar="NSP_EXPORT_SECTIONS", show_envvar=True, metavar="CODES",
-              help="comma-separated section codes (default: every section the user may see)")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path),
-              envvar="NSP_EXPORT_OUT_DIR", show_envvar=True,
-              help="folder to write into (default .nsp/snapshots)")
-@click.option("--as-user", "as_user", envvar="NSP_EXPORT_AS_USER", show_envvar=True, metavar="NAME",
-              help="export under this nsp user's role and sections, recorded as them in the audit log "
-                   "(default: the OS user as role system)")
-@click.option("--timezone", "tz", envvar="NSP_EXPORT_TIMEZONE", show_envvar=True,
-              help="the centre's time zone (default Europe/Riga)")
+@_export_options
 @click.option("--keep", type=click.IntRange(min=1), default=None,
               help="afterwards keep only the N newest snapshots in the folder")
 @click.option("--pdf/--no-pdf", default=None, help="also print summary.pdf with headless Chromium "
@@ -117,3 +125,26 @@ def weekly(week, sections, out_dir, as_user, tz, keep, pdf):
     if keep:
         for name in bundle.prune(Path(out_dir), keep):
             click.echo(f"removed old snapshot {name}", err=True)
+
+
+@export.command("monthly")
+@click.option("--month", metavar="YYYY-MM", help="calendar month in the centre's time zone, e.g. 2026-11 "
+              "(default: the last complete month)")
+@_export_options
+def monthly(month, sections, out_dir, as_user, tz):
+    """Monthly indicators of one calendar month against the month before, per section and in
+    total: indicators.csv (long format), indicators.html (printable), manifest.json, in a
+    folder and a .zip of it. Prints the folder and the zip; recorded in the audit log."""
+    from geo.snapshot.indicators import TOTAL, export_monthly
+    from geo.snapshot.week import Month
+
+    s = export_settings()
+    tz = tz or s.timezone
+    m = Month.parse(month, tz) if month else Month.last_complete(tz)
+    codes = [c for c in (sections or "").split(",") if c.strip()] or None
+    folder, zip_path, manifest = export_monthly(m, out_dir or s.out_dir, _scope_of(as_user), codes)
+    click.echo(f"{m.label} ({m.span_text()}, {tz}): {manifest['counts']['events']:,} events in "
+               f"{'all sections' if manifest['sections'] == 'all' else ', '.join(manifest['sections'])}"
+               f" ({TOTAL.lower()})", err=True)
+    click.echo(str(folder))
+    click.echo(str(zip_path))

@@ -17,12 +17,12 @@ import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-from flask import Blueprint, abort, send_file
+from flask import Blueprint, Response, abort, request, send_file
 
 from geo.snapshot.bundle import PREFIX
 from geo.snapshot.export import ExportError, snapshot_name
 from geo.snapshot.settings import ExportSettings, export_settings
-from geo.snapshot.week import Week
+from geo.snapshot.week import Month, Week, WeekError
 from nsp import access
 from nsp.access import Scope
 
@@ -152,3 +152,37 @@ def download(token: str, name: str):
     if not re.fullmatch(r"nsp-snapshot-[A-Za-z0-9_-]+\.zip", name) or not path.is_file():
         abort(404)
     return send_file(path, mimetype="application/zip", as_attachment=True, download_name=name)
+
+
+MONTH = re.compile(r"\d{4}-\d{2}")
+
+
+def indicators_url(month: str, fmt: str, sections: list[str] | None = None) -> str:
+    return f"/export/indicators/{month}.{fmt}" + (f"?sections={','.join(sections)}" if sections else "")
+
+
+@blueprint.route("/export/indicators/<month>.<fmt>")
+def indicators_download(month: str, fmt: str):
+    """Monthly indicators of the user's sections (``?sections=`` narrows them): ``.html``, a
+    printable table, or ``.csv``, a download. Quick aggregates, so made in the request;
+    recorded in the audit log as an export."""
+    from geo.snapshot import indicators
+
+    scope = _current_scope()
+    if fmt not in ("csv", "html") or not MONTH.fullmatch(month):
+        abort(404)
+    if not scope.can_export:
+        abort(403)
+    sections = [c for c in request.args.get("sections", "").split(",") if c.strip()] or None
+    try:
+        m = Month.parse(month, export_settings().timezone)
+        table, codes = indicators.read(scope, m, sections)
+    except (ExportError, WeekError) as exc:
+        return Response(f"Cannot export: {exc}\n", status=400, mimetype="text/plain")
+    indicators.audit(scope, m, codes, via="dashboard", format=fmt)
+    name = indicators.indicators_name(m, codes)
+    if fmt == "csv":
+        return Response(indicators.csv_text(table), mimetype="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
+    return Response(indicators.render_html(table, datetime.now(timezone.utc), scope.user,
+                                           indicators.sections_label(codes)), mimetype="text/html")

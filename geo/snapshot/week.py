@@ -85,3 +85,59 @@ class Week:
     def span_text(self) -> str:
         a, b = self.day(0), self.day(6)
         return f"{a:%d %b} – {b:%d %b %Y}"
+
+
+_MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
+
+
+@dataclass(frozen=True)
+class Month:
+    """A calendar month in the centre's time zone: [first day 00:00, next first day 00:00)."""
+
+    year: int
+    month: int
+    tz: str = "Europe/Riga"
+
+    def __post_init__(self):
+        if not 1 <= self.month <= 12 or not 1970 <= self.year <= 9998:
+            raise WeekError(f"{self.year}-{self.month:02d} is not a month")
+
+    @classmethod
+    def parse(cls, text: str, tz: str) -> Month:
+        m = _MONTH.match((text or "").strip())
+        if not m:
+            raise WeekError(f"month {text!r}: expected a month like 2026-11")
+        return cls(int(m.group(1)), int(m.group(2)), tz)
+
+    @classmethod
+    def containing(cls, moment: datetime, tz: str) -> Month:
+        local = moment.astimezone(zone(tz))
+        return cls(local.year, local.month, tz)
+
+    @classmethod
+    def last_complete(cls, tz: str, now: datetime | None = None) -> Month:
+        return cls.containing(now or datetime.now(zone(tz)), tz).previous()
+
+    @property
+    def label(self) -> str:
+        return f"{self.year}-{self.month:02d}"
+
+    @property
+    def start(self) -> datetime:
+        return datetime(self.year, self.month, 1, tzinfo=zone(self.tz))
+
+    @property
+    def end(self) -> datetime:
+        return self.next().start
+
+    def next(self) -> Month:
+        return Month(self.year + self.month // 12, self.month % 12 + 1, self.tz)
+
+    def previous(self) -> Month:
+        return Month(self.year - (self.month == 1), (self.month - 2) % 12 + 1, self.tz)
+
+    def is_complete(self, now: datetime | None = None) -> bool:
+        return (now or datetime.now(zone(self.tz))) >= self.end
+
+    def span_text(self) -> str:
+        return self.start.strftime("%B %Y")

@@ -163,3 +163,77 @@ SELECT id::text AS id, category, subtype, impact, persons, section_code, source,
 -- The audit row of an export. No RETURNING: under RLS only admins may read audit_log back.
 INSERT INTO audit_log (actor, action, object, details)
 VALUES (%(actor)s, 'export', %(week)s, %(details)s);
+
+-- indicators_events --
+-- Monthly indicators of the events layer, per section (NULL: outside every section) and in
+-- total (is_total), for the month (cur) and the one before it. First reports only, except
+-- follow_ups; the Annex 2 fields of unauthorised border crossings; the single-event-report
+-- timeliness (2021/581 Art 9: first report within 24 hours of occurrence, the report's time
+-- being reported_at, else received_at).
+WITH e AS (
+    SELECT e.*, e.occurred_at >= %(start)s AS cur, e.parent_id IS NULL AS first,
+           e.category = 'unauthorised_border_crossing' AND e.parent_id IS NULL AS ubc
+      FROM event e
+     WHERE e.occurred_at >= %(prev_start)s AND e.occurred_at < %(end_)s
+       AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
+)
+SELECT e.section_code, e.cur, GROUPING(e.section_code) = 1 AS is_total,
+       count(*) FILTER (WHERE e.first) AS events,
+       count(*) FILTER (WHERE e.ubc) AS ubc,
+       count(*) FILTER (WHERE e.first AND e.category = 'cross_border_crime') AS crime,
+       count(*) FILTER (WHERE e.first AND e.category = 'crisis_situation') AS crisis,
+       count(*) FILTER (WHERE e.first AND e.category = 'other') AS other,
+       coalesce(sum(e.persons) FILTER (WHERE e.ubc), 0) AS ubc_persons,
+       count(*) FILTER (WHERE e.ubc AND e.crossing_stage = 'attempted') AS ubc_attempted,
+       count(*) FILTER (WHERE e.ubc AND e.crossing_stage = 'actual') AS ubc_actual,
+       count(*) FILTER (WHERE e.ubc AND e.direction = 'entry') AS ubc_entry,
+       count(*) FILTER (WHERE e.ubc AND e.direction = 'exit') AS ubc_exit,
+       count(*) FILTER (WHERE e.ubc AND e.detection_method = 'bcp_check') AS ubc_bcp_check,
+       count(*) FILTER (WHERE e.ubc AND e.detection_method = 'border_surveillance') AS ubc_border_surveillance,
+       count(*) FILTER (WHERE e.ubc AND e.evasion_attempt) AS ubc_evasion,
+       count(*) FILTER (WHERE e.ubc AND e.facilitation_link) AS ubc_facilitation,
+       count(*) FILTER (WHERE e.ubc AND e.sar_link) AS ubc_sar,
+       count(*) FILTER (WHERE e.first AND e.impact IN ('high', 'very_high')) AS high_impact,
+       count(*) FILTER (WHERE e.first AND e.impact IN ('high', 'very_high')
+                          AND coalesce(e.reported_at, e.received_at) - e.occurred_at > interval '24 hours')
+           AS reports_over_24h,
+       count(*) FILTER (WHERE NOT e.first) AS follow_ups
+  FROM e
+ GROUP BY GROUPING SETS ((e.section_code, e.cur), (e.cur))
+
+-- indicators_patrols --
+-- Monthly indicators of the operational layer: patrols that started in the month (cur) or
+-- the one before, and their hours; per section a patrol passes through (a patrol through
+-- two sections counts in both), and in total (once).
+WITH p AS (
+    SELECT p.id, p.started_at >= %(start)s AS cur, p.section_codes,
+           extract(epoch FROM (coalesce(p.ended_at, p.started_at) - p.started_at)) / 3600.0 AS hours
+      FROM patrol p
+     WHERE p.started_at >= %(prev_start)s AND p.started_at < %(end_)s
+       AND (%(sections)s::text[] IS NULL OR p.section_codes && %(sections)s::text[])
+)
+SELECT s.code AS section_code, p.cur, false AS is_total, count(*) AS patrols,
+       round(sum(p.hours)::numeric, 1) AS patrol_hours
+  FROM p CROSS JOIN LATERAL unnest(p.section_codes) AS s (code)
+ WHERE %(sections)s::text[] IS NULL OR s.code = ANY (%(sections)s::text[])
+ GROUP BY 1, 2
+UNION ALL
+SELECT NULL, p.cur, true, count(*), round(sum(p.hours)::numeric, 1)
+  FROM p
+ GROUP BY p.cur
+
+-- indicators_levels --
+-- The impact-level decisions that shaped the month and the one before: for each section of
+-- the export, the last decision before %(prev_start)s, then every decision until %(end_)s.
+SELECT s.code AS section_code, c.decided_at, c.to_level
+  FROM border_section s
+  JOIN LATERAL (
+        (SELECT c.decided_at, c.to_level FROM impact_level_change c
+          WHERE c.section_code = s.code AND c.decided_at < %(prev_start)s
+          ORDER BY c.decided_at DESC, c.id DESC LIMIT 1)
+        UNION ALL
+        (SELECT c.decided_at, c.to_level FROM impact_level_change c
+          WHERE c.section_code = s.code AND c.decided_at >= %(prev_start)s AND c.decided_at < %(end_)s)) c ON true
+ WHERE s.kind <> 'land-internal'
+   AND (%(sections)s::text[] IS NULL OR s.code = ANY (%(sections)s::text[]))
+ ORDER BY s.code, c.decided_at
