@@ -69,8 +69,11 @@
         if (sign) {
             sign.hidden = !lost;
             if (lost) {
-                sign.textContent = (signedOut ? "SIGNED OUT" : "NO CONNECTION") +
-                    " — the picture is from " + hhmmss(lastOk) +
+                // The page may give the words in its language (the wall: data-nsp-offline,
+                // data-nsp-signed-out, with {time}); English otherwise.
+                const words = page && page.getAttribute(signedOut ? "data-nsp-signed-out" : "data-nsp-offline");
+                sign.textContent = words ? words.replace("{time}", hhmmss(lastOk)) :
+                    (signedOut ? "SIGNED OUT" : "NO CONNECTION") + " — the picture is from " + hhmmss(lastOk) +
                     (signedOut ? "; open the kiosk link again" : "; retrying");
             }
         }

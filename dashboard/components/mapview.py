@@ -14,6 +14,7 @@ import dash_svg as svg
 from dash import dcc, html
 from dash_extensions.javascript import Namespace
 
+from dashboard.i18n import t
 from dashboard.settings import national_bounds
 from geo.picture import CATEGORIES, CATEGORY_LABELS
 # The section levels' symbology; nsp_map.js draws with the same values (tests/unit/test_dashboard.py).
@@ -190,29 +191,30 @@ def _row(symbol, text) -> html.Div:
     return html.Div([html.Span(symbol, className="nsp-legend-key"), html.Span(text)], className="nsp-legend-row")
 
 
-def legend(prefix: str, compact: bool = False) -> html.Div:
-    """Explains every colour and symbol on the map."""
+def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
+    """Explains every colour and symbol on the map (in ``lang``)."""
     levels = [_row(_line(LEVEL_COLOURS[k], width=LEVEL_WEIGHTS[k]),
-                   [html.Span(LEVEL_BARS[k], className="nsp-label-level"), f" {k} impact level"])
+                   [html.Span(LEVEL_BARS[k], className="nsp-label-level"),
+                    " " + t("{level} impact level", lang, level=t(k, lang))])
               for k in LEVEL_COLOURS]
-    levels.append(_row(_line(NO_LEVEL_COLOUR, "5 5", width=3), "internal border (no level)"))
-    cats = [_row(shape(CATEGORY_STYLE[c][1], 16, CATEGORY_STYLE[c][0]), CATEGORY_LABELS[c].split(" (")[0])
+    levels.append(_row(_line(NO_LEVEL_COLOUR, "5 5", width=3), t("internal border (no level)", lang)))
+    cats = [_row(shape(CATEGORY_STYLE[c][1], 16, CATEGORY_STYLE[c][0]), t(CATEGORY_LABELS[c].split(" (")[0], lang))
             for c in CATEGORIES]
     sizes = [
         _row([shape("circle", s, "#999", "#000" if strong else "#fff", 3 if strong else 1.5)
               for s, strong in ((12, False), (16, False), (20, True), (24, True))],
-             "impact low → very high (size; black outline from high)"),
-        _row(html.Span("42", className="nsp-legend-count"), "grouped events (count)"),
+             t("impact low → very high (size; black outline from high)", lang)),
+        _row(html.Span("42", className="nsp-legend-count"), t("grouped events (count)", lang)),
     ]
     ops = [
-        _row(_line("#1f78b4", "8 4", width=3), "patrol track"),
-        _row(html.Span("▲", className="nsp-legend-asset"), "own asset: call sign, time since last report"),
-        _row(_line("#0b3c5d", "2 4", width=2, dot=True), "vessel and its trail"),
+        _row(_line("#1f78b4", "8 4", width=3), t("patrol track", lang)),
+        _row(html.Span("▲", className="nsp-legend-asset"), t("own asset: call sign, time since last report", lang)),
+        _row(_line("#0b3c5d", "2 4", width=2, dot=True), t("vessel and its trail", lang)),
         _row(svg.Svg(svg.Circle(cx=9, cy=9, r=8, fill="#ef8a62", fillOpacity=0.6), width=18, height=18,
-                     className="nsp-legend-sym"), "event density (when shown)"),
+                     className="nsp-legend-sym"), t("event density (when shown)", lang)),
     ]
-    groups = [("Border sections", levels), ("Events (shape = category)", cats), ("Impact", sizes),
-              ("Operational", ops)]
+    groups = [(t("Border sections", lang), levels), (t("Events (shape = category)", lang), cats),
+              (t("Impact", lang), sizes), (t("Operational", lang), ops)]
     return html.Div(
         [html.Div([html.Div(title, className="nsp-legend-title"), *rows], className="nsp-legend-group")
          for title, rows in groups],

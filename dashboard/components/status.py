@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dash import html
 
+from dashboard.i18n import t
 from dashboard.settings import web_settings
 from geo import picture
 from nsp.access import Scope
@@ -12,42 +13,45 @@ from nsp.durations import duration_text
 LATE_NAMES = 2  # late feeds named in the sign; the tooltip names them all
 
 
-def _age(minutes: float) -> str:
+def _age(minutes: float, lang: str = "en") -> str:
     if minutes < 1:
-        return "under a minute"
+        return t("under a minute", lang)
     if minutes < 120:
-        return f"{int(minutes)} min"
+        return t("{n} min", lang, n=int(minutes))
     if minutes < 48 * 60:
-        return f"{int(minutes // 60)} h"
-    return f"{int(minutes // 1440)} days"
+        return t("{n} h", lang, n=int(minutes // 60))
+    return t("{n} days", lang, n=int(minutes // 1440))
 
 
-def _late_part(late: list[dict], now) -> html.Span:
+def _since(last, now, lang: str) -> str:
+    return t("last delivery {age} ago", lang, age=_age((now - last).total_seconds() / 60, lang))
+
+
+def _late_part(late: list[dict], now, lang: str = "en") -> html.Span:
     """``2 feeds late: ais, tak``; each feed's last delivery and interval in the tooltip."""
     names = [f["source"] for f in late]
     shown = ", ".join(names[:LATE_NAMES]) + (f" +{len(names) - LATE_NAMES}" if len(names) > LATE_NAMES else "")
     detail = "; ".join(
-        f"{f['source']}: " + (f"last delivery {_age((now - f['last_delivery']).total_seconds() / 60)} ago"
-                             if f["last_delivery"] else "no delivery on record")
-        + f", expected every {duration_text(f['expected_every'])}" for f in late)
-    return html.Span(f"{len(late)} feed{'s' if len(late) > 1 else ''} late: {shown}", className="nsp-late-detail",
-                     title=detail)
+        f"{f['source']}: " + (_since(f["last_delivery"], now, lang) if f["last_delivery"]
+                             else t("no delivery on record", lang))
+        + t(", expected every {every}", lang, every=duration_text(f["expected_every"])) for f in late)
+    text = t("{n} feeds late: {names}" if len(late) > 1 else "{n} feed late: {names}", lang, n=len(late), names=shown)
+    return html.Span(text, className="nsp-late-detail", title=detail)
 
 
-def freshness(scope: Scope, now=None) -> tuple[list, str]:
+def freshness(scope: Scope, now=None, lang: str = "en") -> tuple[list, str]:
     """(children, className) of the sign: stale when no feed delivered for NSP_WEB_STALE_MINUTES;
     LIVE with a late-feeds note (scopes of every section) when some feeds missed their
-    expected interval (``nsp feeds expect``) while others still deliver."""
+    expected interval (``nsp feeds expect``) while others still deliver. In ``lang``."""
     s = web_settings()
     now = now or picture.now_utc()
     last, late = picture.delivery_state(scope)
     if picture.is_stale(last, s.stale_minutes, now):
-        since = "no data has ever been received" if last is None else \
-            f"last delivery {_age((now - last).total_seconds() / 60)} ago"
-        return [html.Span("DATA STALE", className="nsp-stale-word"), html.Span(since, className="nsp-stale-detail")], \
-            "nsp-status nsp-stale"
-    live = [html.Span("LIVE", className="nsp-live-word"),
-            html.Span(f"last delivery {_age((now - last).total_seconds() / 60)} ago", className="nsp-live-detail")]
+        since = t("no data has ever been received", lang) if last is None else _since(last, now, lang)
+        return [html.Span(t("DATA STALE", lang), className="nsp-stale-word"),
+                html.Span(since, className="nsp-stale-detail")], "nsp-status nsp-stale"
+    live = [html.Span(t("LIVE", lang), className="nsp-live-word"),
+            html.Span(_since(last, now, lang), className="nsp-live-detail")]
     if late:
-        return live + [_late_part(late, now)], "nsp-status nsp-live nsp-late"
+        return live + [_late_part(late, now, lang)], "nsp-status nsp-live nsp-late"
     return live, "nsp-status nsp-live"

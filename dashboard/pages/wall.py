@@ -5,7 +5,8 @@ is kept); a banner shows every high or very high event received in the last
 ``NSP_WEB_BANNER_MINUTES``; a DATA STALE sign covers the top of the screen when no feed has
 delivered for ``NSP_WEB_STALE_MINUTES``. With ``NSP_WEB_ROTATION_SECONDS`` > 0 the view
 rotates: national → each section with events in the window → national.
-Query parameters: ``sections`` (limit the wall to these sections), ``window``.
+Query parameters: ``sections`` (limit the wall to these sections), ``window``, ``lang`` (``en``
+or ``lv``; default ``NSP_WEB_WALL_LANGUAGE``, see :mod:`dashboard.i18n`).
 Component ids start with ``wall-``.
 """
 
@@ -19,6 +20,7 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.components import mapview, status
+from dashboard.i18n import choose, t
 from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import parse_query, to_filter
@@ -42,14 +44,19 @@ IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
 # ======================================================================= callbacks
 
 
-def _sections_panel(rows: list[dict]) -> list:
+def _category(category: str, lang: str) -> str:
+    return t(CATEGORY_LABELS.get(category, category).split(" (")[0], lang)
+
+
+def _sections_panel(rows: list[dict], lang: str = "en") -> list:
     """The external sections, most severe first, then the busiest, then by code: when the
     panel is too short for all of them, the ones cut off at the bottom matter least."""
     rows = picture.by_severity([r for r in rows if r["kind"] != "land-internal"])
     items = []
     for r in rows:
         items.append(html.Div([
-            html.Span(r["impact_level"] or "–", className=f"nsp-level nsp-level-{r['impact_level'] or 'internal'}"),
+            html.Span(t(r["impact_level"], lang) if r["impact_level"] else "–",
+                      className=f"nsp-level nsp-level-{r['impact_level'] or 'internal'}"),
             html.Span(r["code"], className="wall-sec-code"),
             html.Span(r["name"], className="wall-sec-name"),
             html.Span(f"{r['events']:,}", className="wall-sec-n"),
@@ -57,32 +64,33 @@ def _sections_panel(rows: list[dict]) -> list:
     return items
 
 
-def _totals(layers: dict, mode: str) -> list:
+def _totals(layers: dict, mode: str, lang: str = "en") -> list:
     out = []
     for c in CATEGORIES:
         feats = layers[c]["features"]
         n = sum(f["properties"].get("n", 1) for f in feats)
         colour, _shape = mapview.CATEGORY_STYLE[c]
         out.append(html.Div([mapview.shape(_shape, 28, colour), html.Span(f"{n:,}", className="wall-tot-n"),
-                             html.Span(CATEGORY_LABELS[c].split(" (")[0], className="wall-tot-l")],
+                             html.Span(_category(c, lang), className="wall-tot-l")],
                             className="wall-tot"))
     return out
 
 
-def _banners(events: list[dict]) -> list:
+def _banners(events: list[dict], lang: str = "en") -> list:
     shown = events[:3]
     items = [
         html.Div([
-            html.Span(IMPACT_WORD.get(e["impact"], e["impact"]), className="wall-banner-imp"),
-            html.Span(CATEGORY_LABELS.get(e["category"], e["category"]).split(" (")[0], className="wall-banner-cat"),
-            html.Span(f"{e['section_code'] or 'outside sections'}", className="wall-banner-sec"),
-            html.Span(f"{e['persons']} persons" if e["persons"] else "", className="wall-banner-p"),
+            html.Span(t(IMPACT_WORD.get(e["impact"], e["impact"]), lang), className="wall-banner-imp"),
+            html.Span(_category(e["category"], lang), className="wall-banner-cat"),
+            html.Span(e["section_code"] or t("outside sections", lang), className="wall-banner-sec"),
+            html.Span(t("{n} persons", lang, n=e["persons"]) if e["persons"] else "", className="wall-banner-p"),
             html.Span(e["occurred_at"][11:16] + " UTC", className="wall-banner-t"),
         ], className=f"wall-banner wall-banner-{e['impact']}", **{"data-event": e["id"]})
         for e in shown
     ]
     if len(events) > len(shown):
-        items.append(html.Div(f"+ {len(events) - len(shown)} more high-impact events", className="wall-banner-more"))
+        items.append(html.Div(t("+ {n} more high-impact events", lang, n=len(events) - len(shown)),
+                              className="wall-banner-more"))
     return items
 
 
@@ -97,7 +105,7 @@ def update_wall_layers(_n, state: dict) -> tuple:
                                     trail_minutes=s.vessel_trail_minutes,
                                     asset_max_age_hours=s.asset_max_age_hours)
     return (*[ev["layers"][c] for c in CATEGORIES], ops["patrols"], ops["assets"], ops["vessels"],
-            _totals(ev["layers"], ev["mode"]))
+            _totals(ev["layers"], ev["mode"], state.get("lang", "en")))
 
 
 def update_wall_sections(_n, state: dict) -> tuple:
@@ -109,9 +117,10 @@ def update_wall_sections(_n, state: dict) -> tuple:
     active = [r["code"] for r in rows if r["events"] > 0 and r["kind"] != "land-internal"]
     # "restricted": a wall of some sections only (a kiosk token with sections), whose overview
     # is those sections rather than the whole country
+    lang = state.get("lang", "en")
     return (layer["lines"], layer["areas"],
-            {"bounds": layer["bounds"], "active": active, "restricted": not scope.all_sections},
-            _sections_panel(rows))
+            {"bounds": layer["bounds"], "active": active, "restricted": not scope.all_sections, "lang": lang},
+            _sections_panel(rows, lang))
 
 
 def update_wall_alerts(_n, state: dict) -> tuple:
@@ -121,9 +130,10 @@ def update_wall_alerts(_n, state: dict) -> tuple:
     now = picture.now_utc()
     sections = tuple(state.get("sections") or ()) or None
     highs = picture.recent_high(scope, now - timedelta(minutes=s.banner_minutes), sections)
-    sign, sign_class = status.freshness(scope, now)
+    lang = state.get("lang", "en")
+    sign, sign_class = status.freshness(scope, now, lang)
     stale = "nsp-stale" in sign_class.split()
-    return _banners(highs), sign, sign_class, "wall-stale-cover" + ("" if stale else " nsp-hidden")
+    return _banners(highs, lang), sign, sign_class, "wall-stale-cover" + ("" if stale else " nsp-hidden")
 
 
 def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
@@ -135,9 +145,10 @@ def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
     code = views[step]
     if code is None and info.get("restricted") and info.get("bounds"):
         box = picture.union_bounds(info["bounds"], list(info["bounds"]))
-        return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [60, 60]}}, step, "all sections"
+        return ({"bounds": box, "transition": "flyToBounds", "options": {"padding": [60, 60]}}, step,
+                t("all sections", info.get("lang", "en")))
     if code is None:
-        return {"bounds": national_bounds(), "transition": "flyToBounds"}, step, "national"
+        return {"bounds": national_bounds(), "transition": "flyToBounds"}, step, t("national", info.get("lang", "en"))
     box = picture.union_bounds(info["bounds"], [code])
     return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [60, 60]}}, step, code
 
@@ -182,15 +193,17 @@ def layout(**query):
     q = {k: v for k, v in query.items() if isinstance(v, str)}
     q.setdefault("window", s.wall_window)
     state = parse_query(urlencode(q), s.wall_window)
+    state["lang"] = lang = choose(q.get("lang"))
     scope = current_scope()
     wanted = scope.restrict(state["sections"] or None)  # what this wall shows: the link's, in scope
-    scope_note = ", ".join(wanted) if wanted else "national" if scope.all_sections else "no section"
+    scope_note = ", ".join(wanted) if wanted else t("national", lang) if scope.all_sections else t("no section", lang)
     page = _page(s, state, scope_note)
     _fill(page, _initial(state))
     return page
 
 
 def _page(s, state: dict, scope_note: str) -> html.Div:
+    lang = state.get("lang", "en")
     return html.Div([
         dcc.Store(id="wall-state", data=state),
         dcc.Store(id="wall-info"),
@@ -201,24 +214,29 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                      disabled=s.rotation_seconds <= 0),
         html.Div(mapview.build_map(P, dark=True, controls=False), className="wall-map"),
         html.Div([
-            html.Div([html.Div("NATIONAL SITUATIONAL PICTURE", className="wall-title"),
-                      html.Div(f"{scope_note} · last {state['window']}", id="wall-subtitle",
+            html.Div([html.Div(t("NATIONAL SITUATIONAL PICTURE", lang), className="wall-title"),
+                      html.Div(t("{scope} · last {window}", lang, scope=scope_note, window=state["window"]),
+                               id="wall-subtitle",
                                className="wall-subtitle")], className="wall-head-left"),
             html.Div(id="wall-status", className="nsp-status"),
             html.Div([html.Div(id="wall-clock-local", className="wall-clock-big"),
                       html.Div(id="wall-clock-utc", className="wall-clock-small")], className="wall-clock"),
         ], className="wall-head"),
-        html.Div([html.Div("DATA STALE", className="wall-stale-big"),
-                  html.Div("no feed has delivered data — the picture is not current", className="wall-stale-small")],
+        html.Div([html.Div(t("DATA STALE", lang), className="wall-stale-big"),
+                  html.Div(t("no feed has delivered data — the picture is not current", lang),
+                           className="wall-stale-small")],
                  id="wall-stale", className="wall-stale-cover nsp-hidden"),
         html.Div(id="wall-banners", className="wall-banners"),
-        html.Div([html.Div("Border sections", className="wall-panel-title"),
+        html.Div([html.Div(t("Border sections", lang), className="wall-panel-title"),
                   html.Div(id="wall-sections", className="wall-sections"),
-                  html.Div(f"Events, last {state['window']}", className="wall-panel-title"),
+                  html.Div(t("Events, last {window}", lang, window=state["window"]), className="wall-panel-title"),
                   html.Div(id="wall-totals", className="wall-totals"),
                   html.Div(id="wall-view", className="wall-view"),
-                  html.Div(mapview.legend(P, compact=True), className="wall-legend")], className="wall-panel"),
-    ], className="nsp-page wall-page", **{"data-nsp-refresh-ms": s.refresh_seconds * 1000})  # nsp_watchdog.js
+                  html.Div(mapview.legend(P, compact=True, lang=lang), className="wall-legend")], className="wall-panel"),
+    ], className="nsp-page wall-page", lang=lang, **{
+        "data-nsp-refresh-ms": s.refresh_seconds * 1000,  # nsp_watchdog.js, and its words:
+        "data-nsp-offline": t("NO CONNECTION — the picture is from {time}; retrying", lang),
+        "data-nsp-signed-out": t("SIGNED OUT — the picture is from {time}; open the kiosk link again", lang)})
 
 
 # ===================================================================== registration

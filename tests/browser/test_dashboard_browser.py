@@ -326,6 +326,24 @@ def test_wall_says_no_connection_when_the_server_does_not_answer(logged_in, live
     assert d.find_element(By.ID, "wall-status").is_displayed()
 
 
+def test_a_latvian_wall_says_everything_in_latvian_no_connection_included(logged_in, live_server):
+    d = logged_in
+    d.get(live_server + "/wall?lang=lv")
+    wait(d).until(lambda x: "TIEŠSAISTĒ" in x.find_element(By.ID, "wall-status").text)
+    assert d.find_element(By.CSS_SELECTOR, ".wall-title").text == "VALSTS SITUĀCIJAS ATTĒLS"
+    assert "ROBEŽAS POSMI" in d.find_element(By.CSS_SELECTOR, ".wall-panel").text  # CSS upper case
+    d.execute_script("window.nspWatchdogLimitMs = 5000")
+    d.execute_cdp_cmd("Network.enable", {})
+    d.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["*_dash-update-component*"]})
+    try:
+        sign = wait(d, 20).until(_offline_sign)
+        assert sign.text.startswith("NAV SAVIENOJUMA — attēls ir no ") and sign.text.endswith("UTC; mēģina atkārtoti")
+        screenshot(d, "wall_lv_no_connection")
+    finally:
+        d.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    wait(d, 20).until(lambda x: _offline_sign(x) is None)
+
+
 def test_main_page_goes_to_the_login_with_its_deep_link_when_the_session_ends(logged_in, live_server):
     d = logged_in
     d.get(live_server + "/?window=6h&category=other")

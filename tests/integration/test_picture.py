@@ -443,6 +443,36 @@ def test_wall_callbacks_as_plain_functions(pic):
     assert view["bounds"] == picture.union_bounds(own["bounds"], ["LV-BY-01", "LV-RU-01"])
 
 
+def test_a_wall_in_latvian(pic, monkeypatch):
+    from dashboard.settings import web_settings
+
+    wall = _page("wall")
+    insert_event(pic, code="LV-BY-01", impact="very_high", persons=9, ref="lv-1")
+    pic.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('ais', 'done', now())")
+    pic.execute("INSERT INTO feed_expectation (source, every, set_by) VALUES ('radar', interval '5 minutes', 't')")
+    with acting_as(OFFICER):
+        page = str(wall.layout(lang="lv"))
+        assert "VALSTS SITUĀCIJAS ATTĒLS" in page and "visa valsts · pēdējās 24h" in page
+        assert "Robežas posmi" in page and "Notikumi, pēdējās 24h" in page and "Neatļauta robežšķērsošana" in page
+        assert "augsts ietekmes līmenis" in page and "TIEŠSAISTĒ" in page and "kavējas 1 plūsma: radar" in page
+        assert "data-nsp-offline='NAV SAVIENOJUMA — attēls ir no {time}; mēģina atkārtoti'" in page
+        assert "ĻOTI AUGSTA" in page and "9 pers." in page  # the banner
+        assert "NATIONAL SITUATIONAL PICTURE" not in page and "LIVE" not in page
+        state = {**parse_query("window=24h"), "lang": "lv"}
+        _lines, _areas, info, panel = wall.update_wall_sections(0, state)
+        assert info["lang"] == "lv" and "vidējs" in str(panel)
+        assert wall.rotate_wall(1, info, len(info["active"]))[2] == "visa valsts"
+        # English by default, Latvian for every wall by the setting, English again by the link
+        assert "NATIONAL SITUATIONAL PICTURE" in str(wall.layout())
+        monkeypatch.setenv("NSP_WEB_WALL_LANGUAGE", "lv")
+        web_settings.cache_clear()
+        try:
+            assert "VALSTS SITUĀCIJAS ATTĒLS" in str(wall.layout())
+            assert "NATIONAL SITUATIONAL PICTURE" in str(wall.layout(lang="en"))
+        finally:
+            web_settings.cache_clear()
+
+
 def test_no_user_sees_nothing(pic):
     from dashboard.scope import NOBODY
 

@@ -1,0 +1,74 @@
+"""The wall's translations: every text the code passes to t() has one, with the same
+placeholders, and the catalogue holds nothing the code no longer says."""
+
+from __future__ import annotations
+
+import ast
+import string
+from pathlib import Path
+
+import pytest
+
+from dashboard import i18n
+from dashboard.i18n import catalogue, t
+from geo.picture import CATEGORY_LABELS, LEVELS
+
+ROOT = Path(__file__).resolve().parents[2] / "dashboard"
+
+
+def _literal_texts() -> set[str]:
+    """First arguments of t(...) calls that are string literals, in the dashboard's code."""
+    found = set()
+    for path in ROOT.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t"
+                    and node.args):
+                arg = node.args[0]
+                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                    found.add(arg.value)
+                elif isinstance(arg, ast.IfExp):  # t("a" if x else "b", ...)
+                    found |= {a.value for a in (arg.body, arg.orelse) if isinstance(a, ast.Constant)}
+    return found
+
+
+def _dynamic_texts() -> set[str]:
+    """Texts passed to t() as values: levels, the banner's impact words, category labels."""
+    import dashboard.app  # noqa: F401 - the pages register with the app
+    from dashboard.pages.wall import IMPACT_WORD
+
+    return set(LEVELS) | set(IMPACT_WORD.values()) | {label.split(" (")[0] for label in CATEGORY_LABELS.values()}
+
+
+def _fields(text: str) -> set[str]:
+    return {name for _lit, name, _spec, _conv in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("lang", [lang for lang in i18n.LANGUAGES if lang != "en"])
+def test_every_text_has_a_translation_with_the_same_placeholders(lang):
+    texts = _literal_texts() | _dynamic_texts()
+    assert len(texts) > 30
+    cat = catalogue(lang)
+    assert sorted(texts - set(cat)) == [], "texts without a translation"
+    assert sorted(set(cat) - texts) == [], "translations of texts the code no longer uses"
+    assert [k for k, v in cat.items() if _fields(k) != _fields(v)] == []
+
+
+def test_t_fills_in_and_falls_back_to_english():
+    assert t("DATA STALE", "lv") == "DATI NOVECOJUŠI"
+    assert t("last delivery {age} ago", "lv", age=t("{n} min", "lv", n=5)) == "pēdējā piegāde pirms 5 min"
+    assert t("last delivery {age} ago", "en", age="5 min") == "last delivery 5 min ago"
+    assert t("a text nobody translated", "lv") == "a text nobody translated"
+    assert t("DATA STALE", "xx") == "DATA STALE"
+
+
+def test_the_wall_language_comes_from_the_link_or_the_setting(monkeypatch):
+    from dashboard.settings import web_settings
+
+    assert i18n.choose("lv") == "lv" and i18n.choose("en") == "en"
+    assert i18n.choose("de") == "en" and i18n.choose(None) == "en"
+    monkeypatch.setenv("NSP_WEB_WALL_LANGUAGE", "lv")
+    web_settings.cache_clear()
+    try:
+        assert i18n.choose(None) == "lv" and i18n.choose("en") == "en"
+    finally:
+        web_settings.cache_clear()
