@@ -17,6 +17,7 @@ import dash
 from dash import Dash, html
 from flask import abort, send_from_directory
 
+from dashboard import i18n
 from dashboard.components.mapview import BASEMAP_FILES
 from dashboard.settings import web_settings
 
@@ -64,6 +65,7 @@ def create_app() -> Dash:
     from dashboard.health import blueprint as health
 
     server.register_blueprint(health)  # GET /healthz, open without login (dashboard/health.py)
+    server.after_request(i18n.remember)  # ?lang= on a page is kept in a cookie (dashboard/i18n.py)
 
     auth = _optional("dashboard.auth")
     if auth is not None and hasattr(auth, "init_app"):

@@ -1,13 +1,21 @@
-"""The wall display in the centre's language (English, or Latvian: ``lv``).
+"""The dashboard in the staff's language (English, or Latvian: ``lv``).
 
     t("DATA STALE", "lv")                                  -> "DATI NOVECOJUŠI"
     t("last delivery {age} ago", "lv", age=t("under a minute", "lv"))
+    t("Events", current())                                 # the language of this request
 
 English is the source text; ``dashboard/locale/<lang>.json`` maps each English text to its
-translation (translators edit that file, nothing else). The wall's language is
-``NSP_WEB_WALL_LANGUAGE``, or ``?lang=`` in the wall's URL (a kiosk link passes its query on:
-``/kiosk/<token>?lang=lv``). Components shared with the main view (the LIVE / DATA STALE sign,
-the legend) take the language as an argument and default to English.
+translation (translators edit that file, nothing else).
+
+- The wall's language is ``?lang=`` in its URL (a kiosk link passes its query on:
+  ``/kiosk/<token>?lang=lv``), else ``NSP_WEB_WALL_LANGUAGE``; it is kept in the wall's state,
+  so an unattended screen never depends on a cookie.
+- The staff pages (the main view, its header) follow :func:`current`: ``?lang=`` on any page,
+  which :func:`remember` keeps in the ``nsp_lang`` cookie (the header's EN / LV links do
+  this), else that cookie, else ``NSP_WEB_LANGUAGE``.
+
+Components shared by both (the LIVE / DATA STALE sign, the legend) take the language as an
+argument.
 """
 
 from __future__ import annotations
@@ -17,6 +25,8 @@ from functools import lru_cache
 from pathlib import Path
 
 LANGUAGES = ("en", "lv")
+COOKIE = "nsp_lang"
+COOKIE_DAYS = 365
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 
@@ -28,9 +38,12 @@ def catalogue(lang: str) -> dict[str, str]:
     return json.loads((LOCALE_DIR / f"{lang}.json").read_text(encoding="utf-8"))
 
 
-def t(text: str, lang: str = "en", **values) -> str:
-    """``text`` in ``lang`` (English when it has no translation), with ``values`` filled in."""
-    out = catalogue(lang).get(text, text) if lang in LANGUAGES else text
+def t(text: str, lang: str = "en", *, context: str | None = None, **values) -> str:
+    """``text`` in ``lang`` (English when it has no translation), with ``values`` filled in.
+    ``context`` tells apart one English word that translates two ways: the catalogue key is
+    ``context|text`` (an event's impact is "zema", a section's level "zems")."""
+    key = f"{context}|{text}" if context else text
+    out = catalogue(lang).get(key, text) if lang in LANGUAGES else text
     return out.format(**values) if values else out
 
 
@@ -39,3 +52,27 @@ def choose(requested: str | None) -> str:
     from dashboard.settings import web_settings
 
     return requested if requested in LANGUAGES else web_settings().wall_language
+
+
+def current() -> str:
+    """The language of the staff page being served: ``?lang=``, the cookie, NSP_WEB_LANGUAGE."""
+    from flask import has_request_context, request
+
+    from dashboard.settings import web_settings
+
+    if has_request_context():
+        for value in (request.args.get("lang"), request.cookies.get(COOKIE)):
+            if value in LANGUAGES:
+                return value
+    return web_settings().language
+
+
+def remember(response):
+    """Flask ``after_request``: a page asked for with a valid ``?lang=`` keeps it in a cookie."""
+    from flask import request
+
+    wanted = request.args.get("lang")
+    if wanted in LANGUAGES and request.cookies.get(COOKIE) != wanted:
+        response.set_cookie(COOKIE, wanted, max_age=COOKIE_DAYS * 86400, samesite="Lax", httponly=True,
+                            secure=request.is_secure)
+    return response

@@ -48,6 +48,8 @@ class WebSettings(BaseSettings):
     replay_tick_seconds: float = Field(default=2.0, gt=0, description="time between two replay steps")
     banner_minutes: int = Field(default=30, description="how long the wall shows a new high/very high event")
     wall_window: str = Field(default="24h", description="time window of the wall display")
+    language: str = Field(default="en", pattern="^(en|lv)$",
+                          description="language of the main view: en, or lv (Latvian); users switch with EN / LV")
     wall_language: str = Field(default="en", pattern="^(en|lv)$",
                                description="language of the wall display: en, or lv (Latvian); ?lang= overrides")
     default_window: str = Field(default="24h", description="time window of / without a window parameter")

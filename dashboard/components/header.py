@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dash import html
 
+from dashboard.i18n import LANGUAGES, t
 from nsp.access import Scope
 
 
@@ -23,20 +24,38 @@ def nav_links(scope: Scope, page: str) -> list[tuple[str, str]]:
     return links
 
 
+def language_links(lang: str) -> html.Span:
+    """EN · LV: the other language, for this page with its query (dashboard/assets/nsp_lang.js;
+    without script the link still switches, at the page's default state)."""
+    links = []
+    for code in LANGUAGES:
+        if links:
+            links.append(" · ")
+        links.append(html.B(code.upper()) if code == lang else
+                     html.A(code.upper(), href=f"?lang={code}", className="nsp-link nsp-lang-link",
+                            title=t("Language", code), **{"data-lang": code}))
+    return html.Span(links, className="nsp-lang", id="nsp-lang")
+
+
 def page_header(scope: Scope, page: str, *, status_id: str | None = None,
-                clock_id: str | None = None) -> html.Header:
-    """The header; ``status_id`` and ``clock_id`` give the live sign and clock their ids."""
+                clock_id: str | None = None, lang: str | None = None) -> html.Header:
+    """The header; ``status_id`` and ``clock_id`` give the live sign and clock their ids. With
+    ``lang`` (a page that is translated) the texts are in it and EN / LV links are shown."""
+    words = lang or "en"
     right = []
     if clock_id:
         right.append(html.Span(id=clock_id, className="nsp-clock"))
-    right.append(html.Span(f"{scope.user} · {scope.role.replace('_', ' ')}",
+    right.append(html.Span(f"{scope.user} · {t(scope.role.replace('_', ' '), words)}",
                            id=f"{page}-user", className="nsp-user"))
     for label, href in nav_links(scope, page):
-        right.append(html.A(label, href=href, className="nsp-link",
+        right.append(html.A(t(label, words), href=href, className="nsp-link",
                             **({"target": "_blank"} if href == "/wall" else {})))
+    if lang:
+        right.append(language_links(lang))
     return html.Header([
         html.Div([html.Span("nsp", className="nsp-logo"),
-                  html.Span("National situational picture", className="nsp-title")], className="nsp-brand"),
+                  html.Span(t("National situational picture", words), className="nsp-title")],
+                 className="nsp-brand"),
         html.Div(id=status_id, className="nsp-status") if status_id else html.Div(),
         html.Div(right, className="nsp-header-right"),
     ], className="nsp-header")

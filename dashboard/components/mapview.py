@@ -123,9 +123,9 @@ LAYER_SWITCH_JS = """function(shown) {
 }""" % json.dumps([k for k, _n in LAYERS])
 
 
-def layer_switch(prefix: str) -> html.Div:
+def layer_switch(prefix: str, lang: str = "en") -> html.Div:
     """The layer checklist over the map's top right corner (kept in the browser's storage)."""
-    return html.Div(dcc.Checklist(id=f"{prefix}-layers", options=[{"label": n, "value": k} for k, n in LAYERS],
+    return html.Div(dcc.Checklist(id=f"{prefix}-layers", options=[{"label": t(n, lang), "value": k} for k, n in LAYERS],
                                   value=[k for k, _n in LAYERS], persistence=True, persistence_type="local"),
                     className="nsp-layer-box")
 

@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.components import mapview, status
 from dashboard.components.header import page_header
+from dashboard.i18n import current, t
 from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import build_query, format_time, parse_query, parse_time, to_filter
@@ -31,8 +32,18 @@ dash.register_page(__name__, path="/", name="Situational picture", title="nsp �
 P = "main"
 EVENT_OUTPUTS = [mapview.event_layer_id(P, c) for c in CATEGORIES]
 IMPACT_LABELS = {"low": "low", "medium": "medium", "high": "high", "very_high": "very high"}
-WINDOW_OPTIONS = [{"label": k, "value": k} for k in ("1h", "6h", "24h", "7d")] + [
-    {"label": "custom", "value": "custom"}]
+WINDOWS = ("1h", "6h", "24h", "7d")
+
+
+def _impact(impact: str, lang: str) -> str:
+    """An event's impact in words (an impact is not a section's level: context "impact")."""
+    return t(IMPACT_LABELS.get(impact, impact), lang, context="impact")
+
+
+def _category(category: str, lang: str) -> str:
+    return t(CATEGORY_LABELS.get(category, category).split(" (")[0], lang)
+
+
 CATEGORY_COLOURS = {c: mapview.CATEGORY_STYLE[c][0] for c in CATEGORIES}
 
 
@@ -76,20 +87,21 @@ def _map_filter(state: dict, zoom, bounds):
 def update_map(state: dict, _n, zoom, bounds) -> tuple:
     """The main map update: events (points, or grid counts when many) and the density layer."""
     s = web_settings()
+    lang = current()
     zoom = zoom or s.zoom
     f = _map_filter(state, zoom, bounds)
     if f is None:
-        return (*[mapview.EMPTY] * len(CATEGORIES), mapview.EMPTY, "invalid time window")
+        return (*[mapview.EMPTY] * len(CATEGORIES), mapview.EMPTY, t("invalid time window", lang))
     scope = current_scope()
     ev = picture.events_layer(scope, f, zoom=zoom, max_features=s.max_features,
                               max_bytes=s.max_payload_bytes, cell_pixels=s.cell_pixels)
     heat = picture.heat_layer(scope, f, zoom=zoom) if state.get("heat") else mapview.EMPTY
-    note = (f"{s.max_features:,}+" if ev["capped"] else f"{ev['total']:,}") + " events"
+    note = t("{n} events", lang, n=f"{s.max_features:,}+" if ev["capped"] else f"{ev['total']:,}")
     if ev["mode"] == "grid":
-        note += " · grouped by area (zoom in or narrow the filter for single events)"
+        note += t(" · grouped by area (zoom in or narrow the filter for single events)", lang)
     foreign = [] if scope.all_sections else [c for c in f.sections or () if c not in scope.sections]
     if foreign:  # e.g. a link made by someone with a wider scope: say why they are empty
-        note += f" · not in your sections, not shown: {', '.join(foreign)}"
+        note += t(" · not in your sections, not shown: {codes}", lang, codes=", ".join(foreign))
     return (*[ev["layers"][c] for c in CATEGORIES], heat, note)
 
 
@@ -162,16 +174,20 @@ def _short_time(iso: str | None) -> str:
     return f"{iso[5:10]} {iso[11:16]}" if iso else "–"
 
 
-def level_badge(level: str | None) -> html.Span:
-    return html.Span(level or "internal", className=f"nsp-level nsp-level-{level or 'internal'}")
+def level_badge(level: str | None, lang: str = "en") -> html.Span:
+    return html.Span(t(level or "internal", lang), className=f"nsp-level nsp-level-{level or 'internal'}")
 
 
-def section_table_view(rows: list[dict]) -> html.Table:
-    head = html.Tr([html.Th(h) for h in ("Section", "Level", "Events", "Persons", "vs prev.", "Last (UTC)")])
+def _head(titles, lang: str) -> html.Tr:
+    return html.Tr([html.Th(t(h, lang) if h else h) for h in titles])
+
+
+def section_table_view(rows: list[dict], lang: str = "en") -> html.Table:
+    head = _head(("Section", "Level", "Events", "Persons", "vs prev.", "Last (UTC)"), lang)
     body = [
         html.Tr([
             html.Td([html.B(r["code"]), html.Br(), html.Small(r["name"])]),
-            html.Td(level_badge(r["impact_level"])),
+            html.Td(level_badge(r["impact_level"], lang)),
             html.Td(f"{r['events']:,}", className="nsp-num"),
             html.Td(f"{r['persons']:,}", className="nsp-num"),
             html.Td(_change_cell(r["change"]), className="nsp-num"),
@@ -182,16 +198,17 @@ def section_table_view(rows: list[dict]) -> html.Table:
     return html.Table([html.Thead(head), html.Tbody(body)], className="nsp-table", id="main-section-table-body")
 
 
-def timeseries_figure(bucket: str, rows: list[dict]) -> go.Figure:
+def timeseries_figure(bucket: str, rows: list[dict], lang: str = "en") -> go.Figure:
     fig = go.Figure()
     for c in CATEGORIES:
         pts = [r for r in rows if r["category"] == c]
         fig.add_bar(x=[r["bucket"] for r in pts], y=[r["n"] for r in pts],
-                    name=CATEGORY_LABELS[c].split(" (")[0], marker_color=CATEGORY_COLOURS[c],
+                    name=_category(c, lang), marker_color=CATEGORY_COLOURS[c],
                     marker_pattern_shape={"unauthorised_border_crossing": "", "cross_border_crime": "/",
                                           "crisis_situation": "x", "other": "."}[c])
     fig.update_layout(barmode="stack", margin={"l": 40, "r": 10, "t": 30, "b": 30}, height=240,
-                      title={"text": f"Events per {bucket} (UTC) by category", "font": {"size": 13}},
+                      title={"text": t("Events per hour (UTC) by category" if bucket == "hour" else
+                                       "Events per day (UTC) by category", lang), "font": {"size": 13}},
                       legend={"orientation": "h", "y": -0.25, "font": {"size": 11}},
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#f6f7f9", font={"family": "inherit"})
     return fig
@@ -199,14 +216,15 @@ def timeseries_figure(bucket: str, rows: list[dict]) -> go.Figure:
 
 def update_panels(state: dict, _n, _version) -> tuple:
     """Per-section table, event list, events over time."""
+    lang = current()
     f = _filter_or_none(state)
     if f is None:
-        return html.Div("invalid time window", className="nsp-error"), [], go.Figure()
+        return html.Div(t("invalid time window", lang), className="nsp-error"), [], go.Figure()
     scope = current_scope()
-    table = section_table_view(picture.by_severity(picture.section_table(scope, f)))
+    table = section_table_view(picture.by_severity(picture.section_table(scope, f)), lang)
     rows = picture.event_rows(scope, f, limit=web_settings().event_list_limit)
     bucket, series = picture.timeseries(scope, f)
-    return table, rows, timeseries_figure(bucket, series)
+    return table, rows, timeseries_figure(bucket, series, lang)
 
 
 def _age(minutes: int) -> str:
@@ -235,26 +253,29 @@ def unit_type_label(object_type: str | None) -> str:
 def units_view(assets: dict | None) -> html.Table | html.P:
     """Own units and their last report, from the map's own-asset layer (the same data): the
     silent ones (no report for ASSET_SILENT_MINUTES) first, the longest silent on top."""
+    lang = current()
     feats = [f["properties"] for f in (assets or {}).get("features", [])]
     if not feats:
-        return html.P("No own unit has reported in the sections and time shown.", className="nsp-muted")
+        return html.P(t("No own unit has reported in the sections and time shown.", lang), className="nsp-muted")
     silent = mapview.ASSET_SILENT_MINUTES
     # silent first, the longest silent on top; then the reporting ones, the latest on top
     rows = sorted(((p, p["age"] > silent) for p in feats),
                   key=lambda ps: (not ps[1], -ps[0]["age"] if ps[1] else ps[0]["age"], ps[0]["cs"]))
-    head = html.Tr([html.Th(h) for h in ("Unit", "Section", "Last report (UTC)", "Age", "")])
+    head = _head(("Unit", "Section", "Last report (UTC)", "Age", ""), lang)
     body = [
         html.Tr([
-            html.Td([html.B(p["cs"]), html.Br(), html.Small(unit_type_label(p.get("type")), title=p.get("type"))]),
+            html.Td([html.B(p["cs"]), html.Br(), html.Small(t(unit_type_label(p.get("type")), lang),
+                                                            title=p.get("type"))]),
             html.Td(p.get("sec") or "–"),
             html.Td((p.get("t") or "")[11:16] or "–", className="nsp-nowrap"),
             html.Td(_age(p["age"]), className="nsp-num nsp-nowrap"),
-            html.Td(html.Span("silent", className="nsp-silent-badge") if is_silent else ""),
+            html.Td(html.Span(t("silent", lang), className="nsp-silent-badge") if is_silent else ""),
         ], className="nsp-silent" if is_silent else None)
         for p, is_silent in rows
     ]
     n_silent = sum(is_silent for _p, is_silent in rows)
-    caption = html.Caption(f"{len(feats)} units, {n_silent} silent for more than {silent} min")
+    caption = html.Caption(t("{n} units, {silent} silent for more than {minutes} min", lang,
+                             n=len(feats), silent=n_silent, minutes=silent))
     return html.Table([caption, html.Thead(head), html.Tbody(body)], className="nsp-table nsp-units",
                       id="main-units-table")
 
@@ -264,34 +285,36 @@ def feeds_view(_n) -> html.Table | html.P:
     here before the DATA STALE sign (which waits for all of them). Feeds that missed their
     expected interval (``nsp feeds expect``) are marked LATE and listed first, then the
     longest silent; refused records and failed files are marked."""
+    lang = current()
     rows = picture.feeds(current_scope())
     if not rows:
-        return html.P("No feed has delivered in the last 7 days.", className="nsp-muted")
+        return html.P(t("No feed has delivered in the last 7 days.", lang), className="nsp-muted")
     now = picture.now_utc()
-    head = html.Tr([html.Th(h) for h in ("Feed", "Last delivery (UTC)", "Age", "Expected", "Files 24 h",
-                                         "Refused / failed")])
+    head = _head(("Feed", "Last delivery (UTC)", "Age", "Expected", "Files 24 h", "Refused / failed"), lang)
     body = [html.Tr([
-        html.Td([html.B(r["source"])] + ([" ", html.Span("late", className="nsp-late-badge")] if r["late"] else [])),
-        html.Td(r["last_delivery"].astimezone(UTC).strftime("%m-%d %H:%M") if r["last_delivery"] else "never",
+        html.Td([html.B(r["source"])] + ([" ", html.Span(t("late", lang), className="nsp-late-badge")]
+                                         if r["late"] else [])),
+        html.Td(r["last_delivery"].astimezone(UTC).strftime("%m-%d %H:%M") if r["last_delivery"] else t("never", lang),
                 className="nsp-nowrap"),
         html.Td(_age(int((now - r["last_delivery"]).total_seconds() // 60)) if r["last_delivery"] else "–",
                 className="nsp-num nsp-nowrap"),
-        html.Td(f"every {duration_text(r['expected_every'])}" if r["expected_every"] else "–", className="nsp-nowrap"),
+        html.Td(t("every {every}", lang, every=duration_text(r["expected_every"])) if r["expected_every"] else "–",
+                className="nsp-nowrap"),
         html.Td(f"{r['files_24h']:,}", className="nsp-num"),
         html.Td(f"{r['quarantined_24h']:,} / {r['failed_24h']:,}", className="nsp-num"),
     ], className=" ".join(c for c, on in (("nsp-feed-late", r["late"]),
                                           ("nsp-feed-trouble", r["quarantined_24h"] or r["failed_24h"])) if on)
        or None) for r in rows]
     n_late = sum(1 for r in rows if r["late"])
-    caption = html.Caption([f"{n_late} late · " if n_late else "", "Expected interval: ",
-                            html.Code("nsp feeds expect NAME 15m"), " · refused records: ",
+    caption = html.Caption([t("{n} late · ", lang, n=n_late) if n_late else "", t("Expected interval: ", lang),
+                            html.Code("nsp feeds expect NAME 15m"), t(" · refused records: ", lang),
                             html.Code("nsp quarantine --source NAME")])
     return html.Table([caption, html.Thead(head), html.Tbody(body)], className="nsp-table nsp-feeds",
                       id="main-feeds-table")
 
 
 def update_status(_n) -> tuple:
-    return status.freshness(current_scope())
+    return status.freshness(current_scope(), lang=current())
 
 
 def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
@@ -307,15 +330,16 @@ def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
     highs = picture.recent_high(current_scope(), since, (state or {}).get("sections") or None)
     if not highs:
         return "", "nsp-alert nsp-hidden", no_update
+    lang = current()
     newest = highs[0]
-    what = CATEGORY_LABELS.get(newest["category"], newest["category"]).split(" (")[0]
-    text = [html.B(f"New {IMPACT_LABELS.get(newest['impact'], newest['impact'])} impact: "),
-            f"{what} · {newest['section_code'] or 'outside sections'}",
-            f" · {newest['persons']} persons" if newest.get("persons") else "",
+    text = [html.B(t("New {impact} impact: ", lang, impact=_impact(newest["impact"], lang))),
+            f"{_category(newest['category'], lang)} · {newest['section_code'] or t('outside sections', lang)}",
+            t(" · {n} persons", lang, n=newest["persons"]) if newest.get("persons") else "",
             f" · {newest['occurred_at'][11:16]} UTC"]
     if len(highs) > 1:
         very = sum(h["impact"] == "very_high" for h in highs[1:])
-        text.append(f"  (+ {len(highs) - 1} more" + (f", {very} very high)" if very else ")"))
+        text.append("  " + (t("(+ {n} more, {very} very high)", lang, n=len(highs) - 1, very=very) if very
+                            else t("(+ {n} more)", lang, n=len(highs) - 1)))
     return text, f"nsp-alert nsp-alert-{newest['impact']}", newest["received_at"]
 
 
@@ -331,15 +355,17 @@ def submit_level(_clicks, code, level, reason, version) -> tuple:
         picture.change_level(scope, code, level, reason or "")
     except NspError as exc:
         return html.Span(str(exc), className="nsp-error"), no_update, no_update
-    return (html.Span(f"{code} set to {level} by {scope.user}", className="nsp-ok"), (version or 0) + 1, "")
+    return (html.Span(t("{code} set to {level} by {user}", current(), code=code, level=t(level, current()),
+                        user=scope.user), className="nsp-ok"), (version or 0) + 1, "")
 
 
 def level_history_view(code, _version) -> html.Table:
+    lang = current()
     rows = picture.level_history(current_scope(), [code] if code else None, limit=30)
-    head = html.Tr([html.Th(h) for h in ("When (UTC)", "Section", "From", "To", "By", "Reason")])
+    head = _head(("When (UTC)", "Section", "From", "To", "By", "Reason"), lang)
     body = [html.Tr([html.Td(r["decided_at"].replace("T", " ").replace("Z", "")), html.Td(r["section_code"]),
-                     html.Td(level_badge(r["from_level"]) if r["from_level"] else "–"),
-                     html.Td(level_badge(r["to_level"])), html.Td(r["decided_by"]), html.Td(r["reason"])])
+                     html.Td(level_badge(r["from_level"], lang) if r["from_level"] else "–"),
+                     html.Td(level_badge(r["to_level"], lang)), html.Td(r["decided_by"]), html.Td(r["reason"])])
             for r in rows]
     return html.Table([html.Thead(head), html.Tbody(body)], className="nsp-table nsp-history")
 
@@ -377,19 +403,21 @@ def replay_step(trigger: str | None, value, running: bool) -> tuple:
     Play from live starts a day back; each tick moves one step; reaching now goes live and stops.
     """
     s = web_settings()
+    lang = current()
+    play, pause = "▶ " + t("Replay", lang), "❚❚ " + t("Pause", lang)
     value = value or 0
     if trigger == "main-replay-play":
         if running:
-            return value, True, "▶ Replay"
-        return (value if value < 0 else -24 * 60), False, "❚❚ Pause"
+            return value, True, play
+        return (value if value < 0 else -24 * 60), False, pause
     if not running:
         return no_update, no_update, no_update
     value = min(0, value + s.replay_step_minutes)
-    return (value, False, "❚❚ Pause") if value < 0 else (0, True, "▶ Replay")
+    return (value, False, pause) if value < 0 else (0, True, play)
 
 
-def _replay_marks(days: int) -> dict:
-    return {-d * 24 * 60: (f"-{d}d" if d else "now") for d in range(days, -1, -1)}
+def _replay_marks(days: int, lang: str = "en") -> dict:
+    return {-d * 24 * 60: (f"-{d}d" if d else t("now", lang)) for d in range(days, -1, -1)}
 
 
 # ========================================================================== layout
@@ -403,12 +431,13 @@ def _dropdown(id_, options, value, placeholder):
 def layout(**query):
     s = web_settings()
     scope = current_scope()
+    lang = current()
     if scope.role == "admin":  # need-to-know: administrators see no operational data
-        return html.Div([page_header(scope, "main"), html.Div([
-            html.H2("No picture for administrators"),
-            html.P("An administrator manages users and sources and reads the audit log; the "
-                   "situational picture is for the roles that need it (need-to-know)."),
-            html.A("Open the audit log", href="/audit", id="main-admin-audit"),
+        return html.Div([page_header(scope, "main", lang=lang), html.Div([
+            html.H2(t("No picture for administrators", lang)),
+            html.P(t("An administrator manages users and sources and reads the audit log; the "
+                     "situational picture is for the roles that need it (need-to-know).", lang)),
+            html.A(t("Open the audit log", lang), href="/audit", id="main-admin-audit"),
         ], className="nsp-sheet")], className="nsp-page")
     state = parse_query(urlencode({k: v for k, v in query.items() if isinstance(v, str)}), s.default_window)
     sections = picture.section_list(scope)
@@ -423,57 +452,61 @@ def layout(**query):
     can_change = picture.can_change_levels(scope)
     origin = format_time(picture.now_utc().replace(second=0, microsecond=0) + timedelta(minutes=1))
 
-    header = page_header(scope, "main", status_id="main-status", clock_id="main-clock")
+    header = page_header(scope, "main", status_id="main-status", clock_id="main-clock", lang=lang)
 
     filters = html.Div([
-        html.Div([html.Label("Window"),
-                  dcc.RadioItems(id="main-window", options=WINDOW_OPTIONS, value=state["window"],
+        html.Div([html.Label(t("Window", lang)),
+                  dcc.RadioItems(id="main-window", options=[{"label": k, "value": k} for k in WINDOWS] + [
+                      {"label": t("custom", lang), "value": "custom"}], value=state["window"],
                                  inline=True, className="nsp-segmented")], className="nsp-f"),
-        html.Div([html.Label("From / to (UTC)"),
+        html.Div([html.Label(t("From / to (UTC)", lang)),
                   dcc.Input(id="main-start", type="datetime-local", value=state["start"], debounce=True),
                   dcc.Input(id="main-end", type="datetime-local", value=state["end"], debounce=True)],
                  className="nsp-f nsp-f-custom", id="main-custom"),
-        html.Div([html.Label("As at (UTC)"),
+        html.Div([html.Label(t("As at (UTC)", lang)),
                   dcc.Input(id="main-at", type="datetime-local", value=state["at"], debounce=True)],
                  className="nsp-f"),
-        html.Div([html.Label("Replay (as at)"),
-                  html.Div([html.Button("▶ Replay", id="main-replay-play", className="nsp-btn nsp-btn-ghost"),
+        html.Div([html.Label(t("Replay (as at)", lang)),
+                  html.Div([html.Button("▶ " + t("Replay", lang), id="main-replay-play",
+                                        className="nsp-btn nsp-btn-ghost"),
                             dcc.Slider(id="main-replay", min=-s.replay_days * 24 * 60, max=0,
                                        step=s.replay_step_minutes, value=replay_value(state["at"], origin),
-                                       marks=_replay_marks(s.replay_days), included=False,
+                                       marks=_replay_marks(s.replay_days, lang), included=False,
                                        updatemode="mouseup", className="nsp-replay-slider")],
                            className="nsp-replay")], className="nsp-f nsp-f-wide"),
-        html.Div([html.Label("Category"),
-                  _dropdown("main-category", [{"label": CATEGORY_LABELS[c].split(" (")[0], "value": c}
-                                              for c in CATEGORIES], state["category"], "all")], className="nsp-f nsp-f-wide"),
-        html.Div([html.Label("Impact"),
-                  _dropdown("main-impact", [{"label": IMPACT_LABELS[i], "value": i} for i in IMPACTS],
-                            state["impact"], "all")], className="nsp-f"),
-        html.Div([html.Label("Source"),
+        html.Div([html.Label(t("Category", lang)),
+                  _dropdown("main-category", [{"label": _category(c, lang), "value": c} for c in CATEGORIES],
+                            state["category"], t("all", lang))], className="nsp-f nsp-f-wide"),
+        html.Div([html.Label(t("Impact", lang)),
+                  _dropdown("main-impact", [{"label": _impact(i, lang), "value": i} for i in IMPACTS],
+                            state["impact"], t("all", lang))], className="nsp-f"),
+        html.Div([html.Label(t("Source", lang)),
                   _dropdown("main-source", [{"label": x, "value": x} for x in sorted(set(sources) | set(state["source"]))],
-                            state["source"], "all")], className="nsp-f"),
-        html.Div([html.Label("Sections"),
+                            state["source"], t("all", lang))], className="nsp-f"),
+        html.Div([html.Label(t("Sections", lang)),
                   _dropdown("main-sections", section_options, state["sections"],
-                            "national (all)" if scope.all_sections else "all my sections")],
+                            t("national (all)", lang) if scope.all_sections else t("all my sections", lang))],
                  className="nsp-f nsp-f-wide"),
-        html.Div([dcc.Checklist(id="main-heat", options=[{"label": " density", "value": "on"}],
+        html.Div([dcc.Checklist(id="main-heat", options=[{"label": " " + t("density", lang), "value": "on"}],
                                 value=["on"] if state["heat"] else [], className="nsp-check"),
-                  html.Button("Reset", id="main-reset", className="nsp-btn nsp-btn-ghost")], className="nsp-f nsp-f-end"),
+                  html.Button(t("Reset", lang), id="main-reset", className="nsp-btn nsp-btn-ghost")],
+                 className="nsp-f nsp-f-end"),
     ], className="nsp-filters")
 
     levels_form = html.Div([
-        html.H3("Impact level of a section"),
+        html.H3(t("Impact level of a section", lang)),
         html.Div([
-            dcc.Dropdown(id="main-level-section", options=external, placeholder="section", className="nsp-dd"),
-            dcc.Dropdown(id="main-level-value", options=[{"label": v, "value": v} for v in LEVELS],
-                         placeholder="new level", className="nsp-dd"),
+            dcc.Dropdown(id="main-level-section", options=external, placeholder=t("section", lang), className="nsp-dd"),
+            dcc.Dropdown(id="main-level-value", options=[{"label": t(v, lang), "value": v} for v in LEVELS],
+                         placeholder=t("new level", lang), className="nsp-dd"),
         ], className="nsp-row"),
-        dcc.Textarea(id="main-level-reason", placeholder="reason (required): the risk analysis behind the decision",
+        dcc.Textarea(id="main-level-reason",
+                     placeholder=t("reason (required): the risk analysis behind the decision", lang),
                      className="nsp-textarea"),
-        html.Div([html.Button("Record decision", id="main-level-submit", className="nsp-btn",
+        html.Div([html.Button(t("Record decision", lang), id="main-level-submit", className="nsp-btn",
                               disabled=not can_change),
                   html.Span(id="main-level-message",
-                            children=None if can_change else "your role may not change impact levels")],
+                            children=None if can_change else t("your role may not change impact levels", lang))],
                  className="nsp-row"),
         html.Div(id="main-level-history", className="nsp-scroll"),
     ], className="nsp-card", id="main-levels")
@@ -482,17 +515,17 @@ def layout(**query):
         id="main-events",
         columnDefs=[
             # minWidth: below it the grid scrolls sideways instead of cutting every value short
-            {"field": "occurred_at", "headerName": "Time (UTC)", "sort": "desc", "minWidth": 200},
-            {"field": "category", "headerName": "Category", "minWidth": 190},
-            {"field": "subtype", "headerName": "Subtype", "minWidth": 150},
-            {"field": "impact", "headerName": "Impact", "minWidth": 95, "maxWidth": 120},
-            {"field": "persons", "headerName": "Persons", "filter": "agNumberColumnFilter", "minWidth": 95,
+            {"field": "occurred_at", "headerName": t("Time (UTC)", lang), "sort": "desc", "minWidth": 200},
+            {"field": "category", "headerName": t("Category", lang), "minWidth": 190},
+            {"field": "subtype", "headerName": t("Subtype", lang), "minWidth": 150},
+            {"field": "impact", "headerName": t("Impact", lang), "minWidth": 95, "maxWidth": 120},
+            {"field": "persons", "headerName": t("Persons", lang), "filter": "agNumberColumnFilter", "minWidth": 95,
              "maxWidth": 110},
-            {"field": "section_code", "headerName": "Section", "minWidth": 105, "maxWidth": 130},
-            {"field": "source", "headerName": "Source", "minWidth": 120},
-            {"field": "status", "headerName": "Status", "minWidth": 85, "maxWidth": 100},
-            {"field": "confidence", "headerName": "Conf.", "minWidth": 75, "maxWidth": 90},
-            {"field": "distance_m", "headerName": "To border (m)", "filter": "agNumberColumnFilter", "minWidth": 120,
+            {"field": "section_code", "headerName": t("Section", lang), "minWidth": 105, "maxWidth": 130},
+            {"field": "source", "headerName": t("Source", lang), "minWidth": 120},
+            {"field": "status", "headerName": t("Status", lang), "minWidth": 85, "maxWidth": 100},
+            {"field": "confidence", "headerName": t("Conf.", lang), "minWidth": 75, "maxWidth": 90},
+            {"field": "distance_m", "headerName": t("To border (m)", lang), "filter": "agNumberColumnFilter", "minWidth": 120,
              "maxWidth": 140},
         ],
         rowData=[],
@@ -517,34 +550,35 @@ def layout(**query):
         dcc.Interval(id="main-replay-tick", interval=int(s.replay_tick_seconds * 1000), disabled=True),
         dcc.Store(id="main-alert-newest"),
         dcc.Store(id="main-alert-ack", storage_type="session"),
+        dcc.Store(id="main-clock-words", data={"local": t("local", lang)}),
         header,
         html.Div([html.Span(id="main-alert-text"),
-                  html.Button("Acknowledge", id="main-alert-ack-button", className="nsp-alert-ack")],
+                  html.Button(t("Acknowledge", lang), id="main-alert-ack-button", className="nsp-alert-ack")],
                  id="main-alert", className="nsp-alert nsp-hidden", role="alert"),
-        html.Div(f"Not in your sections, not shown: {', '.join(foreign)}. The link names sections "
-                 "outside your area; the picture shows the sections you may see.",
+        html.Div(t("Not in your sections, not shown: {codes}. The link names sections outside your area; "
+                   "the picture shows the sections you may see.", lang, codes=", ".join(foreign)),
                  id="main-scope-note", className="nsp-scope-note", role="status") if foreign else None,
         filters,
         html.Div([
-            html.Div([mapview.build_map(P), mapview.layer_switch(P),
+            html.Div([mapview.build_map(P), mapview.layer_switch(P, lang),
                       html.Div(id="main-map-note", className="nsp-map-note"),
-                      html.Details([html.Summary("Legend"), mapview.legend(P)], open=True,
+                      html.Details([html.Summary(t("Legend", lang)), mapview.legend(P, lang=lang)], open=True,
                                    className="nsp-legend-box")],
                      id="main-map-wrap", className="nsp-map-wrap"),
             html.Div([
-                html.Div([html.H3("Border sections in the window"),
+                html.Div([html.H3(t("Border sections in the window", lang)),
                           html.Div(id="main-section-table", className="nsp-scroll")], className="nsp-card"),
-                html.Div([html.H3("Own units: last report"),
+                html.Div([html.H3(t("Own units: last report", lang)),
                           html.Div(id="main-units", className="nsp-scroll nsp-units-box")], className="nsp-card"),
                 levels_form,
             ], className="nsp-side"),
         ], className="nsp-main"),
         html.Div([
-            html.Div([html.H3("Events (click a row to fly there)"), grid], className="nsp-card nsp-grow"),
+            html.Div([html.H3(t("Events (click a row to fly there)", lang)), grid], className="nsp-card nsp-grow"),
             html.Div([
                 html.Div([dcc.Graph(id="main-timeseries", config={"displaylogo": False, "displayModeBar": False})],
                          className="nsp-card"),
-                html.Div([html.H3("Feeds: last delivery"), html.Div(id="main-feeds", className="nsp-scroll")],
+                html.Div([html.H3(t("Feeds: last delivery", lang)), html.Div(id="main-feeds", className="nsp-scroll")],
                          className="nsp-card nsp-feeds-card") if scope.all_sections else None,
             ], className="nsp-chart"),
         ], className="nsp-bottom"),
@@ -571,10 +605,10 @@ clientside_callback(
     Output("main-custom", "className"), Input("main-window", "value"),
 )
 clientside_callback(
-    """function(n) { const d = new Date(); const p = x => String(x).padStart(2, "0");
-        return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} local · ` +
+    """function(n, words) { const d = new Date(); const p = x => String(x).padStart(2, "0");
+        return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${(words || {}).local || "local"} · ` +
                `${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC`; }""",
-    Output("main-clock", "children"), Input("main-clock-tick", "n_intervals"),
+    Output("main-clock", "children"), Input("main-clock-tick", "n_intervals"), State("main-clock-words", "data"),
 )
 
 def _on_view(update):

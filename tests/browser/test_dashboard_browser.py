@@ -344,6 +344,24 @@ def test_a_latvian_wall_says_everything_in_latvian_no_connection_included(logged
     wait(d, 20).until(lambda x: _offline_sign(x) is None)
 
 
+def test_the_main_view_switches_to_latvian_keeping_its_filters(logged_in, live_server):
+    d = logged_in
+    text = lambda x: x.execute_script("return document.body.textContent")  # noqa: E731 - before CSS upper case
+    d.get(live_server + "/?window=6h&category=other")
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))
+    d.find_element(By.CSS_SELECTOR, "a.nsp-lang-link[data-lang='lv']").click()
+    wait(d).until(lambda x: "Robežas posmi periodā" in text(x))
+    assert "window=6h" in d.current_url and "category=other" in d.current_url
+    wait(d).until(lambda x: "vietējais" in x.find_element(By.ID, "main-clock").text)
+    wait(d).until(lambda x: "Pēdējais (UTC)" in text(x))
+    screenshot(d, "main_lv")
+    d.get(live_server + "/")  # the choice is kept (cookie)
+    wait(d).until(lambda x: "Robežas posmi periodā" in text(x))
+    d.find_element(By.CSS_SELECTOR, "a.nsp-lang-link[data-lang='en']").click()
+    wait(d).until(lambda x: "Border sections in the window" in text(x))
+    assert external_requests(d) == []
+
+
 def test_main_page_goes_to_the_login_with_its_deep_link_when_the_session_ends(logged_in, live_server):
     d = logged_in
     d.get(live_server + "/?window=6h&category=other")

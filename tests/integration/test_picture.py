@@ -473,6 +473,38 @@ def test_a_wall_in_latvian(pic, monkeypatch):
             web_settings.cache_clear()
 
 
+def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
+    from dashboard.app import server
+    from dashboard.i18n import COOKIE, current
+
+    main = _page("main")
+    pic.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('ais', 'done', now())")
+    with server.test_request_context("/?lang=lv&window=6h"), acting_as(OFFICER):
+        assert current() == "lv"
+        page = str(main.layout(lang="lv", window="6h"))
+        for text in ("Valsts situācijas attēls", "Periods", "Kategorija", "visa valsts (visi)", "Apzīmējumi",
+                     "Robežas posmi periodā", "Līdz robežai (m)", "Reģistrēt lēmumu", "Plūsmas: pēdējā piegāde",
+                     "dežurējošais virsnieks", "Eksports", "Posmu teritorijas", "zems ietekmes līmenis"):
+            assert text in page, text
+        assert "National situational picture" not in page and "Record decision" not in page
+        panels = main.update_panels(parse_query("window=24h"), 0, 0)
+        assert "Pēdējais (UTC)" in str(panels[0]) and "pret iepr." in str(panels[0])
+        assert panels[2].layout.title.text == "Notikumi stundā (UTC) pa kategorijām"
+        assert "TIEŠSAISTĒ" in str(main.update_status(0)[0])
+        assert "Pēdējā piegāde (UTC)" in str(main.feeds_view(0))
+    with server.test_request_context("/", headers={"Cookie": f"{COOKIE}=lv"}):
+        assert current() == "lv"
+    with server.test_request_context("/?lang=de", headers={"Cookie": f"{COOKIE}=xx"}):
+        assert current() == "en"  # neither is a language: the setting's
+    with server.test_request_context("/"), acting_as(OFFICER):
+        assert "National situational picture" in str(main.layout())
+    # any page asked for with ?lang= keeps it in the cookie (the login page too, before a login)
+    client = server.test_client()
+    cookie = client.get("/login?lang=lv").headers.get("Set-Cookie", "")
+    assert cookie.startswith(f"{COOKIE}=lv;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Set-Cookie" not in client.get("/login?lang=xx").headers
+
+
 def test_no_user_sees_nothing(pic):
     from dashboard.scope import NOBODY
 

@@ -16,27 +16,44 @@ from geo.picture import CATEGORY_LABELS, LEVELS
 ROOT = Path(__file__).resolve().parents[2] / "dashboard"
 
 
+def _key(node: ast.Call, text: str) -> str:
+    context = next((k.value.value for k in node.keywords if k.arg == "context"), None)
+    return f"{context}|{text}" if context else text
+
+
 def _literal_texts() -> set[str]:
-    """First arguments of t(...) calls that are string literals, in the dashboard's code."""
+    """Catalogue keys of the t(...) calls whose text is a string literal (or one of two), and
+    the titles given to main's _head(...), in the dashboard's code."""
     found = set()
     for path in ROOT.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "t"
-                    and node.args):
-                arg = node.args[0]
-                if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                    found.add(arg.value)
-                elif isinstance(arg, ast.IfExp):  # t("a" if x else "b", ...)
-                    found |= {a.value for a in (arg.body, arg.orelse) if isinstance(a, ast.Constant)}
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
+                continue
+            arg = node.args[0]
+            if node.func.id == "t":
+                options = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
+                found |= {_key(node, a.value) for a in options if isinstance(a, ast.Constant)}
+            elif node.func.id == "_head" and isinstance(arg, ast.Tuple):
+                found |= {e.value for e in arg.elts if isinstance(e, ast.Constant) and e.value}
     return found
 
 
 def _dynamic_texts() -> set[str]:
-    """Texts passed to t() as values: levels, the banner's impact words, category labels."""
+    """Texts passed to t() as values: levels, impacts, category labels, layers, CoT type
+    words, the header's links and the roles."""
     import dashboard.app  # noqa: F401 - the pages register with the app
+    from dashboard.components.header import nav_links
+    from dashboard.components.mapview import LAYERS
+    from dashboard.pages.main import _COT_WORDS, IMPACT_LABELS
     from dashboard.pages.wall import IMPACT_WORD
+    from nsp.access import ROLES, Scope
 
-    return set(LEVELS) | set(IMPACT_WORD.values()) | {label.split(" (")[0] for label in CATEGORY_LABELS.values()}
+    links = {label for role in ROLES for page in ("main", "export", "audit")
+             for label, _href in nav_links(Scope(user="x", role=role, sections=("LV-BY-01",)), page)}
+    return (set(LEVELS) | {"internal"} | set(IMPACT_WORD.values())
+            | {label.split(" (")[0] for label in CATEGORY_LABELS.values()}
+            | {f"impact|{v}" for v in IMPACT_LABELS.values()} | {name for _k, name in LAYERS}
+            | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES})
 
 
 def _fields(text: str) -> set[str]:
