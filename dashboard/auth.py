@@ -31,7 +31,9 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from flask import Flask, Response, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, login_user, logout_user
 
+from dashboard import i18n
 from dashboard.auth_settings import AuthSettings, auth_settings
+from dashboard.i18n import t
 from dashboard.security import init_security
 from nsp import access
 from nsp.access import Scope
@@ -40,6 +42,12 @@ from nsp.access import Scope
 AUTH_SCOPE = Scope(user="nsp-auth", role="system")
 #: What an unauthenticated caller (or code outside a request) may see: nothing.
 NOBODY = Scope(user="anonymous", role="kiosk", sections=())
+# What the sign-in page says (translated there: dashboard/locale).
+BAD_LOGIN = "Invalid user name or password."
+LOCKED = "This account is locked after too many failed logins; try again later."
+MISSING = "Enter a user name and a password."
+SSO_NOTE = "Sign-in is handled by your organisation's identity provider."
+LOGIN_MESSAGES = (BAD_LOGIN, LOCKED, MISSING, SSO_NOTE)
 
 _hasher = PasswordHasher()
 
@@ -120,7 +128,7 @@ def authenticate(name: str, password: str, remote_addr: str | None = None,
                  settings: AuthSettings | None = None) -> LoginResult:
     """Check a name and password, keep the lockout counters, write the audit row."""
     s = settings or auth_settings()
-    bad = "Invalid user name or password."
+    bad = BAD_LOGIN
     with access.connection(AUTH_SCOPE) as conn:
         row = conn.execute(
             "SELECT name, role, sections, password_hash, disabled, failed_logins, locked_until, "
@@ -138,7 +146,7 @@ def authenticate(name: str, password: str, remote_addr: str | None = None,
         if row["locked"]:
             access.audit(conn, name, "login_failed", name, {"reason": "locked",
                          "locked_until": row["locked_until"]}, remote_addr)
-            return LoginResult(None, "This account is locked after too many failed logins; try again later.")
+            return LoginResult(None, LOCKED)
         if not _verify(row["password_hash"], password):
             failed = row["failed_logins"] + 1
             details = {"reason": "wrong password", "failed_logins": failed}
@@ -153,7 +161,7 @@ def authenticate(name: str, password: str, remote_addr: str | None = None,
                 conn.execute("UPDATE app_user SET failed_logins = %s WHERE name = %s", (failed, name))
             access.audit(conn, name, "login_failed", name, details, remote_addr)
             if "locked_minutes" in details:
-                return LoginResult(None, "This account is locked after too many failed logins; try again later.")
+                return LoginResult(None, LOCKED)
             return LoginResult(None, bad)
         conn.execute(
             "UPDATE app_user SET failed_logins = 0, locked_until = NULL, last_login_at = now() "
@@ -301,24 +309,32 @@ def _safe_next(target: str | None) -> str:
 
 
 def _login_page(error: str | None = None, status: int = 200, note: str | None = None) -> Response:
-    msg = f'<p class="error" role="alert">{html.escape(error)}</p>' if error else ""
+    """The sign-in form, in the language of :func:`dashboard.i18n.current` (``error`` and
+    ``note`` are English texts, translated here), with EN · LV links."""
+    lang = i18n.current()
+    msg = f'<p class="error" role="alert">{html.escape(t(error, lang))}</p>' if error else ""
     if note:
-        msg += f'<p class="note">{html.escape(note)}</p>'
+        msg += f'<p class="note">{html.escape(t(note, lang))}</p>'
     nxt = html.escape(_safe_next(request.args.get("next")), quote=True)
+    switch = " · ".join(
+        f"<b>{code.upper()}</b>" if code == lang else
+        f'<a href="{url_for("nsp_auth.login")}?lang={code}&amp;next={nxt}">{code.upper()}</a>'
+        for code in i18n.LANGUAGES)
     body = f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>nsp — sign in</title><link rel="stylesheet" href="{url_for('nsp_auth.css')}"></head>
+<title>nsp — {t("sign in", lang)}</title><link rel="stylesheet" href="{url_for('nsp_auth.css')}"></head>
 <body><main class="login">
-<h1>National situational picture</h1>
-<p class="sub">Sensitive non-classified. Access is logged.</p>
+<p class="lang">{switch}</p>
+<h1>{t("National situational picture", lang)}</h1>
+<p class="sub">{t("Sensitive non-classified. Access is logged.", lang)}</p>
 {msg}
 <form method="post" action="{url_for('nsp_auth.login')}?next={nxt}" autocomplete="off">
-<label for="login-username">User name</label>
+<label for="login-username">{t("User name", lang)}</label>
 <input id="login-username" name="username" autocomplete="username" required autofocus>
-<label for="login-password">Password</label>
+<label for="login-password">{t("Password", lang)}</label>
 <input id="login-password" name="password" type="password" autocomplete="current-password" required>
-<button id="login-submit" type="submit">Sign in</button>
+<button id="login-submit" type="submit">{t("Sign in", lang)}</button>
 </form></main></body></html>"""
     return Response(body, status=status, mimetype="text/html")
 
@@ -331,6 +347,7 @@ label{display:block;margin:.75rem 0 .25rem;font-size:.9rem}
 input{width:100%;box-sizing:border-box;padding:.5rem;border:1px solid #3a4b5c;border-radius:4px;background:#0f1720;color:#e6edf3}
 button{margin-top:1.25rem;width:100%;padding:.6rem;border:0;border-radius:4px;background:#2f81f7;color:#fff;font-weight:600;cursor:pointer}
 .error{background:#4a1d1f;border:1px solid #a33;padding:.5rem;border-radius:4px}.note{color:#8b9bab}
+.lang{float:right;margin:0;font-size:.8rem;color:#8b9bab}.lang a{color:#9fd0ff}
 """
 
 
@@ -341,13 +358,13 @@ def _css():
 def _login():
     s = auth_settings()
     if s.mode == "header":
-        return _login_page(note="Sign-in is handled by your organisation's identity provider.", status=403)
+        return _login_page(note=SSO_NOTE, status=403)
     if request.method == "GET":
         return _login_page()
     name = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
     if not name or not password:
-        return _login_page("Enter a user name and a password.", status=400)
+        return _login_page(MISSING, status=400)
     result = authenticate(name, password, _remote_addr(), s)
     if result.user is None:
         return _login_page(result.error, status=401)

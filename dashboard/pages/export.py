@@ -12,6 +12,7 @@ import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
 from dashboard.components.header import page_header
+from dashboard.i18n import current, t
 from dashboard.scope import current_scope
 from geo.snapshot import web
 from geo.snapshot.export import ExportError
@@ -46,13 +47,15 @@ _register_download_route()
 EARLIER_WEEKS = 12
 
 
-def week_choices(tz: str | None = None) -> list[dict]:
+def week_choices(tz: str | None = None, lang: str = "en") -> list[dict]:
     """The last complete week (the default), this week so far, then earlier weeks, newest first."""
     tz = tz or export_settings().timezone
     now, last = Week.current(tz), Week.last_complete(tz)
     choices = [
-        {"label": f"Last complete week {last.label} ({last.span_text()})", "value": last.label},
-        {"label": f"This week so far {now.label} ({now.span_text()})", "value": now.label},
+        {"label": t("Last complete week {label} ({span})", lang, label=last.label, span=last.span_text()),
+         "value": last.label},
+        {"label": t("This week so far {label} ({span})", lang, label=now.label, span=now.span_text()),
+         "value": now.label},
     ]
     week = last
     for _ in range(EARLIER_WEEKS):
@@ -61,7 +64,7 @@ def week_choices(tz: str | None = None) -> list[dict]:
     return choices
 
 
-def scheduled_list(scope) -> html.Div:
+def scheduled_list(scope, lang: str = "en") -> html.Div:
     """The schedule's weekly snapshots (all sections) for users who may see all sections."""
     if not scope.all_sections:
         return html.Div()  # a commander's own exports only: the schedule's hold every section
@@ -69,13 +72,15 @@ def scheduled_list(scope) -> html.Div:
     s = export_settings()
     rows = [html.Li([html.A(f"{it['week']} ({Week.parse(it['week'], s.timezone).span_text()})", href=it["url"],
                             className="nsp-scheduled-link"),
-                     html.Span(f" · {it['bytes'] / 2**20:.1f} MB · made {it['made']}", className="nsp-muted")])
+                     html.Span(t(" · {mb} MB · made {made}", lang, mb=f"{it['bytes'] / 2**20:.1f}", made=it["made"]),
+                               className="nsp-muted")])
             for it in items]
     return html.Div([
-        html.H3("Made by the schedule"),
-        html.P(f"All sections, every week (cron {s.schedule}, centre time; the newest {s.keep} are kept). "
-               "Each download is recorded in the audit log.", className="nsp-muted"),
-        html.Ul(rows, id=f"{P}-scheduled") if rows else html.P("None yet.", id=f"{P}-scheduled"),
+        html.H3(t("Made by the schedule", lang)),
+        html.P(t("All sections, every week (cron {cron}, centre time; the newest {keep} are kept). "
+                 "Each download is recorded in the audit log.", lang, cron=s.schedule, keep=s.keep),
+               className="nsp-muted"),
+        html.Ul(rows, id=f"{P}-scheduled") if rows else html.P(t("None yet.", lang), id=f"{P}-scheduled"),
     ])
 
 
@@ -83,13 +88,14 @@ def scheduled_list(scope) -> html.Div:
 EARLIER_MONTHS = 12
 
 
-def month_choices(tz: str | None = None) -> list[dict]:
+def month_choices(tz: str | None = None, lang: str = "en") -> list[dict]:
     """The last complete month (the default), this month so far, then earlier months."""
     tz = tz or export_settings().timezone
     last = Month.last_complete(tz)
-    choices = [{"label": f"Last complete month {last.label} ({last.span_text()})", "value": last.label},
-               {"label": f"This month so far {last.next().label} ({last.next().span_text()})",
-                "value": last.next().label}]
+    choices = [{"label": t("Last complete month {label} ({span})", lang, label=last.label, span=last.span_text()),
+                "value": last.label},
+               {"label": t("This month so far {label} ({span})", lang, label=last.next().label,
+                           span=last.next().span_text()), "value": last.next().label}]
     month = last
     for _ in range(EARLIER_MONTHS - 1):
         month = month.previous()
@@ -103,18 +109,18 @@ def indicator_links(month: str | None, sections: list[str] | None) -> tuple[str,
     return web.indicators_url(month, "html", sections or None), web.indicators_url(month, "csv", sections or None)
 
 
-def indicators_card(scope) -> html.Div:
-    choices = month_choices()
+def indicators_card(scope, lang: str = "en") -> html.Div:
+    choices = month_choices(lang=lang)
     table, csv_href = indicator_links(choices[0]["value"], None)
     return html.Div([
-        html.H3("Monthly indicators"),
-        html.P("Per section and in total, against the month before: events by category, the details of "
-               "unauthorised border crossings, reports over 24 h, patrols and patrol hours, days at each "
-               "impact level. Made at once from the sections chosen above (all you may see when none)."),
+        html.H3(t("Monthly indicators", lang)),
+        html.P(t("Per section and in total, against the month before: events by category, the details of "
+                 "unauthorised border crossings, reports over 24 h, patrols and patrol hours, days at each "
+                 "impact level. Made at once from the sections chosen above (all you may see when none).", lang)),
         dcc.Dropdown(id=f"{P}-month", options=choices, value=choices[0]["value"], clearable=False),
-        html.Div([html.A("Open the table", id=f"{P}-indicators-html", href=table, target="_blank",
+        html.Div([html.A(t("Open the table", lang), id=f"{P}-indicators-html", href=table, target="_blank",
                          style={**DOWNLOAD, "background": "#1f4e79"}),
-                  html.A("Download CSV", id=f"{P}-indicators-csv", href=csv_href, style=DOWNLOAD)],
+                  html.A(t("Download CSV", lang), id=f"{P}-indicators-csv", href=csv_href, style=DOWNLOAD)],
                  style={"display": "flex", "gap": "10px", "marginTop": "10px"}),
     ], id=f"{P}-indicators", style={"marginTop": "22px"})
 
@@ -127,29 +133,30 @@ def section_options(scope) -> list[dict]:
 
 def layout(**_query):
     scope = current_scope()
-    header = page_header(scope, "export")
+    lang = current()
+    header = page_header(scope, "export", lang=lang)
     if not scope.can_export:
-        return html.Div([header, html.Div([html.H2("Export week"),
-                                           html.P("Your role may not export.", id=f"{P}-denied")],
+        return html.Div([header, html.Div([html.H2(t("Export week", lang, context="title")),
+                                           html.P(t("Your role may not export.", lang), id=f"{P}-denied")],
                                           className="nsp-sheet")], className="nsp-page")
-    choices = week_choices()
+    choices = week_choices(lang=lang)
     return html.Div([header, html.Div([
-        html.H2("Export week"),
-        html.P("A folder and a zip with the offline map (snapshot.html), picture.gpkg, events.csv, "
-               "summary.html/.pdf and manifest.json. Runs in the background; the download appears here."),
-        html.Label("Week", style=LABEL),
+        html.H2(t("Export week", lang, context="title")),
+        html.P(t("A folder and a zip with the offline map (snapshot.html), picture.gpkg, events.csv, "
+                 "summary.html/.pdf and manifest.json. Runs in the background; the download appears here.", lang)),
+        html.Label(t("Week", lang), style=LABEL),
         dcc.RadioItems(id=f"{P}-week", options=choices, value=choices[0]["value"],
                        labelStyle={"display": "block", "margin": "4px 0"}, className="nsp-week-list"),
-        html.Label("Sections", style=LABEL),
+        html.Label(t("Sections", lang), style=LABEL),
         dcc.Dropdown(id=f"{P}-sections", options=section_options(scope), multi=True,
-                     placeholder="All sections you may see"),
-        html.Button("Export week", id=f"{P}-run", n_clicks=0, style=BUTTON),
+                     placeholder=t("All sections you may see", lang)),
+        html.Button(t("Export week", lang, context="button"), id=f"{P}-run", n_clicks=0, style=BUTTON),
         dcc.Store(id=f"{P}-request"),
         dcc.Interval(id=f"{P}-poll", interval=2000, disabled=True),
         html.Div(id=f"{P}-status", role="status", style={"margin": "14px 0 8px 0", "fontSize": "15px"}),
-        html.A("Download the zip", id=f"{P}-download", href="", style={"display": "none"}),
-        indicators_card(scope),
-        scheduled_list(scope),
+        html.A(t("Download the zip", lang), id=f"{P}-download", href="", style={"display": "none"}),
+        indicators_card(scope, lang),
+        scheduled_list(scope, lang),
     ], className="nsp-sheet")], className="nsp-page")
 
 
@@ -158,31 +165,36 @@ def run_export(n_clicks, week_label, sections, scope=None):
     if not n_clicks:
         return no_update, no_update, no_update
     scope = scope or current_scope()
+    lang = current()
     tz = export_settings().timezone
     try:
         req = web.start(scope, Week.parse(week_label, tz), sections or None)
     except ExportError as exc:
-        return None, True, f"Cannot export: {exc}"
-    return {"token": req["token"], "week": req["week"]}, False, f"Export of {req['week']} queued…"
+        return None, True, t("Cannot export: {error}", lang, error=exc)
+    return {"token": req["token"], "week": req["week"]}, False, t("Export of {week} queued…", lang, week=req["week"])
 
 
 def poll_export(_n, req, scope=None):
     """Check the request; returns (status text, download href, download style, poll disabled)."""
     hidden = {"display": "none"}
+    lang = current()
     if not req:
         return no_update, no_update, no_update, True
     try:
         st = web.status(req["token"], scope or current_scope())
     except ExportError as exc:
-        return f"Cannot export: {exc}", "", hidden, True
+        return t("Cannot export: {error}", lang, error=exc), "", hidden, True
     if st["state"] == "done":
         c = st["counts"]
-        text = (f"{st['week']} is ready: {c['events']:,} events, {c['patrols']:,} patrol tracks, "
-                f"{c['asset_positions']:,} asset positions.")
+        text = t("{week} is ready: {events} events, {patrols} patrol tracks, {positions} asset positions.", lang,
+                 week=st["week"], events=f"{c['events']:,}", patrols=f"{c['patrols']:,}",
+                 positions=f"{c['asset_positions']:,}")
         return text, st["url"], DOWNLOAD, True
     if st["state"] == "failed":
-        return f"The export of {st['week']} failed ({st['job']}); see the worker log.", "", hidden, True
-    return f"Export of {st['week']} {st['state']}…", "", hidden, False
+        return (t("The export of {week} failed ({job}); see the worker log.", lang, week=st["week"], job=st["job"]),
+                "", hidden, True)
+    return (t("Export of {week} running…" if st["state"] == "running" else "Export of {week} queued…", lang,
+              week=st["week"]), "", hidden, False)
 
 
 @callback(Output(f"{P}-request", "data"), Output(f"{P}-poll", "disabled"), Output(f"{P}-status", "children"),

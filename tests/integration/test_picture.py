@@ -503,6 +503,17 @@ def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
     cookie = client.get("/login?lang=lv").headers.get("Set-Cookie", "")
     assert cookie.startswith(f"{COOKIE}=lv;") and "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert "Set-Cookie" not in client.get("/login?lang=xx").headers
+    # the sign-in page and the export page follow it
+    login = client.get("/login").get_data(as_text=True)  # the cookie is sent back now
+    assert '<html lang="lv">' in login and "Pieteikties" in login and "Lietotājvārds" in login
+    failed = client.post("/login", data={"username": "nobody", "password": "x"},
+                         headers={"Origin": "http://localhost"}).get_data(as_text=True)
+    assert "Nepareizs lietotājvārds vai parole." in failed
+    export = _page("export")
+    with server.test_request_context("/export?lang=lv"), acting_as(Scope(user="ana", role="analyst")):
+        page = str(export.layout())
+        assert "Nedēļas eksports" in page and "Eksportēt nedēļu" in page and "Mēneša rādītāji" in page
+        assert "Pēdējā pilnā nedēļa" in page and "Export week" not in page
 
 
 def test_no_user_sees_nothing(pic):

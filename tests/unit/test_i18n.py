@@ -40,8 +40,9 @@ def _literal_texts() -> set[str]:
 
 def _dynamic_texts() -> set[str]:
     """Texts passed to t() as values: levels, impacts, category labels, layers, CoT type
-    words, the header's links and the roles."""
+    words, the header's links, the roles and the sign-in page's messages."""
     import dashboard.app  # noqa: F401 - the pages register with the app
+    from dashboard.auth import LOGIN_MESSAGES
     from dashboard.components.header import nav_links
     from dashboard.components.mapview import LAYERS
     from dashboard.pages.main import _COT_WORDS, IMPACT_LABELS
@@ -53,7 +54,8 @@ def _dynamic_texts() -> set[str]:
     return (set(LEVELS) | {"internal"} | set(IMPACT_WORD.values())
             | {label.split(" (")[0] for label in CATEGORY_LABELS.values()}
             | {f"impact|{v}" for v in IMPACT_LABELS.values()} | {name for _k, name in LAYERS}
-            | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES})
+            | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES}
+            | set(LOGIN_MESSAGES))
 
 
 def _fields(text: str) -> set[str]:
