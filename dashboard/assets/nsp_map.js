@@ -19,6 +19,21 @@ window.nsp = Object.assign({}, window.nsp, {
         const LEVEL_BARS = {low: "▂", medium: "▂▄", high: "▂▄▆", critical: "▂▄▆█"};
         const IMPACT_LABEL = {low: "low", medium: "medium", high: "high", very_high: "very high"};
 
+        // The page's words for what the map writes (data-nsp-words on the page root: JSON of
+        // English text -> its translation, from mapview.map_words); English without it.
+        let wordsSource = null, words = {};
+        function w(text, key) {
+            const page = document.querySelector("[data-nsp-words]");
+            const source = page ? page.getAttribute("data-nsp-words") : null;
+            if (source !== wordsSource) {
+                wordsSource = source;
+                try { words = source ? JSON.parse(source) : {}; } catch (e) { words = {}; }
+            }
+            return words[key || text] || text;
+        }
+        const catLabel = c => w(c.label);
+        const impactLabel = imp => w(IMPACT_LABEL[imp], "impact|" + IMPACT_LABEL[imp]);
+
         function esc(v) {
             if (v === null || v === undefined || v === "") return "–";
             return String(v).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
@@ -79,14 +94,15 @@ window.nsp = Object.assign({}, window.nsp, {
             sectionEach: function (feature, layer, context) {
                 const p = feature.properties;
                 const h = (context && context.hideout) || {};
-                const lvl = p.kind === "land-internal" ? "internal border (no impact level)" : ("impact level " + esc(p.level));
+                const lvl = p.kind === "land-internal" ? w("internal border (no impact level)") :
+                    (w("impact level") + ": " + esc(w(p.level)));
                 layer.bindPopup(`<b>${esc(p.code)} ${esc(p.name)}</b><br>${lvl}<br>${esc(p.kind)}, ${esc(p.km)} km` +
-                    `<br>board: ${esc(p.board)}`);
+                    `<br>${w("board")}: ${esc(p.board)}`);
                 if (h.labels !== false) {
                     // the name only from zoom 9 (nsp-zoom-near, set by trackView): at the national
                     // zoom 36 full labels overlap one another
                     const bars = LEVEL_BARS[p.level] ?
-                        `<span class="nsp-label-level" title="impact level ${esc(p.level)}">${LEVEL_BARS[p.level]}</span>` : "";
+                        `<span class="nsp-label-level" title="${w("impact level")}: ${esc(w(p.level))}">${LEVEL_BARS[p.level]}</span>` : "";
                     layer.bindTooltip(`<span class="nsp-label-code">${esc(p.code)}</span>${bars}` +
                         `<span class="nsp-label-name"> ${esc(p.name)}</span>`, {permanent: true, direction: "center",
                         className: "nsp-section-label nsp-level-" + (p.level || "internal"), opacity: 0.95});
@@ -95,9 +111,9 @@ window.nsp = Object.assign({}, window.nsp, {
             eventPoint: function (feature, latlng, context) {
                 const p = feature.properties;
                 if (p.agg) {
-                    return L.marker(latlng, {icon: countIcon(p.n, p.cat, p.imp), title: p.n + " events"});
+                    return L.marker(latlng, {icon: countIcon(p.n, p.cat, p.imp), title: w("{n} events").replace("{n}", p.n)});
                 }
-                return L.marker(latlng, {icon: eventIcon(p), title: (CAT[p.cat] || CAT.other).label, riseOnHover: true});
+                return L.marker(latlng, {icon: eventIcon(p), title: catLabel(CAT[p.cat] || CAT.other), riseOnHover: true});
             },
             eventCluster: function (feature, latlng, index, context) {
                 // The count is the number of events, also when the leaves are server aggregates.
@@ -110,30 +126,31 @@ window.nsp = Object.assign({}, window.nsp, {
                     cat = l.properties.cat;
                 }
                 const imp = Object.keys(rank).find(k => rank[k] === top);
-                return L.marker(latlng, {icon: countIcon(n, cat, imp), title: n + " events"});
+                return L.marker(latlng, {icon: countIcon(n, cat, imp), title: w("{n} events").replace("{n}", n)});
             },
             eventEach: function (feature, layer, context) {
                 const p = feature.properties;
                 if (p.cluster) return;
                 const c = CAT[p.cat] || CAT.other;
                 if (p.agg) {
-                    layer.bindPopup(`<b>${p.n} events</b> (${esc(c.label)})<br>persons: ${p.p}<br>highest impact: ${esc(IMPACT_LABEL[p.imp])}` +
-                        `<br><i>zoom in or narrow the filter to see single events</i>`);
+                    layer.bindPopup(`<b>${w("{n} events").replace("{n}", p.n)}</b> (${esc(catLabel(c))})<br>` +
+                        `${w("persons")}: ${p.p}<br>${w("highest impact")}: ${esc(impactLabel(p.imp))}` +
+                        `<br><i>${w("zoom in or narrow the filter to see single events")}</i>`);
                     return;
                 }
                 const dist = p.d === null || p.d === undefined ? "–" : (p.d >= 1000 ? (p.d / 1000).toFixed(1) + " km" : p.d + " m");
                 layer.bindPopup(
                     `<table class="nsp-popup">` +
-                    `<tr><th colspan="2">${esc(c.label)}</th></tr>` +
-                    `<tr><td>time (UTC)</td><td>${esc(p.t)}</td></tr>` +
-                    `<tr><td>subtype</td><td>${esc(p.sub)}</td></tr>` +
-                    `<tr><td>persons</td><td>${esc(p.p)}</td></tr>` +
-                    `<tr><td>impact</td><td>${esc(IMPACT_LABEL[p.imp])}</td></tr>` +
-                    `<tr><td>confidence</td><td>${esc(p.conf)} (${esc(p.val)})</td></tr>` +
-                    `<tr><td>status</td><td>${esc(p.st)}</td></tr>` +
-                    `<tr><td>source</td><td>${esc(p.src)}</td></tr>` +
-                    `<tr><td>section</td><td>${esc(p.sec)}</td></tr>` +
-                    `<tr><td>distance to border</td><td>${dist}</td></tr>` +
+                    `<tr><th colspan="2">${esc(catLabel(c))}</th></tr>` +
+                    `<tr><td>${w("time (UTC)")}</td><td>${esc(p.t)}</td></tr>` +
+                    `<tr><td>${w("subtype")}</td><td>${esc(p.sub)}</td></tr>` +
+                    `<tr><td>${w("persons")}</td><td>${esc(p.p)}</td></tr>` +
+                    `<tr><td>${w("impact")}</td><td>${esc(impactLabel(p.imp))}</td></tr>` +
+                    `<tr><td>${w("confidence")}</td><td>${esc(p.conf)} (${esc(p.val)})</td></tr>` +
+                    `<tr><td>${w("status")}</td><td>${esc(p.st)}</td></tr>` +
+                    `<tr><td>${w("source")}</td><td>${esc(p.src)}</td></tr>` +
+                    `<tr><td>${w("section")}</td><td>${esc(p.sec)}</td></tr>` +
+                    `<tr><td>${w("distance to border")}</td><td>${dist}</td></tr>` +
                     `</table>`, {className: "nsp-event-popup"});
             },
             heatPoint: function (feature, latlng, context) {
@@ -147,7 +164,7 @@ window.nsp = Object.assign({}, window.nsp, {
             },
             patrolEach: function (feature, layer, context) {
                 const p = feature.properties;
-                layer.bindTooltip(`patrol ${esc(p.unit)} (${esc(p.mode)})<br>${esc(p.from)} – ${esc(p.to)}<br>${esc(p.km)} km`);
+                layer.bindTooltip(`${w("patrol")} ${esc(p.unit)} (${esc(p.mode)})<br>${esc(p.from)} – ${esc(p.to)}<br>${esc(p.km)} km`);
             },
             assetPoint: function (feature, latlng, context) {
                 const p = feature.properties;
@@ -157,7 +174,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 const html = `<div class="nsp-asset${old ? " nsp-asset-old" : ""}"><span class="nsp-asset-sym">&#9650;</span>` +
                     `<span class="nsp-asset-cs">${esc(p.cs)}</span><span class="nsp-asset-age">${age}</span></div>`;
                 return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-asset-icon", iconSize: [0, 0]}),
-                    title: `${p.cs}: last report ${age} ago`});
+                    title: `${p.cs}: ` + w("last report {age} ago").replace("{age}", age)});
             },
             vesselStyle: function (feature, context) {
                 return {color: "#0b3c5d", weight: 2, opacity: 0.7, dashArray: "2 4", className: "nsp-vessel"};
@@ -168,7 +185,8 @@ window.nsp = Object.assign({}, window.nsp, {
             },
             vesselEach: function (feature, layer, context) {
                 const p = feature.properties;
-                layer.bindTooltip(`${esc(p.name)}${p.mmsi ? " (MMSI " + p.mmsi + ")" : ""}<br>${esc(p.sog)} kn, ${esc(p.cog)}°, ${p.age} min ago`);
+                layer.bindTooltip(`${esc(p.name)}${p.mmsi ? " (MMSI " + p.mmsi + ")" : ""}<br>${esc(p.sog)} kn, ${esc(p.cog)}°, ` +
+                    w("{n} min ago").replace("{n}", p.age));
             },
             // ------------------------------------------------------------ basemap
             landStyle: function (feature, context) {

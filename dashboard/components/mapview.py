@@ -123,6 +123,25 @@ LAYER_SWITCH_JS = """function(shown) {
 }""" % json.dumps([k for k, _n in LAYERS])
 
 
+# What nsp_map.js writes in popups and tooltips (its w("...") calls), by English text; the
+# page root carries them in its language as data-nsp-words. Impacts are an event's: the key
+# "impact|<text>" (a section's level is "low" -> "zems", an event's impact "low" -> "zema").
+MAP_WORDS = (
+    *(label.split(" (")[0] for label in CATEGORY_LABELS.values()), "low", "medium", "high", "critical",
+    "internal border (no impact level)", "impact level", "board", "{n} events", "persons", "highest impact",
+    "zoom in or narrow the filter to see single events", "time (UTC)", "subtype", "impact", "confidence",
+    "status", "source", "section", "distance to border", "patrol", "last report {age} ago", "{n} min ago",
+)
+MAP_IMPACTS = ("low", "medium", "high", "very high")
+
+
+def map_words(lang: str) -> str:
+    """The data-nsp-words attribute: JSON of nsp_map.js's texts in ``lang``."""
+    words = {text: t(text, lang) for text in MAP_WORDS}
+    words.update({f"impact|{text}": t(text, lang, context="impact") for text in MAP_IMPACTS})
+    return json.dumps(words, ensure_ascii=False, separators=(",", ":"))
+
+
 def layer_switch(prefix: str, lang: str = "en") -> html.Div:
     """The layer checklist over the map's top right corner (kept in the browser's storage)."""
     return html.Div(dcc.Checklist(id=f"{prefix}-layers", options=[{"label": t(n, lang), "value": k} for k, n in LAYERS],

@@ -582,7 +582,9 @@ def layout(**query):
                          className="nsp-card nsp-feeds-card") if scope.all_sections else None,
             ], className="nsp-chart"),
         ], className="nsp-bottom"),
-    ], className="nsp-page nsp-page-main", **{"data-nsp-refresh-ms": s.refresh_seconds * 1000})  # nsp_watchdog.js
+    ], className="nsp-page nsp-page-main", lang=lang, **{
+        "data-nsp-refresh-ms": s.refresh_seconds * 1000,  # nsp_watchdog.js
+        "data-nsp-words": mapview.map_words(lang)})  # nsp_map.js's popups and tooltips
 
 
 # ======================================================================= registration

@@ -234,6 +234,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                   html.Div(id="wall-view", className="wall-view"),
                   html.Div(mapview.legend(P, compact=True, lang=lang), className="wall-legend")], className="wall-panel"),
     ], className="nsp-page wall-page", lang=lang, **{
+        "data-nsp-words": mapview.map_words(lang),  # nsp_map.js's tooltips
         "data-nsp-refresh-ms": s.refresh_seconds * 1000,  # nsp_watchdog.js, and its words:
         "data-nsp-offline": t("NO CONNECTION — the picture is from {time}; retrying", lang),
         "data-nsp-signed-out": t("SIGNED OUT — the picture is from {time}; open the kiosk link again", lang)})

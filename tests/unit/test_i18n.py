@@ -44,7 +44,7 @@ def _dynamic_texts() -> set[str]:
     import dashboard.app  # noqa: F401 - the pages register with the app
     from dashboard.auth import LOGIN_MESSAGES
     from dashboard.components.header import nav_links
-    from dashboard.components.mapview import LAYERS
+    from dashboard.components.mapview import LAYERS, MAP_IMPACTS, MAP_WORDS
     from dashboard.pages.main import _COT_WORDS, IMPACT_LABELS
     from dashboard.pages.wall import IMPACT_WORD
     from nsp.access import ROLES, Scope
@@ -55,7 +55,7 @@ def _dynamic_texts() -> set[str]:
             | {label.split(" (")[0] for label in CATEGORY_LABELS.values()}
             | {f"impact|{v}" for v in IMPACT_LABELS.values()} | {name for _k, name in LAYERS}
             | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES}
-            | set(LOGIN_MESSAGES))
+            | set(LOGIN_MESSAGES) | set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS})
 
 
 def _fields(text: str) -> set[str]:
@@ -91,3 +91,18 @@ def test_the_wall_language_comes_from_the_link_or_the_setting(monkeypatch):
         assert i18n.choose(None) == "lv" and i18n.choose("en") == "en"
     finally:
         web_settings.cache_clear()
+
+
+def test_the_map_script_asks_only_for_words_the_page_gives_it():
+    import json
+    import re
+
+    from dashboard.components.mapview import MAP_IMPACTS, MAP_WORDS, map_words
+
+    script = (ROOT / "assets" / "nsp_map.js").read_text()
+    asked = set(re.findall(r'\bw\("([^"]+)"\)', script))
+    assert len(asked) > 15 and asked <= set(MAP_WORDS), sorted(asked - set(MAP_WORDS))
+    words = json.loads(map_words("lv"))
+    assert words["persons"] == "personas" and words["impact|very high"] == "ļoti augsta" and words["low"] == "zems"
+    assert set(words) == set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
+    assert json.loads(map_words("en"))["persons"] == "persons"
