@@ -132,6 +132,7 @@ class Demo:
             base = f"http://127.0.0.1:{self.port}"
             echo(f"\nmain view  {base}/   (log in as one of the users below)")
             echo(f"wall       {base}/wall   (kiosk link, read-only: {base}/kiosk/{kiosk})")
+            echo(f"           in Latvian: {base}/kiosk/{kiosk}?lang=lv   (main view: EN · LV in its header)")
             for name, role, sections in DEMO_USERS:
                 scope = f" {','.join(sections)}" if sections else ""
                 echo(f"  user {name:<8} password {passwords[name]:<18} {role}{scope}")
