@@ -70,15 +70,21 @@ def scheduled_list(scope, lang: str = "en") -> html.Div:
         return html.Div()  # a commander's own exports only: the schedule's hold every section
     items = web.scheduled_snapshots(scope)
     s = export_settings()
-    rows = [html.Li([html.A(f"{it['week']} ({Week.parse(it['week'], s.timezone).span_text()})", href=it["url"],
-                            className="nsp-scheduled-link"),
+
+    def label(it: dict) -> str:
+        if "week" in it:
+            return f"{it['week']} ({Week.parse(it['week'], s.timezone).span_text()})"
+        return t("Monthly indicators {month}", lang, month=it["month"])
+
+    rows = [html.Li([html.A(label(it), href=it["url"], className="nsp-scheduled-link"),
                      html.Span(t(" · {mb} MB · made {made}", lang, mb=f"{it['bytes'] / 2**20:.1f}", made=it["made"]),
                                className="nsp-muted")])
             for it in items]
     return html.Div([
         html.H3(t("Made by the schedule", lang)),
-        html.P(t("All sections, every week (cron {cron}, centre time; the newest {keep} are kept). "
-                 "Each download is recorded in the audit log.", lang, cron=s.schedule, keep=s.keep),
+        html.P(t("All sections: the weekly snapshot (cron {cron}) and the monthly indicators (cron {monthly}), "
+                 "centre time; the newest {keep} of each are kept. Each download is recorded in the audit log.",
+                 lang, cron=s.schedule, monthly=s.monthly_schedule, keep=s.keep),
                className="nsp-muted"),
         html.Ul(rows, id=f"{P}-scheduled") if rows else html.P(t("None yet.", lang), id=f"{P}-scheduled"),
     ])

@@ -44,10 +44,11 @@ def publish(tmp: Path, folder: Path) -> Path:
     return zip_path
 
 
-def prune(out_dir: Path, keep: int) -> list[str]:
-    """Keep the ``keep`` newest snapshots (by week label, then time) in ``out_dir``."""
-    folders = sorted((p for p in out_dir.glob(PREFIX + "*") if p.is_dir()),
-                     key=lambda p: (p.name[len(PREFIX):len(PREFIX) + 8], p.stat().st_mtime), reverse=True)
+def prune(out_dir: Path, keep: int, prefix: str = PREFIX) -> list[str]:
+    """Keep the ``keep`` newest exports named ``prefix…`` (by their week or month label, then
+    time) in ``out_dir``."""
+    folders = sorted((p for p in out_dir.glob(prefix + "*") if p.is_dir()),
+                     key=lambda p: (p.name[len(prefix):len(prefix) + 8], p.stat().st_mtime), reverse=True)
     removed = []
     for old in folders[keep:]:
         shutil.rmtree(old, ignore_errors=True)

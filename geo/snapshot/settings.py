@@ -21,6 +21,8 @@ class ExportSettings(BaseSettings):
     keep: int = Field(default=12, ge=1, description="snapshots the scheduled export keeps in out_dir")
     timezone: str = Field(default="Europe/Riga", description="the centre's time zone (ISO weeks, schedule)")
     schedule: str = Field(default="0 6 * * 1", description="cron of the scheduled export, centre time")
+    monthly_schedule: str = Field(default="0 6 2 * *",
+                                  description="cron of the scheduled monthly indicators, centre time")
     chunk_rows: int = Field(default=20_000, ge=100, description="rows fetched per round trip")
     map_max_markers: int = Field(
         default=5_000, ge=0,

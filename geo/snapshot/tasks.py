@@ -1,11 +1,13 @@
-"""Queue tasks of the export: the dashboard's job and the Monday schedule.
+"""Queue tasks of the export: the dashboard's job, the Monday schedule and the monthly one.
 
 The schedule is a procrastinate periodic task with the cron expression of
 ``NSP_EXPORT_SCHEDULE`` (default ``0 6 * * 1``: Monday 06:00) in the centre's time
 zone (``NSP_EXPORT_TIMEZONE``). procrastinate 3.x evaluates cron expressions in UTC
 (its croniter gets bare timestamps); :func:`_zoned` swaps the registered entry for
 one whose croniter carries the centre's zone, so the export runs at 06:00 Riga time
-in winter (04:00 UTC) and in summer (03:00 UTC) alike.
+in winter (04:00 UTC) and in summer (03:00 UTC) alike. The monthly indicators of the last
+complete month follow ``NSP_EXPORT_MONTHLY_SCHEDULE`` (default ``0 6 2 * *``: the 2nd, 06:00),
+in good time for the 15th.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ import attr
 import croniter
 from procrastinate import periodic
 
-from geo.snapshot import bundle
+from geo.snapshot import bundle, indicators
 from geo.snapshot.export import export_weekly
 from geo.snapshot.settings import export_settings
-from geo.snapshot.week import Week, zone
+from geo.snapshot.week import Month, Week, zone
 from nsp.access import Scope
 from nsp.queue import app
 
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 QUEUE = "export"
 PERIODIC_ID = "weekly-snapshot"
+MONTHLY_ID = "monthly-indicators"
 SCHEDULER = Scope(user="scheduler", role="system")
 
 
@@ -76,3 +79,19 @@ def weekly_snapshot(timestamp: int) -> dict:
 
 
 _zoned(weekly_snapshot, PERIODIC_ID, export_settings().timezone)
+
+
+@app.periodic(cron=export_settings().monthly_schedule, periodic_id=MONTHLY_ID)
+@app.task(name="geo.snapshot.tasks.monthly_indicators", queue=QUEUE, queueing_lock="monthly_indicators")
+def monthly_indicators(timestamp: int) -> dict:
+    """The 2nd of the month, 06:00 centre time: the last complete month's indicators (all
+    sections) into NSP_EXPORT_OUT_DIR, keeping the newest NSP_EXPORT_KEEP."""
+    s = export_settings()
+    month = Month.last_complete(s.timezone, now=dt.datetime.fromtimestamp(timestamp, zone(s.timezone)))
+    folder, zip_path, manifest = indicators.export_monthly(month, s.out_dir, SCHEDULER, via="schedule")
+    removed = bundle.prune(s.out_dir, s.keep, prefix=indicators.PREFIX)
+    log.info("scheduled indicators done", extra={"action": "export", "month": month.label, "removed": removed})
+    return {"folder": str(folder), "zip": str(zip_path), "counts": manifest["counts"], "removed": removed}
+
+
+_zoned(monthly_indicators, MONTHLY_ID, export_settings().timezone)

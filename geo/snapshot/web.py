@@ -21,6 +21,7 @@ from flask import Blueprint, Response, abort, request, send_file
 
 from geo.snapshot.bundle import PREFIX
 from geo.snapshot.export import ExportError, snapshot_name
+from geo.snapshot.indicators import PREFIX as INDICATORS_PREFIX
 from geo.snapshot.settings import ExportSettings, export_settings
 from geo.snapshot.week import Month, Week, WeekError
 from nsp import access
@@ -111,21 +112,26 @@ def _current_scope() -> Scope:
     return current_scope()
 
 
-# The schedule's snapshots: all sections, no sections suffix (export.snapshot_name).
-SCHEDULED = re.compile(re.escape(PREFIX) + r"(?P<week>\d{4}-W\d{2})\.zip")
+# The schedule's exports: all sections, no sections suffix (export.snapshot_name): the weekly
+# snapshots and the monthly indicators.
+SCHEDULED = re.compile(re.escape(PREFIX) + r"(?P<week>\d{4}-W\d{2})\.zip|"
+                       + re.escape(INDICATORS_PREFIX) + r"(?P<month>\d{4}-\d{2})\.zip")
 
 
 def scheduled_snapshots(scope: Scope, settings: ExportSettings | None = None) -> list[dict]:
-    """The all-sections snapshots in ``NSP_EXPORT_OUT_DIR`` (the schedule's) that ``scope``
-    may download, newest week first: only users who may export and see every section."""
+    """The all-sections exports in ``NSP_EXPORT_OUT_DIR`` (the schedule's) that ``scope`` may
+    download: the weekly snapshots, newest week first, then the monthly indicators, newest
+    first; only for users who may export and see every section. Each has ``week`` or ``month``."""
     if not scope.can_export or not scope.all_sections:
         return []
     out_dir = (settings or export_settings()).out_dir
-    found = sorted(((p, m) for p in out_dir.glob(PREFIX + "*.zip") if (m := SCHEDULED.fullmatch(p.name))),
-                   reverse=True)
-    return [{"name": p.name, "week": m["week"], "bytes": p.stat().st_size,
+    found = [(p, m) for p in out_dir.glob("nsp-*.zip") if (m := SCHEDULED.fullmatch(p.name))]
+    weekly = sorted((pm for pm in found if pm[1]["week"]), key=lambda pm: pm[1]["week"], reverse=True)
+    monthly = sorted((pm for pm in found if pm[1]["month"]), key=lambda pm: pm[1]["month"], reverse=True)
+    return [{"name": p.name, **({"week": m["week"]} if m["week"] else {"month": m["month"]}),
+             "bytes": p.stat().st_size,
              "made": datetime.fromtimestamp(p.stat().st_mtime, timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-             "url": f"/export/scheduled/{p.name}"} for p, m in found]
+             "url": f"/export/scheduled/{p.name}"} for p, m in weekly + monthly]
 
 
 @blueprint.route("/export/scheduled/<name>")

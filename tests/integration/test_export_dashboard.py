@@ -128,6 +128,42 @@ def test_scheduled_task_exports_the_last_complete_week_and_keeps_n(conn, out_dir
     assert (row["actor"], row["via"]) == ("scheduler", "schedule")
 
 
+def test_scheduled_monthly_indicators_are_made_kept_listed_and_downloaded(conn, out_dir, monkeypatch):
+    import datetime as dt
+
+    import dashboard.app  # noqa: F401 - the export page registers its routes on the app
+    from dashboard.pages.export import scheduled_list
+    from geo.snapshot import tasks
+
+    seed_week(conn)  # 2026-W40: 28 September - 4 October, so September and October
+    monkeypatch.setenv("NSP_EXPORT_KEEP", "2")
+    export_settings.cache_clear()
+    for old in ("2026-07", "2026-08"):
+        (out_dir / f"nsp-indicators-{old}").mkdir(parents=True)
+        (out_dir / f"nsp-indicators-{old}.zip").write_bytes(b"old")
+    # the 2nd of November, 06:00 Riga time: October's indicators
+    second = dt.datetime(2026, 11, 2, 6, 0, tzinfo=dt.timezone(dt.timedelta(hours=2)))
+    result = tasks.monthly_indicators(int(second.timestamp()))
+    assert result["folder"] == str(out_dir / "nsp-indicators-2026-10")
+    assert result["removed"] == ["nsp-indicators-2026-07"]
+    assert sorted(p.name for p in out_dir.iterdir() if p.is_dir()) == ["nsp-indicators-2026-08",
+                                                                       "nsp-indicators-2026-10"]
+    csv_text = (out_dir / "nsp-indicators-2026-10" / "indicators.csv").read_text()
+    assert "2026-10,TOTAL,all sections of the export,events,events,Events (first reports)," in csv_text
+    row = conn.execute("SELECT actor, object, details->>'via' via FROM audit_log WHERE action = 'export'").fetchone()
+    assert (row["actor"], row["object"], row["via"]) == ("scheduler", "2026-10", "schedule")
+
+    listed = web.scheduled_snapshots(ANALYST)
+    assert [it.get("month") for it in listed] == ["2026-10", "2026-08"]
+    assert "Monthly indicators 2026-10" in str(scheduled_list(ANALYST))
+    with _export_routes(ANALYST) as (client, _who):
+        resp = client.get(listed[0]["url"])
+        assert resp.status_code == 200 and resp.mimetype == "application/zip" and resp.data[:2] == b"PK"
+        assert client.get("/export/scheduled/nsp-indicators-2026-10-LV-BY-01.zip").status_code == 404
+    # the task is on the queue's schedule, at 06:00 on the 2nd
+    assert ("geo.snapshot.tasks.monthly_indicators", tasks.MONTHLY_ID) in tasks.app.periodic_registry.periodic_tasks
+
+
 def test_the_schedules_snapshots_are_listed_and_downloaded_by_those_who_see_every_section(conn, out_dir):
     import dashboard.app  # noqa: F401 - the export page registers its routes on the app
     from dashboard.pages.export import scheduled_list, week_choices
