@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import lru_cache
+from urllib.parse import quote
 
 import flask_login
 from argon2 import PasswordHasher
@@ -312,10 +313,15 @@ def _login_page(error: str | None = None, status: int = 200, note: str | None = 
     """The sign-in form, in the language of :func:`dashboard.i18n.current` (``error`` and
     ``note`` are English texts, translated here), with EN · LV links."""
     lang = i18n.current()
-    msg = f'<p class="error" role="alert">{html.escape(t(error, lang))}</p>' if error else ""
+
+    def say(text: str) -> str:
+        return html.escape(t(text, lang))
+
+    msg = f'<p class="error" role="alert">{say(error)}</p>' if error else ""
     if note:
-        msg += f'<p class="note">{html.escape(t(note, lang))}</p>'
-    nxt = html.escape(_safe_next(request.args.get("next")), quote=True)
+        msg += f'<p class="note">{say(note)}</p>'
+    # the deep link, URL-encoded (its own & and = stay in it) and then HTML-escaped
+    nxt = html.escape(quote(_safe_next(request.args.get("next")), safe="/"), quote=True)
     switch = " · ".join(
         f"<b>{code.upper()}</b>" if code == lang else
         f'<a href="{url_for("nsp_auth.login")}?lang={code}&amp;next={nxt}">{code.upper()}</a>'
@@ -323,18 +329,18 @@ def _login_page(error: str | None = None, status: int = 200, note: str | None = 
     body = f"""<!doctype html>
 <html lang="{lang}"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>nsp — {t("sign in", lang)}</title><link rel="stylesheet" href="{url_for('nsp_auth.css')}"></head>
+<title>nsp — {say("sign in")}</title><link rel="stylesheet" href="{url_for('nsp_auth.css')}"></head>
 <body><main class="login">
 <p class="lang">{switch}</p>
-<h1>{t("National situational picture", lang)}</h1>
-<p class="sub">{t("Sensitive non-classified. Access is logged.", lang)}</p>
+<h1>{say("National situational picture")}</h1>
+<p class="sub">{say("Sensitive non-classified. Access is logged.")}</p>
 {msg}
 <form method="post" action="{url_for('nsp_auth.login')}?next={nxt}" autocomplete="off">
-<label for="login-username">{t("User name", lang)}</label>
+<label for="login-username">{say("User name")}</label>
 <input id="login-username" name="username" autocomplete="username" required autofocus>
-<label for="login-password">{t("Password", lang)}</label>
+<label for="login-password">{say("Password")}</label>
 <input id="login-password" name="password" type="password" autocomplete="current-password" required>
-<button id="login-submit" type="submit">{t("Sign in", lang)}</button>
+<button id="login-submit" type="submit">{say("Sign in")}</button>
 </form></main></body></html>"""
     return Response(body, status=status, mimetype="text/html")
 

@@ -25,12 +25,13 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
 import json
 import logging
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 import psycopg
 
@@ -91,16 +92,43 @@ def message(row: dict, link_base: str = "") -> dict:
     return body
 
 
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    """A redirect is not a delivery: urllib would follow a 301/302/303 with a GET without the
+    body (and carry the signature to another host), and its 200 would count as sent."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # urllib then raises HTTPError with the 3xx
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+def check_url(url: str) -> str | None:
+    """Why ``url`` cannot be a webhook, or None: http(s), a host, a numeric port, no spaces."""
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError as exc:
+        return str(exc)
+    if parts.scheme not in ("http", "https") or not parts.hostname or any(c.isspace() for c in url):
+        return "an http:// or https:// URL with a host"
+    return None
+
+
 def post(url: str, secret: str, body: dict, delivery_id: int | str, timeout: float) -> int:
-    """POST ``body``; the HTTP status of a 2xx answer. Raises OSError (URLError, HTTPError,
-    timeouts) otherwise."""
+    """POST ``body``; the HTTP status of a 2xx answer. Raises otherwise (URLError, HTTPError
+    for any other status, a 3xx included, timeouts, http.client errors)."""
     data = json.dumps(body, ensure_ascii=False).encode()
     request = urllib.request.Request(url, data=data, method="POST", headers={
         "Content-Type": "application/json; charset=utf-8", "User-Agent": "nsp-alerts",
         "X-NSP-Signature": sign(secret, data), "X-NSP-Delivery": str(delivery_id),
     })
-    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - http(s) only (CHECK)
+    with _OPENER.open(request, timeout=timeout) as response:
         return response.status
+
+
+# What a POST may raise: no answer, a refused or odd answer, a URL urllib cannot use.
+POST_ERRORS = (OSError, ValueError, http.client.HTTPException)
 
 
 def _reason(exc: BaseException) -> tuple[str, int | None]:
@@ -123,7 +151,7 @@ def deliver_due(settings: AlertSettings | None = None, limit: int | None = None)
                     break
                 try:
                     status = post(row["url"], row["secret"], message(row, s.link_base), row["id"], s.timeout_seconds)
-                except (OSError, ValueError) as exc:
+                except POST_ERRORS as exc:
                     error, http_status = _reason(exc)
                     wait = min(MAX_WAIT_SECONDS, s.retry_seconds * 2 ** row["attempts"])
                     outcome = conn.execute(queries["alerts_retry"], {

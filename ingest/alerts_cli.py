@@ -11,7 +11,7 @@ import secrets
 
 import click
 
-from ingest.alerts import _reason, deliver_due, message, post
+from ingest.alerts import POST_ERRORS, _reason, check_url, deliver_due, message, post
 from ingest.delivery_cli import _actor, _actor_option
 from ingest.delivery_settings import AlertSettings
 from ingest.review_cli import _since_option, _time
@@ -54,8 +54,9 @@ def alerts_add(name, url, min_impact, sections, categories, actor):
     unknown = sorted(set(categories or ()) - set(CATEGORIES))
     if unknown:
         raise click.BadParameter(f"unknown categories {', '.join(unknown)}", param_hint="--categories")
-    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
-        raise click.BadParameter("an http:// or https:// URL", param_hint="--url")
+    problem = check_url(url)
+    if problem:
+        raise click.BadParameter(problem, param_hint="--url")
     secret = secrets.token_urlsafe(32)
     who = _actor(actor)
     with db.connect() as conn, conn.transaction():
@@ -153,17 +154,18 @@ def alerts_test(name):
     s = AlertSettings()
     with db.connect() as conn:
         sub = _subscription(conn, name)
-        row = conn.execute("SELECT now() AS now, code, name FROM border_section ORDER BY code LIMIT 1").fetchone()
+        now = conn.execute("SELECT now() AS now").fetchone()["now"]
+        row = conn.execute("SELECT code, name FROM border_section ORDER BY code LIMIT 1").fetchone()
     sample = {"subscription": name, "event_id": "00000000-0000-0000-0000-000000000000",
               "category": "unauthorised_border_crossing", "subtype": "test", "impact": sub["min_impact"],
               "persons": 0, "section_code": row["code"] if row else None, "section_name": row["name"] if row else None,
-              "occurred_at": row["now"], "received_at": row["now"], "lon": 0.0, "lat": 0.0, "source": "nsp alerts test",
+              "occurred_at": now, "received_at": now, "lon": 0.0, "lat": 0.0, "source": "nsp alerts test",
               "description": "a test message from nsp alerts test", "follow_up": False}
     body = {**message(sample, s.link_base), "type": "nsp.alert.test"}
     body["text"] = "TEST " + body["text"]
     try:
         status = post(sub["url"], sub["secret"], body, "test", s.timeout_seconds)
-    except (OSError, ValueError) as exc:
+    except POST_ERRORS as exc:
         raise click.ClickException(f"{name}: not delivered to {sub['url']}: {_reason(exc)[0]}") from None
     click.echo(f"{name}: delivered to {sub['url']} (HTTP {status})")
 

@@ -94,15 +94,15 @@ window.nsp = Object.assign({}, window.nsp, {
             sectionEach: function (feature, layer, context) {
                 const p = feature.properties;
                 const h = (context && context.hideout) || {};
-                const lvl = p.kind === "land-internal" ? w("internal border (no impact level)") :
-                    (w("impact level") + ": " + esc(w(p.level)));
+                const lvl = p.kind === "land-internal" ? esc(w("internal border (no impact level)")) :
+                    (esc(w("impact level")) + ": " + esc(w(p.level)));
                 layer.bindPopup(`<b>${esc(p.code)} ${esc(p.name)}</b><br>${lvl}<br>${esc(p.kind)}, ${esc(p.km)} km` +
-                    `<br>${w("board")}: ${esc(p.board)}`);
+                    `<br>${esc(w("board"))}: ${esc(p.board)}`);
                 if (h.labels !== false) {
                     // the name only from zoom 9 (nsp-zoom-near, set by trackView): at the national
                     // zoom 36 full labels overlap one another
                     const bars = LEVEL_BARS[p.level] ?
-                        `<span class="nsp-label-level" title="${w("impact level")}: ${esc(w(p.level))}">${LEVEL_BARS[p.level]}</span>` : "";
+                        `<span class="nsp-label-level" title="${esc(w("impact level"))}: ${esc(w(p.level))}">${LEVEL_BARS[p.level]}</span>` : "";
                     layer.bindTooltip(`<span class="nsp-label-code">${esc(p.code)}</span>${bars}` +
                         `<span class="nsp-label-name"> ${esc(p.name)}</span>`, {permanent: true, direction: "center",
                         className: "nsp-section-label nsp-level-" + (p.level || "internal"), opacity: 0.95});
@@ -133,24 +133,24 @@ window.nsp = Object.assign({}, window.nsp, {
                 if (p.cluster) return;
                 const c = CAT[p.cat] || CAT.other;
                 if (p.agg) {
-                    layer.bindPopup(`<b>${w("{n} events").replace("{n}", p.n)}</b> (${esc(catLabel(c))})<br>` +
-                        `${w("persons")}: ${p.p}<br>${w("highest impact")}: ${esc(impactLabel(p.imp))}` +
-                        `<br><i>${w("zoom in or narrow the filter to see single events")}</i>`);
+                    layer.bindPopup(`<b>${esc(w("{n} events").replace("{n}", p.n))}</b> (${esc(catLabel(c))})<br>` +
+                        `${esc(w("persons"))}: ${p.p}<br>${esc(w("highest impact"))}: ${esc(impactLabel(p.imp))}` +
+                        `<br><i>${esc(w("zoom in or narrow the filter to see single events"))}</i>`);
                     return;
                 }
                 const dist = p.d === null || p.d === undefined ? "–" : (p.d >= 1000 ? (p.d / 1000).toFixed(1) + " km" : p.d + " m");
                 layer.bindPopup(
                     `<table class="nsp-popup">` +
                     `<tr><th colspan="2">${esc(catLabel(c))}</th></tr>` +
-                    `<tr><td>${w("time (UTC)")}</td><td>${esc(p.t)}</td></tr>` +
-                    `<tr><td>${w("subtype")}</td><td>${esc(p.sub)}</td></tr>` +
-                    `<tr><td>${w("persons")}</td><td>${esc(p.p)}</td></tr>` +
-                    `<tr><td>${w("impact")}</td><td>${esc(impactLabel(p.imp))}</td></tr>` +
-                    `<tr><td>${w("confidence")}</td><td>${esc(p.conf)} (${esc(p.val)})</td></tr>` +
-                    `<tr><td>${w("status")}</td><td>${esc(p.st)}</td></tr>` +
-                    `<tr><td>${w("source")}</td><td>${esc(p.src)}</td></tr>` +
-                    `<tr><td>${w("section")}</td><td>${esc(p.sec)}</td></tr>` +
-                    `<tr><td>${w("distance to border")}</td><td>${dist}</td></tr>` +
+                    `<tr><td>${esc(w("time (UTC)"))}</td><td>${esc(p.t)}</td></tr>` +
+                    `<tr><td>${esc(w("subtype"))}</td><td>${esc(p.sub)}</td></tr>` +
+                    `<tr><td>${esc(w("persons"))}</td><td>${esc(p.p)}</td></tr>` +
+                    `<tr><td>${esc(w("impact"))}</td><td>${esc(impactLabel(p.imp))}</td></tr>` +
+                    `<tr><td>${esc(w("confidence"))}</td><td>${esc(p.conf)} (${esc(p.val)})</td></tr>` +
+                    `<tr><td>${esc(w("status"))}</td><td>${esc(p.st)}</td></tr>` +
+                    `<tr><td>${esc(w("source"))}</td><td>${esc(p.src)}</td></tr>` +
+                    `<tr><td>${esc(w("section"))}</td><td>${esc(p.sec)}</td></tr>` +
+                    `<tr><td>${esc(w("distance to border"))}</td><td>${dist}</td></tr>` +
                     `</table>`, {className: "nsp-event-popup"});
             },
             heatPoint: function (feature, latlng, context) {
@@ -164,7 +164,7 @@ window.nsp = Object.assign({}, window.nsp, {
             },
             patrolEach: function (feature, layer, context) {
                 const p = feature.properties;
-                layer.bindTooltip(`${w("patrol")} ${esc(p.unit)} (${esc(p.mode)})<br>${esc(p.from)} – ${esc(p.to)}<br>${esc(p.km)} km`);
+                layer.bindTooltip(`${esc(w("patrol"))} ${esc(p.unit)} (${esc(p.mode)})<br>${esc(p.from)} – ${esc(p.to)}<br>${esc(p.km)} km`);
             },
             assetPoint: function (feature, latlng, context) {
                 const p = feature.properties;
@@ -186,7 +186,7 @@ window.nsp = Object.assign({}, window.nsp, {
             vesselEach: function (feature, layer, context) {
                 const p = feature.properties;
                 layer.bindTooltip(`${esc(p.name)}${p.mmsi ? " (MMSI " + p.mmsi + ")" : ""}<br>${esc(p.sog)} kn, ${esc(p.cog)}°, ` +
-                    w("{n} min ago").replace("{n}", p.age));
+                    esc(w("{n} min ago").replace("{n}", p.age)));
             },
             // ------------------------------------------------------------ basemap
             landStyle: function (feature, context) {

@@ -261,9 +261,10 @@ WITH recent AS (
 ), feeds AS (
     SELECT coalesce(r.source, x.source) AS source,
            coalesce(r.last_delivery,
-                    (SELECT b.finished_at FROM ingest_batch b  -- an expected feed silent for longer
-                      WHERE b.source = x.source AND b.status = 'done'
-                      ORDER BY b.received_at DESC LIMIT 1)) AS last_delivery,
+                    (SELECT max(d.finished_at) FROM (  -- an expected feed silent for longer
+                        SELECT b.finished_at FROM ingest_batch b
+                         WHERE b.source = x.source AND b.status = 'done'
+                         ORDER BY b.received_at DESC LIMIT 20) d)) AS last_delivery,
            coalesce(r.files_24h, 0) AS files_24h, coalesce(r.quarantined_24h, 0)::bigint AS quarantined_24h,
            coalesce(r.failed_24h, 0) AS failed_24h, x.every AS expected_every
       FROM recent r
@@ -277,11 +278,15 @@ SELECT f.*, (f.expected_every IS NOT NULL
 -- picture_feeds_late --
 -- The feeds with an expected interval whose last completed delivery is older than that
 -- interval, or that never delivered; the longest silent first. For the LIVE sign and /healthz.
+-- The last delivery is the latest finish among the source's 20 last received batches (read
+-- backwards on its (source, received_at) index): a long batch that finishes after a newer
+-- one still counts, as max(finished_at) does in picture_feeds.
 SELECT x.source, x.every AS expected_every, d.last_delivery
   FROM feed_expectation x
-  LEFT JOIN LATERAL (SELECT b.finished_at AS last_delivery FROM ingest_batch b
-                      WHERE b.source = x.source AND b.status = 'done'
-                      ORDER BY b.received_at DESC LIMIT 1) d ON true
+  LEFT JOIN LATERAL (SELECT max(r.finished_at) AS last_delivery
+                       FROM (SELECT b.finished_at FROM ingest_batch b
+                              WHERE b.source = x.source AND b.status = 'done'
+                              ORDER BY b.received_at DESC LIMIT 20) r) d ON true
  WHERE d.last_delivery IS NULL OR d.last_delivery < now() - x.every
  ORDER BY d.last_delivery NULLS FIRST, x.source
 

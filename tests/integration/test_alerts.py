@@ -36,6 +36,13 @@ class Receiver:
                 receiver.requests.append({"path": self.path, "headers": self.headers, "body": body})  # case-insensitive
                 status = receiver.statuses.pop(0) if len(receiver.statuses) > 1 else receiver.statuses[0]
                 self.send_response(status)
+                if 300 <= status < 400:  # a redirect to a path of this server that answers 200
+                    self.send_header("Location", "/moved")
+                self.end_headers()
+
+            def do_GET(self):  # noqa: N802 - what urllib would send after a redirect
+                receiver.requests.append({"path": self.path, "headers": self.headers, "body": b""})
+                self.send_response(200)
                 self.end_headers()
 
             def log_message(self, *args):
@@ -184,11 +191,44 @@ def test_an_unreachable_webhook_is_an_error_that_names_it(db_url, conn, tmp_path
     assert code == 1 and "nowhere: not delivered to http://127.0.0.1:9/hook: no answer" in out
 
 
+def test_a_redirect_or_an_answer_that_is_not_http_is_retried_not_taken_for_delivered(db_url, conn, tmp_path):
+    import socketserver
+
+    redirecting = Receiver(statuses=(302,))
+
+    class Garbage(socketserver.BaseRequestHandler):
+        def handle(self):
+            self.request.recv(65536)
+            self.request.sendall(b"this is not HTTP\r\n\r\n")
+
+    garbage = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Garbage)
+    threading.Thread(target=garbage.serve_forever, daemon=True).start()
+    try:
+        _add("moved", redirecting.url)
+        _add("junk", f"http://127.0.0.1:{garbage.server_address[1]}/hook")
+        ingest_file(_feed(conn, tmp_path / "f.geojsonl", EVENTS[:1]), source="board")
+        assert deliver_due() == {"sent": 0, "retry": 2, "failed": 0}
+        rows = {r["name"]: r for r in conn.execute(
+            "SELECT s.name, d.status, d.attempts, d.http_status, d.last_error FROM alert_delivery d"
+            " JOIN alert_subscription s ON s.id = d.subscription_id")}
+        assert (rows["moved"]["status"], rows["moved"]["http_status"]) == ("queued", 302)
+        assert rows["moved"]["last_error"].startswith("HTTP 302")
+        assert [r["path"] for r in redirecting.requests] == ["/hook"]  # the redirect was not followed
+        assert rows["junk"]["status"] == "queued" and rows["junk"]["attempts"] == 1
+        assert rows["junk"]["last_error"]  # the reason is kept, and the next run is not blocked by it
+    finally:
+        redirecting.close()
+        garbage.shutdown()
+        garbage.server_close()
+
+
 def test_alerts_cli_manages_subscriptions_and_is_audited(db_url, conn, receiver):
     _add("duty", receiver.url, "--sections", "LV-BY-01,LV-BY-02", "--min-impact", "very_high")
     code, out = _run("alerts", "add", "duty", "--url", receiver.url)
     assert code == 1 and "exists" in out
     for args, message in ((["x", "--url", "ftp://h/"], "http:// or https://"),
+                          (["x", "--url", "http://host:abc/hook"], "Port could not be cast to integer"),
+                          (["x", "--url", "http:///hook"], "with a host"),
                           (["x", "--url", receiver.url, "--sections", "LV-XX-99"], "unknown sections LV-XX-99"),
                           (["x", "--url", receiver.url, "--categories", "aliens"], "unknown categories aliens")):
         code, out = _run("alerts", "add", *args)

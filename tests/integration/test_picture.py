@@ -452,8 +452,8 @@ def test_a_wall_in_latvian(pic, monkeypatch):
     pic.execute("INSERT INTO feed_expectation (source, every, set_by) VALUES ('radar', interval '5 minutes', 't')")
     with acting_as(OFFICER):
         page = str(wall.layout(lang="lv"))
-        assert "VALSTS SITUĀCIJAS ATTĒLS" in page and "visa valsts · pēdējās 24h" in page
-        assert "Robežas posmi" in page and "Notikumi, pēdējās 24h" in page and "Neatļauta robežšķērsošana" in page
+        assert "VALSTS SITUĀCIJAS ATTĒLS" in page and "visa valsts · periods 24h" in page
+        assert "Robežas posmi" in page and "Notikumi, periods 24h" in page and "Neatļauta robežšķērsošana" in page
         assert "augsts ietekmes līmenis" in page and "TIEŠSAISTĒ" in page and "kavējas 1 plūsma: radar" in page
         assert "data-nsp-offline='NAV SAVIENOJUMA — attēls ir no {time}; mēģina atkārtoti'" in page
         assert "ĻOTI AUGSTA" in page and "9 pers." in page  # the banner
@@ -506,6 +506,10 @@ def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
     # the sign-in page and the export page follow it
     login = client.get("/login").get_data(as_text=True)  # the cookie is sent back now
     assert '<html lang="lv">' in login and "Pieteikties" in login and "Lietotājvārds" in login
+    # a deep link with its own & survives the language link and the form (URL-encoded)
+    login = client.get("/login?next=/%3Fwindow%3D6h%26sections%3DLV-BY-01").get_data(as_text=True)
+    assert 'href="/login?lang=en&amp;next=/%3Fwindow%3D6h%26sections%3DLV-BY-01"' in login
+    assert 'action="/login?next=/%3Fwindow%3D6h%26sections%3DLV-BY-01"' in login
     failed = client.post("/login", data={"username": "nobody", "password": "x"},
                          headers={"Origin": "http://localhost"}).get_data(as_text=True)
     assert "Nepareizs lietotājvārds vai parole." in failed

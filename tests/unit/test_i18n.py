@@ -30,7 +30,7 @@ def _literal_texts() -> set[str]:
             if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.args):
                 continue
             arg = node.args[0]
-            if node.func.id == "t":
+            if node.func.id in ("t", "say"):  # say: the sign-in page's t() with HTML escaping
                 options = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
                 found |= {_key(node, a.value) for a in options if isinstance(a, ast.Constant)}
             elif node.func.id == "_head" and isinstance(arg, ast.Tuple):
