@@ -507,6 +507,16 @@ def feeds(scope: Scope, days: int = 7) -> list[dict]:
         return _run(conn, "picture_feeds", {"days": days})
 
 
+def alert_health(scope: Scope) -> dict | None:
+    """Webhook alerts in counts (subscriptions, sent_24h, waiting, waiting_long, failed_24h) for
+    scopes of every section; None for others, and when no subscription is active."""
+    if not scope.all_sections:
+        return None
+    with access.connection(scope) as conn:
+        row = _run(conn, "picture_alert_health", {})[0]
+    return row if row["subscriptions"] or row["waiting"] or row["failed_24h"] else None
+
+
 def sources(scope: Scope) -> list[str]:
     with access.connection(scope) as conn:
         return [r["source"] for r in _run(conn, "picture_sources", {})]

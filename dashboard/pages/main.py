@@ -309,8 +309,17 @@ def feeds_view(_n) -> html.Table | html.P:
     caption = html.Caption([t("{n} late · ", lang, n=n_late) if n_late else "", t("Expected interval: ", lang),
                             html.Code("nsp feeds expect NAME 15m"), t(" · refused records: ", lang),
                             html.Code("nsp quarantine --source NAME")])
-    return html.Table([caption, html.Thead(head), html.Tbody(body)], className="nsp-table nsp-feeds",
-                      id="main-feeds-table")
+    table = html.Table([caption, html.Thead(head), html.Tbody(body)], className="nsp-table nsp-feeds",
+                       id="main-feeds-table")
+    alerts = picture.alert_health(current_scope())
+    if alerts is None:
+        return table
+    trouble = alerts["failed_24h"] or alerts["waiting_long"]
+    line = html.P([t("Webhook alerts, 24 h: {sent} sent, {waiting} waiting, {failed} given up", lang,
+                     sent=alerts["sent_24h"], waiting=alerts["waiting"], failed=alerts["failed_24h"]),
+                   " · ", html.Code("nsp alerts log")],
+                  className="nsp-alert-health" + (" nsp-alert-trouble" if trouble else ""), id="main-alert-health")
+    return html.Div([table, line])
 
 
 def update_status(_n) -> tuple:

@@ -290,6 +290,11 @@ SELECT x.source, x.every AS expected_every, d.last_delivery
  WHERE d.last_delivery IS NULL OR d.last_delivery < now() - x.every
  ORDER BY d.last_delivery NULLS FIRST, x.source
 
+-- picture_alert_health --
+-- Webhook alerts in counts (0014_alert_health.sql): active subscriptions, sent in 24 h,
+-- waiting, waiting over 10 minutes, given up in 24 h. Zeros unless the scope sees every section.
+SELECT * FROM nsp_alert_health()
+
 -- picture_sources --
 -- The distinct event sources, read by a loose index scan of (source, source_ref).
 WITH RECURSIVE s AS (

@@ -179,8 +179,9 @@ def test_app_role_cannot_bypass(db_url, conn):
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"""
     ).fetchall()}
     # nsp_event_cells_maintain is a trigger function (it cannot be called directly) that keeps
-    # the map's pre-aggregate, which the app role may only read.
-    assert definers <= {"nsp_apply_impact_change", "nsp_event_cells_maintain"}, definers
+    # the map's pre-aggregate, which the app role may only read. nsp_alert_health returns four
+    # counts of webhook deliveries, to scopes of every section only (test below).
+    assert definers <= {"nsp_apply_impact_change", "nsp_event_cells_maintain", "nsp_alert_health"}, definers
     assert conn.execute("SELECT prorettype = 'trigger'::regtype AS t FROM pg_proc"
                         " WHERE proname = 'nsp_event_cells_maintain'").fetchone()["t"]
     # Anything the app role can read either has RLS or is known not to need it.

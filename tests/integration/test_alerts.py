@@ -270,3 +270,38 @@ def test_a_worker_posts_the_alert_of_a_dropped_file_after_loading_it(db_url, con
     assert json.loads(receiver.requests[0]["body"])["event"]["section"] == "LV-BY-01"
     # posted by the worker's deliver_alerts job (nothing else here posts), once
     assert conn.execute("SELECT status FROM alert_delivery").fetchone()["status"] == "sent"
+
+
+def test_the_feeds_card_counts_webhook_alerts_for_those_who_see_every_section(db_url, conn, tmp_path):
+    import dashboard.app  # noqa: F401 - the pages register with the app
+    from dashboard.pages import main
+    from dashboard.scope import acting_as
+    from geo import picture
+    from nsp import access
+    from nsp.access import Scope
+
+    officer = Scope(user="anna", role="watch_officer")
+    commander = Scope(user="janis", role="sector_commander", sections=("LV-BY-01",))
+    conn.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('x', 'done', now())")
+    assert picture.alert_health(officer) is None  # no subscription: no line
+    failing = Receiver(statuses=(500,))
+    try:
+        _add("pager", failing.url)
+        ingest_file(_feed(conn, tmp_path / "f.geojsonl", EVENTS[:2]), source="board")
+        deliver_due(AlertSettings(max_attempts=1))
+    finally:
+        failing.close()
+    health = picture.alert_health(officer)
+    assert (health["subscriptions"], health["sent_24h"], health["waiting"], health["failed_24h"]) == (1, 0, 0, 1)
+    with acting_as(officer):
+        card = str(main.feeds_view(0))
+        assert "Webhook alerts, 24 h: 0 sent, 0 waiting, 1 given up" in card and "nsp-alert-trouble" in card
+    assert picture.alert_health(commander) is None
+    with acting_as(commander):
+        assert "Webhook alerts" not in str(main.feeds_view(0))
+    # the app role gets counts only, and a commander's scope gets zeros even when it asks itself
+    with access.connection(commander) as c:
+        assert c.execute("SELECT * FROM nsp_alert_health()").fetchone() == {
+            "subscriptions": 0, "sent_24h": 0, "waiting": 0, "waiting_long": 0, "failed_24h": 0}
+        with pytest.raises(Exception, match="permission denied"):
+            c.execute("SELECT url FROM alert_subscription")
