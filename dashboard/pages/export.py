@@ -17,7 +17,7 @@ from dashboard.scope import current_scope
 from geo.snapshot import web
 from geo.snapshot.export import ExportError
 from geo.snapshot.settings import export_settings
-from geo.snapshot.week import Month, Week
+from geo.snapshot.week import MONTH_ABBREVIATIONS, MONTH_NAMES, Month, Week
 from nsp import access
 
 dash.register_page(__name__, path="/export", name="Export week", title="nsp — export week")
@@ -47,20 +47,29 @@ _register_download_route()
 EARLIER_WEEKS = 12
 
 
+def _abbreviations(lang: str) -> tuple[str, ...]:
+    return tuple(t(a, lang, context="month") for a in MONTH_ABBREVIATIONS)
+
+
+def _names(lang: str) -> tuple[str, ...]:
+    return tuple(t(n, lang) for n in MONTH_NAMES)
+
+
 def week_choices(tz: str | None = None, lang: str = "en") -> list[dict]:
     """The last complete week (the default), this week so far, then earlier weeks, newest first."""
     tz = tz or export_settings().timezone
     now, last = Week.current(tz), Week.last_complete(tz)
+    abbr = _abbreviations(lang)
     choices = [
-        {"label": t("Last complete week {label} ({span})", lang, label=last.label, span=last.span_text()),
+        {"label": t("Last complete week {label} ({span})", lang, label=last.label, span=last.span_text(abbr)),
          "value": last.label},
-        {"label": t("This week so far {label} ({span})", lang, label=now.label, span=now.span_text()),
+        {"label": t("This week so far {label} ({span})", lang, label=now.label, span=now.span_text(abbr)),
          "value": now.label},
     ]
     week = last
     for _ in range(EARLIER_WEEKS):
         week = week.previous()
-        choices.append({"label": f"{week.label} ({week.span_text()})", "value": week.label})
+        choices.append({"label": f"{week.label} ({week.span_text(abbr)})", "value": week.label})
     return choices
 
 
@@ -73,7 +82,7 @@ def scheduled_list(scope, lang: str = "en") -> html.Div:
 
     def label(it: dict) -> str:
         if "week" in it:
-            return f"{it['week']} ({Week.parse(it['week'], s.timezone).span_text()})"
+            return f"{it['week']} ({Week.parse(it['week'], s.timezone).span_text(_abbreviations(lang))})"
         return t("Monthly indicators {month}", lang, month=it["month"])
 
     rows = [html.Li([html.A(label(it), href=it["url"], className="nsp-scheduled-link"),
@@ -98,14 +107,15 @@ def month_choices(tz: str | None = None, lang: str = "en") -> list[dict]:
     """The last complete month (the default), this month so far, then earlier months."""
     tz = tz or export_settings().timezone
     last = Month.last_complete(tz)
-    choices = [{"label": t("Last complete month {label} ({span})", lang, label=last.label, span=last.span_text()),
+    names = _names(lang)
+    choices = [{"label": t("Last complete month {label} ({span})", lang, label=last.label, span=last.span_text(names)),
                 "value": last.label},
                {"label": t("This month so far {label} ({span})", lang, label=last.next().label,
-                           span=last.next().span_text()), "value": last.next().label}]
+                           span=last.next().span_text(names)), "value": last.next().label}]
     month = last
     for _ in range(EARLIER_MONTHS - 1):
         month = month.previous()
-        choices.append({"label": f"{month.label} ({month.span_text()})", "value": month.label})
+        choices.append({"label": f"{month.label} ({month.span_text(names)})", "value": month.label})
     return choices
 
 

@@ -10,6 +10,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from nsp.errors import NspError
 
 _WEEK = re.compile(r"^(\d{4})-?W(\d{1,2})$", re.IGNORECASE)
+# Month names for span_text, January first; a page in another language passes its own.
+MONTH_NAMES = ("January", "February", "March", "April", "May", "June", "July", "August", "September",
+               "October", "November", "December")
+MONTH_ABBREVIATIONS = tuple(name[:3] for name in MONTH_NAMES)
 
 
 class WeekError(NspError):
@@ -82,9 +86,11 @@ class Week:
     def is_complete(self, now: datetime | None = None) -> bool:
         return (now or datetime.now(zone(self.tz))) >= self.end
 
-    def span_text(self) -> str:
+    def span_text(self, abbreviations: tuple[str, ...] = MONTH_ABBREVIATIONS) -> str:
+        """``23 Nov – 29 Nov 2026`` (the month names given, January first)."""
         a, b = self.day(0), self.day(6)
-        return f"{a:%d %b} – {b:%d %b %Y}"
+        return (f"{a.day:02d} {abbreviations[a.month - 1]} – "
+                f"{b.day:02d} {abbreviations[b.month - 1]} {b.year}")
 
 
 _MONTH = re.compile(r"^(\d{4})-(\d{1,2})$")
@@ -139,5 +145,6 @@ class Month:
     def is_complete(self, now: datetime | None = None) -> bool:
         return (now or datetime.now(zone(self.tz))) >= self.end
 
-    def span_text(self) -> str:
-        return self.start.strftime("%B %Y")
+    def span_text(self, names: tuple[str, ...] = MONTH_NAMES) -> str:
+        """``November 2026`` (the month names given, January first)."""
+        return f"{names[self.month - 1]} {self.year}"

@@ -518,6 +518,12 @@ def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
         page = str(export.layout())
         assert "Nedēļas eksports" in page and "Eksportēt nedēļu" in page and "Mēneša rādītāji" in page
         assert "Pēdējā pilnā nedēļa" in page and "Export week" not in page
+        from geo.snapshot.week import MONTH_NAMES
+
+        assert not any(f"({name} 20" in page for name in MONTH_NAMES)  # month names in Latvian too
+        assert any(f"({name} 20" in page for name in ("janvāris", "februāris", "marts", "aprīlis", "maijs",
+                                                      "jūnijs", "jūlijs", "augusts", "septembris", "oktobris",
+                                                      "novembris", "decembris"))
 
 
 def test_no_user_sees_nothing(pic):

@@ -47,6 +47,7 @@ def _dynamic_texts() -> set[str]:
     from dashboard.components.mapview import LAYERS, MAP_IMPACTS, MAP_WORDS
     from dashboard.pages.main import _COT_WORDS, IMPACT_LABELS
     from dashboard.pages.wall import IMPACT_WORD
+    from geo.snapshot.week import MONTH_ABBREVIATIONS, MONTH_NAMES
     from nsp.access import ROLES, Scope
 
     links = {label for role in ROLES for page in ("main", "export", "audit")
@@ -55,7 +56,8 @@ def _dynamic_texts() -> set[str]:
             | {label.split(" (")[0] for label in CATEGORY_LABELS.values()}
             | {f"impact|{v}" for v in IMPACT_LABELS.values()} | {name for _k, name in LAYERS}
             | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES}
-            | set(LOGIN_MESSAGES) | set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS})
+            | set(LOGIN_MESSAGES) | set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
+            | set(MONTH_NAMES) | {f"month|{a}" for a in MONTH_ABBREVIATIONS})
 
 
 def _fields(text: str) -> set[str]:
