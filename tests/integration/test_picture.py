@@ -454,7 +454,7 @@ def test_a_wall_in_latvian(pic, monkeypatch):
         page = str(wall.layout(lang="lv"))
         assert "VALSTS SITUĀCIJAS ATTĒLS" in page and "visa valsts · periods 24h" in page
         assert "Robežas posmi" in page and "Notikumi, periods 24h" in page and "Neatļauta robežšķērsošana" in page
-        assert "augsts ietekmes līmenis" in page and "TIEŠSAISTĒ" in page and "kavējas 1 plūsma: radar" in page
+        assert "augsts līmenis" in page and "TIEŠSAISTĒ" in page and "kavējas 1 plūsma: radar" in page
         assert "data-nsp-offline='NAV SAVIENOJUMA — attēls ir no {time}; mēģina atkārtoti'" in page
         assert "ĻOTI AUGSTA" in page and "9 pers." in page  # the banner
         assert "NATIONAL SITUATIONAL PICTURE" not in page and "LIVE" not in page
@@ -484,7 +484,7 @@ def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
         page = str(main.layout(lang="lv", window="6h"))
         for text in ("Valsts situācijas attēls", "Periods", "Kategorija", "visa valsts (visi)", "Apzīmējumi",
                      "Robežas posmi periodā", "Līdz robežai (m)", "Reģistrēt lēmumu", "Plūsmas: pēdējā piegāde",
-                     "dežurējošais virsnieks", "Eksports", "Posmu teritorijas", "zems ietekmes līmenis"):
+                     "dežurējošais virsnieks", "Eksports", "Posmu teritorijas", "zems līmenis"):
             assert text in page, text
         assert "National situational picture" not in page and "Record decision" not in page
         panels = main.update_panels(parse_query("window=24h"), 0, 0)
