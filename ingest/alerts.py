@@ -7,7 +7,9 @@ A subscription (``nsp alerts add``, table ``alert_subscription``) names a URL, t
 impact it wants, and optionally sections and categories. Every new event it asks for gets a
 row in ``alert_delivery`` in the same transaction that stores the event (the outbox): a stored
 event has its alert queued, a rolled-back batch leaves none, and the unique (subscription,
-event) key makes a re-delivered event alert once.
+event) key makes a re-delivered event alert once. So does an event that a newer message
+raises from below the subscription's impact to it or above (``raised_from``: a Cursor on
+Target marker re-typed from unknown to hostile).
 
 A worker posts each due row as JSON (below), signed with the subscription's secret:
 ``X-NSP-Signature: sha256=<hex HMAC-SHA256 of the body>``; ``X-NSP-Delivery: <row id>``
@@ -50,9 +52,8 @@ def has_subscriptions(conn: psycopg.Connection) -> bool:
 
 
 def queue_alerts(conn: psycopg.Connection, source: str, batch_id: int) -> int:
-    """In the batch's transaction: queue the alerts of its new events; how many were queued."""
-    if not has_subscriptions(conn):
-        return 0
+    """In the batch's transaction (with a subscription active): queue the alerts of its new
+    events and of those it raised to an alerting impact; how many were queued."""
     return conn.execute(queries["alerts_outbox"], {"source": source, "batch_id": batch_id}).rowcount
 
 
@@ -67,6 +68,8 @@ def _iso(value: datetime) -> str:
 def message(row: dict, link_base: str = "") -> dict:
     """The JSON body of one delivery."""
     impact = row["impact"].replace("_", " ").upper()
+    if row.get("raised_from"):
+        impact += f" (raised from {row['raised_from'].replace('_', ' ')})"
     category = CATEGORY_LABELS.get(row["category"], row["category"]).split(" (")[0]
     parts = [f"{impact}: {category}",
              row["section_code"] or "outside every section"]
@@ -84,6 +87,7 @@ def message(row: dict, link_base: str = "") -> dict:
             "section_name": row["section_name"], "occurred_at": _iso(row["occurred_at"]),
             "received_at": _iso(row["received_at"]), "lon": round(row["lon"], 6), "lat": round(row["lat"], 6),
             "source": row["source"], "description": row["description"], "follow_up": row["follow_up"],
+            "raised_from": row.get("raised_from"),
         },
     }
     if link_base:

@@ -39,7 +39,7 @@ from typing import BinaryIO
 
 import psycopg
 
-from ingest.alerts import queue_alerts
+from ingest.alerts import has_subscriptions, queue_alerts
 from ingest.base import (
     BatchSummary,
     Event,
@@ -172,6 +172,7 @@ class _Batch:
         self.params = {"source": source, "batch_id": batch_id, "file_name": file_name, "format": fmt,
                        "ms": int(time.time() * 1000), "seq0": 0}
         self._locked = False
+        self._alerting: bool | None = None  # an alert subscription is active (asked once)
         self._seq = 0
         self._buffers: dict[str, list] = {
             "stage_event": [], "stage_position": [], "stage_object": [], "stage_patrol": [],
@@ -241,9 +242,16 @@ class _Batch:
         conn.execute("SET LOCAL enable_material = off")
         self.accepted += conn.execute(queries["ingest_merge_events"], self.params).rowcount
         if self.has_versions:
+            if self.alerting():  # what the updated events were, so a raised one alerts
+                conn.execute(queries["ingest_prior_impacts"], self.params)
             self.accepted += conn.execute(queries["ingest_merge_events_versioned"], self.params).rowcount
         conn.execute("SET LOCAL enable_material TO DEFAULT")
         conn.execute("TRUNCATE stage_event")
+
+    def alerting(self) -> bool:
+        if self._alerting is None:
+            self._alerting = has_subscriptions(self.conn)
+        return self._alerting
 
     def _merge_positions(self) -> None:
         conn = self.conn
@@ -495,7 +503,7 @@ def ingest_stream(
                     accepted, duplicates = batch.merge()
                 finally:
                     batch.close()
-                if batch.counts["event"]:
+                if batch.counts["event"] and batch.alerting():
                     queue_alerts(conn, source, summary.batch_id)  # the outbox, in this transaction
                 summary.records, summary.accepted, summary.duplicates = batch.records, accepted, duplicates
                 summary.quarantined, summary.reasons = batch.quarantined, batch.reasons

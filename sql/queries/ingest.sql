@@ -62,6 +62,9 @@ SELECT s.source_ref, s.category, s.subtype, s.occurred_at, s.reported_at, s.pt A
          ORDER BY (x.kind = 'air') DESC, x.code LIMIT 1) l ON true
   LEFT JOIN border_section b ON b.code = coalesce(c.section_code, f.section_code, l.code);
 CREATE TEMP TABLE stage_parent (source_ref text, parent_ref text) ON COMMIT DROP;
+-- The stored impact of events that newer messages update, kept only while an alert
+-- subscription is active (ingest_prior_impacts; the outbox tells raised ones by it).
+CREATE TEMP TABLE stage_prior (source_ref text PRIMARY KEY, impact text) ON COMMIT DROP;
 CREATE TEMP TABLE stage_quarantine (
     location text, line_no int4, record_no int4, raw text, reason text
 ) ON COMMIT DROP;
@@ -278,25 +281,50 @@ RETURNING (SELECT every FROM old) AS previous
 DELETE FROM feed_expectation WHERE source = %(source)s RETURNING every
 
 -- alerts_outbox --
--- The batch's new events that an active alert subscription asks for, queued for delivery in
--- the batch's own transaction (0013_alerts.sql). New = inserted by this transaction (their
--- received_at is its start, read through the received_at index); an event updated by a newer
--- message, or re-delivered, is not new. Follow-up reports are included.
-INSERT INTO alert_delivery (subscription_id, event_id)
-SELECT s.id, e.id
-  FROM event e
+-- The batch's events that an active alert subscription asks for, queued for delivery in the
+-- batch's own transaction (0013_alerts.sql):
+-- * new events: inserted by this transaction (their received_at is its start, read through
+--   the received_at index); a re-delivered event is not new;
+-- * raised events: stored before, updated by a newer message of this batch (Cursor on Target:
+--   an unknown marker re-typed hostile) from an impact below the subscription's to one at or
+--   above it (stage_prior holds the impact before the batch); raised_from says from what.
+-- Follow-up reports are included. One delivery per subscription and event, ever.
+WITH batch AS (
+    SELECT e.id, e.impact, e.section_code, e.category, NULL::text AS prior
+      FROM event e
+     WHERE e.received_at = now() AND e.source = %(source)s AND e.batch_id = %(batch_id)s
+    UNION ALL
+    SELECT e.id, e.impact, e.section_code, e.category, p.impact
+      FROM stage_prior p
+      JOIN event e ON e.source = %(source)s AND e.source_ref = p.source_ref
+     WHERE e.batch_id = %(batch_id)s AND e.received_at <> now()
+)
+INSERT INTO alert_delivery (subscription_id, event_id, raised_from)
+SELECT s.id, b.id, b.prior
+  FROM batch b
   JOIN alert_subscription s
     ON s.active
-   AND array_position(ARRAY['low', 'medium', 'high', 'very_high'], e.impact)
+   AND array_position(ARRAY['low', 'medium', 'high', 'very_high'], b.impact)
        >= array_position(ARRAY['low', 'medium', 'high', 'very_high'], s.min_impact)
-   AND (s.sections IS NULL OR e.section_code = ANY (s.sections))
-   AND (s.categories IS NULL OR e.category = ANY (s.categories))
- WHERE e.received_at = now() AND e.source = %(source)s AND e.batch_id = %(batch_id)s
+   AND (b.prior IS NULL OR array_position(ARRAY['low', 'medium', 'high', 'very_high'], b.prior)
+                           < array_position(ARRAY['low', 'medium', 'high', 'very_high'], s.min_impact))
+   AND (s.sections IS NULL OR b.section_code = ANY (s.sections))
+   AND (s.categories IS NULL OR b.category = ANY (s.categories))
 ON CONFLICT ON CONSTRAINT alert_delivery_once DO NOTHING
+
+-- ingest_prior_impacts --
+-- Before a versioned merge, while an alert subscription is active: the stored impact of each
+-- event that the chunk's newer messages update (the first one seen in the batch is kept).
+INSERT INTO stage_prior (source_ref, impact)
+SELECT e.source_ref, e.impact
+  FROM event e
+ WHERE e.source = %(source)s
+   AND e.source_ref IN (SELECT s.source_ref FROM stage_event s WHERE s.version IS NOT NULL)
+ON CONFLICT (source_ref) DO NOTHING
 
 -- alerts_claim --
 -- One due delivery, locked so that another worker skips it, with what its message says.
-SELECT d.id, d.attempts, s.name AS subscription, s.url, s.secret,
+SELECT d.id, d.attempts, s.name AS subscription, s.url, s.secret, d.raised_from,
        e.id::text AS event_id, e.category, e.subtype, e.impact, e.persons, e.section_code,
        b.name AS section_name, e.occurred_at, e.received_at, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
        e.source, e.description, e.parent_id IS NOT NULL AS follow_up

@@ -305,3 +305,35 @@ def test_the_feeds_card_counts_webhook_alerts_for_those_who_see_every_section(db
             "subscriptions": 0, "sent_24h": 0, "waiting": 0, "waiting_long": 0, "failed_24h": 0}
         with pytest.raises(Exception, match="permission denied"):
             c.execute("SELECT url FROM alert_subscription")
+
+
+def _marker(path, cot_type: str, when: str):
+    """One Cursor on Target marker, uid M-1, near Silene (LV-BY-01)."""
+    path.write_text(
+        f'<event version="2.0" uid="M-1" type="{cot_type}" time="{when}" start="{when}" stale="2026-12-03T00:00:00Z"'
+        ' how="h-g-i-g-o"><point lat="55.6955" lon="26.7730" hae="9999999.0" ce="9999999.0" le="9999999.0"/>'
+        '<detail><remarks>vehicle at the border strip</remarks></detail></event>')
+    return path
+
+
+def test_an_event_raised_to_an_alerting_impact_by_a_newer_message_alerts_once(db_url, conn, receiver, tmp_path):
+    _add("duty", receiver.url, "--min-impact", "medium")
+    # an unknown vehicle (low): no alert
+    ingest_file(_marker(tmp_path / "1.cot", "a-u-G-E-V", "2026-12-01T21:00:00Z"), source="tak")
+    assert conn.execute("SELECT count(*) AS n FROM alert_delivery").fetchone()["n"] == 0
+    # re-typed hostile (medium) by a newer message: raised, alerts
+    ingest_file(_marker(tmp_path / "2.cot", "a-h-G-E-V", "2026-12-01T21:05:00Z"), source="tak")
+    row = conn.execute("SELECT e.impact, d.raised_from FROM alert_delivery d JOIN event e ON e.id = d.event_id"
+                       ).fetchone()
+    assert (row["impact"], row["raised_from"]) == ("medium", "low")
+    assert deliver_due()["sent"] == 1
+    body = json.loads(receiver.requests[0]["body"])
+    assert body["text"].startswith("MEDIUM (raised from low): Other · LV-BY-01") and body["event"]["raised_from"] == "low"
+    # a later message at the same impact, or the same file again: nothing more
+    ingest_file(_marker(tmp_path / "3.cot", "a-h-G-E-V", "2026-12-01T21:10:00Z"), source="tak")
+    ingest_file(tmp_path / "2.cot", source="tak")
+    assert conn.execute("SELECT count(*) AS n FROM alert_delivery").fetchone()["n"] == 1
+    # without a subscription nothing is kept about earlier impacts: the batch does no more work
+    conn.execute("UPDATE alert_subscription SET active = false")
+    ingest_file(_marker(tmp_path / "4.cot", "a-u-G-E-V", "2026-12-01T21:15:00Z"), source="tak")
+    assert conn.execute("SELECT count(*) AS n FROM alert_delivery").fetchone()["n"] == 1
