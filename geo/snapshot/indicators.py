@@ -7,7 +7,8 @@
 Analysts report monthly indicators (2021/581 Art 8, Annex 1, due on the 15th). nsp derives
 the ones its own data hold: events by category, the Annex 2 details of unauthorised border
 crossings, the single-event-report timeliness, patrols and patrol hours, and the days each
-section spent at each impact level — each against the month before. Annex 1 indicators that
+section spent at each impact level — each against the month before. Reports rejected on
+validation are counted apart, not in the others. Annex 1 indicators that
 need other data (refusals of entry by border crossing point, for one) are not derived here.
 
 Everything is read under the user's scope (row-level security), so a sector commander's
@@ -59,6 +60,7 @@ INDICATORS = (
     ("high_impact", "events", "High or very high impact"),
     ("reports_over_24h", "events", "  first reported more than 24 h after occurrence"),
     ("follow_ups", "events", "Follow-up reports"),
+    ("rejected", "events", "Reports rejected on validation (not counted above)"),
     ("patrols", "operational", "Patrols started"),
     ("patrol_hours", "operational", "Patrol hours"),
     *((f"days_{lv}", "analysis", f"Days at impact level {lv}") for lv in LEVELS),

@@ -167,12 +167,14 @@ VALUES (%(actor)s, 'export', %(week)s, %(details)s);
 -- indicators_events --
 -- Monthly indicators of the events layer, per section (NULL: outside every section) and in
 -- total (is_total), for the month (cur) and the one before it. First reports only, except
--- follow_ups; the Annex 2 fields of unauthorised border crossings; the single-event-report
--- timeliness (2021/581 Art 9: first report within 24 hours of occurrence, the report's time
--- being reported_at, else received_at).
+-- follow_ups; reports rejected on validation are not counted, only in rejected; the Annex 2
+-- fields of unauthorised border crossings; the single-event-report timeliness (2021/581 Art 9:
+-- first report within 24 hours of occurrence, the report's time being reported_at, else
+-- received_at).
 WITH e AS (
-    SELECT e.*, e.occurred_at >= %(start)s AS cur, e.parent_id IS NULL AS first,
-           e.category = 'unauthorised_border_crossing' AND e.parent_id IS NULL AS ubc
+    SELECT e.*, e.occurred_at >= %(start)s AS cur,
+           e.parent_id IS NULL AND e.validation <> 'rejected' AS first,
+           e.category = 'unauthorised_border_crossing' AND e.parent_id IS NULL AND e.validation <> 'rejected' AS ubc
       FROM event e
      WHERE e.occurred_at >= %(prev_start)s AND e.occurred_at < %(end_)s
        AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
@@ -197,7 +199,8 @@ SELECT e.section_code, e.cur, GROUPING(e.section_code) = 1 AS is_total,
        count(*) FILTER (WHERE e.first AND e.impact IN ('high', 'very_high')
                           AND coalesce(e.reported_at, e.received_at) - e.occurred_at > interval '24 hours')
            AS reports_over_24h,
-       count(*) FILTER (WHERE NOT e.first) AS follow_ups
+       count(*) FILTER (WHERE e.parent_id IS NOT NULL AND e.validation <> 'rejected') AS follow_ups,
+       count(*) FILTER (WHERE e.validation = 'rejected') AS rejected
   FROM e
  GROUP BY GROUPING SETS ((e.section_code, e.cur), (e.cur))
 

@@ -62,6 +62,10 @@ def seeded(conn):
     conn.execute("""INSERT INTO event (source, source_ref, category, occurred_at, geom, impact)
                     VALUES ('seed', 'sea', 'other', %s, ST_SetSRID(ST_MakePoint(19.0, 57.5), 4326), 'low')""",
                  (_at(11, 5),))
+    # a report the NCC rejected on validation: counted apart, in no other indicator
+    conn.execute("""INSERT INTO event (source, source_ref, category, occurred_at, geom, impact, persons, validation)
+                    VALUES ('seed', 'false', 'unauthorised_border_crossing', %s, pg_temp.inside('LV-BY-01'),
+                            'very_high', 30, 'rejected')""", (_at(11, 7),))
     # a 4-hour patrol from LV-BY-01 into LV-BY-02 in November, a 2-hour one in LV-BY-01 in October
     conn.execute("""INSERT INTO patrol (source, source_ref, unit, started_at, ended_at, track)
                     SELECT 'seed', 'p1', 'DAU-P1', %s, %s,
@@ -94,7 +98,7 @@ def test_the_month_s_indicators_per_section_and_in_total_against_the_month_befor
         "events": "4", "ubc": "3", "ubc_persons": "22", "ubc_attempted": "2", "ubc_actual": "1", "ubc_entry": "2",
         "ubc_exit": "1", "ubc_bcp_check": "1", "ubc_border_surveillance": "1", "ubc_evasion": "0",
         "ubc_facilitation": "0", "ubc_sar": "1", "crime": "1", "crisis": "0", "other": "0", "high_impact": "2",
-        "reports_over_24h": "1", "follow_ups": "1", "patrols": "1", "patrol_hours": "4",
+        "reports_over_24h": "1", "follow_ups": "1", "rejected": "1", "patrols": "1", "patrol_hours": "4",
         "days_low": "0", "days_medium": "10", "days_high": "20", "days_critical": "0", "level_changes": "1"}
     assert v[("LV-BY-01", "events")] == ("4", "1", "3")  # October: o1
     assert v[("LV-BY-01", "patrol_hours")] == ("4", "2", "2")
