@@ -189,7 +189,8 @@ def alerts_log(subscription, status, since, limit, as_json):
         click.echo("no alert deliveries in that window")
         return
     for r in rows:
-        click.echo(f"{r['id']:>6}  {_time(r['created_at'])}  {r['subscription']:<16} {r['impact']:<9} "
+        impact = r["impact"] + (f" (from {r['raised_from']})" if r["raised_from"] else "")
+        click.echo(f"{r['id']:>6}  {_time(r['created_at'])}  {r['subscription']:<16} {impact:<9} "
                    f"{r['section_code'] or '-':<11} {r['status']:<6} attempts {r['attempts']}"
                    + (f", HTTP {r['http_status']}" if r["http_status"] else "")
                    + (f", {r['last_error']}" if r["last_error"] and r["status"] != "sent" else ""))

@@ -355,9 +355,9 @@ RETURNING status
 
 -- alerts_log --
 -- Deliveries (`nsp alerts log`), newest first.
-SELECT d.id, d.created_at, s.name AS subscription, d.event_id::text AS event_id, e.impact, e.category,
-       e.section_code, d.status, d.attempts, d.http_status, d.last_error, d.sent_at, d.last_attempt_at,
-       d.next_attempt_at
+SELECT d.id, d.created_at, s.name AS subscription, d.event_id::text AS event_id, e.impact, d.raised_from,
+       e.category, e.section_code, d.status, d.attempts, d.http_status, d.last_error, d.sent_at,
+       d.last_attempt_at, d.next_attempt_at
   FROM alert_delivery d
   JOIN alert_subscription s ON s.id = d.subscription_id
   JOIN event e ON e.id = d.event_id

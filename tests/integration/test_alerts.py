@@ -329,6 +329,8 @@ def test_an_event_raised_to_an_alerting_impact_by_a_newer_message_alerts_once(db
     assert deliver_due()["sent"] == 1
     body = json.loads(receiver.requests[0]["body"])
     assert body["text"].startswith("MEDIUM (raised from low): Other · LV-BY-01") and body["event"]["raised_from"] == "low"
+    code, out = _run("alerts", "log")
+    assert code == 0 and "medium (from low)" in out and "sent" in out
     # a later message at the same impact, or the same file again: nothing more
     ingest_file(_marker(tmp_path / "3.cot", "a-h-G-E-V", "2026-12-01T21:10:00Z"), source="tak")
     ingest_file(tmp_path / "2.cot", source="tak")
