@@ -366,9 +366,12 @@ def test_main_page_goes_to_the_login_with_its_deep_link_when_the_session_ends(lo
     d = logged_in
     d.get(live_server + "/?window=6h&category=other")
     wait(d).until(lambda x: x.find_elements(By.ID, "main-map"))
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))  # loaded
     d.delete_cookie("nsp_session")  # the session ended (idle timeout, server secret changed)
-    wait(d, 20).until(lambda x: "/login" in x.current_url)
-    assert "next=" in d.current_url and "window%3D6h" in d.current_url
+    # the next callback finds out: the refresh (2 s here), or at once a change of the filter
+    d.find_element(By.XPATH, "//label[normalize-space()='24h']").click()
+    wait(d, 30).until(lambda x: "/login" in x.current_url)
+    assert "next=" in d.current_url and "window%3D" in d.current_url and "category%3Dother" in d.current_url
 
 
 def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_server):
