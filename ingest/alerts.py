@@ -9,7 +9,8 @@ row in ``alert_delivery`` in the same transaction that stores the event (the out
 event has its alert queued, a rolled-back batch leaves none, and the unique (subscription,
 event) key makes a re-delivered event alert once. So does an event that a newer message
 raises from below the subscription's impact to it or above (``raised_from``: a Cursor on
-Target marker re-typed from unknown to hostile).
+Target marker re-typed from unknown to hostile). A subscription made with ``--feeds`` is also
+told of each feed that misses its expected interval (``nsp feeds expect``), once per silence.
 
 A worker posts each due row as JSON (below), signed with the subscription's secret:
 ``X-NSP-Signature: sha256=<hex HMAC-SHA256 of the body>``; ``X-NSP-Delivery: <row id>``
@@ -40,6 +41,7 @@ import psycopg
 from geo.picture import CATEGORY_LABELS
 from ingest.delivery_settings import AlertSettings
 from nsp import db
+from nsp.durations import duration_text
 from nsp.queries import queries
 
 log = logging.getLogger("nsp.ingest.alerts")
@@ -57,6 +59,12 @@ def queue_alerts(conn: psycopg.Connection, source: str, batch_id: int) -> int:
     return conn.execute(queries["alerts_outbox"], {"source": source, "batch_id": batch_id}).rowcount
 
 
+def queue_feed_alerts(conn: psycopg.Connection) -> int:
+    """Queue an alert for each late feed (nsp_feeds_late()) and subscription made with --feeds,
+    once per silence; how many were queued."""
+    return conn.execute(queries["alerts_feeds_outbox"]).rowcount
+
+
 def sign(secret: str, body: bytes) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -65,8 +73,24 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def feed_message(row: dict, link_base: str = "") -> dict:
+    """The JSON body of a late feed's delivery (``"type": "nsp.feed_late"``)."""
+    since, every = row["feed_since"], row["feed_every"]
+    text = (f"FEED LATE: {row['feed_source']} · "
+            + (f"last delivery {since.astimezone(UTC):%Y-%m-%d %H:%M} UTC" if since else "no delivery on record")
+            + (f" · expected every {duration_text(every)}" if every else ""))
+    body = {"type": "nsp.feed_late", "subscription": row["subscription"], "text": text,
+            "feed": {"source": row["feed_source"], "last_delivery": _iso(since) if since else None,
+                     "expected_every_seconds": int(every.total_seconds()) if every else None}}
+    if link_base:
+        body["link"] = f"{link_base.rstrip('/')}/"
+    return body
+
+
 def message(row: dict, link_base: str = "") -> dict:
-    """The JSON body of one delivery."""
+    """The JSON body of one delivery: a new or raised event, or a late feed."""
+    if row.get("feed_source"):
+        return feed_message(row, link_base)
     impact = row["impact"].replace("_", " ").upper()
     if row.get("raised_from"):
         impact += f" (raised from {row['raised_from'].replace('_', ' ')})"
@@ -148,6 +172,8 @@ def deliver_due(settings: AlertSettings | None = None, limit: int | None = None)
     s = settings or AlertSettings()
     counts = {"sent": 0, "retry": 0, "failed": 0}
     with db.connect() as conn:
+        with conn.transaction():
+            queue_feed_alerts(conn)  # late feeds found now join the queue
         for _ in range(limit or s.batch):
             with conn.transaction():
                 row = conn.execute(queries["alerts_claim"]).fetchone()

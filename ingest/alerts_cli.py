@@ -46,8 +46,9 @@ def alerts():
 @click.option("--sections", default=None, metavar="CODES", help="only these sections (comma-separated)")
 @click.option("--categories", default=None, metavar="CATS",
               help=f"only these categories (comma-separated: {', '.join(CATEGORIES)})")
+@click.option("--feeds", is_flag=True, help="also tell of each feed that misses its expected interval")
 @_actor_option
-def alerts_add(name, url, min_impact, sections, categories, actor):
+def alerts_add(name, url, min_impact, sections, categories, feeds, actor):
     """Post each new event of at least --min-impact (in --sections, of --categories) to --url.
     Prints the signing secret once: the receiver checks X-NSP-Signature with it."""
     sections, categories = _codes(sections), _codes(categories)
@@ -68,14 +69,15 @@ def alerts_add(name, url, min_impact, sections, categories, actor):
                 raise click.BadParameter(f"unknown sections {', '.join(missing)}", param_hint="--sections")
         if conn.execute("SELECT 1 FROM alert_subscription WHERE name = %s", (name,)).fetchone():
             raise click.ClickException(f"alert subscription {name!r} exists (nsp alerts remove {name} first)")
-        conn.execute("INSERT INTO alert_subscription (name, url, secret, min_impact, sections, categories, created_by)"
-                     " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-                     (name, url, secret, min_impact, sections, categories, who))
+        conn.execute("INSERT INTO alert_subscription (name, url, secret, min_impact, sections, categories, feeds,"
+                     " created_by) VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+                     (name, url, secret, min_impact, sections, categories, feeds, who))
         access.audit(conn, who, "alert_add", name, {"url": url, "min_impact": min_impact, "sections": sections,
-                                                    "categories": categories})
+                                                    "categories": categories, "feeds": feeds})
     click.echo(f"{name}: new events of impact {min_impact} or higher"
                + (f" in {', '.join(sections)}" if sections else "")
-               + (f" ({', '.join(categories)})" if categories else "") + f" are posted to {url}")
+               + (f" ({', '.join(categories)})" if categories else "")
+               + (", and late feeds," if feeds else "") + f" are posted to {url}")
     click.echo(f"signing secret (shown only now): {secret}")
 
 
@@ -86,7 +88,8 @@ def alerts_list(as_json):
     deliveries of the last 24 h (sent / waiting / failed)."""
     with db.connect() as conn:
         rows = conn.execute(
-            """SELECT s.name, s.active, s.url, s.min_impact, s.sections, s.categories, s.created_at, s.created_by,
+            """SELECT s.name, s.active, s.url, s.min_impact, s.sections, s.categories, s.feeds, s.created_at,
+                      s.created_by,
                       count(d.id) FILTER (WHERE d.status = 'sent') AS sent_24h,
                       count(d.id) FILTER (WHERE d.status = 'queued') AS waiting_24h,
                       count(d.id) FILTER (WHERE d.status = 'failed') AS failed_24h
@@ -103,7 +106,8 @@ def alerts_list(as_json):
         scope = ", ".join(r["sections"]) if r["sections"] else "all sections"
         cats = ", ".join(r["categories"]) if r["categories"] else "all categories"
         click.echo(f"{r['name']} ({'active' if r['active'] else 'disabled'}): {r['min_impact']}+ · {scope} · {cats}"
-                   f" -> {r['url']}; 24 h: {r['sent_24h']} sent, {r['waiting_24h']} waiting, {r['failed_24h']} failed")
+                   + (" · late feeds" if r["feeds"] else "")
+                   + f" -> {r['url']}; 24 h: {r['sent_24h']} sent, {r['waiting_24h']} waiting, {r['failed_24h']} failed")
 
 
 def _set_active(name: str, active: bool, actor: str | None) -> None:
@@ -189,9 +193,13 @@ def alerts_log(subscription, status, since, limit, as_json):
         click.echo("no alert deliveries in that window")
         return
     for r in rows:
-        impact = r["impact"] + (f" (from {r['raised_from']})" if r["raised_from"] else "")
-        click.echo(f"{r['id']:>6}  {_time(r['created_at'])}  {r['subscription']:<16} {impact:<9} "
-                   f"{r['section_code'] or '-':<11} {r['status']:<6} attempts {r['attempts']}"
+        if r["feed_source"]:
+            what, where = f"feed {r['feed_source']} late", ""
+        else:
+            what = r["impact"] + (f" (from {r['raised_from']})" if r["raised_from"] else "")
+            where = r["section_code"] or "-"
+        click.echo(f"{r['id']:>6}  {_time(r['created_at'])}  {r['subscription']:<16} {what:<9} "
+                   f"{where:<11} {r['status']:<6} attempts {r['attempts']}"
                    + (f", HTTP {r['http_status']}" if r["http_status"] else "")
                    + (f", {r['last_error']}" if r["last_error"] and r["status"] != "sent" else ""))
 

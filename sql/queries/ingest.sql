@@ -323,15 +323,18 @@ SELECT e.source_ref, e.impact
 ON CONFLICT (source_ref) DO NOTHING
 
 -- alerts_claim --
--- One due delivery, locked so that another worker skips it, with what its message says.
+-- One due delivery, locked so that another worker skips it, with what its message says: an
+-- event's fields, or a late feed's (feed_source; 0016_feed_alerts.sql).
 SELECT d.id, d.attempts, s.name AS subscription, s.url, s.secret, d.raised_from,
+       d.feed_source, nullif(d.feed_since, 'epoch') AS feed_since, x.every AS feed_every,
        e.id::text AS event_id, e.category, e.subtype, e.impact, e.persons, e.section_code,
        b.name AS section_name, e.occurred_at, e.received_at, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat,
        e.source, e.description, e.parent_id IS NOT NULL AS follow_up
   FROM alert_delivery d
   JOIN alert_subscription s ON s.id = d.subscription_id
-  JOIN event e ON e.id = d.event_id
+  LEFT JOIN event e ON e.id = d.event_id
   LEFT JOIN border_section b ON b.code = e.section_code
+  LEFT JOIN feed_expectation x ON x.source = d.feed_source
  WHERE d.status = 'queued' AND d.next_attempt_at <= now()
  ORDER BY d.next_attempt_at, d.id
  LIMIT 1
@@ -356,11 +359,11 @@ RETURNING status
 -- alerts_log --
 -- Deliveries (`nsp alerts log`), newest first.
 SELECT d.id, d.created_at, s.name AS subscription, d.event_id::text AS event_id, e.impact, d.raised_from,
-       e.category, e.section_code, d.status, d.attempts, d.http_status, d.last_error, d.sent_at,
-       d.last_attempt_at, d.next_attempt_at
+       e.category, e.section_code, d.feed_source, d.status, d.attempts, d.http_status, d.last_error,
+       d.sent_at, d.last_attempt_at, d.next_attempt_at
   FROM alert_delivery d
   JOIN alert_subscription s ON s.id = d.subscription_id
-  JOIN event e ON e.id = d.event_id
+  LEFT JOIN event e ON e.id = d.event_id
  WHERE d.created_at >= %(since)s
    AND (%(status)s::text IS NULL OR d.status = %(status)s::text)
    AND (%(subscription)s::text IS NULL OR s.name = %(subscription)s::text)
@@ -373,3 +376,14 @@ SELECT count(*) FILTER (WHERE d.status = 'failed' AND d.last_attempt_at > now() 
        count(*) FILTER (WHERE d.status = 'queued' AND d.created_at < now() - interval '10 minutes') AS late
   FROM alert_delivery d
  WHERE d.status = 'failed' OR d.status = 'queued'
+
+-- alerts_feeds_outbox --
+-- Late feeds (nsp_feeds_late(), 0016_feed_alerts.sql) for the subscriptions that asked for
+-- them (--feeds): one delivery per subscription, feed and silence (feed_since = the feed's
+-- last delivery, epoch when it never delivered); a feed that delivers and falls silent again
+-- alerts again.
+INSERT INTO alert_delivery (subscription_id, feed_source, feed_since)
+SELECT s.id, l.source, coalesce(l.last_delivery, 'epoch')
+  FROM nsp_feeds_late() l
+  JOIN alert_subscription s ON s.active AND s.feeds
+ON CONFLICT (subscription_id, feed_source, feed_since) WHERE feed_source IS NOT NULL DO NOTHING

@@ -277,18 +277,11 @@ SELECT f.*, (f.expected_every IS NOT NULL
 
 -- picture_feeds_late --
 -- The feeds with an expected interval whose last completed delivery is older than that
--- interval, or that never delivered; the longest silent first. For the LIVE sign and /healthz.
--- The last delivery is the latest finish among the source's 20 last received batches (read
--- backwards on its (source, received_at) index): a long batch that finishes after a newer
--- one still counts, as max(finished_at) does in picture_feeds.
-SELECT x.source, x.every AS expected_every, d.last_delivery
-  FROM feed_expectation x
-  LEFT JOIN LATERAL (SELECT max(r.finished_at) AS last_delivery
-                       FROM (SELECT b.finished_at FROM ingest_batch b
-                              WHERE b.source = x.source AND b.status = 'done'
-                              ORDER BY b.received_at DESC LIMIT 20) r) d ON true
- WHERE d.last_delivery IS NULL OR d.last_delivery < now() - x.every
- ORDER BY d.last_delivery NULLS FIRST, x.source
+-- interval, or that never delivered (nsp_feeds_late(), 0016_feed_alerts.sql); the longest
+-- silent first. For the LIVE sign and /healthz.
+SELECT l.source, l.expected_every, l.last_delivery
+  FROM nsp_feeds_late() l
+ ORDER BY l.last_delivery NULLS FIRST, l.source
 
 -- picture_alert_health --
 -- Webhook alerts in counts (0014_alert_health.sql): active subscriptions, sent in 24 h,

@@ -339,3 +339,30 @@ def test_an_event_raised_to_an_alerting_impact_by_a_newer_message_alerts_once(db
     conn.execute("UPDATE alert_subscription SET active = false")
     ingest_file(_marker(tmp_path / "4.cot", "a-u-G-E-V", "2026-12-01T21:15:00Z"), source="tak")
     assert conn.execute("SELECT count(*) AS n FROM alert_delivery").fetchone()["n"] == 1
+
+
+def test_a_late_feed_alerts_the_subscriptions_that_asked_once_per_silence(db_url, conn, receiver):
+    from ingest.tasks import deliver_alerts
+
+    _add("duty", receiver.url, "--feeds")
+    _add("events-only", receiver.url + "/events")
+    conn.execute("INSERT INTO ingest_batch (source, status, received_at, finished_at) VALUES"
+                 " ('ais', 'done', now() - interval '40 minutes', now() - interval '40 minutes')")
+    conn.execute("INSERT INTO feed_expectation (source, every, set_by) VALUES"
+                 " ('ais', interval '10 minutes', 't'), ('radar', interval '1 hour', 't')")
+    assert deliver_alerts(None) == {"sent": 2, "retry": 0, "failed": 0}  # the worker's periodic task
+    bodies = sorted((json.loads(r["body"]) for r in receiver.requests), key=lambda b: b["feed"]["source"])
+    assert [r["path"] for r in receiver.requests] == ["/hook", "/hook"]  # not to the events-only one
+    ais, radar = bodies
+    assert ais["type"] == "nsp.feed_late" and ais["feed"]["expected_every_seconds"] == 600
+    assert ais["text"].startswith("FEED LATE: ais · last delivery ") and ais["text"].endswith("· expected every 10 min")
+    assert radar["text"] == "FEED LATE: radar · no delivery on record · expected every 1 h"
+    assert radar["feed"]["last_delivery"] is None
+    # still silent: nothing more; delivers, then falls silent again: a new alert
+    assert deliver_alerts(None)["sent"] == 0
+    conn.execute("INSERT INTO ingest_batch (source, status, received_at, finished_at) VALUES"
+                 " ('ais', 'done', now() - interval '20 minutes', now() - interval '20 minutes')")
+    assert deliver_alerts(None)["sent"] == 1
+    code, out = _run("alerts", "log")
+    assert code == 0 and out.count("feed ais late") == 2 and "feed radar late" in out
+    assert "late feeds" in _run("alerts", "list")[1]
