@@ -409,7 +409,8 @@ def replay_to_at(minutes, origin: str) -> str | None:
 def replay_step(trigger: str | None, value, running: bool) -> tuple:
     """Play/pause and each tick: (slider value, interval disabled, button label).
 
-    Play from live starts a day back; each tick moves one step; reaching now goes live and stops.
+    Play from live starts a day back; each tick moves one step (and changes nothing else);
+    reaching now goes live and stops.
     """
     s = web_settings()
     lang = current()
@@ -422,7 +423,9 @@ def replay_step(trigger: str | None, value, running: bool) -> tuple:
     if not running:
         return no_update, no_update, no_update
     value = min(0, value + s.replay_step_minutes)
-    return (value, False, pause) if value < 0 else (0, True, play)
+    # A tick moves the slider only: it never turns the replay back on. A tick that was on its
+    # way when Pause was clicked, and answers after it, would otherwise re-enable the interval.
+    return (value, no_update, no_update) if value < 0 else (0, True, play)
 
 
 def _replay_marks(days: int, lang: str = "en") -> dict:

@@ -395,18 +395,18 @@ def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_
         return q.get("at")
 
     first = wait(d).until(at_in_url)
-    later = wait(d, 10).until(lambda x: (at_in_url(x) or "") > first and at_in_url(x))
+    later = wait(d, 20).until(lambda x: (at_in_url(x) or "") > first and at_in_url(x))
     t_first = datetime.fromisoformat(first.replace("%3A", ":"))
     t_later = datetime.fromisoformat(later.replace("%3A", ":"))
     assert timedelta(hours=1) <= t_later - t_first <= timedelta(hours=6)
     assert t_first < datetime.now(UTC).replace(tzinfo=None) - timedelta(hours=18)  # started a day back
-    # the field follows (a tick or two may land between the two reads on a busy machine)
+    # the field follows (a few ticks may land between the two reads on a busy machine)
     t_field = datetime.fromisoformat(d.find_element(By.ID, "main-at").get_attribute("value"))
-    assert t_later <= t_field <= t_later + timedelta(hours=2)
+    assert t_later <= t_field <= t_later + timedelta(hours=4)
     assert "Pause" in d.find_element(By.ID, "main-replay-play").text
     d.find_element(By.ID, "main-replay-play").click()  # pause
     wait(d).until(lambda x: "Replay" in x.find_element(By.ID, "main-replay-play").text)
-    time.sleep(1.5)  # a tick already on its way may still land
+    time.sleep(3)  # a tick already on its way may still land (it moves the slider, never restarts it)
     paused = at_in_url(d)
     time.sleep(2.5)
     assert at_in_url(d) == paused

@@ -200,7 +200,9 @@ def test_replay_plays_forward_one_step_per_tick_and_stops_live():
     assert main.replay_step("main-replay-play", -300, False) == (-300, False, "❚❚ Pause")
     assert main.replay_step("main-replay-play", -300, True) == (-300, True, "▶ Replay")
     # a tick moves one step (60 min by default); the last step goes live and stops
-    assert main.replay_step("main-replay-tick", -300, True) == (-240, False, "❚❚ Pause")
+    # a tick moves the slider and leaves the running state and the label alone, so that a tick
+    # answering after a Pause cannot turn the replay back on
+    assert main.replay_step("main-replay-tick", -300, True) == (-240, main.no_update, main.no_update)
     assert main.replay_step("main-replay-tick", -30, True) == (0, True, "▶ Replay")
     # a tick that arrives after a pause changes nothing
     assert main.replay_step("main-replay-tick", -300, False)[0] is main.no_update
