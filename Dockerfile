@@ -2,7 +2,10 @@
 # Installed editable so that sql/ and assets/ are found beside the code.
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-RUN apt-get update && apt-get install -y --no-install-recommends libpq5 && rm -rf /var/lib/apt/lists/*
+# chromium prints the weekly snapshot's summary.pdf (the workers run the scheduled export);
+# without it the snapshot is written without the PDF ("pdf": false in its manifest).
+RUN apt-get update && apt-get install -y --no-install-recommends libpq5 chromium fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /srv/nsp/app
 COPY pyproject.toml requirements.lock README.md ./
 COPY nsp ./nsp
