@@ -15,6 +15,7 @@ from dash import Input, Output, callback, dcc, html
 
 from dashboard.auth import current_scope
 from dashboard.components.header import page_header
+from dashboard.i18n import current, t
 from nsp import access
 from nsp.queries import queries
 
@@ -22,14 +23,15 @@ dash.register_page(__name__, path="/audit", title="nsp — audit log", name="Aud
 
 LIMIT = 2000
 SINCE = {"24h": timedelta(hours=24), "7d": timedelta(days=7), "30d": timedelta(days=30), "all": None}
-COLUMNS = [
-    {"field": "at", "headerName": "When (UTC)", "width": 190, "sort": "desc"},
-    {"field": "actor", "headerName": "Who", "width": 150},
-    {"field": "action", "headerName": "Action", "width": 160},
-    {"field": "object", "headerName": "Object", "width": 180},
-    {"field": "details", "headerName": "Details", "flex": 1},
-    {"field": "remote_addr", "headerName": "From", "width": 130},
-]
+def columns(lang: str = "en") -> list[dict]:
+    return [
+        {"field": "at", "headerName": t("When (UTC)", lang), "width": 190, "sort": "desc"},
+        {"field": "actor", "headerName": t("Who", lang), "width": 150},
+        {"field": "action", "headerName": t("Action", lang), "width": 160},
+        {"field": "object", "headerName": t("Object", lang), "width": 180},
+        {"field": "details", "headerName": t("Details", lang), "flex": 1},
+        {"field": "remote_addr", "headerName": t("From", lang), "width": 130},
+    ]
 
 
 def audit_rows(scope: access.Scope, actor: str | None = None, action: str | None = None,
@@ -51,33 +53,38 @@ def audit_rows(scope: access.Scope, actor: str | None = None, action: str | None
 
 def layout(**_query):
     scope = current_scope()
-    header = page_header(scope, "audit")
+    lang = current()
+    header = page_header(scope, "audit", lang=lang)
     if not scope.can_manage:
         return html.Div(
-            [header, html.Div([html.H2("Audit log"),
-                               html.P("Reading the audit log is not permitted for your role.", id="audit-denied")],
+            [header, html.Div([html.H2(t("Audit log", lang)),
+                               html.P(t("Reading the audit log is not permitted for your role.", lang),
+                                      id="audit-denied")],
                               className="audit-body")],
             className="nsp-page audit-page",
         )
     return html.Div([header, html.Div(
         [
-            html.H2("Audit log"),
+            html.H2(t("Audit log", lang)),
             html.Div(
                 [
-                    dcc.Input(id="audit-actor", placeholder="who", debounce=True),
-                    dcc.Input(id="audit-action", placeholder="action (login, export, …)", debounce=True),
-                    dcc.RadioItems(id="audit-since", options=list(SINCE), value="7d", inline=True),
+                    dcc.Input(id="audit-actor", placeholder=t("who", lang), debounce=True),
+                    dcc.Input(id="audit-action", placeholder=t("action (login, export, …)", lang), debounce=True),
+                    dcc.RadioItems(id="audit-since", options=[
+                        {"label": t("all time", lang) if k == "all" else k, "value": k} for k in SINCE],
+                        value="7d", inline=True),
                 ],
                 className="audit-filters",
             ),
             dag.AgGrid(
                 id="audit-table",
-                columnDefs=COLUMNS,
+                columnDefs=columns(lang),
                 rowData=audit_rows(scope),
                 defaultColDef={"sortable": True, "filter": True, "resizable": True},
                 style={"height": "75vh"},
             ),
-            html.P(f"Newest {LIMIT} rows at most. The log is append-only.", className="audit-note"),
+            html.P(t("Newest {limit} rows at most. The log is append-only.", lang, limit=LIMIT),
+                   className="audit-note"),
         ],
         className="audit-body",
     )], className="nsp-page audit-page")

@@ -524,6 +524,12 @@ def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
         assert any(f"({name} 20" in page for name in ("janvāris", "februāris", "marts", "aprīlis", "maijs",
                                                       "jūnijs", "jūlijs", "augusts", "septembris", "oktobris",
                                                       "novembris", "decembris"))
+    audit = _page("audit")  # (its scope is the logged-in user's; none here: the refusal)
+    assert [c["headerName"] for c in audit.columns("lv")] == ["Kad (UTC)", "Kas", "Darbība", "Objekts", "Sīkāk",
+                                                               "No"]
+    with server.test_request_context("/audit?lang=lv"):
+        page = str(audit.layout())
+        assert "Audita žurnāls" in page and "Jūsu lomai nav atļauts lasīt audita žurnālu." in page
 
 
 def test_no_user_sees_nothing(pic):
