@@ -47,6 +47,20 @@ def t(text: str, lang: str = "en", *, context: str | None = None, **values) -> s
     return out.format(**values) if values else out
 
 
+def category_label(category: str, lang: str = "en") -> str:
+    """An event category's short label (geo.picture.CATEGORY_SHORT) in ``lang``."""
+    from geo.picture import CATEGORY_SHORT
+
+    return t(CATEGORY_SHORT.get(category, category), lang)
+
+
+def impact_label(impact: str, lang: str = "en") -> str:
+    """An event's impact in words (not a section's level: context "impact") in ``lang``."""
+    from geo.picture import IMPACT_WORDS
+
+    return t(IMPACT_WORDS.get(impact, impact), lang, context="impact")
+
+
 def choose(requested: str | None) -> str:
     """The wall's language: a valid ``?lang=``, else NSP_WEB_WALL_LANGUAGE."""
     from dashboard.settings import web_settings

@@ -34,7 +34,10 @@ CATEGORY_LABELS = {
     "crisis_situation": "Crisis situation",
     "other": "Other (suspect vehicles, vessels, UAVs, persons)",
 }
+# The labels without their explanation in brackets: legends, lists, alerts.
+CATEGORY_SHORT = {c: label.split(" (")[0] for c, label in CATEGORY_LABELS.items()}
 IMPACTS = ("low", "medium", "high", "very_high")
+IMPACT_WORDS = {"low": "low", "medium": "medium", "high": "high", "very_high": "very high"}
 LEVELS = ("low", "medium", "high", "critical")
 WINDOWS = {
     "1h": timedelta(hours=1),

@@ -38,7 +38,7 @@ from urllib.parse import urlencode, urlsplit
 
 import psycopg
 
-from geo.picture import CATEGORY_LABELS
+from geo.picture import CATEGORY_SHORT
 from ingest.delivery_settings import AlertSettings
 from nsp import db
 from nsp.durations import duration_text
@@ -94,7 +94,7 @@ def message(row: dict, link_base: str = "") -> dict:
     impact = row["impact"].replace("_", " ").upper()
     if row.get("raised_from"):
         impact += f" (raised from {row['raised_from'].replace('_', ' ')})"
-    category = CATEGORY_LABELS.get(row["category"], row["category"]).split(" (")[0]
+    category = CATEGORY_SHORT.get(row["category"], row["category"])
     parts = [f"{impact}: {category}",
              row["section_code"] or "outside every section"]
     if row["persons"]:

@@ -6,7 +6,6 @@ change of a subscription is written to the audit log.
 
 from __future__ import annotations
 
-import json
 import secrets
 
 import click
@@ -14,9 +13,8 @@ import click
 from ingest.alerts import POST_ERRORS, _reason, check_url, deliver_due, message, post
 from ingest.delivery_cli import _actor, _actor_option
 from ingest.delivery_settings import AlertSettings
-from ingest.review_cli import _since_option, _time
+from ingest.review_cli import _fetch, _since_option, _time
 from nsp import access, db
-from nsp.queries import queries
 
 IMPACTS = ("low", "medium", "high", "very_high")
 CATEGORIES = ("unauthorised_border_crossing", "cross_border_crime", "crisis_situation", "other")
@@ -86,23 +84,7 @@ def alerts_add(name, url, min_impact, sections, categories, feeds, actor):
 def alerts_list(as_json):
     """The subscriptions: name, state, URL, lowest impact, sections, categories, and their
     deliveries of the last 24 h (sent / waiting / failed)."""
-    with db.connect() as conn:
-        rows = conn.execute(
-            """SELECT s.name, s.active, s.url, s.min_impact, s.sections, s.categories, s.feeds, s.created_at,
-                      s.created_by,
-                      count(d.id) FILTER (WHERE d.status = 'sent') AS sent_24h,
-                      count(d.id) FILTER (WHERE d.status = 'queued') AS waiting_24h,
-                      count(d.id) FILTER (WHERE d.status = 'failed') AS failed_24h
-                 FROM alert_subscription s
-                 LEFT JOIN alert_delivery d ON d.subscription_id = s.id AND d.created_at > now() - interval '24 hours'
-                GROUP BY s.id ORDER BY s.name""").fetchall()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=lambda v: v.isoformat()))
-        return
-    if not rows:
-        click.echo("no alert subscriptions (nsp alerts add NAME --url URL)")
-        return
-    for r in rows:
+    for r in _fetch("alerts_list", {}, as_json, "no alert subscriptions (nsp alerts add NAME --url URL)"):
         scope = ", ".join(r["sections"]) if r["sections"] else "all sections"
         cats = ", ".join(r["categories"]) if r["categories"] else "all categories"
         click.echo(f"{r['name']} ({'active' if r['active'] else 'disabled'}): {r['min_impact']}+ · {scope} · {cats}"
@@ -183,16 +165,8 @@ def alerts_test(name):
 def alerts_log(subscription, status, since, limit, as_json):
     """Deliveries, newest first: when queued, subscription, event, status, attempts, the last
     HTTP status or error. Times in UTC."""
-    with db.connect() as conn:
-        rows = conn.execute(queries["alerts_log"], {"subscription": subscription, "status": status,
-                                                    "since": since, "limit": limit}).fetchall()
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=lambda v: v.isoformat()))
-        return
-    if not rows:
-        click.echo("no alert deliveries in that window")
-        return
-    for r in rows:
+    params = {"subscription": subscription, "status": status, "since": since, "limit": limit}
+    for r in _fetch("alerts_log", params, as_json, "no alert deliveries in that window"):
         if r["feed_source"]:
             what, where = f"feed {r['feed_source']} late", ""
         else:

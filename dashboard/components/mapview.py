@@ -8,15 +8,16 @@ the browser; the layers here only name them. Callbacks update the layers' ``data
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 
 import dash_leaflet as dl
 import dash_svg as svg
 from dash import dcc, html
 from dash_extensions.javascript import Namespace
 
-from dashboard.i18n import t
+from dashboard.i18n import category_label, t
 from dashboard.settings import national_bounds
-from geo.picture import CATEGORIES, CATEGORY_LABELS
+from geo.picture import CATEGORIES, CATEGORY_SHORT, IMPACT_WORDS
 # The section levels' symbology; nsp_map.js draws with the same values (tests/unit/test_dashboard.py).
 from geo.symbology import LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 
@@ -115,7 +116,7 @@ def operational_layers(prefix: str) -> dict[str, dl.GeoJSON]:
 # Not Leaflet's layer control: with dash-leaflet a switched-off layer came back with the next
 # data refresh. Hiding by class keeps the data (the units table reads the assets layer).
 LAYERS = ([("areas", "Section areas"), ("lines", "Border sections")]
-          + [(c, CATEGORY_LABELS[c].split(" (")[0]) for c in CATEGORIES]
+          + [(c, CATEGORY_SHORT[c]) for c in CATEGORIES]
           + [("patrols", "Patrol tracks"), ("assets", "Own assets"), ("vessels", "Vessels")])
 LAYER_SWITCH_JS = """function(shown) {
     const all = %s;
@@ -127,14 +128,15 @@ LAYER_SWITCH_JS = """function(shown) {
 # page root carries them in its language as data-nsp-words. Impacts are an event's: the key
 # "impact|<text>" (a section's level is "low" -> "zems", an event's impact "low" -> "zema").
 MAP_WORDS = (
-    *(label.split(" (")[0] for label in CATEGORY_LABELS.values()), "low", "medium", "high", "critical",
+    *CATEGORY_SHORT.values(), "low", "medium", "high", "critical",
     "internal border (no impact level)", "impact level", "board", "{n} events", "persons", "highest impact",
     "zoom in or narrow the filter to see single events", "time (UTC)", "subtype", "impact", "confidence",
     "status", "source", "section", "distance to border", "patrol", "last report {age} ago", "{n} min ago",
 )
-MAP_IMPACTS = ("low", "medium", "high", "very high")
+MAP_IMPACTS = tuple(IMPACT_WORDS.values())
 
 
+@lru_cache
 def map_words(lang: str) -> str:
     """The data-nsp-words attribute: JSON of nsp_map.js's texts in ``lang``."""
     words = {text: t(text, lang) for text in MAP_WORDS}
@@ -217,7 +219,7 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
                     " " + t("{level} impact level", lang, level=t(k, lang))])
               for k in LEVEL_COLOURS]
     levels.append(_row(_line(NO_LEVEL_COLOUR, "5 5", width=3), t("internal border (no level)", lang)))
-    cats = [_row(shape(CATEGORY_STYLE[c][1], 16, CATEGORY_STYLE[c][0]), t(CATEGORY_LABELS[c].split(" (")[0], lang))
+    cats = [_row(shape(CATEGORY_STYLE[c][1], 16, CATEGORY_STYLE[c][0]), category_label(c, lang))
             for c in CATEGORIES]
     sizes = [
         _row([shape("circle", s, "#999", "#000" if strong else "#fff", 3 if strong else 1.5)

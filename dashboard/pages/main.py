@@ -18,12 +18,12 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.components import mapview, status
 from dashboard.components.header import page_header
-from dashboard.i18n import current, t
+from dashboard.i18n import category_label, current, impact_label, t
 from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import build_query, format_time, parse_query, parse_time, to_filter
 from geo import picture
-from geo.picture import CATEGORIES, CATEGORY_LABELS, IMPACTS, LEVELS, PictureError
+from geo.picture import CATEGORIES, IMPACTS, LEVELS, PictureError
 from nsp.durations import duration_text
 from nsp.errors import NspError
 
@@ -31,19 +31,7 @@ dash.register_page(__name__, path="/", name="Situational picture", title="nsp 鈥
 
 P = "main"
 EVENT_OUTPUTS = [mapview.event_layer_id(P, c) for c in CATEGORIES]
-IMPACT_LABELS = {"low": "low", "medium": "medium", "high": "high", "very_high": "very high"}
 WINDOWS = ("1h", "6h", "24h", "7d")
-
-
-def _impact(impact: str, lang: str) -> str:
-    """An event's impact in words (an impact is not a section's level: context "impact")."""
-    return t(IMPACT_LABELS.get(impact, impact), lang, context="impact")
-
-
-def _category(category: str, lang: str) -> str:
-    return t(CATEGORY_LABELS.get(category, category).split(" (")[0], lang)
-
-
 CATEGORY_COLOURS = {c: mapview.CATEGORY_STYLE[c][0] for c in CATEGORIES}
 
 
@@ -203,7 +191,7 @@ def timeseries_figure(bucket: str, rows: list[dict], lang: str = "en") -> go.Fig
     for c in CATEGORIES:
         pts = [r for r in rows if r["category"] == c]
         fig.add_bar(x=[r["bucket"] for r in pts], y=[r["n"] for r in pts],
-                    name=_category(c, lang), marker_color=CATEGORY_COLOURS[c],
+                    name=category_label(c, lang), marker_color=CATEGORY_COLOURS[c],
                     marker_pattern_shape={"unauthorised_border_crossing": "", "cross_border_crime": "/",
                                           "crisis_situation": "x", "other": "."}[c])
     fig.update_layout(barmode="stack", margin={"l": 40, "r": 10, "t": 30, "b": 30}, height=240,
@@ -341,8 +329,8 @@ def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
         return "", "nsp-alert nsp-hidden", no_update
     lang = current()
     newest = highs[0]
-    text = [html.B(t("New {impact} impact: ", lang, impact=_impact(newest["impact"], lang))),
-            f"{_category(newest['category'], lang)} 路 {newest['section_code'] or t('outside sections', lang)}",
+    text = [html.B(t("New {impact} impact: ", lang, impact=impact_label(newest["impact"], lang))),
+            f"{category_label(newest['category'], lang)} 路 {newest['section_code'] or t('outside sections', lang)}",
             t(" 路 {n} persons", lang, n=newest["persons"]) if newest.get("persons") else "",
             f" 路 {newest['occurred_at'][11:16]} UTC"]
     if len(highs) > 1:
@@ -487,10 +475,10 @@ def layout(**query):
                                        updatemode="mouseup", className="nsp-replay-slider")],
                            className="nsp-replay")], className="nsp-f nsp-f-wide"),
         html.Div([html.Label(t("Category", lang)),
-                  _dropdown("main-category", [{"label": _category(c, lang), "value": c} for c in CATEGORIES],
+                  _dropdown("main-category", [{"label": category_label(c, lang), "value": c} for c in CATEGORIES],
                             state["category"], t("all", lang))], className="nsp-f nsp-f-wide"),
         html.Div([html.Label(t("Impact", lang)),
-                  _dropdown("main-impact", [{"label": _impact(i, lang), "value": i} for i in IMPACTS],
+                  _dropdown("main-impact", [{"label": impact_label(i, lang), "value": i} for i in IMPACTS],
                             state["impact"], t("all", lang))], className="nsp-f"),
         html.Div([html.Label(t("Source", lang)),
                   _dropdown("main-source", [{"label": x, "value": x} for x in sorted(set(sources) | set(state["source"]))],

@@ -20,12 +20,12 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.components import mapview, status
-from dashboard.i18n import choose, t
+from dashboard.i18n import category_label, choose, t
 from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import parse_query, to_filter
 from geo import picture
-from geo.picture import CATEGORIES, CATEGORY_LABELS
+from geo.picture import CATEGORIES
 
 dash.register_page(__name__, path="/wall", name="Wall display", title="nsp — wall")
 
@@ -42,10 +42,6 @@ IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
 
 
 # ======================================================================= callbacks
-
-
-def _category(category: str, lang: str) -> str:
-    return t(CATEGORY_LABELS.get(category, category).split(" (")[0], lang)
 
 
 def _sections_panel(rows: list[dict], lang: str = "en") -> list:
@@ -71,7 +67,7 @@ def _totals(layers: dict, mode: str, lang: str = "en") -> list:
         n = sum(f["properties"].get("n", 1) for f in feats)
         colour, _shape = mapview.CATEGORY_STYLE[c]
         out.append(html.Div([mapview.shape(_shape, 28, colour), html.Span(f"{n:,}", className="wall-tot-n"),
-                             html.Span(_category(c, lang), className="wall-tot-l")],
+                             html.Span(category_label(c, lang), className="wall-tot-l")],
                             className="wall-tot"))
     return out
 
@@ -81,7 +77,7 @@ def _banners(events: list[dict], lang: str = "en") -> list:
     items = [
         html.Div([
             html.Span(t(IMPACT_WORD.get(e["impact"], e["impact"]), lang), className="wall-banner-imp"),
-            html.Span(_category(e["category"], lang), className="wall-banner-cat"),
+            html.Span(category_label(e["category"], lang), className="wall-banner-cat"),
             html.Span(e["section_code"] or t("outside sections", lang), className="wall-banner-sec"),
             html.Span(t("{n} persons", lang, n=e["persons"]) if e["persons"] else "", className="wall-banner-p"),
             html.Span(e["occurred_at"][11:16] + " UTC", className="wall-banner-t"),

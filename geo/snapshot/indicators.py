@@ -137,6 +137,15 @@ def compute(conn, month: Month, sections: list[str] | None, now: datetime | None
     return table
 
 
+def _shown(table: IndicatorTable, column: str, key: str, layer: str) -> bool:
+    """Whether a cell has a value: level days have no total (a sum of sections' days says
+    nothing), and a section with no level on record (an internal border, or none decided yet)
+    has no level days."""
+    if column == TOTAL:
+        return not key.startswith("days_")
+    return layer != "analysis" or key in table.values.get(column, {})
+
+
 def _number(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
@@ -154,10 +163,8 @@ def write_csv(table: IndicatorTable, out: io.TextIOBase) -> int:
     n = 0
     for column in table.columns:
         for key, layer, label in INDICATORS:
-            if column == TOTAL and key.startswith("days_"):
+            if not _shown(table, column, key, layer):
                 continue
-            if layer == "analysis" and column != TOTAL and key not in table.values.get(column, {}):
-                continue  # no level on record for the section (an internal border, or none decided yet)
             now, before = table.value(column, key), table.value(column, key, previous=True)
             change = round(now - before, 1) if isinstance(now, float) or isinstance(before, float) else now - before
             w.writerow([table.month.label, column, names[column], layer, key, label.strip(),
@@ -178,8 +185,7 @@ def render_html(table: IndicatorTable, generated_at: datetime, generated_by: str
     for key, layer, label in INDICATORS:
         cells = []
         for column in table.columns:
-            if (column == TOTAL and key.startswith("days_")) or (
-                    layer == "analysis" and column != TOTAL and key not in table.values.get(column, {})):
+            if not _shown(table, column, key, layer):
                 cells.append(None)
                 continue
             now, before = table.value(column, key), table.value(column, key, previous=True)

@@ -356,6 +356,17 @@ UPDATE alert_delivery
  WHERE id = %(id)s
 RETURNING status
 
+-- alerts_list --
+-- The subscriptions (`nsp alerts list`; never the secret) with their deliveries of 24 hours.
+SELECT s.name, s.active, s.url, s.min_impact, s.sections, s.categories, s.feeds, s.created_at, s.created_by,
+       count(d.id) FILTER (WHERE d.status = 'sent') AS sent_24h,
+       count(d.id) FILTER (WHERE d.status = 'queued') AS waiting_24h,
+       count(d.id) FILTER (WHERE d.status = 'failed') AS failed_24h
+  FROM alert_subscription s
+  LEFT JOIN alert_delivery d ON d.subscription_id = s.id AND d.created_at > now() - interval '24 hours'
+ GROUP BY s.id
+ ORDER BY s.name
+
 -- alerts_log --
 -- Deliveries (`nsp alerts log`), newest first.
 SELECT d.id, d.created_at, s.name AS subscription, d.event_id::text AS event_id, e.impact, d.raised_from,

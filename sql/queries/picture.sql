@@ -260,11 +260,8 @@ WITH recent AS (
      GROUP BY b.source
 ), feeds AS (
     SELECT coalesce(r.source, x.source) AS source,
-           coalesce(r.last_delivery,
-                    (SELECT max(d.finished_at) FROM (  -- an expected feed silent for longer
-                        SELECT b.finished_at FROM ingest_batch b
-                         WHERE b.source = x.source AND b.status = 'done'
-                         ORDER BY b.received_at DESC LIMIT 20) d)) AS last_delivery,
+           -- an expected feed silent for longer than the window: its last delivery all the same
+           coalesce(r.last_delivery, nsp_feed_last_delivery(x.source)) AS last_delivery,
            coalesce(r.files_24h, 0) AS files_24h, coalesce(r.quarantined_24h, 0)::bigint AS quarantined_24h,
            coalesce(r.failed_24h, 0) AS failed_24h, x.every AS expected_every
       FROM recent r

@@ -11,7 +11,7 @@ import pytest
 
 from dashboard import i18n
 from dashboard.i18n import catalogue, t
-from geo.picture import CATEGORY_LABELS, LEVELS
+from geo.picture import CATEGORY_SHORT, IMPACT_WORDS, LEVELS
 
 ROOT = Path(__file__).resolve().parents[2] / "dashboard"
 
@@ -45,7 +45,7 @@ def _dynamic_texts() -> set[str]:
     from dashboard.auth import LOGIN_MESSAGES
     from dashboard.components.header import nav_links
     from dashboard.components.mapview import LAYERS, MAP_IMPACTS, MAP_WORDS
-    from dashboard.pages.main import _COT_WORDS, IMPACT_LABELS
+    from dashboard.pages.main import _COT_WORDS
     from dashboard.pages.wall import IMPACT_WORD
     from geo.snapshot.week import MONTH_ABBREVIATIONS, MONTH_NAMES
     from nsp.access import ROLES, Scope
@@ -53,8 +53,8 @@ def _dynamic_texts() -> set[str]:
     links = {label for role in ROLES for page in ("main", "export", "audit")
              for label, _href in nav_links(Scope(user="x", role=role, sections=("LV-BY-01",)), page)}
     return (set(LEVELS) | {"internal"} | set(IMPACT_WORD.values())
-            | {label.split(" (")[0] for label in CATEGORY_LABELS.values()}
-            | {f"impact|{v}" for v in IMPACT_LABELS.values()} | {name for _k, name in LAYERS}
+            | set(CATEGORY_SHORT.values())
+            | {f"impact|{v}" for v in IMPACT_WORDS.values()} | {name for _k, name in LAYERS}
             | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES}
             | set(LOGIN_MESSAGES) | set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
             | set(MONTH_NAMES) | {f"month|{a}" for a in MONTH_ABBREVIATIONS})
