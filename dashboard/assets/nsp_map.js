@@ -34,6 +34,118 @@ window.nsp = Object.assign({}, window.nsp, {
         const catLabel = c => w(c.label);
         const impactLabel = imp => w(IMPACT_LABEL[imp], "impact|" + IMPACT_LABEL[imp]);
 
+        // ------------------------------------------------------------ label placement
+        // Permanent labels are placed in order of importance, each where it overlaps nothing
+        // already placed; what finds no room is hidden (visibility, so it keeps its size and
+        // is measured again) until a zoom, a pan, new data or a layer switch gives it room:
+        //   1. the markers (events, groups, own assets' symbols) and what the page lays over
+        //      the map (OVER_MAP: the layer switch, the legend, the wall's header, banners
+        //      and panel): never moved nor hidden;
+        //   2. section labels, the highest impact level first: on the section's line, else
+        //      beside it (above, below, right, left) clear of the markers; where every
+        //      position covers a marker, the first one clear of the other labels;
+        //   3. own assets' call sign and age, fresh reports before old ones;
+        //   4. place names.
+        const LEVEL_RANK = {critical: 0, high: 1, medium: 2, low: 3};
+        const OVER_MAP = ".nsp-layer-box, .nsp-legend-box, .wall-head, .wall-banner, .wall-banner-more, .wall-panel";
+        const LABEL_SPOTS = [["center", [0, 0]], ["top", [0, -8]], ["bottom", [0, 8]], ["right", [10, 0]], ["left", [-10, 0]],
+            ["top", [0, -34]], ["bottom", [0, 34]], ["right", [44, 0]], ["left", [-44, 0]]];
+
+        function labelBox(elements) {
+            let box = null;
+            for (const el of elements) {
+                const r = el.getBoundingClientRect();
+                if (r.width === 0 || r.height === 0) continue;  // in a switched-off layer, or empty
+                box = box ? {left: Math.min(box.left, r.left), top: Math.min(box.top, r.top),
+                    right: Math.max(box.right, r.right), bottom: Math.max(box.bottom, r.bottom)} : r;
+            }
+            return box;
+        }
+
+        function overlaps(a, b, gap) {
+            return a.left < b.right + gap && a.right > b.left - gap && a.top < b.bottom + gap && a.bottom > b.top - gap;
+        }
+
+        function sectionRank(layer) {
+            const level = layer.feature && layer.feature.properties.level;
+            return level in LEVEL_RANK ? LEVEL_RANK[level] : 9;
+        }
+
+        function placeLabels(map) {
+            const root = map.getContainer();
+            const view = root.getBoundingClientRect();
+            const marks = [], labels = [];
+            let hidden = 0;
+            const clear = (box, of) => !of.some(p => overlaps(box, p, 2));
+            const inView = box => box.left >= view.left && box.right <= view.right && box.top >= view.top && box.bottom <= view.bottom;
+            for (const el of document.querySelectorAll(OVER_MAP)) {
+                const box = labelBox([el]);
+                if (box && getComputedStyle(el).visibility !== "hidden") marks.push(box);
+            }
+            for (const el of root.querySelectorAll(".leaflet-marker-pane .nsp-ev, .leaflet-marker-pane .nsp-cluster, " +
+                    ".leaflet-marker-pane .nsp-asset-sym")) {
+                const box = labelBox([el]);
+                if (box) marks.push(box);
+            }
+            const sections = Array.from(map._nspSectionLayers || []).filter(l => l.getTooltip() && l.getTooltip().getElement());
+            sections.sort((a, b) => sectionRank(a) - sectionRank(b));
+            for (const layer of sections) {
+                const tip = layer.getTooltip(), el = tip.getElement();
+                const move = i => {
+                    tip.options.direction = LABEL_SPOTS[i][0];
+                    tip.options.offset = L.point(LABEL_SPOTS[i][1]);
+                    tip.update();
+                    return labelBox([el]);
+                };
+                let fallback = null, chosen = null;
+                for (let i = 0; i < LABEL_SPOTS.length; i++) {
+                    const box = move(i);
+                    if (!box) break;  // its layer is switched off
+                    if (!clear(box, labels)) continue;
+                    if (clear(box, marks) && inView(box)) { chosen = [i, box]; break; }
+                    if (!fallback) fallback = [i, box];
+                }
+                const spot = chosen || fallback;
+                const box = move(spot ? spot[0] : 0);  // no room: hidden on its line
+                el.classList.toggle("nsp-label-off", !spot && box !== null);
+                if (spot) labels.push(box); else if (box) hidden += 1;
+            }
+            const put = (holder, parts) => {
+                const box = labelBox(parts);
+                if (!box || !overlaps(box, view, 0)) return;
+                const ok = clear(box, labels) && clear(box, marks);
+                holder.classList.toggle("nsp-label-off", !ok);
+                if (ok) labels.push(box); else hidden += 1;
+            };
+            const assets = Array.from(root.querySelectorAll(".leaflet-marker-pane .nsp-asset"));
+            assets.sort((a, b) => a.classList.contains("nsp-asset-old") - b.classList.contains("nsp-asset-old"));
+            for (const el of assets) put(el, el.querySelectorAll(".nsp-asset-cs, .nsp-asset-age"));
+            for (const el of root.querySelectorAll(".nsp-place")) put(el, el.querySelectorAll(".nsp-place-name"));
+            root.setAttribute("data-nsp-labels-hidden", String(hidden));
+        }
+
+        // Once per map: a placement after every change of the view, of the layers drawn (new
+        // data) or of the switched-off layers (a class of the map's wrap).
+        function watchLabels(map, layer) {
+            if (!map) return;
+            if (!map._nspSectionLayers) {
+                map._nspSectionLayers = new Set();
+                // before the next paint, once however many layers were added since the last one
+                let pending = false;
+                map._nspPlaceLabels = () => {
+                    if (pending) return;
+                    pending = true;
+                    requestAnimationFrame(() => { pending = false; placeLabels(map); });
+                };
+                map.on("zoomend moveend layeradd layerremove resize", map._nspPlaceLabels);
+                const wrap = map.getContainer().closest(".nsp-map-wrap");
+                if (wrap) new MutationObserver(map._nspPlaceLabels).observe(wrap, {attributes: true, attributeFilter: ["class"]});
+            }
+            map._nspSectionLayers.add(layer);
+            layer.once("remove", () => map._nspSectionLayers.delete(layer));
+            map._nspPlaceLabels();
+        }
+
         function esc(v) {
             if (v === null || v === undefined || v === "") return "–";
             return String(v).replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
@@ -98,6 +210,7 @@ window.nsp = Object.assign({}, window.nsp, {
                     (esc(w("impact level")) + ": " + esc(w(p.level)));
                 layer.bindPopup(`<b>${esc(p.code)} ${esc(p.name)}</b><br>${lvl}<br>${esc(p.kind)}, ${esc(p.km)} km` +
                     `<br>${esc(w("board"))}: ${esc(p.board)}`);
+                layer.on("add", e => watchLabels(e.target._map, e.target));
                 if (h.labels !== false) {
                     // the name only from zoom 9 (nsp-zoom-near, set by trackView): at the national
                     // zoom 36 full labels overlap one another

@@ -161,12 +161,15 @@ def test_layer_toggles_hide_and_show_a_category(logged_in, live_server):
     assert event_markers(d, "nsp-ev-unauthorised_border_crossing, .leaflet-marker-pane .nsp-cluster-unauthorised_border_crossing") == ubc_before
     _layer_toggle(d, "Cross-border crime").click()
     wait(d, 5).until(lambda x: event_markers(x, crime) > 0)
-    # operational layers: the own asset with its call sign and report age
-    wait(d).until(lambda x: "LUDZA-12" in x.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane").text)
+    # operational layers: the own asset with its call sign and report age (whose text may be
+    # hidden at this zoom where it would overlap an event: asset_shown looks at the symbol)
+    asset_shown = "return Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-asset-icon'))" \
+                  ".some(e => e.textContent.includes('LUDZA-12') && getComputedStyle(e).display !== 'none')"
+    wait(d).until(lambda x: x.execute_script(asset_shown))
     _layer_toggle(d, "Own assets").click()
-    wait(d, 5).until(lambda x: "LUDZA-12" not in x.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane").text)
+    wait(d, 5).until(lambda x: not x.execute_script(asset_shown))
     time.sleep(5)
-    assert "LUDZA-12" not in d.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane").text
+    assert not d.execute_script(asset_shown)
 
 
 def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, live_server):
@@ -411,3 +414,92 @@ def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_
     time.sleep(2.5)
     assert at_in_url(d) == paused
     screenshot(d, "main_replay")
+
+
+# Every label shown on the map, as [kind, text, left, top, right, bottom] (an own asset's label
+# is its call sign and age; hidden labels and switched-off layers are left out).
+SHOWN_LABELS = """
+const out = [], box = els => {
+    const rs = Array.from(els).map(e => e.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0);
+    return rs.length ? [Math.min(...rs.map(r => r.left)), Math.min(...rs.map(r => r.top)),
+                        Math.max(...rs.map(r => r.right)), Math.max(...rs.map(r => r.bottom))] : null;
+};
+const add = (kind, el, parts) => {
+    if (el.classList.contains('nsp-label-off')) return;
+    const b = box(parts);
+    if (b) out.push([kind, el.textContent.trim(), ...b]);
+};
+document.querySelectorAll('.leaflet-tooltip.nsp-section-label').forEach(e => add('section', e, [e]));
+document.querySelectorAll('.leaflet-marker-pane .nsp-asset').forEach(
+    e => add('asset', e, e.querySelectorAll('.nsp-asset-cs, .nsp-asset-age')));
+document.querySelectorAll('.nsp-place').forEach(e => add('place', e, e.querySelectorAll('.nsp-place-name')));
+return out;
+"""
+
+
+def _label_overlaps(driver) -> list:
+    labels = driver.execute_script(SHOWN_LABELS)
+    return [(a[:2], b[:2]) for i, a in enumerate(labels) for b in labels[i + 1:]
+            if a[2] < b[4] and b[2] < a[4] and a[3] < b[5] and b[3] < a[5]]
+
+
+def _asset_label_hidden(driver, callsign: str):
+    """True or False for the asset's call sign and age (hidden or shown); None before it is drawn."""
+    return driver.execute_script(
+        "const e = Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-asset'))"
+        ".find(e => e.querySelector('.nsp-asset-cs').textContent === arguments[0]);"
+        "return e ? e.classList.contains('nsp-label-off') : null", callsign)
+
+
+# Where the own asset ALFA-1's symbol is, in pixels from the map's centre.
+ALFA_1_FROM_CENTRE = """
+const e = Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-asset'))
+    .find(e => e.querySelector('.nsp-asset-cs').textContent === 'ALFA-1').querySelector('.nsp-asset-sym');
+const r = e.getBoundingClientRect(), m = document.querySelector('.leaflet-container').getBoundingClientRect();
+return [r.left + r.width / 2 - (m.left + m.width / 2), r.top + r.height / 2 - (m.top + m.height / 2)];
+"""
+
+
+def test_map_labels_never_overlap_and_a_hidden_one_returns_when_zoomed_in(logged_in, live_server, picture_db):
+    # Section codes, own assets' call signs and place names were drawn wherever their anchor
+    # was, so in the busy south-east they covered one another and the events.
+    now = datetime.now(UTC)
+    with db.connect(picture_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO tracked_object (object_id, kind, name, callsign) VALUES "
+                     "('ALFA-1', 'own', 'Alfa 1', 'ALFA-1'), ('ALFA-2', 'own', 'Alfa 2', 'ALFA-2')")
+        # 2 km apart, in the middle of the country (no test section, no event): one place at
+        # the national zoom, apart from zoom 10
+        for unit, minutes, lat in (("ALFA-1", 5, 56.80), ("ALFA-2", 40, 56.82)):
+            conn.execute("INSERT INTO asset_position (source, object_id, kind, observed_at, geom) "
+                         "VALUES ('test', %s, 'own', %s, ST_SetSRID(ST_MakePoint(25.6, %s), 4326))",
+                         (unit, now - timedelta(minutes=minutes), lat))
+    d = logged_in
+    d.get(live_server + "/")
+    wait_for_sections(d)
+    # the fresher report keeps its label; the older one's waits for room
+    wait(d).until(lambda x: _asset_label_hidden(x, "ALFA-1") is False and _asset_label_hidden(x, "ALFA-2") is True)
+    wait(d, 5).until(lambda x: not _label_overlaps(x))
+    kinds = {k for k, *_rest in d.execute_script(SHOWN_LABELS)}
+    assert {"section", "asset", "place"} <= kinds, kinds
+    assert int(d.find_element(By.CSS_SELECTOR, ".leaflet-container").get_attribute("data-nsp-labels-hidden")) >= 1
+    # zoom in beside the two, a level at a time (a double click zooms on that point; on a
+    # marker it would not)
+    container = d.find_element(By.CSS_SELECTOR, ".leaflet-container")
+    while (scale := d.execute_script(ZOOM_SCALE)) < 2 ** 10:
+        dx, dy = d.execute_script(ALFA_1_FROM_CENTRE)
+        ActionChains(d).move_to_element_with_offset(container, int(dx) - 30, int(dy)).double_click().perform()
+        wait(d, 5).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 * scale)
+        time.sleep(0.4)  # the end of the zoom animation
+    dx, dy = d.execute_script(ALFA_1_FROM_CENTRE)
+    assert abs(dx) < container.size["width"] / 2 - 100 and abs(dy) < container.size["height"] / 2 - 40, (dx, dy)
+    wait(d).until(lambda x: _asset_label_hidden(x, "ALFA-1") is False and _asset_label_hidden(x, "ALFA-2") is False)
+    wait(d, 5).until(lambda x: not _label_overlaps(x))
+    screenshot(d, "main_labels_zoomed")
+    # the wall, at 1080p and at 720p
+    for width, height in ((1920, 1080), (1280, 720)):
+        d.set_window_size(width, height)
+        d.get(live_server + "/wall")
+        wait_for_sections(d)
+        wait(d).until(lambda x: _asset_label_hidden(x, "ALFA-1") is False)
+        wait(d, 5).until(lambda x: not _label_overlaps(x))
+    screenshot(d, "wall_labels_small")
