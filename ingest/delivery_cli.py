@@ -192,9 +192,11 @@ def _write_history(sc, out: Path) -> dict[str, int]:
 @click.option("--live", "live", type=click.Path(file_okay=False, path_type=Path),
               help="then keep writing new small files here, times = now, until Ctrl-C")
 @click.option("--speed", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              envvar="NSP_DEMO_SPEED", help="live mode: how much faster than real time [env NSP_DEMO_SPEED]")
+              help="live mode: the scenario's events this many times faster than real time (24: a day an hour)")
+@click.option("--every", type=click.FloatRange(min=0.01), default=4.0, show_default=True,
+              help="live mode: seconds between position files (own assets' CoT or AIS), ±50 %")
 @click.option("--max-files", type=click.IntRange(1), default=None, help="live mode: stop after N files")
-def scenario(days, out, seed, end, live, speed, max_files):
+def scenario(days, out, seed, end, live, speed, every, max_files):
     """Write a plausible week of Latvia as feed files (GeoJSON, NDJSON, CSV, GPX, CoT, AIS).
 
     Crossing attempts on the Belarusian border (groups of 5-40, mostly at night, around
@@ -214,7 +216,7 @@ def scenario(days, out, seed, end, live, speed, max_files):
     if live is not None:
         stop = _stop_event()
         click.echo(f"live scenario into {live} (speed {speed}); Ctrl-C to stop", err=True)
-        n = Live(live, seed=seed, speed=speed).run(stop, max_files)
+        n = Live(live, seed=seed, speed=speed, every=every).run(stop, max_files)
         click.echo(f"wrote {n} live file(s)", err=True)
 
 
@@ -228,7 +230,7 @@ def scenario(days, out, seed, end, live, speed, max_files):
 @click.option("--days", type=click.IntRange(1, 60), envvar="NSP_DEMO_DAYS", default=None,
               help="days of history [env NSP_DEMO_DAYS; default 7]")
 @click.option("--speed", type=click.FloatRange(min=0.01), envvar="NSP_DEMO_SPEED", default=None,
-              help="speed of the live feed [env NSP_DEMO_SPEED; default 1]")
+              help="the live feed's events, times real time [env NSP_DEMO_SPEED; default 24: a day an hour]")
 @click.option("--port", type=int, envvar="NSP_DEMO_PORT", default=None,
               help="dashboard port [env NSP_DEMO_PORT; default 8050]")
 @click.option("--no-serve", is_flag=True, help="do not start the dashboard")

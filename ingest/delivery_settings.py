@@ -34,7 +34,7 @@ class DemoSettings(BaseSettings):
 
     dir: Path = Field(default=STATE_DIR / "demo", description="where `nsp demo` keeps its drop folder")
     days: int = Field(default=7, ge=1, description="days of scenario history")
-    speed: float = Field(default=1.0, gt=0, description="speed of the live scenario")
+    speed: float = Field(default=24.0, gt=0, description="the live scenario's event clock, times real time")
     port: int = Field(default=8050, description="port of the dashboard")
 
 

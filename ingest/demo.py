@@ -21,11 +21,12 @@ DEMO_USERS = (
     ("admin", "admin", None),
 )
 
-# How often each scenario feed is expected to deliver (`nsp feeds expect`): the live feeds
-# write every few seconds, the boards and the patrol tracks once a day (with 2 h of slack).
+# How often each scenario feed is expected to deliver (`nsp feeds expect`): positions (CoT,
+# AIS) come every few seconds; events when they happen, some days none from a feed; patrol
+# tracks once a day (2 h of slack).
 DEMO_FEEDS = (
-    ("sensors", "10m"), ("tak", "10m"), ("ais", "10m"),
-    ("daugavpils-board", "26h"), ("ludza-board", "26h"), ("patrol-gps", "26h"),
+    ("tak", "10m"), ("ais", "10m"),
+    ("sensors", "26h"), ("daugavpils-board", "26h"), ("ludza-board", "26h"), ("patrol-gps", "26h"),
 )
 
 
@@ -35,7 +36,7 @@ def nsp_command(*args: str) -> list[str]:
 
 
 class Demo:
-    def __init__(self, directory: Path, days: int = 7, speed: float = 1.0, port: int = 8050,
+    def __init__(self, directory: Path, days: int = 7, speed: float = 24.0, port: int = 8050,
                  serve: bool = True, seed: int = 1, concurrency: int = 2):
         self.dir = Path(directory)
         self.inbox = self.dir / "inbox"

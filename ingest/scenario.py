@@ -17,8 +17,9 @@ line, inside Latvia, within a few km (computed in EPSG:3059); vessels on sea lan
 same ``--seed`` and ``--end`` give byte-identical files. Files are written as
 ``NAME.part`` and renamed, so a watcher never takes half a file.
 
-``--live DIR [--speed X]`` then keeps writing small files with times = now: a few events,
-own-asset positions and AIS fixes every few seconds (``--speed 2`` twice as often).
+``--live DIR [--speed X] [--every S]`` then keeps writing small files with times = now:
+own-asset positions or AIS fixes every few seconds, and the scenario's events at its own
+rates and hours, X times faster than real time (see ``Live``).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ import os
 import random
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from xml.sax.saxutils import escape, quoteattr
@@ -199,6 +200,7 @@ class Ev:
     impact: str = "low"
     description: str = ""
     extra: dict | None = None
+    reported: datetime | None = None  # when the feed reported it (default: 20 min after)
 
 
 def _night_time(rng: random.Random, day: datetime, night_share: float = 0.8) -> datetime:
@@ -315,7 +317,7 @@ class Scenario:
     def _feature(self, e: Ev) -> dict:
         lon, lat = self.geo.wgs(e.point)
         props = {"id": e.ref, "category": e.category, "subtype": e.subtype,
-                 "occurred_at": iso(e.at), "reported_at": iso(e.at + timedelta(minutes=20)),
+                 "occurred_at": iso(e.at), "reported_at": iso(e.reported or e.at + timedelta(minutes=20)),
                  "persons": e.persons, "impact": e.impact, "description": e.description,
                  **(e.extra or {})}
         return {"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]},
@@ -493,49 +495,95 @@ class Scenario:
 
 
 class Live:
-    """Writes a few small files every few seconds into a drop folder, times = now."""
+    """Writes small files into a drop folder as time goes on, with times = now.
 
-    def __init__(self, out: Path, seed: int = 1, speed: float = 1.0):
-        self.out = out
-        self.speed = speed
-        self.scenario = Scenario(seed=seed, days=1)
+    - Own assets' positions (CoT) or AIS fixes: a file every ``every`` seconds (±50 %), so a
+      wall display moves.
+    - The scenario's own events at its own rates and hours (``blr_events``, ``rus_rows``,
+      ``sensor_events``: 8-18 crossing attempts a day on the Belarusian border, ~80 % at
+      night, smuggling, UAVs, suspect vessels), each into its feed's folder and format 1-5
+      minutes after it happened, as a board or a sensor reports. ``speed`` runs this event
+      clock faster than real time (24: a day's events an hour); the times written are real.
+    """
+
+    EVENT_FEEDS = (  # folder, Scenario generator, writer, file extension
+        ("daugavpils-board", "blr_events", "feature_collection", "geojson"),
+        ("ludza-board", "rus_rows", "csv_lv", "csv"),
+        ("sensors", "sensor_events", "ndjson", "ndjson"),
+    )
+
+    def __init__(self, out: Path, seed: int = 1, speed: float = 1.0, every: float = 4.0,
+                 start: datetime | None = None):
+        self.out, self.speed, self.every = out, speed, every
+        self.start = (start or datetime.now(UTC)).replace(microsecond=0)
+        # the event clock's scenario: its window opens now (what came before is the history's)
+        self.scenario = Scenario(seed=seed + 1, end=self.start + timedelta(days=36500), days=36500)
         self.rng = random.Random(seed + 7919)
         self.n = 0
+        # a restarted live feed must not repeat the refs of an earlier run (they would be duplicates)
+        self.prefix = f"L{self.start:%Y%m%d%H%M%S}-"
+        self.next_day = self.start.astimezone(LOCAL).replace(hour=0, minute=0, second=0, microsecond=0)
+        self.pending: list[tuple[datetime, str, Ev]] = []  # (when to write it, folder, event)
 
-    def step(self, now: datetime | None = None) -> Path:
-        """Write one file; return its path."""
+    def scenario_time(self, now: datetime) -> datetime:
+        """The event clock at real time ``now``."""
+        return self.start + (now - self.start) * self.speed
+
+    def real_time(self, at: datetime) -> datetime:
+        return self.start + (at - self.start) / self.speed
+
+    def _plan(self, now: datetime) -> None:
+        """Generate the scenario's days up to the event clock's now."""
+        sc = self.scenario
+        while self.next_day <= self.scenario_time(now):
+            for folder, generate, _writer, _ext in self.EVENT_FEEDS:
+                for e in getattr(sc, generate)(self.next_day):
+                    at = self.real_time(e.at)
+                    reported = at + timedelta(seconds=self.rng.randint(60, 300))
+                    self.pending.append((reported, folder, replace(e, ref=self.prefix + e.ref, at=at,
+                                                                   reported=reported)))
+            self.next_day += timedelta(days=1)  # the next local midnight (zoneinfo keeps the wall time)
+        self.pending.sort(key=lambda p: p[0])
+
+    def step(self, now: datetime | None = None, budget: int | None = None) -> list[Path]:
+        """Write the events now due (a file per feed) and one position file, at most ``budget``
+        files (what does not fit stays due); return the paths."""
         now = (now or datetime.now(UTC)).replace(microsecond=0)
+        room = budget if budget is not None else 1 + len(self.EVENT_FEEDS)
         sc, rng = self.scenario, self.rng
-        self.n += 1
+        self._plan(now)
         stamp = now.strftime("%Y%m%dT%H%M%S")
-        kind = rng.choices(["event", "own", "ais"], weights=[4, 3, 3])[0]
-        if kind == "event":
-            evs = []
-            for j in range(rng.randint(1, 2)):
-                spot = rng.choice(list(BLR_HOTSPOTS))
-                p = sc.geo.near_border(rng, "BLR", (0.05, 2.0), BLR_HOTSPOTS[spot], 15)
-                persons = rng.randint(5, 40)
-                impact, sar = _crossing_impact(rng, persons)
-                evs.append(Ev(f"LIVE-{stamp}-{self.n}-{j}", "unauthorised_border_crossing",
-                              "group_crossing_attempt", now - timedelta(seconds=rng.randint(0, 60)),
-                              p, persons, impact, f"Group of {persons} persons near {spot}",
-                              {"direction": "entry", "crossing_stage": "attempted", "sar_link": sar}))
-            return write_atomic(self.out / "sensors" / f"live-{stamp}-{self.n}.ndjson", sc.ndjson(evs))
-        if kind == "own":
+        due = [p for p in self.pending if p[0] <= now]
+        self.pending = self.pending[len(due):]
+        paths = []
+        for folder, _generate, writer, ext in self.EVENT_FEEDS:
+            evs = [e for _t, f, e in due if f == folder]
+            if evs and len(paths) < room:
+                self.n += 1
+                paths.append(write_atomic(self.out / folder / f"live-{stamp}-{self.n}.{ext}",
+                                          getattr(sc, writer)(evs)))
+            elif evs:
+                self.pending[:0] = [p for p in due if p[1] == folder]
+        if len(paths) >= room:
+            return paths
+        self.n += 1
+        if rng.random() < 0.5:
             data = ['<?xml version="1.0" encoding="UTF-8"?>\n']
             for i, (callsign, cot_type, _, _) in enumerate(OWN_ASSETS):
                 p, speed = sc._own_position(i, now)
                 data.append(sc.cot_event(f"ANDROID-{callsign}", cot_type, now, p, 5,
                                          callsign=callsign, speed=speed))
-            return write_atomic(self.out / "tak" / f"live-{stamp}-{self.n}.cot", "".join(data).encode())
-        lines = sc.ais_lines(now, with_static=self.n % 20 == 1)
-        return write_atomic(self.out / "ais" / f"live-{stamp}-{self.n}.nmea",
-                            ("\r\n".join(lines) + "\r\n").encode())
+            paths.append(write_atomic(self.out / "tak" / f"live-{stamp}-{self.n}.cot", "".join(data).encode()))
+        else:
+            lines = sc.ais_lines(now, with_static=self.n % 20 == 1)
+            paths.append(write_atomic(self.out / "ais" / f"live-{stamp}-{self.n}.nmea",
+                                      ("\r\n".join(lines) + "\r\n").encode()))
+        return paths
 
     def run(self, stop: threading.Event, max_files: int | None = None) -> int:
         while not stop.is_set():
-            self.step()
+            self.step(budget=None if max_files is None else max_files - self.n)
             if max_files is not None and self.n >= max_files:
                 break
-            stop.wait(self.rng.uniform(2.0, 6.0) / self.speed)
+            stop.wait(self.rng.uniform(0.5, 1.5) * self.every)
         return self.n

@@ -62,5 +62,5 @@ def test_demo_feeds_get_expected_intervals_once_and_an_operator_s_change_is_kept
     conn.execute("UPDATE feed_expectation SET every = interval '1 hour' WHERE source = 'ais'")
     assert demo.expect_feeds() == []
     rows = {r["source"]: r["every"].total_seconds() for r in conn.execute("SELECT source, every FROM feed_expectation")}
-    assert rows == {"sensors": 600, "tak": 600, "ais": 3600, "daugavpils-board": 93600, "ludza-board": 93600,
+    assert rows == {"sensors": 93600, "tak": 600, "ais": 3600, "daugavpils-board": 93600, "ludza-board": 93600,
                     "patrol-gps": 93600}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -110,19 +110,57 @@ def test_vessels_stay_at_sea(week):
     assert fixes and not any(land.contains(Point(r.lon, r.lat)) for r in fixes)
 
 
+def _run_live(out: Path, start: datetime, speed: float, hours: float, seed: int = 3) -> list[tuple[datetime, Path]]:
+    """Steps of a live feed every 30 s of real time: [(when, path written)]."""
+    live = Live(out, seed=seed, speed=speed, start=start)
+    steps = [start + timedelta(seconds=30 * k) for k in range(int(hours * 120))]
+    return [(now, p) for now in steps for p in live.step(now)]
+
+
 def test_live_writes_small_files_with_current_times(tmp_path):
-    live = Live(tmp_path, seed=3, speed=10)
-    now = datetime.now(timezone.utc).replace(microsecond=0)
-    paths = [live.step(now) for _ in range(12)]
-    assert len(set(paths)) == 12 and all(p.stat().st_size < 20_000 for p in paths)
-    assert {p.parent.name for p in paths} <= set(FOLDER_FORMAT)
-    for p in paths:
+    start = datetime.now(timezone.utc).replace(microsecond=0)
+    written = _run_live(tmp_path, start, speed=24, hours=1)
+    assert {"tak", "ais", "daugavpils-board"} <= {p.parent.name for _t, p in written} <= set(FOLDER_FORMAT)
+    assert len({p for _t, p in written}) == len(written)
+    for now, p in written:
+        assert p.stat().st_size < 20_000
         recs = parse_all(p, FOLDER_FORMAT[p.parent.name])
         assert recs and not [r for r in recs if isinstance(r, Rejected)]
         for r in recs:
-            t = getattr(r, "occurred_at", None) or getattr(r, "observed_at", None)
-            if t is not None:
-                assert abs((t - now).total_seconds()) <= 120
+            if isinstance(r, Event):
+                # reported 1-5 min after it happened, written at the first step after that
+                # (the Latvian CSV has local times to the minute, without a zone)
+                occurred = r.occurred_at if r.occurred_at.tzinfo else r.occurred_at.replace(tzinfo=LOCAL)
+                assert now - timedelta(seconds=400) <= occurred <= now, (p, occurred, now)
+            elif isinstance(r, Position):
+                assert abs((r.observed_at - now).total_seconds()) <= 120
+
+
+def test_live_events_come_at_the_scenarios_rates_and_hours(tmp_path):
+    # The live feed used to write 1-2 crossing attempts every few seconds (about 500 an hour,
+    # 12,000 persons) whatever the hour: the realistic week drowned in minutes.
+    start = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+    speed = 24
+    written = _run_live(tmp_path, start, speed=speed, hours=3)  # three days of events
+    crossings = [r for _t, p in written if p.parent.name == "daugavpils-board"
+                 for r in parse_all(p, "geojson") if isinstance(r, Event)
+                 and r.category == "unauthorised_border_crossing"]
+    # the history's rate: 8-18 a day (the first day only from noon)
+    assert 2 * 8 <= len(crossings) <= 3 * 18, len(crossings)
+    assert all(5 <= r.persons <= 40 for r in crossings)
+    # mostly at night on the event clock (20-05 h local)
+    hours = [(start + (r.occurred_at - start) * speed).astimezone(LOCAL).hour for r in crossings]
+    night = sum(h >= 20 or h < 5 for h in hours)
+    assert night >= 0.6 * len(crossings), hours
+    # the Russian border's board writes its Latvian CSV, the sensors their NDJSON, as in the history
+    assert {p.parent.name for _t, p in written} >= {"ludza-board", "sensors"}
+    # refs never repeat, and a restarted feed does not reuse the first one's
+    refs = [r.source_ref for _t, p in written if p.parent.name in ("daugavpils-board", "sensors")
+            for r in parse_all(p, "geojson") if isinstance(r, Event)]
+    again = _run_live(tmp_path / "again", start + timedelta(seconds=1), speed=speed, hours=0.5)
+    refs_again = [r.source_ref for _t, p in again if p.parent.name in ("daugavpils-board", "sensors")
+                  for r in parse_all(p, "geojson") if isinstance(r, Event)]
+    assert refs_again and len(set(refs)) == len(refs) and not set(refs) & set(refs_again)
 
 
 def test_live_cli_stops_after_max_files(tmp_path):
@@ -130,7 +168,7 @@ def test_live_cli_stops_after_max_files(tmp_path):
 
     from nsp.cli import cli
 
-    result = CliRunner().invoke(cli, ["scenario", "--live", str(tmp_path), "--speed", "100",
+    result = CliRunner().invoke(cli, ["scenario", "--live", str(tmp_path), "--speed", "100", "--every", "0.05",
                                       "--max-files", "3", "--seed", "5"])
     assert result.exit_code == 0, result.output
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
