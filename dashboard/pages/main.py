@@ -473,7 +473,7 @@ def layout(**query):
                                        step=s.replay_step_minutes, value=replay_value(state["at"], origin),
                                        marks=_replay_marks(s.replay_days, lang), included=False,
                                        updatemode="mouseup", className="nsp-replay-slider")],
-                           className="nsp-replay")], className="nsp-f nsp-f-wide"),
+                           className="nsp-replay")], className="nsp-f nsp-f-replay"),
         html.Div([html.Label(t("Category", lang)),
                   _dropdown("main-category", [{"label": category_label(c, lang), "value": c} for c in CATEGORIES],
                             state["category"], t("all", lang))], className="nsp-f nsp-f-wide"),

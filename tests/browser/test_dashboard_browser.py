@@ -503,3 +503,40 @@ def test_map_labels_never_overlap_and_a_hidden_one_returns_when_zoomed_in(logged
         wait(d).until(lambda x: _asset_label_hidden(x, "ALFA-1") is False)
         wait(d, 5).until(lambda x: not _label_overlaps(x))
     screenshot(d, "wall_labels_small")
+
+
+def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, live_server):
+    # At 1366x768 the legend covered most of the map, the replay slider ran under the
+    # category filter, and an invisible input of Dash's dropdown widened the page.
+    d = logged_in
+    legend_open = "return document.querySelector('details.nsp-legend-box').open"
+    d.set_window_size(1366, 768)
+    d.get(live_server + "/")
+    wait_for_sections(d)
+    wait(d, 5).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
+    assert d.execute_script(legend_open) is False
+    assert d.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    slider_right, category_left = d.execute_script(
+        "const s = document.querySelector('.nsp-replay-slider').getBoundingClientRect();"
+        "const marks = Array.from(document.querySelectorAll('.nsp-replay-slider *')).map(e => e.getBoundingClientRect().right);"
+        "const c = document.getElementById('main-category').getBoundingClientRect();"
+        "return [Math.max(s.right, ...marks), c.left]")
+    row = lambda sel: d.find_element(By.CSS_SELECTOR, sel).location["y"]  # noqa: E731
+    if row(".nsp-replay-slider") == row("#main-category"):  # side by side: no overlap
+        assert slider_right <= category_left, (slider_right, category_left)
+    # the user's choice is kept, whatever the screen
+    d.find_element(By.CSS_SELECTOR, "details.nsp-legend-box summary").click()
+    assert d.execute_script(legend_open) is True
+    d.refresh()
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
+    assert d.execute_script(legend_open) is True
+    d.find_element(By.CSS_SELECTOR, "details.nsp-legend-box summary").click()
+    d.set_window_size(1920, 1080)
+    d.refresh()
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
+    assert d.execute_script(legend_open) is False
+    # without a choice a tall map starts with the legend open
+    d.execute_script("localStorage.removeItem('nsp-legend-open')")
+    d.refresh()
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
+    assert d.execute_script(legend_open) is True
