@@ -51,6 +51,13 @@ window.nsp = Object.assign({}, window.nsp, {
         const LABEL_SPOTS = [["center", [0, 0]], ["top", [0, -8]], ["bottom", [0, 8]], ["right", [10, 0]], ["left", [-10, 0]],
             ["top", [0, -34]], ["bottom", [0, 34]], ["right", [44, 0]], ["left", [-44, 0]]];
 
+        // How much the page enlarges markers and lines (the wall's --nsp-mark-scale, by
+        // screen width; 1 elsewhere).
+        function markScale() {
+            const page = document.querySelector(".wall-page");
+            return page ? parseFloat(getComputedStyle(page).getPropertyValue("--nsp-mark-scale")) || 1 : 1;
+        }
+
         function labelBox(elements) {
             let box = null;
             for (const el of elements) {
@@ -82,7 +89,8 @@ window.nsp = Object.assign({}, window.nsp, {
                 const box = labelBox([el]);
                 if (box && getComputedStyle(el).visibility !== "hidden") marks.push(box);
             }
-            for (const el of root.querySelectorAll(".leaflet-marker-pane .nsp-ev, .leaflet-marker-pane .nsp-cluster, " +
+            // (the drawn parts: on the wall they are scaled beyond their icon's box)
+            for (const el of root.querySelectorAll(".leaflet-marker-pane .nsp-ev svg, .leaflet-marker-pane .nsp-count, " +
                     ".leaflet-marker-pane .nsp-asset-sym")) {
                 const box = labelBox([el]);
                 if (box) marks.push(box);
@@ -189,9 +197,10 @@ window.nsp = Object.assign({}, window.nsp, {
                 const p = feature.properties;
                 const selected = (h.selected || []).includes(p.code);
                 if (p.kind === "land-internal") {
-                    return {color: h.dark ? "#9aa3ad" : "#6b7280", weight: 3, dashArray: "6 6", opacity: 0.9, className: "nsp-sec-line"};
+                    return {color: h.dark ? "#9aa3ad" : "#6b7280", weight: 3 * markScale(), dashArray: "6 6", opacity: 0.9,
+                        className: "nsp-sec-line"};
                 }
-                const weight = (LEVEL_WEIGHT[p.level] || 5) + (selected ? 3 : 0) + (h.dark ? 1 : 0);
+                const weight = ((LEVEL_WEIGHT[p.level] || 5) + (selected ? 3 : 0) + (h.dark ? 1 : 0)) * markScale();
                 return {color: LEVEL[p.level] || "#888", weight: weight, opacity: 1, lineCap: "round",
                     className: "nsp-sec-line"};
             },

@@ -540,3 +540,26 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     d.refresh()
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
     assert d.execute_script(legend_open) is True
+
+
+def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
+    # Text on the wall is sized by the screen's width; markers and lines were fixed pixels,
+    # so at 3840x2160 an event was a 14 px speck among 30 px labels.
+    d = logged_in
+    sizes = """
+    const svgs = Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-ev svg'));
+    const ratio = svgs.map(e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width')));
+    const lines = Array.from(document.querySelectorAll('.leaflet-overlay-pane path.nsp-sec-line'))
+        .map(p => parseFloat(p.getAttribute('stroke-width')));
+    return [ratio.length ? Math.min(...ratio) : 0, Math.max(...lines)];"""
+    seen = {}
+    for width, height in ((1920, 1080), (3840, 2160)):
+        d.set_window_size(width, height)
+        d.get(live_server + "/wall")
+        wait_for_sections(d)
+        wait(d).until(lambda x: x.execute_script(sizes)[0] > 0)
+        seen[width] = d.execute_script(sizes)
+    (ratio_hd, line_hd), (ratio_4k, line_4k) = seen[1920], seen[3840]
+    assert 0.95 <= ratio_hd <= 1.05 and ratio_4k >= 1.9, seen
+    assert line_4k >= 1.9 * line_hd, seen
+    screenshot(d, "wall_4k")
