@@ -15,11 +15,12 @@ from pathlib import Path
 
 import dash
 from dash import Dash, html
-from flask import abort, send_from_directory
+from flask import abort, jsonify, send_from_directory
 
 from dashboard import i18n
 from dashboard.components.mapview import BASEMAP_FILES
 from dashboard.settings import web_settings
+from geo.basemap import outside
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -40,6 +41,11 @@ def _register_basemap(server) -> None:
 
     @server.route("/basemap/<name>.geojson")
     def basemap(name: str):
+        if name == "outside":  # where the basemap's data ends (geo/basemap.py)
+            response = jsonify(outside(directory))
+            response.mimetype = "application/geo+json"
+            response.cache_control.max_age = 3600
+            return response
         if name not in BASEMAP_FILES:
             abort(404)
         response = send_from_directory(directory, f"{name}.geojson", mimetype="application/geo+json",

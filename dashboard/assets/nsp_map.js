@@ -18,6 +18,9 @@ window.nsp = Object.assign({}, window.nsp, {
         const LEVEL_WEIGHT = {low: 3, medium: 5, high: 7, critical: 9};
         const LEVEL_BARS = {low: "▂", medium: "▂▄", high: "▂▄▆", critical: "▂▄▆█"};
         const IMPACT_LABEL = {low: "low", medium: "medium", high: "high", very_high: "very high"};
+        // past the offline basemap's extent (geo/basemap.py OUTSIDE_STYLE, OUTSIDE_STYLE_DARK)
+        const OUTSIDE = {fill: "#d5d5d5", edge: "#8d8d8d"};
+        const OUTSIDE_DARK = {fill: "#14171c", edge: "#4a5260"};
 
         // The page's words for what the map writes (data-nsp-words on the page root: JSON of
         // English text -> its translation, from mapview.map_words); English without it.
@@ -316,6 +319,13 @@ window.nsp = Object.assign({}, window.nsp, {
                 const home = feature.properties.ADM0_A3 === h.home || feature.properties.adm0_a3 === h.home || feature.properties.iso_a3 === h.home;
                 return {stroke: true, color: h.dark ? "#3b4350" : "#b9b2a2", weight: 1, fill: true,
                     fillColor: home ? (h.dark ? "#232a33" : "#f4f1ea") : (h.dark ? "#1a1f26" : "#e3ded3"), fillOpacity: 1};
+            },
+            outsideStyle: function (feature, context) {
+                // beyond the offline basemap's data: neither land nor sea (geo/basemap.py)
+                const h = (context && context.hideout) || {};
+                const c = h.dark ? OUTSIDE_DARK : OUTSIDE;
+                return {stroke: true, color: c.edge, weight: 1, dashArray: "4 4", fill: true,
+                    fillColor: c.fill, fillOpacity: 1, className: "nsp-outside"};
             },
             waterStyle: function (feature, context) {
                 const h = (context && context.hideout) || {};

@@ -54,6 +54,8 @@ def basemap(prefix: str, dark: bool) -> list:
         layers.append(dl.TileLayer(url=s.tile_url, attribution=s.tile_attribution or None,
                                    id=f"{prefix}-tiles"))
     layers.append(dl.Pane(name="nspbase", id=f"{prefix}-base", children=[
+        dl.GeoJSON(id=f"{prefix}-base-outside", url="/basemap/outside.geojson", style=ns("outsideStyle"),
+                   hideout=hide, interactive=False),
         dl.GeoJSON(id=f"{prefix}-base-land", url="/basemap/countries.geojson", style=ns("landStyle"),
                    hideout=hide, interactive=False, attribution=ATTRIBUTION),
         dl.GeoJSON(id=f"{prefix}-base-lakes", url="/basemap/lakes.geojson", style=ns("waterStyle"),

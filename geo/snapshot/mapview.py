@@ -20,6 +20,7 @@ from branca.element import Element, MacroElement
 from jinja2 import Template
 
 from geo.snapshot import offline
+from geo.basemap import OUTSIDE_STYLE, outside
 from geo.symbology import LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 from nsp.settings import ASSETS_DIR
 
@@ -130,6 +131,9 @@ def _basemap(m: folium.Map) -> None:
         return json.loads((BASEMAP / f"{name}.geojson").read_text())
 
     base = folium.FeatureGroup(name="Basemap (Natural Earth)", control=False).add_to(m)
+    folium.GeoJson(outside(BASEMAP), name="outside", style_function=lambda f: {
+        "fillColor": OUTSIDE_STYLE["fill"], "color": OUTSIDE_STYLE["edge"], "weight": 1, "dashArray": "4 4",
+        "fillOpacity": 1, "className": "nsp-base nsp-outside"}, interactive=False).add_to(base)
     folium.GeoJson(
         load("countries"), name="countries",
         style_function=lambda f: {

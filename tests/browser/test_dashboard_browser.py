@@ -70,6 +70,8 @@ def test_main_page_loads_coloured_sections_and_no_external_url(logged_in, live_s
     wait(d).until(lambda x: "LUDZA-12" in x.find_element(By.ID, "main-units").text)
     assert "Krāslava" in d.find_element(By.ID, "main-section-table").text
     assert "Made with Natural Earth" in d.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution").text
+    # where the offline basemap's data ends, the map is grey, not sea
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "path.nsp-outside"))
     legend = d.find_element(By.ID, "main-legend").text
     for word in ("critical impact level", "internal border", "Unauthorised border crossing", "patrol track"):
         assert word in legend

@@ -53,6 +53,7 @@ def test_snapshot_map_works_offline(conn, tmp_path, offline_driver):
                                                         "crisis_situation", "other")}
     assert by_cat == {"unauthorised_border_crossing": 5, "cross_border_crime": 3, "crisis_situation": 1, "other": 1}
     assert count(".leaflet-control-layers-overlays input") == 6  # sections, patrols, 4 categories
+    assert count("path.nsp-outside") == 1  # grey where the basemap's data ends
     title = driver.execute_script("return document.getElementById('nsp-title').innerText")
     assert "2026-W40" in title and "all sections" in title
     legend = driver.execute_script("return document.getElementById('nsp-legend').innerText")

@@ -244,3 +244,36 @@ def test_sections_are_listed_most_severe_then_busiest_then_by_code_internal_last
             row("LV-RU-01", "medium", 53), row("LV-SEA-01", "critical", 0, "sea-external")]
     assert [r["code"] for r in picture.by_severity(rows)] == [
         "LV-SEA-01", "LV-BY-03", "LV-BY-02", "LV-BY-01", "LV-RU-01", "LV-AIR-RIX", "LV-LT-01"]
+
+
+def test_the_basemap_ends_in_grey_not_in_a_sea():
+    from pathlib import Path
+
+    # The offline basemap covers 19.5-30.0 E, 54.8-59.0 N; beyond it a tall screen showed the
+    # sea's colour where Estonia and Lithuania go on.
+    from shapely.geometry import Point, shape
+
+    from dashboard.settings import web_settings
+    from geo.basemap import outside as outside_basemap
+
+    fc = outside_basemap(web_settings().basemap_dir)
+    outside = shape(fc["features"][0]["geometry"])
+    west, south, east, north = fc["features"][0]["properties"]["extent"]
+    assert (round(west, 1), round(south, 1), round(east, 1), round(north, 1)) == (19.5, 54.8, 30.0, 59.0)
+    assert not outside.contains(Point(24.1, 56.95))  # Riga: the basemap's own
+    assert outside.contains(Point(24.9, 60.2)) and outside.contains(Point(25.3, 54.6))  # Helsinki, Vilnius
+    # a basemap without a bbox ends where its land does
+    import json
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        (Path(tmp) / "countries.geojson").write_text(json.dumps({"type": "FeatureCollection", "features": [
+            {"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [
+                [[10, 50], [12, 50], [12, 53], [10, 53], [10, 50]]]}}]}))
+        assert outside_basemap(Path(tmp))["features"][0]["properties"]["extent"] == [10, 50, 12, 53]
+    # the dashboard draws it in the same colours as the weekly snapshot
+    from dashboard.components import mapview
+    from geo.basemap import OUTSIDE_STYLE, OUTSIDE_STYLE_DARK
+
+    js = (Path(mapview.__file__).parents[1] / "assets" / "nsp_map.js").read_text()
+    assert _js_object(js, "OUTSIDE") == OUTSIDE_STYLE and _js_object(js, "OUTSIDE_DARK") == OUTSIDE_STYLE_DARK
