@@ -81,57 +81,102 @@ window.nsp = Object.assign({}, window.nsp, {
             return level in LEVEL_RANK ? LEVEL_RANK[level] : 9;
         }
 
+        // Where Leaflet's Tooltip._setPosition puts a path's tooltip of size w x h whose point
+        // is p (container pixels), for LABEL_SPOTS[i]: its direction class adds a 6 px margin
+        // (leaflet.css) and the offset.
+        const SPOT_SHIFT = {center: [0.5, 0.5, 0, 0], top: [0.5, 1, 0, -6], bottom: [0.5, 0, 0, 6],
+            right: [0, 0.5, 6, 0], left: [1, 0.5, -6, 0]};
+
+        function spotBox(p, w, h, i) {
+            const [direction, [dx, dy]] = LABEL_SPOTS[i];
+            const [fx, fy, mx, my] = SPOT_SHIFT[direction];
+            const left = p.x - Math.round(fx * w) + dx + mx, top = p.y - Math.round(fy * h) + dy + my;
+            return {left: left, top: top, right: left + w, bottom: top + h};
+        }
+
+        // Moves a section label to LABEL_SPOTS[i] as tip.update() would, without its reading
+        // of the label's size (a read after a write lays the page out again).
+        function moveTip(map, tip, el, w, h, i) {
+            const [direction, offset] = LABEL_SPOTS[i];
+            if (tip.options.direction === direction && tip.options.offset.equals &&
+                tip.options.offset.equals(L.point(offset))) return;
+            tip.options.direction = direction;
+            tip.options.offset = L.point(offset);
+            const [fx, fy] = SPOT_SHIFT[direction];
+            const pos = map.latLngToLayerPoint(tip.getLatLng())
+                .subtract(L.point(fx * w, fy * h, true)).add(tip.options.offset);
+            el.classList.remove("leaflet-tooltip-right", "leaflet-tooltip-left", "leaflet-tooltip-top",
+                "leaflet-tooltip-bottom", "leaflet-tooltip-center");
+            el.classList.add("leaflet-tooltip-" + direction);
+            L.DomUtil.setPosition(el, pos);
+        }
+
         function placeLabels(map) {
+            // Everything is read first, then placed, then written: a size read after a write
+            // lays the page out again, and 36 labels tried at 9 spots each took 150 ms a pass.
             const root = map.getContainer();
-            const view = root.getBoundingClientRect();
-            const marks = [], labels = [];
-            let hidden = 0;
+            const origin = root.getBoundingClientRect();
+            const local = r => r && {left: r.left - origin.left, top: r.top - origin.top,
+                right: r.right - origin.left, bottom: r.bottom - origin.top};
+            const view = {left: 0, top: 0, right: origin.width, bottom: origin.height};
+            const inView = box => box.left >= 0 && box.right <= view.right && box.top >= 0 && box.bottom <= view.bottom;
             const clear = (box, of) => !of.some(p => overlaps(box, p, 2));
-            const inView = box => box.left >= view.left && box.right <= view.right && box.top >= view.top && box.bottom <= view.bottom;
+            // ---- read
+            const marks = [];
             for (const el of document.querySelectorAll(OVER_MAP)) {
                 const box = labelBox([el]);
-                if (box && getComputedStyle(el).visibility !== "hidden") marks.push(box);
+                if (box && getComputedStyle(el).visibility !== "hidden") marks.push(local(box));
             }
             // (the drawn parts: on the wall they are scaled beyond their icon's box)
             for (const el of root.querySelectorAll(".leaflet-marker-pane .nsp-ev svg, .leaflet-marker-pane .nsp-count, " +
                     ".leaflet-marker-pane .nsp-asset-sym")) {
                 const box = labelBox([el]);
-                if (box) marks.push(box);
+                if (box) marks.push(local(box));
             }
-            const sections = Array.from(map._nspSectionLayers || []).filter(l => l.getTooltip() && l.getTooltip().getElement());
-            sections.sort((a, b) => sectionRank(a) - sectionRank(b));
-            for (const layer of sections) {
-                const tip = layer.getTooltip(), el = tip.getElement();
-                const move = i => {
-                    tip.options.direction = LABEL_SPOTS[i][0];
-                    tip.options.offset = L.point(LABEL_SPOTS[i][1]);
-                    tip.update();
-                    return labelBox([el]);
-                };
-                let fallback = null, chosen = null;
-                for (let i = 0; i < LABEL_SPOTS.length; i++) {
-                    const box = move(i);
-                    if (!box) break;  // its layer is switched off
-                    if (!clear(box, labels)) continue;
-                    if (clear(box, marks) && inView(box)) { chosen = [i, box]; break; }
-                    if (!fallback) fallback = [i, box];
-                }
-                const spot = chosen || fallback;
-                const box = move(spot ? spot[0] : 0);  // no room: hidden on its line
-                el.classList.toggle("nsp-label-off", !spot && box !== null);
-                if (spot) labels.push(box); else if (box) hidden += 1;
+            const sections = [];
+            for (const layer of map._nspSectionLayers || []) {
+                const tip = layer.getTooltip(), el = tip && tip.getElement();
+                if (!el || !tip.getLatLng()) continue;
+                const w = el.offsetWidth, h = el.offsetHeight;  // 0 in a switched-off layer
+                if (w && h) sections.push({tip: tip, el: el, w: w, h: h, rank: sectionRank(layer),
+                    p: map.latLngToContainerPoint(tip.getLatLng())});
             }
-            const put = (holder, parts) => {
-                const box = labelBox(parts);
-                if (!box || !overlaps(box, view, 0)) return;
-                const ok = clear(box, labels) && clear(box, marks);
-                holder.classList.toggle("nsp-label-off", !ok);
-                if (ok) labels.push(box); else hidden += 1;
-            };
+            sections.sort((a, b) => a.rank - b.rank);
             const assets = Array.from(root.querySelectorAll(".leaflet-marker-pane .nsp-asset"));
             assets.sort((a, b) => a.classList.contains("nsp-asset-old") - b.classList.contains("nsp-asset-old"));
-            for (const el of assets) put(el, el.querySelectorAll(".nsp-asset-cs, .nsp-asset-age"));
-            for (const el of root.querySelectorAll(".nsp-place")) put(el, el.querySelectorAll(".nsp-place-name"));
+            const others = [  // [element that carries nsp-label-off, its label's box]
+                ...assets.map(el => [el, local(labelBox(el.querySelectorAll(".nsp-asset-cs, .nsp-asset-age")))]),
+                ...Array.from(root.querySelectorAll(".nsp-place")).map(
+                    el => [el, local(labelBox(el.querySelectorAll(".nsp-place-name")))])];
+            // ---- place
+            const labels = [];
+            let hidden = 0;
+            for (const s of sections) {
+                let chosen = null, fallback = null;
+                for (let i = 0; i < LABEL_SPOTS.length && chosen === null; i++) {
+                    const box = spotBox(s.p, s.w, s.h, i);
+                    if (!clear(box, labels)) continue;
+                    if (clear(box, marks) && inView(box)) chosen = [i, box];
+                    else if (!fallback) fallback = [i, box];
+                }
+                const spot = chosen || fallback;
+                s.spot = spot ? spot[0] : 0;  // no room: hidden on its line
+                s.off = !spot;
+                if (spot) labels.push(spot[1]); else hidden += 1;
+            }
+            for (const o of others) {
+                const box = o[1];
+                if (!box || !overlaps(box, view, 0)) { o.push(null); continue; }  // off the map: left as it is
+                const ok = clear(box, labels) && clear(box, marks);
+                o.push(!ok);
+                if (ok) labels.push(box); else hidden += 1;
+            }
+            // ---- write
+            for (const s of sections) {
+                moveTip(map, s.tip, s.el, s.w, s.h, s.spot);
+                s.el.classList.toggle("nsp-label-off", s.off);
+            }
+            for (const [el, _box, off] of others) if (off !== null) el.classList.toggle("nsp-label-off", off);
             root.setAttribute("data-nsp-labels-hidden", String(hidden));
         }
 

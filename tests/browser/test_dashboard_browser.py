@@ -419,8 +419,10 @@ def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_
 
 
 # Every label shown on the map, as [kind, text, left, top, right, bottom] (an own asset's label
-# is its call sign and age; hidden labels and switched-off layers are left out).
+# is its call sign and age; hidden labels, switched-off layers and what lies off the map are
+# left out).
 SHOWN_LABELS = """
+const m = document.querySelector('.leaflet-container').getBoundingClientRect();
 const out = [], box = els => {
     const rs = Array.from(els).map(e => e.getBoundingClientRect()).filter(r => r.width > 0 && r.height > 0);
     return rs.length ? [Math.min(...rs.map(r => r.left)), Math.min(...rs.map(r => r.top)),
@@ -429,7 +431,7 @@ const out = [], box = els => {
 const add = (kind, el, parts) => {
     if (el.classList.contains('nsp-label-off')) return;
     const b = box(parts);
-    if (b) out.push([kind, el.textContent.trim(), ...b]);
+    if (b && b[0] < m.right && b[2] > m.left && b[1] < m.bottom && b[3] > m.top) out.push([kind, el.textContent.trim(), ...b]);
 };
 document.querySelectorAll('.leaflet-tooltip.nsp-section-label').forEach(e => add('section', e, [e]));
 document.querySelectorAll('.leaflet-marker-pane .nsp-asset').forEach(
