@@ -265,7 +265,8 @@ CSS = """
 
 
 def build(data: MapData, path: Path) -> None:
-    m = folium.Map(location=[56.9, 24.6], zoom_start=7, tiles=None, control_scale=True)
+    # quarter zoom steps, so that fitting the sections clear of the boxes loses no whole level
+    m = folium.Map(location=[56.9, 24.6], zoom_start=7, tiles=None, control_scale=True, zoom_snap=0.25, zoom_delta=0.5)
     offline.strip_cdn(m)
     offline.inline_leaflet(m)
     root = m.get_root()
@@ -285,7 +286,10 @@ def build(data: MapData, path: Path) -> None:
             group.add_child(EventMarkers(cat, data.events.get(cat, [])))
     folium.LayerControl(collapsed=False).add_to(m)
     if bounds:
-        m.fit_bounds(bounds)
+        # clear of the boxes over the map: the title at the top left, the layer switch and the
+        # legend down the right (the sections' east edge is often where the events are; the
+        # legend used to cover the Belarusian border)
+        m.fit_bounds(bounds, padding_top_left=(10, 80), padding_bottom_right=(330, 10))
 
     total = sum(data.counts.values())
     root.html.add_child(Element(

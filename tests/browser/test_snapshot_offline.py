@@ -54,6 +54,18 @@ def test_snapshot_map_works_offline(conn, tmp_path, offline_driver):
     assert by_cat == {"unauthorised_border_crossing": 5, "cross_border_crime": 3, "crisis_situation": 1, "other": 1}
     assert count(".leaflet-control-layers-overlays input") == 6  # sections, patrols, 4 categories
     assert count("path.nsp-outside") == 1  # grey where the basemap's data ends
+    # the map opens with every section clear of the title, the layer switch and the legend
+    # (the legend used to cover the Belarusian border's events)
+    covered = driver.execute_script("""
+        const boxes = ['#nsp-title', '#nsp-legend', '.leaflet-control-layers']
+            .map(s => document.querySelector(s).getBoundingClientRect());
+        const hit = (r, b) => r.left < b.right && r.right > b.left && r.top < b.bottom && r.bottom > b.top;
+        const map = document.querySelector('.folium-map').getBoundingClientRect();
+        return Array.from(document.querySelectorAll('.leaflet-marker-icon.nsp-event, path.nsp-section'))
+            .map(e => e.getBoundingClientRect())
+            .filter(r => boxes.some(b => hit(r, b)) || r.left < map.left || r.right > map.right
+                         || r.top < map.top || r.bottom > map.bottom).length""")
+    assert covered == 0
     title = driver.execute_script("return document.getElementById('nsp-title').innerText")
     assert "2026-W40" in title and "all sections" in title
     legend = driver.execute_script("return document.getElementById('nsp-legend').innerText")
