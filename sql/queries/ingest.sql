@@ -288,16 +288,18 @@ DELETE FROM feed_expectation WHERE source = %(source)s RETURNING every
 -- * raised events: stored before, updated by a newer message of this batch (Cursor on Target:
 --   an unknown marker re-typed hostile) from an impact below the subscription's to one at or
 --   above it (stage_prior holds the impact before the batch); raised_from says from what.
--- Follow-up reports are included. One delivery per subscription and event, ever.
+-- Follow-up reports are included; reports their source rejected on validation are not. One
+-- delivery per subscription and event, ever.
 WITH batch AS (
     SELECT e.id, e.impact, e.section_code, e.category, NULL::text AS prior
       FROM event e
      WHERE e.received_at = now() AND e.source = %(source)s AND e.batch_id = %(batch_id)s
+       AND e.validation <> 'rejected'
     UNION ALL
     SELECT e.id, e.impact, e.section_code, e.category, p.impact
       FROM stage_prior p
       JOIN event e ON e.source = %(source)s AND e.source_ref = p.source_ref
-     WHERE e.batch_id = %(batch_id)s AND e.received_at <> now()
+     WHERE e.batch_id = %(batch_id)s AND e.received_at <> now() AND e.validation <> 'rejected'
 )
 INSERT INTO alert_delivery (subscription_id, event_id, raised_from)
 SELECT s.id, b.id, b.prior

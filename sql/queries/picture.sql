@@ -235,11 +235,13 @@ SELECT greatest((SELECT max(b.finished_at) FROM ingest_batch b),
                 (SELECT max(e.received_at) FROM event e)) AS last_delivery
 
 -- picture_recent_high --
--- High and very high events received after %(since)s (the wall's banners), newest first.
+-- High and very high events received after %(since)s (the wall's banners), newest first; a
+-- report its source rejected on validation raises no banner.
 SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
        e.persons, e.section_code, e.source
   FROM event e
  WHERE e.received_at > %(since)s AND e.impact IN ('high', 'very_high') AND e.parent_id IS NULL
+   AND e.validation <> 'rejected'
    AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
  ORDER BY e.received_at DESC
  LIMIT %(limit)s

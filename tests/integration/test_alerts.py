@@ -147,6 +147,17 @@ def test_new_events_alert_once_signed_and_a_rolled_back_batch_alerts_nobody(db_u
     assert conn.execute("SELECT count(*) AS n FROM alert_delivery").fetchone()["n"] == 3
 
 
+def test_a_report_its_source_rejected_on_validation_alerts_nobody(db_url, conn, receiver, tmp_path):
+    _add("duty", receiver.url)
+    path = _feed(conn, tmp_path / "feed.geojsonl", [("R1", "LV-BY-01", "unauthorised_border_crossing", "very_high", 30),
+                                                    ("R2", "LV-BY-01", "unauthorised_border_crossing", "high", 12)])
+    text = path.read_text().replace('"impact": "very_high"', '"impact": "very_high", "validation": "rejected"')
+    path.write_text(text)
+    assert ingest_file(path, source="board").accepted == 2
+    queued = conn.execute("SELECT e.source_ref FROM alert_delivery d JOIN event e ON e.id = d.event_id").fetchall()
+    assert [r["source_ref"] for r in queued] == ["R2"]
+
+
 def test_a_failing_webhook_is_retried_with_backoff_then_given_up_and_health_says_so(db_url, conn, tmp_path):
     from dashboard.health import check
 

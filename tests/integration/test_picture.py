@@ -218,6 +218,10 @@ def test_freshness_recent_high_sources_timeseries(pic):
     new = insert_event(pic, code="LV-BY-02", impact="very_high", ref="fresh")
     (hit,) = picture.recent_high(OFFICER, datetime.now(UTC) - timedelta(minutes=30))
     assert hit["id"] == new
+    # a report its source rejected on validation raises no banner
+    pic.execute("UPDATE event SET validation = 'rejected' WHERE id = %s", (new,))
+    assert picture.recent_high(OFFICER, datetime.now(UTC) - timedelta(minutes=30)) == []
+    pic.execute("UPDATE event SET validation = 'unvalidated' WHERE id = %s", (new,))
     assert picture.sources(OFFICER) == ["border-sensors", "cot-gateway", "patrol-reports", "test"]
     bucket, rows = picture.timeseries(OFFICER, window())
     assert bucket == "hour" and sum(r["n"] for r in rows) == 61
