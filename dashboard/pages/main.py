@@ -472,6 +472,7 @@ def layout(**query):
                             dcc.Slider(id="main-replay", min=-s.replay_days * 24 * 60, max=0,
                                        step=s.replay_step_minutes, value=replay_value(state["at"], origin),
                                        marks=_replay_marks(s.replay_days, lang), included=False,
+                                       allow_direct_input=False,  # Dash 4's number box: minutes from now
                                        updatemode="mouseup", className="nsp-replay-slider")],
                            className="nsp-replay")], className="nsp-f nsp-f-replay"),
         html.Div([html.Label(t("Category", lang)),
@@ -696,13 +697,22 @@ callback(Output("main-at", "value", allow_duplicate=True), Input("main-replay", 
          State("main-replay-origin", "data"), prevent_initial_call=True)(replay_to_at)
 
 
-def _replay_step_callback(_clicks, _ticks, value, disabled):
-    return replay_step(ctx.triggered_id, value, not disabled)
+def _replay_click(_clicks, value, disabled):
+    return replay_step("main-replay-play", value, not disabled)
 
 
-callback(
-    Output("main-replay", "value"), Output("main-replay-tick", "disabled"),
-    Output("main-replay-play", "children"),
-    Input("main-replay-play", "n_clicks"), Input("main-replay-tick", "n_intervals"),
-    State("main-replay", "value"), State("main-replay-tick", "disabled"), prevent_initial_call=True,
-)(_replay_step_callback)
+def _replay_tick(_ticks, value, disabled):
+    return replay_step("main-replay-tick", value, not disabled)
+
+
+# Two callbacks, not one with both inputs: Dash drops the answer of a callback that is called
+# again before it has answered (plotly/dash#941, #1613; and its ctx may name the wrong input,
+# #1243), so a tick that fired while a click on Pause was on its way could swallow the click
+# and the replay went on (the Chromium test failed so, twice in one session).
+for _fn, _input, _dup in ((_replay_click, Input("main-replay-play", "n_clicks"), False),
+                          (_replay_tick, Input("main-replay-tick", "n_intervals"), True)):
+    callback(
+        Output("main-replay", "value", allow_duplicate=_dup), Output("main-replay-tick", "disabled", allow_duplicate=_dup),
+        Output("main-replay-play", "children", allow_duplicate=_dup),
+        _input, State("main-replay", "value"), State("main-replay-tick", "disabled"), prevent_initial_call=True,
+    )(_fn)

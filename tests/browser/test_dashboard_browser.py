@@ -539,6 +539,8 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     d.refresh()
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
     assert d.execute_script(legend_open) is False
+    # with room, Dash 4's slider added a number box (minutes from now) beside "now"
+    assert d.find_elements(By.CSS_SELECTOR, ".nsp-replay-slider input") == []
     # without a choice a tall map starts with the legend open
     d.execute_script("localStorage.removeItem('nsp-legend-open')")
     d.refresh()
