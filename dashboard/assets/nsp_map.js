@@ -240,6 +240,7 @@ window.nsp = Object.assign({}, window.nsp, {
             LEVEL: LEVEL,
             LEVEL_WEIGHT: LEVEL_WEIGHT,
             LEVEL_BARS: LEVEL_BARS,
+            markScale: markScale,
             sectionStyle: function (feature, context) {
                 const h = (context && context.hideout) || {};
                 const p = feature.properties;

@@ -80,6 +80,17 @@ def section_layers(prefix: str, dark: bool, labels: bool = True) -> tuple[dl.Geo
     return areas, lines
 
 
+# How close events group at low zoom (supercluster: radius in screen pixels; none from zoom 12).
+CLUSTER_OPTIONS = {"radius": 48, "maxZoom": 11}
+# The wall's: the radius grows with its markers (--nsp-mark-scale in nsp.css), or on a 4K
+# screen the doubled groups overlapped one another.
+WALL_CLUSTER_JS = """function(_) {
+    const s = window.nsp.map.markScale(), n = %d;
+    if (s === 1) return Array(n).fill(window.dash_clientside.no_update);
+    return Array(n).fill(Object.assign({}, %s, {radius: %d * s}));
+}"""
+
+
 def event_layer(prefix: str, category: str) -> dl.GeoJSON:
     return dl.GeoJSON(
         id=event_layer_id(prefix, category),
@@ -89,7 +100,7 @@ def event_layer(prefix: str, category: str) -> dl.GeoJSON:
         pointToLayer=ns("eventPoint"),
         onEachFeature=ns("eventEach"),
         zoomToBoundsOnClick=True,
-        superClusterOptions={"radius": 48, "maxZoom": 11},
+        superClusterOptions=CLUSTER_OPTIONS,
         hideout={"category": category},
     )
 

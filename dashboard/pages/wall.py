@@ -12,6 +12,7 @@ Component ids start with ``wall-``.
 
 from __future__ import annotations
 
+import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -251,6 +252,12 @@ callback(
     Input("wall-rotate", "n_intervals"), State("wall-info", "data"), State("wall-step", "data"),
     prevent_initial_call=True,
 )(rotate_wall)
+
+clientside_callback(
+    mapview.WALL_CLUSTER_JS % (len(EVENT_OUTPUTS), json.dumps(mapview.CLUSTER_OPTIONS), mapview.CLUSTER_OPTIONS["radius"]),
+    [Output(cid, "superClusterOptions") for cid in EVENT_OUTPUTS],
+    Input("wall-state", "data"),
+)
 
 clientside_callback(
     """function(n) { const d = new Date(); const p = x => String(x).padStart(2, "0");

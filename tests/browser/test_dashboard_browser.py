@@ -558,13 +558,21 @@ def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
     const lines = Array.from(document.querySelectorAll('.leaflet-overlay-pane path.nsp-sec-line'))
         .map(p => parseFloat(p.getAttribute('stroke-width')));
     return [ratio.length ? Math.min(...ratio) : 0, Math.max(...lines)];"""
+    from dashboard.components.mapview import CLUSTER_OPTIONS, event_layer_id
+    from geo.picture import CATEGORIES
+
+    # the events' grouping radius, as the page's Dash layout holds it
+    radii = "return arguments[0].map(id => window.dash_component_api.getLayout(id).props.superClusterOptions.radius)"
+    ids = [event_layer_id("wall", c) for c in CATEGORIES]
     seen = {}
-    for width, height in ((1920, 1080), (3840, 2160)):
+    for width, height, scale in ((1920, 1080, 1), (3840, 2160, 2)):
         d.set_window_size(width, height)
         d.get(live_server + "/wall")
         wait_for_sections(d)
         wait(d).until(lambda x: x.execute_script(sizes)[0] > 0)
         seen[width] = d.execute_script(sizes)
+        # and the groups are as far apart as the markers are larger
+        wait(d, 5).until(lambda x: set(x.execute_script(radii, ids)) == {scale * CLUSTER_OPTIONS["radius"]})
     (ratio_hd, line_hd), (ratio_4k, line_4k) = seen[1920], seen[3840]
     assert 0.95 <= ratio_hd <= 1.05 and ratio_4k >= 1.9, seen
     assert line_4k >= 1.9 * line_hd, seen
