@@ -181,7 +181,7 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
         children=children,
         bounds=national_bounds(),
         # the wall's header and banners sit over the top of the map
-        boundsOptions={"padding": [10, 10]} if controls else {"paddingTopLeft": [10, 90], "paddingBottomRight": [10, 30]},
+        boundsOptions={"padding": [10, 10]} if controls else {"paddingTopLeft": [10, 90], "paddingBottomRight": [10, 10]},
         minZoom=5,
         maxZoom=14,
         # zoom and bounds reach Dash through nsp.map.trackView (see nsp_map.js for why)
