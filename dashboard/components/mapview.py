@@ -184,6 +184,9 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
         boundsOptions={"padding": [10, 10]} if controls else {"paddingTopLeft": [10, 90], "paddingBottomRight": [10, 10]},
         minZoom=5,
         maxZoom=14,
+        # the wall fits the country in quarter zoom steps (whole steps left up to half of an
+        # unattended screen empty); the main page keeps whole steps for its zoom buttons
+        zoomSnap=None if controls else 0.25,
         # zoom and bounds reach Dash through nsp.map.trackView (see nsp_map.js for why)
         trackViewport=False,
         eventHandlers={"moveend": ns("trackView")},
