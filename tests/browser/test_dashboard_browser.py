@@ -6,6 +6,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -491,11 +492,17 @@ def test_map_labels_never_overlap_and_a_hidden_one_returns_when_zoomed_in(logged
     # zoom in beside the two, a level at a time (a double click zooms on that point; on a
     # marker it would not)
     container = d.find_element(By.CSS_SELECTOR, ".leaflet-container")
-    while (scale := d.execute_script(ZOOM_SCALE)) < 2 ** 10:
+    for _attempt in range(10):  # a busy browser may take a double click for two clicks: again
+        if (scale := d.execute_script(ZOOM_SCALE)) >= 2 ** 10:
+            break
         dx, dy = d.execute_script(ALFA_1_FROM_CENTRE)
         ActionChains(d).move_to_element_with_offset(container, int(dx) - 30, int(dy)).double_click().perform()
-        wait(d, 5).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 * scale)
+        try:
+            wait(d, 5).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 * scale)
+        except TimeoutException:
+            continue
         time.sleep(0.4)  # the end of the zoom animation
+    assert d.execute_script(ZOOM_SCALE) >= 2 ** 10
     dx, dy = d.execute_script(ALFA_1_FROM_CENTRE)
     assert abs(dx) < container.size["width"] / 2 - 100 and abs(dy) < container.size["height"] / 2 - 40, (dx, dy)
     wait(d).until(lambda x: _asset_label_hidden(x, "ALFA-1") is False and _asset_label_hidden(x, "ALFA-2") is False)
