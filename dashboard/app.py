@@ -39,13 +39,16 @@ def _optional(module: str):
 def _register_basemap(server) -> None:
     directory = web_settings().basemap_dir
 
+    @server.route("/basemap/outside.geojson")
+    def basemap_outside():
+        """Where the basemap's data ends (geo/basemap.py), computed once per folder."""
+        response = jsonify(outside(directory))
+        response.mimetype = "application/geo+json"
+        response.cache_control.max_age = 3600
+        return response
+
     @server.route("/basemap/<name>.geojson")
     def basemap(name: str):
-        if name == "outside":  # where the basemap's data ends (geo/basemap.py)
-            response = jsonify(outside(directory))
-            response.mimetype = "application/geo+json"
-            response.cache_control.max_age = 3600
-            return response
         if name not in BASEMAP_FILES:
             abort(404)
         response = send_from_directory(directory, f"{name}.geojson", mimetype="application/geo+json",

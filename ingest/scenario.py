@@ -554,16 +554,15 @@ class Live:
         self._plan(now)
         stamp = now.strftime("%Y%m%dT%H%M%S")
         due = [p for p in self.pending if p[0] <= now]
-        self.pending = self.pending[len(due):]
-        paths = []
+        paths, written = [], set()
         for folder, _generate, writer, ext in self.EVENT_FEEDS:
             evs = [e for _t, f, e in due if f == folder]
             if evs and len(paths) < room:
                 self.n += 1
                 paths.append(write_atomic(self.out / folder / f"live-{stamp}-{self.n}.{ext}",
                                           getattr(sc, writer)(evs)))
-            elif evs:
-                self.pending[:0] = [p for p in due if p[1] == folder]
+                written.add(folder)
+        self.pending = [p for p in self.pending if p[0] > now or p[1] not in written]
         if len(paths) >= room:
             return paths
         self.n += 1

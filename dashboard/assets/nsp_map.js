@@ -55,10 +55,17 @@ window.nsp = Object.assign({}, window.nsp, {
             ["top", [0, -34]], ["bottom", [0, 34]], ["right", [44, 0]], ["left", [-44, 0]]];
 
         // How much the page enlarges markers and lines (the wall's --nsp-mark-scale, by
-        // screen width; 1 elsewhere).
+        // screen width; 1 elsewhere). Read again only when the page or the width changes: the
+        // line style asks once per section, while the layers are being redrawn, and each
+        // getComputedStyle then would lay the page out again.
+        let scaleOf = [null, 0, 1];  // [page, width, scale]
         function markScale() {
             const page = document.querySelector(".wall-page");
-            return page ? parseFloat(getComputedStyle(page).getPropertyValue("--nsp-mark-scale")) || 1 : 1;
+            if (scaleOf[0] !== page || scaleOf[1] !== window.innerWidth) {
+                const v = page ? parseFloat(getComputedStyle(page).getPropertyValue("--nsp-mark-scale")) || 1 : 1;
+                scaleOf = [page, window.innerWidth, v];
+            }
+            return scaleOf[2];
         }
 
         function labelBox(elements) {
@@ -144,10 +151,10 @@ window.nsp = Object.assign({}, window.nsp, {
             sections.sort((a, b) => a.rank - b.rank);
             const assets = Array.from(root.querySelectorAll(".leaflet-marker-pane .nsp-asset"));
             assets.sort((a, b) => a.classList.contains("nsp-asset-old") - b.classList.contains("nsp-asset-old"));
-            const others = [  // [element that carries nsp-label-off, its label's box]
-                ...assets.map(el => [el, local(labelBox(el.querySelectorAll(".nsp-asset-cs, .nsp-asset-age")))]),
+            const others = [  // el carries nsp-label-off; box is its label's
+                ...assets.map(el => ({el: el, box: local(labelBox(el.querySelectorAll(".nsp-asset-cs, .nsp-asset-age")))})),
                 ...Array.from(root.querySelectorAll(".nsp-place")).map(
-                    el => [el, local(labelBox(el.querySelectorAll(".nsp-place-name")))])];
+                    el => ({el: el, box: local(labelBox(el.querySelectorAll(".nsp-place-name")))}))];
             // ---- place
             const labels = [];
             let hidden = 0;
@@ -165,18 +172,16 @@ window.nsp = Object.assign({}, window.nsp, {
                 if (spot) labels.push(spot[1]); else hidden += 1;
             }
             for (const o of others) {
-                const box = o[1];
-                if (!box || !overlaps(box, view, 0)) { o.push(null); continue; }  // off the map: left as it is
-                const ok = clear(box, labels) && clear(box, marks);
-                o.push(!ok);
-                if (ok) labels.push(box); else hidden += 1;
+                if (!o.box || !overlaps(o.box, view, 0)) continue;  // off the map: left as it is
+                o.off = !(clear(o.box, labels) && clear(o.box, marks));
+                if (o.off) hidden += 1; else labels.push(o.box);
             }
             // ---- write
             for (const s of sections) {
                 moveTip(map, s.tip, s.el, s.w, s.h, s.spot);
                 s.el.classList.toggle("nsp-label-off", s.off);
             }
-            for (const [el, _box, off] of others) if (off !== null) el.classList.toggle("nsp-label-off", off);
+            for (const o of others) if (o.off !== undefined) o.el.classList.toggle("nsp-label-off", o.off);
             root.setAttribute("data-nsp-labels-hidden", String(hidden));
         }
 

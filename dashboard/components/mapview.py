@@ -82,13 +82,16 @@ def section_layers(prefix: str, dark: bool, labels: bool = True) -> tuple[dl.Geo
 
 # How close events group at low zoom (supercluster: radius in screen pixels; none from zoom 12).
 CLUSTER_OPTIONS = {"radius": 48, "maxZoom": 11}
-# The wall's: the radius grows with its markers (--nsp-mark-scale in nsp.css), or on a 4K
-# screen the doubled groups overlapped one another.
-WALL_CLUSTER_JS = """function(_) {
-    const s = window.nsp.map.markScale(), n = %d;
+
+
+def wall_cluster_js(n_layers: int) -> str:
+    """The wall's clientside callback for its ``n_layers`` event layers: the radius grows with
+    its markers (--nsp-mark-scale in nsp.css), or on a 4K screen the doubled groups overlapped."""
+    return f"""function(_) {{
+    const s = window.nsp.map.markScale(), n = {n_layers};
     if (s === 1) return Array(n).fill(window.dash_clientside.no_update);
-    return Array(n).fill(Object.assign({}, %s, {radius: %d * s}));
-}"""
+    return Array(n).fill(Object.assign({{}}, {json.dumps(CLUSTER_OPTIONS)}, {{radius: {CLUSTER_OPTIONS["radius"]} * s}}));
+}}"""
 
 
 def event_layer(prefix: str, category: str) -> dl.GeoJSON:

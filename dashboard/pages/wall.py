@@ -12,7 +12,6 @@ Component ids start with ``wall-``.
 
 from __future__ import annotations
 
-import json
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -254,7 +253,7 @@ callback(
 )(rotate_wall)
 
 clientside_callback(
-    mapview.WALL_CLUSTER_JS % (len(EVENT_OUTPUTS), json.dumps(mapview.CLUSTER_OPTIONS), mapview.CLUSTER_OPTIONS["radius"]),
+    mapview.wall_cluster_js(len(EVENT_OUTPUTS)),
     [Output(cid, "superClusterOptions") for cid in EVENT_OUTPUTS],
     Input("wall-state", "data"),
 )
