@@ -18,6 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.components import mapview, status
 from dashboard.components.header import page_header
+from dashboard.components.times import event_time, short_time
 from dashboard.i18n import category_label, current, impact_label, t
 from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
@@ -157,11 +158,6 @@ def _change_cell(n: int) -> html.Span:
     return html.Span("= 0", className="nsp-flat")
 
 
-def _short_time(iso: str | None) -> str:
-    """'2026-11-22T01:55:31Z' -> '11-22 01:55'."""
-    return f"{iso[5:10]} {iso[11:16]}" if iso else "–"
-
-
 def level_badge(level: str | None, lang: str = "en") -> html.Span:
     return html.Span(t(level or "internal", lang), className=f"nsp-level nsp-level-{level or 'internal'}")
 
@@ -179,7 +175,7 @@ def section_table_view(rows: list[dict], lang: str = "en") -> html.Table:
             html.Td(f"{r['events']:,}", className="nsp-num"),
             html.Td(f"{r['persons']:,}", className="nsp-num"),
             html.Td(_change_cell(r["change"]), className="nsp-num"),
-            html.Td(_short_time(r["last_event"]), className="nsp-nowrap"),
+            html.Td(short_time(r["last_event"]), className="nsp-nowrap"),
         ], className="nsp-internal" if r["kind"] == "land-internal" else None, id={"type": "main-section-row", "code": r["code"]})
         for r in rows
     ]
@@ -213,10 +209,6 @@ def update_panels(state: dict, _n, _version) -> tuple:
     rows = picture.event_rows(scope, f, limit=web_settings().event_list_limit)
     bucket, series = picture.timeseries(scope, f)
     return table, rows, timeseries_figure(bucket, series, lang)
-
-
-def _age(minutes: int) -> str:
-    return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
 # Cursor on Target types (MIL-STD-2525 letters after the affiliation) in words, longest
@@ -256,7 +248,7 @@ def units_view(assets: dict | None) -> html.Table | html.P:
                                                             title=p.get("type"))]),
             html.Td(p.get("sec") or "–"),
             html.Td((p.get("t") or "")[11:16] or "–", className="nsp-nowrap"),
-            html.Td(_age(p["age"]), className="nsp-num nsp-nowrap"),
+            html.Td(duration_text(timedelta(minutes=p["age"])) if p["age"] else "0 min", className="nsp-num nsp-nowrap"),
             html.Td(html.Span(t("silent", lang), className="nsp-silent-badge") if is_silent else ""),
         ], className="nsp-silent" if is_silent else None)
         for p, is_silent in rows
@@ -284,7 +276,7 @@ def feeds_view(_n) -> html.Table | html.P:
                                          if r["late"] else [])),
         html.Td(r["last_delivery"].astimezone(UTC).strftime("%m-%d %H:%M") if r["last_delivery"] else t("never", lang),
                 className="nsp-nowrap"),
-        html.Td(_age(int((now - r["last_delivery"]).total_seconds() // 60)) if r["last_delivery"] else "–",
+        html.Td(duration_text(now - r["last_delivery"]) if r["last_delivery"] else "–",
                 className="nsp-num nsp-nowrap"),
         html.Td(t("every {every}", lang, every=duration_text(r["expected_every"])) if r["expected_every"] else "–",
                 className="nsp-nowrap"),
@@ -332,7 +324,7 @@ def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
     text = [html.B(t("New {impact} impact: ", lang, impact=impact_label(newest["impact"], lang))),
             f"{category_label(newest['category'], lang)} · {newest['section_code'] or t('outside sections', lang)}",
             t(" · {n} persons", lang, n=newest["persons"]) if newest.get("persons") else "",
-            f" · {newest['occurred_at'][11:16]} UTC"]
+            f" · {event_time(newest['occurred_at'], picture.now_utc())}"]
     if len(highs) > 1:
         very = sum(h["impact"] == "very_high" for h in highs[1:])
         text.append("  " + (t("(+ {n} more, {very} very high)", lang, n=len(highs) - 1, very=very) if very

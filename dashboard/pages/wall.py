@@ -20,6 +20,7 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.components import mapview, status
+from dashboard.components.times import event_time
 from dashboard.i18n import category_label, choose, t
 from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
@@ -72,7 +73,7 @@ def _totals(layers: dict, mode: str, lang: str = "en") -> list:
     return out
 
 
-def _banners(events: list[dict], lang: str = "en") -> list:
+def _banners(events: list[dict], now, lang: str = "en") -> list:
     shown = events[:3]
     items = [
         html.Div([
@@ -80,7 +81,7 @@ def _banners(events: list[dict], lang: str = "en") -> list:
             html.Span(category_label(e["category"], lang), className="wall-banner-cat"),
             html.Span(e["section_code"] or t("outside sections", lang), className="wall-banner-sec"),
             html.Span(t("{n} persons", lang, n=e["persons"]) if e["persons"] else "", className="wall-banner-p"),
-            html.Span(e["occurred_at"][11:16] + " UTC", className="wall-banner-t"),
+            html.Span(event_time(e["occurred_at"], now), className="wall-banner-t"),
         ], className=f"wall-banner wall-banner-{e['impact']}", **{"data-event": e["id"]})
         for e in shown
     ]
@@ -129,7 +130,7 @@ def update_wall_alerts(_n, state: dict) -> tuple:
     lang = state.get("lang", "en")
     sign, sign_class = status.freshness(scope, now, lang)
     stale = "nsp-stale" in sign_class.split()
-    return _banners(highs, lang), sign, sign_class, "wall-stale-cover" + ("" if stale else " nsp-hidden")
+    return _banners(highs, now, lang), sign, sign_class, "wall-stale-cover" + ("" if stale else " nsp-hidden")
 
 
 def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:

@@ -236,14 +236,15 @@ SELECT greatest((SELECT max(b.finished_at) FROM ingest_batch b),
 
 -- picture_recent_high --
 -- High and very high events received after %(since)s (the wall's banners), newest first; a
--- report its source rejected on validation raises no banner.
+-- report its source rejected on validation raises no banner. Reports of one delivery share
+-- their received_at: among them very high first, then the latest to occur.
 SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
        e.persons, e.section_code, e.source
   FROM event e
  WHERE e.received_at > %(since)s AND e.impact IN ('high', 'very_high') AND e.parent_id IS NULL
    AND e.validation <> 'rejected'
    AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
- ORDER BY e.received_at DESC
+ ORDER BY e.received_at DESC, e.impact = 'very_high' DESC, e.occurred_at DESC
  LIMIT %(limit)s
 
 -- picture_feeds --

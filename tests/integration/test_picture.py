@@ -326,7 +326,7 @@ def test_feeds_table_shows_each_feeds_last_delivery_silent_first_for_all_section
     assert picture.feeds(BY01) == []  # feeds span all sections: not for a commander
     with acting_as(OFFICER):
         table = str(main.feeds_view(1))
-        assert "3 h 0 min" in table and "2 min" in table and "2 / 1" in table and "nsp-feed-trouble" in table
+        assert "children='3 h'" in table and "children='2 min'" in table and "2 / 1" in table and "nsp-feed-trouble" in table
         assert "main-feeds" in str(main.layout())
     with acting_as(BY01):
         assert "main-feeds" not in str(main.layout())
@@ -384,7 +384,7 @@ def test_units_table_lists_own_units_silent_first(pic):
     # the seed's LUDZA-12 reported 12 minutes ago; RIGA-7 is silent for three hours and comes first
     assert units[:2] == ["RIGA-7", "LUDZA-12"], units
     assert rows[0].className == "nsp-silent" and rows[1].className is None
-    assert rows[0].children[3].children == "3 h 0 min" and rows[0].children[1].children == "LV-BY-01"
+    assert rows[0].children[3].children == "3 h" and rows[0].children[1].children == "LV-BY-01"
     assert "2 units, 1 silent" in table.children[0].children
     assert "No own unit" in main.units_view({"type": "FeatureCollection", "features": []}).children
 
@@ -666,3 +666,25 @@ def test_section_table_and_daily_series_from_the_aggregate_equal_the_events(pic)
         bucket, fast_series = picture.timeseries(OFFICER, f)
         assert bucket == "day" and fast_series == picture.timeseries(OFFICER, exact)[1]
         assert len({r["bucket"] for r in fast_series}) == 8  # 6 whole days and 2 partial ones
+
+
+def test_banners_of_one_delivery_put_very_high_first_and_date_what_is_not_today(pic):
+    """A delivery of several reports (a board's late report, a history loaded at once) shares
+    one received_at: very high first, then the latest to occur; an old event shows its date."""
+    main, wall = _page("main"), _page("wall")
+    pic.execute("UPDATE event SET received_at = now() - interval '1 hour'")
+    now = datetime.now(UTC).replace(microsecond=0)
+    old = now - timedelta(days=2)
+    old_high = insert_event(pic, code="LV-RU-02", impact="high", occurred_at=old, received_at=now, ref="late-1")
+    very = insert_event(pic, code="LV-BY-01", impact="very_high", occurred_at=old - timedelta(hours=1),
+                        received_at=now, ref="late-2")
+    fresh = insert_event(pic, code="LV-BY-02", impact="high", occurred_at=now, received_at=now, ref="late-3")
+    rows = picture.recent_high(OFFICER, now - timedelta(minutes=30))
+    assert [r["id"] for r in rows] == [very, fresh, old_high]
+    state = parse_query("window=24h")
+    with acting_as(OFFICER):
+        text, cls, _newest = main.update_alert(0, state, None)
+        banners = wall.update_wall_alerts(0, state)[0]
+    assert cls == "nsp-alert nsp-alert-very_high" and f"{old - timedelta(hours=1):%m-%d %H:%M} UTC" in str(text)
+    times = [b.children[-1].children for b in banners[:3]]
+    assert times == [f"{old - timedelta(hours=1):%m-%d %H:%M} UTC", f"{now:%H:%M} UTC", f"{old:%m-%d %H:%M} UTC"]
