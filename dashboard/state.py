@@ -16,7 +16,15 @@ sections   border section codes; the map zooms to them and every panel is limite
 heat       ``1`` shows the density (heatmap) layer
 =========  ==================================================================
 
-Unknown parameters and values are ignored, so a hand-edited URL never breaks the page.
+Hand-edited links are common (a commander types "my sector, last 24h"), so a link never
+breaks the page:
+
+- a few other names are read as the parameter they mean (``section``, ``sector``, ``categories``,
+  ``impacts``, ``sources``, ``from``/``to``, ``density``), section codes in any case
+  (``lv-by-01``), and the page rewrites the address to the names above;
+- what is still not understood (an unknown parameter, ``window=12h``, ``category=smuggling``,
+  a time that is not ISO 8601) is left out, and ``parse_query`` lists it in ``ignored`` so
+  that the page can say so: a filter silently dropped would look like one applied.
 """
 
 from __future__ import annotations
@@ -28,6 +36,11 @@ from urllib.parse import parse_qs, urlencode
 from geo.picture import CATEGORIES, IMPACTS, WINDOWS, PictureFilter, window_bounds
 
 KEYS = ("window", "start", "end", "at", "category", "impact", "source", "sections", "heat")
+# Other names a hand-written link uses for a parameter.
+ALIASES = {"section": "sections", "sector": "sections", "sectors": "sections", "categories": "category", "impacts": "impact", "sources": "source",
+           "from": "start", "to": "end", "density": "heat"}
+OTHER_KEYS = ("lang",)  # read by the page itself (its language), not part of the filter
+_FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 _SOURCE = re.compile(r"^[\w.:@/-]{1,100}$")
 
@@ -48,15 +61,15 @@ def format_time(value: datetime | None) -> str | None:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value else None
 
 
-def _list(values: list[str], allowed=None, pattern=None) -> list[str]:
+def _list(values: list[str], allowed=None, pattern=None, dropped: list[str] | None = None) -> list[str]:
     out: list[str] = []
     for v in ",".join(values).split(","):
         v = v.strip()
         if not v or v in out:
             continue
-        if allowed is not None and v not in allowed:
-            continue
-        if pattern is not None and not pattern.match(v):
+        if (allowed is not None and v not in allowed) or (pattern is not None and not pattern.match(v)):
+            if dropped is not None:
+                dropped.append(v)
             continue
         out.append(v)
     return out
@@ -67,22 +80,41 @@ def default_state(window: str = "24h") -> dict:
             "impact": [], "source": [], "sections": [], "heat": False}
 
 
-def parse_query(search: str | None, default_window: str = "24h") -> dict:
-    """The state encoded in a query string (``?a=b&...``), with invalid values dropped."""
-    q = parse_qs((search or "").lstrip("?"), keep_blank_values=False)
+def parse_query(search: str | None, default_window: str = "24h", ignored: list[str] | None = None) -> dict:
+    """The state encoded in a query string (``?a=b&...``), with invalid values dropped; each
+    dropped one is added to ``ignored`` as ``name=value``, when a list is given."""
+    ignored = [] if ignored is None else ignored
+    q: dict[str, list[str]] = {}
+    for key, values in parse_qs((search or "").lstrip("?"), keep_blank_values=False).items():
+        name = ALIASES.get(key.lower(), key.lower())
+        if name in KEYS:
+            q.setdefault(name, []).extend(values)
+        elif name not in OTHER_KEYS:
+            ignored.extend(f"{key}={v}" for v in values)
     state = default_state(default_window)
     window = (q.get("window") or [default_window])[0]
     state["window"] = window if window in WINDOWS or window == "custom" else default_window
+    if window != state["window"]:
+        ignored.append(f"window={window}")
     for key in ("start", "end", "at"):
-        state[key] = format_time(parse_time((q.get(key) or [None])[0]))
+        text = (q.get(key) or [None])[0]
+        state[key] = format_time(parse_time(text))
+        if text and state[key] is None:
+            ignored.append(f"{key}={text}")
     if state["window"] == "custom" and not (state["start"] and state["end"]
                                             and state["start"] < state["end"]):
         state["window"] = default_window
-    state["category"] = _list(q.get("category", []), allowed=CATEGORIES)
-    state["impact"] = _list(q.get("impact", []), allowed=IMPACTS)
-    state["source"] = _list(q.get("source", []), pattern=_SOURCE)
-    state["sections"] = _list(q.get("sections", []), pattern=_CODE)
-    state["heat"] = (q.get("heat") or ["0"])[0] in ("1", "true", "yes", "on")
+        ignored.append("window=custom")
+    for key, allowed, pattern in (("category", CATEGORIES, None), ("impact", IMPACTS, None),
+                                  ("source", None, _SOURCE), ("sections", None, _CODE)):
+        values = [v.upper() for v in q.get(key, [])] if key == "sections" else q.get(key, [])
+        dropped: list[str] = []
+        state[key] = _list(values, allowed=allowed, pattern=pattern, dropped=dropped)
+        ignored.extend(f"{key}={v}" for v in dropped)
+    heat = (q.get("heat") or ["0"])[0].lower()
+    state["heat"] = _FLAGS.get(heat, False)
+    if heat not in _FLAGS:
+        ignored.append(f"heat={heat}")
     return state
 
 

@@ -431,7 +431,8 @@ def layout(**query):
                      "situational picture is for the roles that need it (need-to-know).", lang)),
             html.A(t("Open the audit log", lang), href="/audit", id="main-admin-audit"),
         ], className="nsp-sheet")], className="nsp-page")
-    state = parse_query(urlencode({k: v for k, v in query.items() if isinstance(v, str)}), s.default_window)
+    ignored: list[str] = []  # what a hand-edited link asks for that the page cannot do: said, not dropped silently
+    state = parse_query(urlencode({k: v for k, v in query.items() if isinstance(v, str)}), s.default_window, ignored)
     sections = picture.section_list(scope)
     section_options = [{"label": f"{r['code']} {r['name']}", "value": r["code"]} for r in sections]
     # A link may name sections the user may not see (one sent by a watch officer to a
@@ -551,6 +552,9 @@ def layout(**query):
         html.Div(t("Not in your sections, not shown: {codes}. The link names sections outside your area; "
                    "the picture shows the sections you may see.", lang, codes=", ".join(foreign)),
                  id="main-scope-note", className="nsp-scope-note", role="status") if foreign else None,
+        html.Div(t("Not understood in the link, left out: {items}. The picture shows the rest of it.", lang,
+                   items=", ".join(ignored)),
+                 id="main-link-note", className="nsp-scope-note", role="status") if ignored else None,
         filters,
         html.Div([
             html.Div([mapview.build_map(P), mapview.layer_switch(P, lang),

@@ -308,6 +308,15 @@ def test_a_link_to_sections_outside_the_scope_keeps_the_own_and_says_what_was_le
         assert "main-scope-note" not in page and "national (all)" in page
 
 
+def test_a_hand_edited_link_is_read_as_meant_and_what_is_left_out_is_said(pic):
+    main = _page("main")
+    with acting_as(OFFICER):
+        page = str(main.layout(section="lv-by-01", window="12h", lang="lv"))
+        assert "value=['LV-BY-01']" in page  # "section", lower case: read as the sections filter
+        assert "Not understood in the link, left out: window=12h." in page and "main-link-note" in page
+        assert "main-link-note" not in str(main.layout(sections="LV-BY-01", window="6h"))
+
+
 def test_feeds_table_shows_each_feeds_last_delivery_silent_first_for_all_section_users(pic):
     main = _page("main")
     pic.execute("DELETE FROM ingest_batch")

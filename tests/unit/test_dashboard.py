@@ -21,15 +21,36 @@ def test_deep_link_round_trip():
     assert parse_query(build_query(state)) == state
 
 
-def test_hand_edited_urls_never_break_the_page():
-    state = parse_query("?window=3y&category=aliens,other&impact=huge,high&sections=lv-by-01,LV-BY-01;DROP"
-                        "&at=yesterday&source=a b,cot-gw")
+def test_hand_edited_urls_never_break_the_page_and_say_what_they_left_out():
+    ignored: list[str] = []
+    state = parse_query("?window=3y&category=aliens,other&impact=huge,high&sections=lv-by-02,LV-BY-01;DROP"
+                        "&at=yesterday&source=a b,cot-gw&zoom=9&lang=lv", ignored=ignored)
     assert state["window"] == "24h"
     assert state["category"] == ["other"] and state["impact"] == ["high"]
-    assert state["sections"] == [] and state["at"] is None and state["source"] == ["cot-gw"]
+    assert state["sections"] == ["LV-BY-02"] and state["at"] is None and state["source"] == ["cot-gw"]
+    # lang is the page's own; everything else that was dropped is named, for the page to say so
+    assert sorted(ignored) == sorted(["zoom=9", "window=3y", "at=yesterday", "category=aliens", "impact=huge",
+                                      "source=a b", "sections=LV-BY-01;DROP"])
     # a custom window without a valid range falls back to the default window
     assert parse_query("window=custom&start=2026-11-20T10:00")["window"] == "24h"
-    assert parse_query("window=custom&start=2026-11-20T10:00&end=2026-11-19T10:00")["window"] == "24h"
+    ignored = []
+    assert parse_query("window=custom&start=2026-11-20T10:00&end=2026-11-19T10:00", ignored=ignored)["window"] == "24h"
+    assert ignored == ["window=custom"]
+
+
+def test_other_names_a_hand_written_link_uses_are_read_as_meant():
+    ignored: list[str] = []
+    state = parse_query("Section=lv-by-01&from=2026-11-20T06:00&to=2026-11-21T06:00&window=custom"
+                        "&categories=other&impacts=high&sources=tak&density=yes", ignored=ignored)
+    assert ignored == []
+    assert (state["sections"], state["category"], state["impact"], state["source"]) == (
+        ["LV-BY-01"], ["other"], ["high"], ["tak"])
+    assert (state["window"], state["start"], state["end"], state["heat"]) == (
+        "custom", "2026-11-20T06:00", "2026-11-21T06:00", True)
+    # the address the page rewrites to uses the documented names
+    assert parse_query("sector=LV-BY-03,lv-by-04")["sections"] == ["LV-BY-03", "LV-BY-04"]
+    assert build_query(state) == ("?sections=LV-BY-01&window=custom&start=2026-11-20T06:00&end=2026-11-21T06:00"
+                                  "&category=other&impact=high&source=tak&heat=1")
 
 
 def test_custom_range_and_as_at():
