@@ -102,6 +102,7 @@ class PictureFilter:
             # outside the user's scope (scoped), and it matches nothing.
             "sections": list(self.sections) if self.sections is not None else None,
             "bbox": list(self.bbox) if self.bbox else None,
+            "rejected": False,  # True: only the reports rejected on validation (picture_event_filter)
         }
 
 
@@ -280,7 +281,9 @@ def events_layer(
     """The events layer: one FeatureCollection per category, points or grid counts.
 
     Returns ``{"mode": "points"|"grid", "total": n, "capped": bool, "layers": {category: FC},
-    "bytes": size}``. ``total`` counts at most ``max_features + 1`` (``capped`` says so).
+    "bytes": size, "rejected": n}``. ``total`` counts at most ``max_features + 1`` (``capped``
+    says so). ``rejected``: the reports of the filter that their source rejected on validation,
+    which the layer leaves out (at most ``max_features + 1`` too).
     """
     f = f.scoped(scope)
     params = f.params() | {"cap": max_features + 1, "limit": max_features}
@@ -312,7 +315,9 @@ def events_layer(
             by_cat = _grid_features(rows)
             out = {c: _fc(by_cat.get(c, [])) for c in CATEGORIES}
             size = payload_size(out)
-    return {"mode": mode, "total": total, "capped": total > max_features, "layers": out, "bytes": size}
+        rejected = _run(conn, "picture_events_count", params | {"rejected": True}, True)[0]["n"]
+    return {"mode": mode, "total": total, "capped": total > max_features, "layers": out, "bytes": size,
+            "rejected": rejected}
 
 
 def heat_layer(scope: Scope, f: PictureFilter, zoom: float = 7, cell_pixels: int = 24,

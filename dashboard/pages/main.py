@@ -88,6 +88,8 @@ def update_map(state: dict, _n, zoom, bounds) -> tuple:
     note = t("{n} events", lang, n=f"{s.max_features:,}+" if ev["capped"] else f"{ev['total']:,}")
     if ev["mode"] == "grid":
         note += t(" · grouped by area (zoom in or narrow the filter for single events)", lang)
+    if ev["rejected"]:  # left out of the picture, but never silently
+        note += t(" · not shown, rejected on validation: {n}", lang, n=f"{ev['rejected']:,}")
     foreign = [] if scope.all_sections else [c for c in f.sections or () if c not in scope.sections]
     if foreign:  # e.g. a link made by someone with a wider scope: say why they are empty
         note += t(" · not in your sections, not shown: {codes}", lang, codes=", ".join(foreign))

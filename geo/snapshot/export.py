@@ -210,13 +210,14 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
         state["ix"] = {c: i for i, c in enumerate(cols)}
 
     def event_chunk(rows: list[tuple]) -> None:
-        state["csv"].write(rows)
+        state["csv"].write(rows)  # the files hold every report; the map draws what the picture counts
         ix = state["ix"]
         cat_i = ix["category"]
-        for r in rows:
+        counted = [r for r in rows if r[ix["parent_id"]] is None and r[ix["validation"]] != "rejected"]
+        for r in counted:
             per_cat[r[cat_i]] += 1
         if not grid:
-            for r in rows:
+            for r in counted:
                 when = datetime.fromisoformat(r[ix["occurred_at"]]).astimezone(tz).strftime("%a %d.%m %H:%M")
                 markers[r[cat_i]].append([r[ix["lat"]], r[ix["lon"]], r[ix["impact"]], when, r[ix["subtype"]],
                                           r[ix["persons"]], r[ix["section_code"]], r[ix["source"]]])

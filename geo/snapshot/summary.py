@@ -93,6 +93,7 @@ def collect(conn, params: dict, section_rows: list[dict], ctx: SummaryContext) -
         "section_rows": rows, "totals": totals, "days": days,
         "level_changes": conn.execute(queries["summary_level_changes"], p).fetchall(),
         "high": high, "high_rows": high_rows,
+        "left_out": conn.execute(queries["summary_left_out"], p).fetchone(),
     }
 
 

@@ -100,19 +100,21 @@ SELECT category, count(*) AS n, coalesce(sum(persons), 0) AS persons,
        max(CASE impact WHEN 'very_high' THEN 4 WHEN 'high' THEN 3 WHEN 'medium' THEN 2 ELSE 1 END) AS max_impact,
        round(avg(ST_Y(geom))::numeric, 5)::float8 AS lat, round(avg(ST_X(geom))::numeric, 5)::float8 AS lon
   FROM event
- WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL AND validation <> 'rejected'
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
  GROUP BY category, floor(ST_X(geom) / %(cell)s), floor(ST_Y(geom) / %(cell)s)
  ORDER BY category, n DESC;
 
 -- summary_by_section --
--- Events and persons per section and category this week, and events the week before.
+-- Events and persons per section and category this week, and events the week before. The
+-- summary counts what the picture counts: first reports that their source did not reject on
+-- validation (sql/migrations/0017_picture_counts.sql); summary_left_out says how many else.
 SELECT coalesce(section_code, '') AS section_code, category,
        count(*) FILTER (WHERE occurred_at >= %(start)s) AS n,
        coalesce(sum(persons) FILTER (WHERE occurred_at >= %(start)s), 0) AS persons,
        count(*) FILTER (WHERE occurred_at < %(start)s) AS n_prev
   FROM event
- WHERE occurred_at >= %(prev_start)s AND occurred_at < %(end_)s
+ WHERE occurred_at >= %(prev_start)s AND occurred_at < %(end_)s AND parent_id IS NULL AND validation <> 'rejected'
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
  GROUP BY 1, 2
  ORDER BY 1, 2;
@@ -121,10 +123,19 @@ SELECT coalesce(section_code, '') AS section_code, category,
 -- Events per local day and category.
 SELECT (occurred_at AT TIME ZONE %(tz)s)::date AS day, category, count(*) AS n
   FROM event
- WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL AND validation <> 'rejected'
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
  GROUP BY 1, 2
  ORDER BY 1, 2;
+
+-- summary_left_out --
+-- The week's reports that the summary does not count as events: follow-up reports, and
+-- first reports their source rejected on validation. Both are in events.csv and the GeoPackage.
+SELECT count(*) FILTER (WHERE parent_id IS NOT NULL) AS follow_ups,
+       count(*) FILTER (WHERE parent_id IS NULL AND validation = 'rejected') AS rejected
+  FROM event
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s));
 
 -- summary_level_changes --
 -- Impact-level decisions taken during the week.
@@ -140,7 +151,7 @@ SELECT c.section_code, c.from_level, c.to_level, c.decided_by, c.reason,
 SELECT count(*) AS n,
        count(*) FILTER (WHERE coalesce(reported_at, received_at) - occurred_at > interval '24 hours') AS late
   FROM event
- WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL AND validation <> 'rejected'
    AND impact IN ('high', 'very_high')
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s));
 
@@ -153,7 +164,7 @@ SELECT id::text AS id, category, subtype, impact, persons, section_code, source,
        reported_at IS NULL AS from_received,
        extract(epoch FROM coalesce(reported_at, received_at) - occurred_at)::float8 AS delay_s
   FROM event
- WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL
+ WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL AND validation <> 'rejected'
    AND impact IN ('high', 'very_high')
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
  ORDER BY (coalesce(reported_at, received_at) - occurred_at > interval '24 hours') DESC, occurred_at, id

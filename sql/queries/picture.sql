@@ -5,8 +5,12 @@
 
 -- picture_event_filter --
 -- The non-time part of every event filter. Follow-up reports (parent_id set) belong to
--- their first report and are not drawn or counted on their own.
+-- their first report and are not drawn or counted on their own; reports their source
+-- rejected on validation are not drawn or counted either (0017_picture_counts.sql), except
+-- when %(rejected)s is true, which asks for those alone (the map's note counts them). The
+-- planner folds "(x) = false" to "NOT x" and "(x) = true" to "x" (event_rejected_idx).
 e.parent_id IS NULL
+AND (e.validation = 'rejected') = %(rejected)s::boolean
 AND (%(known_at)s::timestamptz IS NULL OR e.received_at <= %(known_at)s::timestamptz)
 AND (%(categories)s::text[] IS NULL OR e.category = ANY (%(categories)s::text[]))
 AND (%(impacts)s::text[] IS NULL OR e.impact = ANY (%(impacts)s::text[]))

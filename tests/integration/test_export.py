@@ -229,3 +229,30 @@ def test_map_switches_to_grid_above_the_marker_limit(seeded, tmp_path):
     page = (result.folder / "snapshot.html").read_text()
     assert page.count("className: 'nsp-cell nsp-") == 4 and "L.divIcon" not in page
     assert result.counts["events"] == 10  # the files still have every event
+
+
+def test_summary_and_map_count_what_the_picture_counts_and_the_files_keep_every_report(seeded, tmp_path):
+    """A follow-up report and a report its source rejected on validation are in events.csv and
+    the GeoPackage, but are not events of the summary or of the map; the summary says so."""
+    import re
+
+    parent = seeded.execute("SELECT id FROM event WHERE source_ref = 'e2'").fetchone()["id"]
+    for ref, parent_id, validation in (("e2-follow", parent, "unvalidated"), ("rej", None, "rejected")):
+        seeded.execute(
+            """INSERT INTO event (source, source_ref, category, occurred_at, geom, persons, impact, parent_id,
+                                  validation)
+               VALUES ('seed', %s, 'unauthorised_border_crossing', %s, pg_temp.inside('LV-BY-02', 3), 30,
+                       'very_high', %s, %s)""", (ref, _at(2, 5), parent_id, validation))
+    result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana.lyst", "analyst"), settings=SETTINGS)
+    assert result.counts["events"] == 12 and ogr_counts(result.folder / "picture.gpkg")["events"] == 12
+    summary = (result.folder / "summary.html").read_text()
+    # the Total row: four categories, then events and persons
+    total = re.search(r'<th class="l">Total</th><th></th>\s*((?:<th>\d+</th>){4})\s*<th>(\d+)</th><th>(\d+)</th>',
+                      summary)
+    assert total and total.group(2) == "10" and total.group(3) == "91", total and total.group(0)
+    assert re.findall(r"<th>(\d+)</th>", total.group(1)) == ["5", "3", "1", "1"]
+    assert "Not counted here: 1 follow-up report and\n1 report rejected on validation" in summary
+    # the week's high / very high first reports: e1, e2 and e8, not the rejected one
+    assert "3 high or very high first reports" in summary
+    page = (result.folder / "snapshot.html").read_text()
+    assert "Unauthorised border crossing (5)" in page

@@ -697,3 +697,38 @@ def test_banners_of_one_delivery_put_very_high_first_and_date_what_is_not_today(
     assert cls == "nsp-alert nsp-alert-very_high" and f"{old - timedelta(hours=1):%m-%d %H:%M} UTC" in str(text)
     times = [b.children[-1].children for b in banners[:3]]
     assert times == [f"{old - timedelta(hours=1):%m-%d %H:%M} UTC", f"{now:%H:%M} UTC", f"{old:%m-%d %H:%M} UTC"]
+
+
+def test_reports_rejected_on_validation_are_left_out_of_the_picture_and_counted_apart(pic):
+    """On the map (points and grid, from events and from the pre-aggregate), in the section
+    table and the activity chart; the map's note says how many were left out."""
+    main = _page("main")
+    week = window(hours=24 * 7)  # whole days: the pre-aggregate answers
+
+    def picture_counts(f):
+        grid = picture.events_layer(OFFICER, f, max_features=5, zoom=6)
+        assert grid["mode"] == "grid"
+        return (picture.events_layer(OFFICER, f)["total"],
+                sum(ft["properties"]["n"] for fc in grid["layers"].values() for ft in fc["features"]),
+                sum(r["events"] for r in picture.section_table(OFFICER, f)),
+                sum(r["n"] for r in picture.timeseries(OFFICER, f)[1]))
+
+    before = picture_counts(week)
+    assert before[0] == before[1] == before[2] == before[3] == 60
+    three_days_ago = datetime.now(UTC) - timedelta(days=3)
+    # stored as rejected, and rejected later (an UPDATE: the pre-aggregate counts it out again)
+    first = insert_event(pic, code="LV-BY-01", impact="very_high", occurred_at=three_days_ago, ref="rej-1")
+    pic.execute("UPDATE event SET validation = 'rejected' WHERE id = %s", (first,))
+    later = insert_event(pic, code="LV-RU-01", impact="high", occurred_at=three_days_ago, ref="rej-2")
+    assert picture_counts(week)[1:] == (61, 61, 61)  # counted while not rejected
+    pic.execute("UPDATE event SET validation = 'rejected' WHERE id = %s", (later,))
+    recent = insert_event(pic, code="LV-BY-02", impact="high", ref="rej-3")  # the window's edge, not a whole day
+    pic.execute("UPDATE event SET validation = 'rejected' WHERE id = %s", (recent,))
+    assert picture_counts(week) == before
+    assert picture.events_layer(OFFICER, week)["rejected"] == 3
+    assert picture.events_layer(OFFICER, window())["rejected"] == 1
+    with acting_as(OFFICER):
+        note = main.update_map(parse_query("window=7d"), 0, 7, None)[-1]
+    assert "not shown, rejected on validation: 3" in note
+    with acting_as(BY01):  # need-to-know: only their own sections' rejected reports
+        assert picture.events_layer(BY01, week)["rejected"] == 1
