@@ -228,6 +228,9 @@ class Scenario:
     def __init__(self, seed: int = 1, end: datetime | None = None, days: int = 7):
         self.seed = seed
         self.rng = random.Random(seed)
+        # follow-up and rejected reports draw from their own RNG, so that the events of a seed
+        # stay what they were before these were added
+        self.reports_rng = random.Random(seed + 104729)
         end = end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         self.end = end.astimezone(UTC)
         self.days = days
@@ -270,7 +273,24 @@ class Scenario:
                           rng.choice(["cigarette_smuggling", "balloon_smuggling"]),
                           _night_time(rng, day, 0.6), p, rng.choice([None, 1, 2]), "low",
                           "Contraband cigarettes seized", {"direction": "entry"}))
-        return [e for e in out if self._in_window(e.at)]
+        return [e for e in out + self._follow_ups(out) if self._in_window(e.at)]
+
+    def _follow_ups(self, events: list[Ev]) -> list[Ev]:
+        """Most high and very high crossing attempts get a follow-up report 1-4 hours later: the
+        response, linked to the first report by ``parent_ref`` (2021/581 Art 9)."""
+        rng, out = self.reports_rng, []
+        for e in events:
+            if e.category != "unauthorised_border_crossing" or e.impact not in ("high", "very_high"):
+                continue
+            if rng.random() < 0.7:
+                response = rng.choice([f"all {e.persons} persons returned to Belarus",
+                                       "the group withdrew to Belarus; the patrol stays on site",
+                                       f"{max(1, e.persons // 4)} persons given medical help, the rest returned"])
+                out.append(replace(e, ref=e.ref + "-F1", subtype="follow_up",
+                                   at=e.at + timedelta(minutes=rng.randint(60, 240)),
+                                   description=f"Follow-up: {response}",
+                                   extra={**(e.extra or {}), "parent_ref": e.ref}))
+        return out
 
     def rus_rows(self, day: datetime) -> list[Ev]:
         rng, out = self.rng, []
@@ -299,10 +319,15 @@ class Scenario:
         for i in range(rng.randint(0, 3)):
             p = self.geo.near_border(rng, rng.choice(["BLR", "BLR", "RUS"]), (0.2, 6.0))
             high = rng.random() < 0.15
+            # about one sighting in six is checked by the operator before it is sent and
+            # rejected (birds, a known aircraft): the feed delivers it with that validation
+            rejected = self.reports_rng.random() < 0.17
             out.append(Ev(f"SENS-{tag}-U{i + 1:02d}", "other", "uav_sighting",
                           _night_time(rng, day, 0.5), p, None, "high" if high else "medium",
-                          "Unidentified UAV crossing the border" + (" at low altitude" if high else ""),
-                          {"detection_method": "border_surveillance", "direction": "entry"}))
+                          ("Radar track reviewed by the operator: a flock of birds, not a UAV" if rejected else
+                           "Unidentified UAV crossing the border" + (" at low altitude" if high else "")),
+                          {"detection_method": "border_surveillance", "direction": "entry",
+                           **({"validation": "rejected"} if rejected else {})}))
         if rng.random() < 0.5:
             lane = rng.choice(["irbe-coast", "liepaja"])
             q, _ = self.geo.on_lane(lane, rng.uniform(0, 200_000))
@@ -424,7 +449,9 @@ class Scenario:
                 parts.append(self.cot_event(f"ANDROID-{callsign}", cot_type, t, p, 30,
                                             callsign=callsign, speed=speed))
             t += timedelta(minutes=15)
-        for e in sensor:  # the same sightings as markers on the TAK network
+        for e in sensor:  # the same sightings as markers on the TAK network, not the rejected ones
+            if (e.extra or {}).get("validation") == "rejected":
+                continue
             cot_type = "a-u-A-M-F-Q" if e.subtype == "uav_sighting" else "a-s-S"
             parts.append(self.cot_event(f"MARKER-{e.ref}", cot_type, e.at, e.point, 60, how="h-e",
                                         ce=250.0, remarks=e.description))
@@ -535,13 +562,21 @@ class Live:
     def _plan(self, now: datetime) -> None:
         """Generate the scenario's days up to the event clock's now."""
         sc = self.scenario
+        reported_of: dict[str, datetime] = {}
         while self.next_day <= self.scenario_time(now):
             for folder, generate, _writer, _ext in self.EVENT_FEEDS:
-                for e in getattr(sc, generate)(self.next_day):
+                for e in getattr(sc, generate)(self.next_day):  # first reports before their follow-ups
                     at = self.real_time(e.at)
                     reported = at + timedelta(seconds=self.rng.randint(60, 300))
+                    extra = e.extra
+                    if extra and "parent_ref" in extra:  # a follow-up names its first report's ref
+                        # and comes no earlier than it (the link is made when both are stored)
+                        first = reported_of.get(extra["parent_ref"])
+                        reported = max(reported, first) if first else reported
+                        extra = {**extra, "parent_ref": self.prefix + extra["parent_ref"]}
+                    reported_of[e.ref] = reported
                     self.pending.append((reported, folder, replace(e, ref=self.prefix + e.ref, at=at,
-                                                                   reported=reported)))
+                                                                   reported=reported, extra=extra)))
             self.next_day += timedelta(days=1)  # the next local midnight (zoneinfo keeps the wall time)
         self.pending.sort(key=lambda p: p[0])
 

@@ -79,7 +79,8 @@ def _events(week) -> list[dict]:
 
 def test_crossings_are_groups_on_the_belarusian_border_mostly_at_night(week):
     geo = geography()
-    crossings = [f for f in _events(week) if f["properties"]["category"] == "unauthorised_border_crossing"]
+    crossings = [f for f in _events(week) if f["properties"]["category"] == "unauthorised_border_crossing"
+                 and "parent_ref" not in f["properties"]]  # first reports
     assert 7 * 8 <= len(crossings) <= 8 * 18
     night = 0
     for f in crossings:
@@ -96,6 +97,32 @@ def test_crossings_are_groups_on_the_belarusian_border_mostly_at_night(week):
     hot = geo.metric(26.85, 55.80)
     near = sum(geo.metric(*f["geometry"]["coordinates"]).distance(hot) < 40_000 for f in crossings)
     assert near / len(crossings) > 0.7
+
+
+def test_high_crossings_get_follow_up_reports_and_some_sightings_are_rejected(week):
+    """EUROSUR's follow-up reports (linked to their first report) and reports their source
+    rejected on validation: the picture leaves both out of its counts, so the demo has both."""
+    events = _events(week)
+    by_ref = {f["properties"]["id"]: f["properties"] for f in events}
+    follow = [f["properties"] for f in events if "parent_ref" in f["properties"]]
+    assert follow
+    for p in follow:
+        first = by_ref[p["parent_ref"]]  # in the same feed
+        assert first["impact"] in ("high", "very_high") and "parent_ref" not in first
+        assert p["id"] == first["id"] + "-F1" and p["description"].startswith("Follow-up: ")
+        assert p["occurred_at"] > first["occurred_at"]
+    high = [p for p in by_ref.values() if p["impact"] in ("high", "very_high") and "parent_ref" not in p
+            and p["category"] == "unauthorised_border_crossing"]
+    assert 0.4 < len(follow) / len(high) <= 1
+    sightings = [json.loads(line)["properties"] for f in sorted((week / "sensors").iterdir())
+                 for line in f.read_text().splitlines()]
+    rejected = [p for p in sightings if p.get("validation") == "rejected"]
+    assert rejected and len(rejected) < len(sightings) / 2
+    assert all("birds" in p["description"] for p in rejected)
+    # the TAK network's markers show the sightings that stand, not the rejected ones
+    markers = "".join(f.read_text() for f in sorted((week / "tak").iterdir()))
+    assert all(f'MARKER-{p["id"]}"' not in markers for p in rejected)
+    assert any(f'MARKER-{p["id"]}"' in markers for p in sightings if p not in rejected)
 
 
 def test_vessels_stay_at_sea(week):
@@ -144,10 +171,19 @@ def test_live_events_come_at_the_scenarios_rates_and_hours(tmp_path):
     written = _run_live(tmp_path, start, speed=speed, hours=3)  # three days of events
     crossings = [r for _t, p in written if p.parent.name == "daugavpils-board"
                  for r in parse_all(p, "geojson") if isinstance(r, Event)
-                 and r.category == "unauthorised_border_crossing"]
+                 and r.category == "unauthorised_border_crossing" and not r.parent_ref]  # first reports
     # the history's rate: 8-18 a day (the first day only from noon)
     assert 2 * 8 <= len(crossings) <= 3 * 18, len(crossings)
     assert all(5 <= r.persons <= 40 for r in crossings)
+    # follow-ups name their first report by the live feed's own ref
+    refs = {r.source_ref for r in crossings}
+    follow = [r for _t, p in written if p.parent.name == "daugavpils-board"
+              for r in parse_all(p, "geojson") if isinstance(r, Event) and r.parent_ref]
+    assert follow and all(r.parent_ref in refs for r in follow)
+    # and each is written with its first report or after it, so that the link can be made
+    file_of = {r.source_ref: t for t, p in written if p.parent.name == "daugavpils-board"
+               for r in parse_all(p, "geojson") if isinstance(r, Event)}
+    assert all(file_of[r.source_ref] >= file_of[r.parent_ref] for r in follow)
     # mostly at night on the event clock (20-05 h local)
     hours = [(start + (r.occurred_at - start) * speed).astimezone(LOCAL).hour for r in crossings]
     night = sum(h >= 20 or h < 5 for h in hours)
