@@ -16,11 +16,13 @@ from __future__ import annotations
 import json
 import math
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
 from psycopg import sql
+from psycopg.rows import tuple_row
 
 from nsp import access
 from nsp.access import Scope
@@ -354,6 +356,23 @@ def event_rows(scope: Scope, f: PictureFilter, limit: int = 1000) -> list[dict]:
         r["lon"] = round(r["lon"], 5)
         r["lat"] = round(r["lat"], 5)
     return rows
+
+
+def export_events(scope: Scope, f: PictureFilter, chunk: int = 5000) -> Iterator[tuple[list[str], list[tuple]]]:
+    """Every event of ``f`` in the scope, oldest first: ``(column names, rows)`` per chunk of
+    ``chunk`` rows (one with no rows when there are none, for the header). A server-side
+    cursor, so memory holds one chunk whatever the window; the connection is held until the
+    generator is exhausted or closed."""
+    f = f.scoped(scope)
+    query = sql.SQL(queries["picture_event_export"]).format(filter=sql.SQL(queries["picture_event_filter"]))
+    with access.connection(scope) as conn, conn.cursor(name="nsp_event_export", row_factory=tuple_row) as cur:
+        cur.itersize = chunk
+        cur.execute(query, f.params())
+        columns = [d.name for d in cur.description]
+        rows = cur.fetchmany(chunk)
+        yield columns, rows
+        while rows := cur.fetchmany(chunk):
+            yield columns, rows
 
 
 def timeseries(scope: Scope, f: PictureFilter) -> tuple[str, list[dict]]:

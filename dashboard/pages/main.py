@@ -448,6 +448,16 @@ def layout(**query):
     origin = format_time(picture.now_utc().replace(second=0, microsecond=0) + timedelta(minutes=1))
 
     header = page_header(scope, "main", status_id="main-status", clock_id="main-clock", lang=lang)
+    # every event of the filter as a file: the same query string as the deep link, kept in step
+    # with it by a clientside callback (geo/snapshot/web.py events_download)
+    query = build_query(state)
+    downloads = html.Span([
+        t("Download:", lang), " ",
+        html.A("CSV", id="main-download-csv", href="/export/events.csv" + query, className="nsp-download"), " · ",
+        html.A("GeoJSON", id="main-download-geojson", href="/export/events.geojson" + query,
+               className="nsp-download"),
+    ], className="nsp-downloads", title=t("every event of the filter, not only the list's newest", lang)) \
+        if scope.can_export else None
 
     filters = html.Div([
         html.Div([html.Label(t("Window", lang)),
@@ -573,7 +583,8 @@ def layout(**query):
             ], className="nsp-side"),
         ], className="nsp-main"),
         html.Div([
-            html.Div([html.H3(t("Events (click a row to fly there)", lang)), grid], className="nsp-card nsp-grow"),
+            html.Div([html.Div([html.H3(t("Events (click a row to fly there)", lang)), downloads],
+                               className="nsp-card-head"), grid], className="nsp-card nsp-grow"),
             html.Div([
                 html.Div([dcc.Graph(id="main-timeseries", config={"displaylogo": False, "displayModeBar": False})],
                          className="nsp-card"),
@@ -600,6 +611,13 @@ clientside_callback(
     """function(q) { if (q && window.location.search !== q) {
         window.history.replaceState(null, "", window.location.pathname + q); } return ""; }""",
     Output("main-url-synced", "data"), Input("main-query", "data"),
+)
+clientside_callback(
+    """function(q) { if (!q) { return [window.dash_clientside.no_update, window.dash_clientside.no_update]; }
+        return ["/export/events.csv" + q, "/export/events.geojson" + q]; }""",
+    Output("main-download-csv", "href"),
+    Output("main-download-geojson", "href"),
+    Input("main-query", "data"), prevent_initial_call=True,
 )
 clientside_callback(
     """function(w) { return w === "custom" ? "nsp-f nsp-f-custom" : "nsp-f nsp-f-custom nsp-hidden"; }""",

@@ -192,3 +192,43 @@ def indicators_download(month: str, fmt: str):
                         headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
     return Response(indicators.render_html(table, datetime.now(timezone.utc), scope.user,
                                            indicators.sections_label(codes)), mimetype="text/html")
+
+
+EVENT_FORMATS = {"csv": ("text/csv; charset=utf-8", "csv_stream"),
+                 "geojson": ("application/geo+json", "geojson_stream")}
+
+
+@blueprint.route("/export/events.<fmt>")
+def events_download(fmt: str):
+    """The events of the main view's filter: the same query string as its deep link
+    (dashboard/state.py), every matching event of the user's sections as CSV or GeoJSON,
+    streamed (a server-side cursor; nothing is held whole in memory, and the download starts
+    at once whatever the window). Recorded in the audit log as an export before it starts."""
+    from flask import stream_with_context
+
+    from dashboard.settings import web_settings
+    from dashboard.state import build_query, parse_query, to_filter
+    from geo import picture
+    from geo.snapshot import writers
+
+    scope = _current_scope()
+    if fmt not in EVENT_FORMATS:
+        abort(404)
+    if not scope.can_export:
+        abort(403)
+    state = parse_query(request.query_string.decode(), web_settings().default_window)
+    try:
+        f = to_filter(state)
+    except picture.PictureError as exc:
+        return Response(f"Cannot export: {exc}\n", status=400, mimetype="text/plain")
+    query = build_query(state)
+    with access.connection(scope) as conn:
+        access.audit(conn, scope.user, "export", f"events.{fmt}",
+                     {"role": scope.role, "via": "dashboard", "filter": query,
+                      "start": f.start.isoformat(), "end": f.end.isoformat()})
+    mimetype, encoder = EVENT_FORMATS[fmt]
+    name = f"nsp-events-{f.start:%Y%m%dT%H%MZ}-{f.end:%Y%m%dT%H%MZ}.{fmt}"
+    body = getattr(writers, encoder)(picture.export_events(scope, f))
+    return Response(stream_with_context(body), mimetype=mimetype,
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+

@@ -1,4 +1,5 @@
-"""Streaming writers: GeoPackage layers (GDAL through pyogrio's Arrow interface) and events.csv.
+"""Streaming writers: GeoPackage layers (GDAL through pyogrio's Arrow interface), events.csv,
+and the CSV and GeoJSON downloads of a filter (``/export/events.csv``, ``.geojson``).
 
 Rows arrive in chunks from a server-side cursor. A layer is written in one GDAL session
 from an Arrow RecordBatchReader whose batches are made from those chunks as GDAL asks
@@ -9,6 +10,8 @@ at the end, instead of row by row.
 from __future__ import annotations
 
 import csv
+import io
+import json
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
@@ -100,3 +103,42 @@ class EventsCsv:
 
     def close(self) -> None:
         self._f.close()
+
+
+# ------------------------------------------------------------- downloads of a filter (HTTP)
+
+
+def csv_stream(chunks: Iterable[Chunk]) -> Iterator[str]:
+    """The rows of ``chunks`` as events.csv writes them (a byte-order mark, a header row,
+    RFC 4180 quoting, CRLF), one string per chunk, for a streamed HTTP response."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    header = False
+    for columns, rows in chunks:
+        if not header:
+            buf.write("\ufeff")
+            writer.writerow(columns)
+            header = True
+        writer.writerows(rows)
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+
+
+def geojson_stream(chunks: Iterable[Chunk], lon: str = "lon", lat: str = "lat") -> Iterator[str]:
+    """An RFC 7946 FeatureCollection of points from rows with ``lon`` and ``lat`` columns (the
+    other columns are the properties), one string per chunk, for a streamed HTTP response. A
+    stream cut short is invalid JSON rather than a smaller valid collection."""
+    yield '{"type": "FeatureCollection", "features": [\n'
+    first = True
+    for columns, rows in chunks:
+        x, y = columns.index(lon), columns.index(lat)
+        props = [(i, c) for i, c in enumerate(columns) if i not in (x, y)]
+        parts = []
+        for r in rows:
+            feature = {"type": "Feature", "geometry": {"type": "Point", "coordinates": [r[x], r[y]]},
+                       "properties": {c: r[i] for i, c in props}}
+            parts.append(("" if first else ",\n") + json.dumps(feature, ensure_ascii=False))
+            first = False
+        yield "".join(parts)
+    yield "\n]}\n"

@@ -83,6 +83,23 @@ SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.
  ORDER BY e.occurred_at DESC
  LIMIT %(limit)s
 
+-- picture_event_export --
+-- Every event of a filter, for /export/events.csv and .geojson: the rows of the event list
+-- (the same filter; no limit, oldest first) with every column an analyst needs, streamed
+-- through a server-side cursor. The viewport is not part of it: a link carries no bounds.
+SELECT e.id::text AS id, e.source, e.source_ref, e.category, e.subtype,
+       to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS occurred_at,
+       to_char(e.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS reported_at,
+       to_char(e.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS received_at,
+       round(ST_X(e.geom)::numeric, 6)::float8 AS lon, round(ST_Y(e.geom)::numeric, 6)::float8 AS lat,
+       e.accuracy_m, e.persons, e.impact, e.source_reliability, e.credibility, e.validation, e.status,
+       e.crossing_stage, e.crossing_mode, e.direction, e.detection_method, e.transport_means,
+       e.evasion_attempt, e.facilitation_link, e.sar_link, e.section_code,
+       round(e.distance_to_border_m::numeric, 1)::float8 AS distance_to_border_m, e.description
+  FROM event e
+ WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
+ ORDER BY e.occurred_at, e.id
+
 -- picture_timeseries --
 -- Events per %(bucket)s ('hour' or 'day', UTC) and category.
 SELECT date_trunc(%(bucket)s, e.occurred_at AT TIME ZONE 'UTC') AS bucket, e.category,

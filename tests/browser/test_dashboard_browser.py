@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from datetime import UTC, datetime, timedelta
@@ -177,8 +179,14 @@ def test_layer_toggles_hide_and_show_a_category(logged_in, live_server):
     assert not d.execute_script(asset_shown)
 
 
-def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, live_server):
+def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, live_server, picture_db):
     d = logged_in
+    with db.connect(picture_db, autocommit=True) as conn:  # one for the 6 h download below, at least
+        insert_event(conn, code="LV-BY-02", ref="dl-1", occurred_at=datetime.now(UTC) - timedelta(hours=1))
+        expected = conn.execute(
+            """SELECT count(*) AS n FROM event WHERE section_code = 'LV-BY-02' AND parent_id IS NULL
+                 AND category = 'unauthorised_border_crossing' AND occurred_at > now() - interval '6 hours'"""
+        ).fetchone()["n"]
     d.get(live_server + "/?sections=LV-BY-02&window=7d&category=unauthorised_border_crossing")
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))
     table = d.find_element(By.ID, "main-section-table").text
@@ -197,6 +205,16 @@ def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, li
     assert "sections=LV-BY-02" in d.current_url and "category=unauthorised_border_crossing" in d.current_url
     assert d.execute_script("return window.__nsp_marker") == 1
     screenshot(d, "main_deeplink")
+    # the downloads carry the same filter, and give this browser's session the filter's events
+    link = d.find_element(By.ID, "main-download-csv")
+    wait(d).until(lambda x: "window=6h" in link.get_attribute("href"))
+    assert link.get_attribute("href").endswith("/export/events.csv" + d.current_url[d.current_url.index("?"):])
+    status, kind, text = d.execute_script(
+        "return fetch(arguments[0]).then(r => r.text().then(t => [r.status, r.headers.get('content-type'), t]))",
+        link.get_attribute("href"))
+    rows = list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+    assert status == 200 and kind.startswith("text/csv") and len(rows) == expected >= 1
+    assert {(r["section_code"], r["category"]) for r in rows} == {("LV-BY-02", "unauthorised_border_crossing")}
 
 
 def _callback_requests(driver) -> list[dict]:

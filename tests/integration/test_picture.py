@@ -732,3 +732,71 @@ def test_reports_rejected_on_validation_are_left_out_of_the_picture_and_counted_
     assert "not shown, rejected on validation: 3" in note
     with acting_as(BY01):  # need-to-know: only their own sections' rejected reports
         assert picture.events_layer(BY01, week)["rejected"] == 1
+
+
+def test_the_filters_events_download_as_csv_and_geojson_streamed_scoped_and_audited(pic):
+    """/export/events.csv|geojson + the main view's query string: every event of the filter
+    (not only the list's newest), as the list shows them, in the user's sections only."""
+    import csv
+    import io
+    import json
+
+    from geo.snapshot.writers import csv_stream, geojson_stream
+    from tests.integration.test_export_dashboard import _export_routes
+
+    main = _page("main")
+    rejected = insert_event(pic, code="LV-BY-01", impact="high", ref="rej-dl")
+    pic.execute("UPDATE event SET validation = 'rejected' WHERE id = %s", (rejected,))
+    listed = picture.event_rows(OFFICER, window(), limit=1000)
+    assert len(listed) == 60
+    with _export_routes(OFFICER) as (client, who):
+        resp = client.get("/export/events.csv?window=24h")
+        assert resp.status_code == 200 and resp.mimetype == "text/csv"
+        assert resp.headers["Content-Disposition"].startswith('attachment; filename="nsp-events-')
+        assert resp.data.startswith(b"\xef\xbb\xbf") and b"\r\n" in resp.data
+        rows = list(csv.DictReader(io.StringIO(resp.data.decode("utf-8-sig"))))
+        assert {r["id"] for r in rows} == {r["id"] for r in listed} and rejected not in {r["id"] for r in rows}
+        assert [r["occurred_at"] for r in rows] == sorted(r["occurred_at"] for r in rows)  # oldest first
+        first = next(r for r in rows if r["id"] == listed[0]["id"])
+        assert abs(float(first["lon"]) - listed[0]["lon"]) < 1e-5 and first["category"] == listed[0]["category"]
+
+        resp = client.get("/export/events.geojson?window=24h&category=cross_border_crime")
+        assert resp.status_code == 200 and resp.mimetype == "application/geo+json"
+        fc = json.loads(resp.data)
+        crime = [r for r in listed if r["category"] == "cross_border_crime"]
+        assert fc["type"] == "FeatureCollection" and len(fc["features"]) == len(crime) > 0
+        feat = fc["features"][0]
+        assert feat["geometry"]["type"] == "Point" and len(feat["geometry"]["coordinates"]) == 2
+        assert "lon" not in feat["properties"] and feat["properties"]["category"] == "cross_border_crime"
+
+        # a commander's download holds their own sections, whatever the link asks for
+        who["scope"] = BY01
+        rows = list(csv.DictReader(io.StringIO(client.get("/export/events.csv?sections=LV-RU-01,LV-BY-01")
+                                               .data.decode("utf-8-sig"))))
+        assert rows and {r["section_code"] for r in rows} == {"LV-BY-01"}
+        who["scope"] = Scope(user="wall", role="kiosk")
+        assert client.get("/export/events.csv").status_code == 403
+        who["scope"] = OFFICER
+        assert client.get("/export/events.kml").status_code == 404
+        assert client.get("/export/events.csv?window=custom&start=2026-11-20T10:00&end=2026-11-20T10:00"
+                          ).status_code == 200  # an invalid range falls back to the default window
+    audit = pic.execute("SELECT actor, object, details FROM audit_log WHERE action = 'export' ORDER BY id").fetchall()
+    assert [(a["actor"], a["object"]) for a in audit][:3] == [
+        ("anna", "events.csv"), ("anna", "events.geojson"), ("janis", "events.csv")]
+    assert audit[1]["details"]["filter"] == "?window=24h&category=cross_border_crime"
+
+    # streamed in chunks from a server-side cursor: the same rows whatever the chunk size
+    chunks = list(picture.export_events(OFFICER, window(), chunk=7))
+    assert [len(rows) for _cols, rows in chunks] == [7] * 8 + [4]
+    text = "".join(csv_stream(chunks))
+    assert len(list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))) == 61  # the header and 60 rows
+    assert len(json.loads("".join(geojson_stream(chunks)))["features"]) == 60
+    empty = list(picture.export_events(OFFICER, window(categories=("crisis_situation",), sources=("none",))))
+    assert len(empty) == 1 and empty[0][1] == [] and "".join(csv_stream(empty)).count("\r\n") == 1
+    assert json.loads("".join(geojson_stream(empty))) == {"type": "FeatureCollection", "features": []}
+
+    # the main view links to it with its own query string
+    with acting_as(OFFICER):
+        page = str(main.layout(sections="LV-BY-01", window="6h"))
+    assert "href='/export/events.csv?sections=LV-BY-01&window=6h'" in page
+    assert "href='/export/events.geojson?sections=LV-BY-01&window=6h'" in page
