@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 import time
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -124,3 +125,67 @@ def test_export_week_bench(conn, db_url, tmp_path):
     if SCALE >= 1:
         assert stats["seconds"] < 30, f"export took {stats['seconds']:.1f} s"
         assert stats["maxrss_mb"] < 500, f"peak memory {stats['maxrss_mb']:.0f} MB"
+
+
+# The download of a filter (/export/events.csv) in a child process: a Flask app with the export
+# routes, acting as a watch officer; the body is read as it streams and thrown away. Reports
+# the time to the first byte and to the last, the bytes, and the process's peak RSS.
+DOWNLOAD_RUNNER = """
+import json, resource, sys, time
+from flask import Flask
+from geo.snapshot import web
+from nsp.access import Scope
+app = Flask("bench")
+app.register_blueprint(web.blueprint)
+web._current_scope = lambda: Scope("bench", "watch_officer")
+t = time.perf_counter()
+resp = app.test_client().get(sys.argv[1], buffered=False)
+first, size = None, 0
+for part in resp.response:
+    first = first or time.perf_counter() - t
+    size += len(part)
+print(json.dumps({"status": resp.status_code, "seconds": time.perf_counter() - t, "first_s": first,
+                  "bytes": size, "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def test_filter_download_bench(conn, db_url):
+    """/export/events.csv and .geojson of a week beside a raw COPY ... TO STDOUT (CSV) of the same
+    query: the peer does no Python per row. Asserts the rows and a flat memory, not a speed."""
+    from psycopg import ClientCursor, sql
+
+    from dashboard.state import parse_query, to_filter
+    from nsp.queries import queries
+
+    _seed(conn)
+    start, end = (t.astimezone(timezone.utc) for t in (WEEK.start, WEEK.end))  # the link's times are UTC
+    query = f"?window=custom&start={start:%Y-%m-%dT%H:%M}&end={end:%Y-%m-%dT%H:%M}"
+    env = {**os.environ, "DATABASE_URL": db_url}
+    runs = {}
+    for fmt in ("csv", "geojson"):
+        proc = subprocess.run([sys.executable, "-c", DOWNLOAD_RUNNER, f"/export/events.{fmt}{query}"], cwd=ROOT,
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[fmt] = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert runs[fmt]["status"] == 200
+
+    # the peer: the same rows as CSV by the server itself
+    f = to_filter(parse_query(query))
+    select = sql.SQL(queries["picture_event_export"]).format(filter=sql.SQL(queries["picture_event_filter"]))
+    literal = ClientCursor(conn).mogrify(select, f.params())
+    t, size, lines = time.perf_counter(), 0, 0
+    with conn.cursor().copy(f"COPY ({literal}) TO STDOUT WITH (FORMAT csv, HEADER)") as copy:
+        for block in copy:
+            size += len(block)
+            lines += bytes(block).count(b"\n")
+    copy_s = time.perf_counter() - t
+    assert lines == N_EVENTS + 1
+
+    print(f"\ndownload of a week's {N_EVENTS:,} events (scale {SCALE:g})")
+    print("| load | s | rows/s | vs COPY | first byte | MB | peak RSS |\n| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for fmt, r in runs.items():
+        print(f"| /export/events.{fmt} | {r['seconds']:.1f} | {N_EVENTS / r['seconds']:,.0f} | "
+              f"{copy_s / r['seconds']:.2f}x | {r['first_s']:.2f} s | {r['bytes'] / 1e6:.1f} | {r['maxrss_mb']:.0f} MiB |")
+    print(f"| COPY (same query) TO STDOUT CSV | {copy_s:.1f} | {N_EVENTS / copy_s:,.0f} | 1.00x | — | {size / 1e6:.1f} | — |")
+    if SCALE >= 1:
+        assert all(r["maxrss_mb"] < 300 for r in runs.values()), runs
