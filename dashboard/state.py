@@ -14,6 +14,8 @@ impact     ``low``, ``medium``, ``high``, ``very_high``
 source     feed sources (as recorded on the events)
 sections   border section codes; the map zooms to them and every panel is limited to them
 heat       ``1`` shows the density (heatmap) layer
+rejected   ``1`` shows only the reports their source rejected on validation, which the
+           picture otherwise leaves out
 =========  ==================================================================
 
 Hand-edited links are common (a commander types "my sector, last 24h"), so a link never
@@ -35,7 +37,7 @@ from urllib.parse import parse_qs, urlencode
 
 from geo.picture import CATEGORIES, IMPACTS, WINDOWS, PictureFilter, window_bounds
 
-KEYS = ("window", "start", "end", "at", "category", "impact", "source", "sections", "heat")
+KEYS = ("window", "start", "end", "at", "category", "impact", "source", "sections", "heat", "rejected")
 # Other names a hand-written link uses for a parameter.
 ALIASES = {"section": "sections", "sector": "sections", "sectors": "sections", "categories": "category", "impacts": "impact", "sources": "source",
            "from": "start", "to": "end", "density": "heat"}
@@ -77,7 +79,7 @@ def _list(values: list[str], allowed=None, pattern=None, dropped: list[str] | No
 
 def default_state(window: str = "24h") -> dict:
     return {"window": window, "start": None, "end": None, "at": None, "category": [],
-            "impact": [], "source": [], "sections": [], "heat": False}
+            "impact": [], "source": [], "sections": [], "heat": False, "rejected": False}
 
 
 def parse_query(search: str | None, default_window: str = "24h", ignored: list[str] | None = None) -> dict:
@@ -111,10 +113,11 @@ def parse_query(search: str | None, default_window: str = "24h", ignored: list[s
         dropped: list[str] = []
         state[key] = _list(values, allowed=allowed, pattern=pattern, dropped=dropped)
         ignored.extend(f"{key}={v}" for v in dropped)
-    heat = (q.get("heat") or ["0"])[0].lower()
-    state["heat"] = _FLAGS.get(heat, False)
-    if heat not in _FLAGS:
-        ignored.append(f"heat={heat}")
+    for key in ("heat", "rejected"):
+        flag = (q.get(key) or ["0"])[0].lower()
+        state[key] = _FLAGS.get(flag, False)
+        if flag not in _FLAGS:
+            ignored.append(f"{key}={flag}")
     return state
 
 
@@ -133,8 +136,9 @@ def build_query(state: dict) -> str:
     for key in ("category", "impact", "source"):
         if state.get(key):
             pairs.append((key, ",".join(state[key])))
-    if state.get("heat"):
-        pairs.append(("heat", "1"))
+    for key in ("heat", "rejected"):
+        if state.get(key):
+            pairs.append((key, "1"))
     return "?" + urlencode(pairs, safe=",:")
 
 
@@ -154,4 +158,5 @@ def to_filter(state: dict, now: datetime | None = None) -> PictureFilter:
         impacts=tuple(state.get("impact") or ()) or None,
         sources=tuple(state.get("source") or ()) or None,
         sections=tuple(state.get("sections") or ()) or None,
+        rejected=bool(state.get("rejected")),
     )

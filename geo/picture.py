@@ -78,6 +78,8 @@ class PictureFilter:
     sources: tuple[str, ...] | None = None
     sections: tuple[str, ...] | None = None
     bbox: tuple[float, float, float, float] | None = None  # lon_min, lat_min, lon_max, lat_max
+    # only the reports their source rejected on validation (which the picture leaves out)
+    rejected: bool = False
     extra: dict = field(default_factory=dict, compare=False)
 
     @property
@@ -104,7 +106,7 @@ class PictureFilter:
             # outside the user's scope (scoped), and it matches nothing.
             "sections": list(self.sections) if self.sections is not None else None,
             "bbox": list(self.bbox) if self.bbox else None,
-            "rejected": False,  # True: only the reports rejected on validation (picture_event_filter)
+            "rejected": self.rejected,  # picture_event_filter
         }
 
 
@@ -251,8 +253,10 @@ def _two_window_split(f: PictureFilter) -> dict:
 
 def _uses_cells(f: PictureFilter, level: int = CELLS_LEVEL) -> bool:
     """Whether the pre-aggregate can answer: it has no receipt times ("as at"), no exact
-    positions (viewport), no per-impact persons or positions, and no finer cells."""
-    return f.known_at is None and f.bbox is None and f.impacts is None and level <= CELLS_LEVEL
+    positions (viewport), no per-impact persons or positions, no finer cells, and no rejected
+    reports."""
+    return (f.known_at is None and f.bbox is None and f.impacts is None and not f.rejected
+            and level <= CELLS_LEVEL)
 
 
 def _grid_rows(conn, f: PictureFilter, params: dict, zoom: float, cell_pixels: int,
@@ -285,7 +289,8 @@ def events_layer(
     Returns ``{"mode": "points"|"grid", "total": n, "capped": bool, "layers": {category: FC},
     "bytes": size, "rejected": n}``. ``total`` counts at most ``max_features + 1`` (``capped``
     says so). ``rejected``: the reports of the filter that their source rejected on validation,
-    which the layer leaves out (at most ``max_features + 1`` too).
+    which the layer leaves out (at most ``max_features + 1`` too); 0 when the filter asks for
+    those reports alone (``f.rejected``), which the layer then holds.
     """
     f = f.scoped(scope)
     params = f.params() | {"cap": max_features + 1, "limit": max_features}
@@ -317,7 +322,7 @@ def events_layer(
             by_cat = _grid_features(rows)
             out = {c: _fc(by_cat.get(c, [])) for c in CATEGORIES}
             size = payload_size(out)
-        rejected = _run(conn, "picture_events_count", params | {"rejected": True}, True)[0]["n"]
+        rejected = 0 if f.rejected else _run(conn, "picture_events_count", params | {"rejected": True}, True)[0]["n"]
     return {"mode": mode, "total": total, "capped": total > max_features, "layers": out, "bytes": size,
             "rejected": rejected}
 

@@ -39,11 +39,13 @@ CATEGORY_COLOURS = {c: mapview.CATEGORY_STYLE[c][0] for c in CATEGORIES}
 # ======================================================================= callbacks
 
 
-def controls_to_state(window, start, end, at, category, impact, source, sections, heat) -> tuple[dict, str]:
+def controls_to_state(window, start, end, at, category, impact, source, sections, heat,
+                      rejected=None) -> tuple[dict, str]:
     """The state of the filter controls, and the query string that encodes it."""
     raw = {"window": window, "start": start, "end": end, "at": at, "category": ",".join(category or []),
            "impact": ",".join(impact or []), "source": ",".join(source or []),
-           "sections": ",".join(sections or []), "heat": "1" if heat else "0"}
+           "sections": ",".join(sections or []), "heat": "1" if heat else "0",
+           "rejected": "1" if rejected else "0"}
     state = parse_query(urlencode({k: v for k, v in raw.items() if v}), web_settings().default_window)
     return state, build_query(state)
 
@@ -88,7 +90,9 @@ def update_map(state: dict, _n, zoom, bounds) -> tuple:
     note = t("{n} events", lang, n=f"{s.max_features:,}+" if ev["capped"] else f"{ev['total']:,}")
     if ev["mode"] == "grid":
         note += t(" · grouped by area (zoom in or narrow the filter for single events)", lang)
-    if ev["rejected"]:  # left out of the picture, but never silently
+    if f.rejected:  # the reverse view: say so, since these are not events of the picture
+        note += t(" · only reports rejected on validation", lang)
+    elif ev["rejected"]:  # left out of the picture, but never silently
         note += t(" · not shown, rejected on validation: {n}", lang, n=f"{ev['rejected']:,}")
     foreign = [] if scope.all_sections else [c for c in f.sections or () if c not in scope.sections]
     if foreign:  # e.g. a link made by someone with a wider scope: say why they are empty
@@ -363,7 +367,7 @@ def level_history_view(code, _version) -> html.Table:
 
 def reset_filters(_clicks) -> tuple:
     w = web_settings().default_window
-    return w, None, None, None, [], [], [], [], [], 0
+    return w, None, None, None, [], [], [], [], [], [], 0
 
 
 # ------------------------------------------------------------------------- replay
@@ -495,6 +499,11 @@ def layout(**query):
                  className="nsp-f nsp-f-wide"),
         html.Div([dcc.Checklist(id="main-heat", options=[{"label": " " + t("density", lang), "value": "on"}],
                                 value=["on"] if state["heat"] else [], className="nsp-check"),
+                  dcc.Checklist(id="main-rejected", options=[{"label": html.Span(
+                      " " + t("rejected only", lang),
+                      title=t("only the reports their source rejected on validation, which the picture leaves out",
+                              lang)), "value": "on"}],
+                                value=["on"] if state["rejected"] else [], className="nsp-check"),
                   html.Button(t("Reset", lang), id="main-reset", className="nsp-btn nsp-btn-ghost")],
                  className="nsp-f nsp-f-end"),
     ], className="nsp-filters")
@@ -601,7 +610,8 @@ def layout(**query):
 
 STATE_INPUTS = [Input("main-window", "value"), Input("main-start", "value"), Input("main-end", "value"),
                 Input("main-at", "value"), Input("main-category", "value"), Input("main-impact", "value"),
-                Input("main-source", "value"), Input("main-sections", "value"), Input("main-heat", "value")]
+                Input("main-source", "value"), Input("main-sections", "value"), Input("main-heat", "value"),
+                Input("main-rejected", "value")]
 
 callback(Output("main-state", "data"), Output("main-query", "data"), *STATE_INPUTS,
          prevent_initial_call=True)(controls_to_state)
@@ -705,7 +715,7 @@ callback(
     Output("main-window", "value"), Output("main-start", "value"), Output("main-end", "value"),
     Output("main-at", "value"), Output("main-category", "value"), Output("main-impact", "value"),
     Output("main-source", "value"), Output("main-sections", "value"), Output("main-heat", "value"),
-    Output("main-replay", "value", allow_duplicate=True),
+    Output("main-rejected", "value"), Output("main-replay", "value", allow_duplicate=True),
     Input("main-reset", "n_clicks"), prevent_initial_call=True,
 )(reset_filters)
 

@@ -733,6 +733,25 @@ def test_reports_rejected_on_validation_are_left_out_of_the_picture_and_counted_
     with acting_as(BY01):  # need-to-know: only their own sections' rejected reports
         assert picture.events_layer(BY01, week)["rejected"] == 1
 
+    # "rejected only" (rejected=1) shows them, and only them, everywhere in the picture
+    only = replace(week, rejected=True)
+    layer = picture.events_layer(OFFICER, only)
+    assert layer["total"] == 3 and layer["rejected"] == 0
+    assert {ft["properties"]["id"] for fc in layer["layers"].values() for ft in fc["features"]} == {
+        first, later, recent}
+    grid = picture.events_layer(OFFICER, only, max_features=2, zoom=6)  # from the events: the pre-aggregate has none
+    assert grid["mode"] == "grid" and sum(ft["properties"]["n"] for fc in grid["layers"].values()
+                                          for ft in fc["features"]) == 3
+    assert sum(r["n"] for r in picture.timeseries(OFFICER, only)[1]) == 3
+    assert {r["code"]: r["events"] for r in picture.section_table(OFFICER, only) if r["events"]} == {
+        "LV-BY-01": 1, "LV-RU-01": 1, "LV-BY-02": 1}
+    assert {r["id"] for r in picture.event_rows(OFFICER, only)} == {first, later, recent}
+    with acting_as(OFFICER):
+        note = main.update_map(parse_query("window=7d&rejected=1"), 0, 7, None)[-1]
+    assert note.startswith("3 events") and "only reports rejected on validation" in note
+    state, query = main.controls_to_state("7d", None, None, None, [], [], [], [], [], ["on"])
+    assert state["rejected"] and query == "?window=7d&rejected=1"
+
 
 def test_the_filters_events_download_as_csv_and_geojson_streamed_scoped_and_audited(pic):
     """/export/events.csv|geojson + the main view's query string: every event of the filter

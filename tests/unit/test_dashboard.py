@@ -49,6 +49,9 @@ def test_other_names_a_hand_written_link_uses_are_read_as_meant():
         "custom", "2026-11-20T06:00", "2026-11-21T06:00", True)
     # the address the page rewrites to uses the documented names
     assert parse_query("sector=LV-BY-03,lv-by-04")["sections"] == ["LV-BY-03", "LV-BY-04"]
+    assert parse_query("rejected=yes")["rejected"] and not parse_query("rejected=0")["rejected"]
+    assert to_filter(parse_query("rejected=1")).rejected and build_query(parse_query("rejected=1")).endswith(
+        "&rejected=1")
     assert build_query(state) == ("?sections=LV-BY-01&window=custom&start=2026-11-20T06:00&end=2026-11-21T06:00"
                                   "&category=other&impact=high&source=tak&heat=1")
 
