@@ -176,7 +176,7 @@ def payload_size(obj) -> int:
 
 
 def _event_props(r: dict) -> dict:
-    return {
+    props = {
         "id": r["id"],
         "cat": r["category"],
         "sub": r["subtype"],
@@ -190,6 +190,13 @@ def _event_props(r: dict) -> dict:
         "sec": r["section_code"],
         "d": None if r["distance_to_border_m"] is None else round(r["distance_to_border_m"]),
     }
+    # the report's text, and its follow-up reports (how many, the latest's time and text): only
+    # when there are, as most events have none and every byte goes to the browser
+    if r["description"]:
+        props["desc"] = r["description"]
+    if r["follow_ups"]:
+        props.update(fu=r["follow_ups"], fut=r["follow_up_t"], fud=r["follow_up"])
+    return props
 
 
 def _grid_features(rows: list[dict]) -> dict[str, list[dict]]:

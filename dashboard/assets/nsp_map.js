@@ -327,6 +327,10 @@ window.nsp = Object.assign({}, window.nsp, {
                     `<tr><td>${esc(w("source"))}</td><td>${esc(p.src)}</td></tr>` +
                     `<tr><td>${esc(w("section"))}</td><td>${esc(p.sec)}</td></tr>` +
                     `<tr><td>${esc(w("distance to border"))}</td><td>${dist}</td></tr>` +
+                    (p.desc ? `<tr><td colspan="2" class="nsp-popup-text">${esc(p.desc)}</td></tr>` : "") +
+                    (p.fu ? `<tr><th colspan="2">${esc(w("follow-up reports: {n}").replace("{n}", p.fu))}</th></tr>` +
+                            `<tr><td>${esc(w("latest (UTC)"))}</td><td>${esc(p.fut)}</td></tr>` +
+                            (p.fud ? `<tr><td colspan="2" class="nsp-popup-text">${esc(p.fud)}</td></tr>` : "") : "") +
                     `</table>`, {className: "nsp-event-popup"});
             },
             heatPoint: function (feature, latlng, context) {

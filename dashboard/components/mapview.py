@@ -148,6 +148,7 @@ MAP_WORDS = (
     "internal border (no impact level)", "impact level", "board", "{n} events", "persons", "highest impact",
     "zoom in or narrow the filter to see single events", "time (UTC)", "subtype", "impact", "confidence",
     "status", "source", "section", "distance to border", "patrol", "last report {age} ago", "{n} min ago",
+    "follow-up reports: {n}", "latest (UTC)",
 )
 MAP_IMPACTS = tuple(IMPACT_WORDS.values())
 

@@ -28,11 +28,22 @@ SELECT count(*) AS n
          LIMIT %(cap)s) t
 
 -- picture_events_points --
--- The events themselves, newest first, with what the details popup shows.
+-- The events themselves, newest first, with what the details popup shows: the report's own
+-- text and its follow-up reports (how many, and the latest: its time and text; the response,
+-- 2021/581 Art 9), texts cut to 200 characters so the payload stays bounded. The follow-ups
+-- are one probe of event_parent_idx per event; only their first report is drawn.
 SELECT e.id::text AS id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.category, e.subtype,
        to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS t, e.persons, e.impact, e.source_reliability, e.credibility, e.validation,
-       e.status, e.source, e.section_code, e.distance_to_border_m
+       e.status, e.source, e.section_code, e.distance_to_border_m, left(e.description, 200) AS description,
+       coalesce(fu.n, 0) AS follow_ups, fu.t AS follow_up_t, left(fu.description, 200) AS follow_up
   FROM event e
+  LEFT JOIN LATERAL (
+        SELECT count(*) OVER () AS n, c.description,
+               to_char(c.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS t
+          FROM event c
+         WHERE c.parent_id = e.id
+         ORDER BY c.occurred_at DESC, c.id DESC
+         LIMIT 1) fu ON true
  WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
  ORDER BY e.occurred_at DESC
  LIMIT %(limit)s
@@ -73,11 +84,12 @@ SELECT p.category, p.cx, p.cy, sum(p.n) AS n, sum(p.persons) AS persons, max(p.i
  LIMIT %(limit)s
 
 -- picture_event_list --
--- Rows of the event list (newest first).
+-- Rows of the event list (newest first), with the report's text and its number of follow-ups.
 SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
        e.persons, e.section_code, e.source, e.status, e.validation,
        e.source_reliability, e.credibility, e.distance_to_border_m,
-       ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat
+       ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, left(e.description, 200) AS description,
+       (SELECT count(*) FROM event c WHERE c.parent_id = e.id) AS follow_ups
   FROM event e
  WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
  ORDER BY e.occurred_at DESC

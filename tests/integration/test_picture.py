@@ -819,3 +819,26 @@ def test_the_filters_events_download_as_csv_and_geojson_streamed_scoped_and_audi
         page = str(main.layout(sections="LV-BY-01", window="6h"))
     assert "href='/export/events.csv?sections=LV-BY-01&window=6h'" in page
     assert "href='/export/events.geojson?sections=LV-BY-01&window=6h'" in page
+
+
+def test_an_events_details_carry_its_own_words_and_its_follow_up_reports(pic):
+    """The popup (points' properties) and the event list: the report's text, and its follow-up
+    reports (the response, linked by parent_id): how many, the latest's time and text."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    first = insert_event(pic, code="LV-BY-01", impact="high", ref="fu-0", occurred_at=now - timedelta(hours=3))
+    pic.execute("UPDATE event SET description = %s WHERE id = %s", ("Group of 20 persons near Silene " + "x" * 300, first))
+    for k, (hours, text) in enumerate(((2, "Patrol on site"), (1, "All 20 persons returned"))):
+        follow = insert_event(pic, code="LV-BY-01", impact="high", ref=f"fu-{k + 1}", occurred_at=now - timedelta(hours=hours))
+        pic.execute("UPDATE event SET parent_id = %s, description = %s WHERE id = %s", (first, text, follow))
+    feats = {ft["properties"]["id"]: ft["properties"]
+             for fc in picture.events_layer(OFFICER, window())["layers"].values() for ft in fc["features"]}
+    props = feats[first]
+    assert len(feats) == 61  # the follow-ups are not drawn
+    assert props["desc"].startswith("Group of 20 persons near Silene") and len(props["desc"]) == 200
+    assert props["fu"] == 2 and props["fud"] == "All 20 persons returned"
+    assert props["fut"] == (now - timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    other = next(p for i, p in feats.items() if i != first)
+    assert "fu" not in other and "fut" not in other and "fud" not in other  # no follow-ups: no keys
+    rows = {r["id"]: r for r in picture.event_rows(OFFICER, window())}
+    assert rows[first]["follow_ups"] == 2 and rows[first]["description"].startswith("Group of 20")
+    assert len(rows) == 61
