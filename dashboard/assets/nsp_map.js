@@ -223,6 +223,25 @@ window.nsp = Object.assign({}, window.nsp, {
                 `<g fill="${fill}" stroke="${stroke}" stroke-width="${sw}" stroke-linejoin="round">${body}</g></svg>`;
         }
 
+        // The event whose details are open. The picture's layers are replaced on every refresh
+        // (NSP_WEB_REFRESH_SECONDS), and from zoom 9 on every pan, the one the popup itself makes
+        // to fit on screen included: the popup went with its layer within a second. The event's
+        // new marker opens it again; a close by the user, or a zoom, forgets it.
+        let openEvent = null;
+        function keepPopupOpen(layer, id) {
+            layer.on("popupopen", function () {
+                openEvent = id;
+                layer._map.once("zoomstart", function () { if (openEvent === id) openEvent = null; });
+            });
+            layer.on("popupclose", function () {
+                // closed with its layer (Leaflet fires this before it lets go of the map), or by the user
+                setTimeout(function () { if (layer._map && openEvent === id) openEvent = null; }, 0);
+            });
+            if (openEvent === id) {
+                layer.once("add", function () { setTimeout(function () { if (layer._map) layer.openPopup(); }, 0); });
+            }
+        }
+
         function eventIcon(p) {
             const c = CAT[p.cat] || CAT.other;
             const s = SIZE[p.imp] || 14;
@@ -332,6 +351,7 @@ window.nsp = Object.assign({}, window.nsp, {
                             `<tr><td>${esc(w("latest (UTC)"))}</td><td>${esc(p.fut)}</td></tr>` +
                             (p.fud ? `<tr><td colspan="2" class="nsp-popup-text">${esc(p.fud)}</td></tr>` : "") : "") +
                     `</table>`, {className: "nsp-event-popup"});
+                keepPopupOpen(layer, p.id);
             },
             heatPoint: function (feature, latlng, context) {
                 const w = feature.properties.w;

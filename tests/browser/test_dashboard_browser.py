@@ -627,3 +627,46 @@ def test_the_wall_fills_its_map_with_the_country_at_any_screen_size(logged_in, l
         fill = max((east - west) / 360 * world / (map_w - 20),
                    (merc(north) - merc(south)) / (2 * math.pi) * world / (map_h - 100))
         assert 0.84 <= fill <= 1.0, (width, height, fill)
+
+
+def _click_at_centre(driver, element) -> None:
+    """A real mouse click (Chrome DevTools input events) at the element's centre."""
+    x, y = driver.execute_script(
+        "const b = arguments[0].getBoundingClientRect(); return [b.x + b.width / 2, b.y + b.height / 2]", element)
+    for kind in ("mousePressed", "mouseReleased"):
+        driver.execute_cdp_cmd("Input.dispatchMouseEvent",
+                               {"type": kind, "x": x, "y": y, "button": "left", "clickCount": 1})
+
+
+def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refreshes(logged_in, live_server,
+                                                                                    picture_db):
+    """The popup's layer is replaced on every refresh (2 s here) and, from zoom 9, on the pan the
+    popup makes to fit: it used to vanish within a second. The user's close is kept."""
+    d = logged_in
+    now = datetime.now(UTC)
+    with db.connect(picture_db, autocommit=True) as conn:
+        first = insert_event(conn, code="LV-BY-01", impact="very_high", source="popup-test", ref="p-1",
+                             occurred_at=now - timedelta(hours=3))
+        follow = insert_event(conn, code="LV-BY-01", impact="very_high", source="popup-test", ref="p-2",
+                              occurred_at=now - timedelta(hours=1))
+        conn.execute("UPDATE event SET description = 'Group of 3 persons stopped at the fence' WHERE id = %s",
+                     (first,))
+        conn.execute("UPDATE event SET parent_id = %s, description = 'All 3 returned' WHERE id = %s",
+                     (first, follow))
+    d.get(live_server + "/?sections=LV-BY-01&window=24h&source=popup-test")
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))
+    wait(d).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 ** 9)
+    marker = wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .nsp-ev"))
+    assert len(marker) == 1  # the follow-up is not drawn
+    popup_text = "return Array.from(document.querySelectorAll('.leaflet-popup')).map(p => p.innerText).join('|')"
+    wait(d).until(lambda x: (_click_at_centre(x, x.find_element(By.CSS_SELECTOR, ".leaflet-marker-pane .nsp-ev"))
+                             or True) and "follow-up reports: 1" in x.execute_script(popup_text))
+    text = d.execute_script(popup_text)
+    assert "Group of 3 persons stopped at the fence" in text and "All 3 returned" in text
+    time.sleep(5)  # two refreshes of the layers
+    assert d.execute_script(popup_text) == text
+    screenshot(d, "main_event_popup")
+    _click_at_centre(d, d.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button"))
+    wait(d).until(lambda x: x.execute_script(popup_text) == "")
+    time.sleep(5)
+    assert d.execute_script(popup_text) == ""  # closed by the user: not opened again
