@@ -351,6 +351,9 @@ class _Batch:
         self._lock()
         if self.has_parents:
             conn.execute(queries["ingest_link_parents"], params)
+            conn.execute(queries["ingest_mark_orphans"], params)
+        if self.counts["event"]:  # follow-ups stored earlier than this batch's first reports
+            conn.execute(queries["ingest_adopt_orphans"], params)
         if self.quarantined:
             conn.execute(queries["ingest_merge_quarantine"], params)
         if self.counts["object"]:

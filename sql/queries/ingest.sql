@@ -159,6 +159,27 @@ UPDATE event e
  WHERE e.source = %(source)s AND e.source_ref = s.source_ref
    AND e.parent_id IS DISTINCT FROM p.id AND e.id <> p.id;
 
+-- ingest_mark_orphans --
+-- Follow-up reports whose first report is not stored yet keep its ref, to be linked when it
+-- is (0018_orphan_follow_ups.sql). Until then they are drawn and counted as first reports.
+UPDATE event e
+   SET attrs = e.attrs || jsonb_build_object('nsp_parent_ref', s.parent_ref)
+  FROM stage_parent s
+ WHERE e.source = %(source)s AND e.source_ref = s.source_ref AND e.parent_id IS NULL
+   AND s.parent_ref <> s.source_ref
+   AND NOT (e.attrs ? 'nsp_parent_ref')
+   AND NOT EXISTS (SELECT 1 FROM event p WHERE p.source = %(source)s AND p.source_ref = s.parent_ref);
+
+-- ingest_adopt_orphans --
+-- The follow-ups of this source that waited for their first report, linked now that it is
+-- stored (the merge lock of the source is held, so a first report and its follow-up loaded
+-- by two workers meet here whichever commits first). event_orphan_idx holds only those waiting.
+UPDATE event e
+   SET parent_id = p.id, attrs = e.attrs - 'nsp_parent_ref'
+  FROM event p
+ WHERE e.source = %(source)s AND e.parent_id IS NULL AND e.attrs ? 'nsp_parent_ref'
+   AND p.source = %(source)s AND p.source_ref = e.attrs ->> 'nsp_parent_ref' AND p.id <> e.id;
+
 -- ingest_merge_objects --
 -- Static data of tracked objects: the batch's latest values, merged into what is known.
 -- Unchanged static data counts as a duplicate.

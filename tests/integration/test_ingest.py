@@ -278,3 +278,35 @@ def test_mapping_file_through_the_cli_loader(tmp_path):
     bad.write_text('{"latitude_column": "x"}')
     with pytest.raises(MappingError, match="unknown event fields"):
         load_mapping(bad)
+
+
+def test_a_follow_up_that_comes_before_its_first_report_is_linked_when_it_does(conn, tmp_path):
+    """Files of one feed can arrive, or be taken by two workers, out of order: the follow-up
+    waits as a first report, then is linked, and the map's counts follow."""
+    def cells() -> int:
+        return conn.execute("SELECT coalesce(sum(n_low + n_medium + n_high + n_very_high), 0) AS n"
+                            " FROM event_cell_day").fetchone()["n"]
+
+    (tmp_path / "b.geojsonl").write_text(feature_line(2, parent_ref="E-00001") + "\n"
+                                         + feature_line(3, parent_ref="E-99999") + "\n")  # never comes
+    (tmp_path / "a.geojsonl").write_text(feature_line(1) + "\n")
+    assert ingest_file(tmp_path / "b.geojsonl", source="board").accepted == 2
+    waiting = conn.execute("SELECT source_ref, parent_id, attrs ->> 'nsp_parent_ref' AS ref FROM event"
+                           " ORDER BY source_ref").fetchall()
+    assert [(r["source_ref"], r["parent_id"], r["ref"]) for r in waiting] == [
+        ("E-00002", None, "E-00001"), ("E-00003", None, "E-99999")]
+    assert cells() == 2  # meanwhile they are drawn and counted as first reports
+    # the same ref from another source is not its first report
+    assert ingest_file(tmp_path / "a.geojsonl", source="other-board").accepted == 1
+    assert conn.execute("SELECT count(*) AS n FROM event WHERE parent_id IS NOT NULL").fetchone()["n"] == 0
+    assert ingest_file(tmp_path / "a.geojsonl", source="board").accepted == 1
+    rows = {r["source_ref"]: r for r in conn.execute(
+        "SELECT e.source_ref, p.source_ref AS parent, e.attrs ? 'nsp_parent_ref' AS waits"
+        " FROM event e LEFT JOIN event p ON p.id = e.parent_id WHERE e.source = 'board'").fetchall()}
+    assert (rows["E-00002"]["parent"], rows["E-00002"]["waits"]) == ("E-00001", False)
+    assert (rows["E-00003"]["parent"], rows["E-00003"]["waits"]) == (None, True)
+    assert cells() == 3  # E-00001 of each board and the orphan; the linked follow-up left the counts
+    # delivering them again changes nothing
+    for name in ("a.geojsonl", "b.geojsonl"):
+        assert ingest_file(tmp_path / name, source="board").accepted == 0
+    assert cells() == 3
