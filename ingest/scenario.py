@@ -223,14 +223,11 @@ def _crossing_impact(rng: random.Random, persons: int) -> tuple[str, bool]:
 
 
 class Scenario:
-    """The generator; one instance per run, all randomness from one seeded RNG."""
+    """The generator; one instance per run. Randomness: one seeded RNG per feed and local day
+    (``_rng``), so a day is the same whatever window it falls in."""
 
     def __init__(self, seed: int = 1, end: datetime | None = None, days: int = 7):
         self.seed = seed
-        self.rng = random.Random(seed)
-        # follow-up and rejected reports draw from their own RNG, so that the events of a seed
-        # stay what they were before these were added
-        self.reports_rng = random.Random(seed + 104729)
         end = end or datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
         self.end = end.astimezone(UTC)
         self.days = days
@@ -246,8 +243,15 @@ class Scenario:
 
     # ..................................................................... events
 
+    def _rng(self, feed: str, day: datetime) -> random.Random:
+        """The randomness of one feed's local day: the same for a seed and a date, whatever the
+        window. With one generator for the whole run, a history ending an hour later drew
+        differently on its first, partial day, and every later day changed with it: a demo
+        restarted an hour later wrote other events under the refs already stored."""
+        return random.Random(f"{self.seed}:{feed}:{day:%Y%m%d}")
+
     def blr_events(self, day: datetime) -> list[Ev]:
-        rng, out = self.rng, []
+        rng, out = self._rng("daugavpils-board", day), []
         tag = day.strftime("%Y%m%d")
         for i in range(rng.randint(8, 18)):
             spot = rng.choices(list(BLR_HOTSPOTS), weights=[4, 4, 2])[0] if rng.random() < 0.85 else None
@@ -273,12 +277,12 @@ class Scenario:
                           rng.choice(["cigarette_smuggling", "balloon_smuggling"]),
                           _night_time(rng, day, 0.6), p, rng.choice([None, 1, 2]), "low",
                           "Contraband cigarettes seized", {"direction": "entry"}))
-        return [e for e in out + self._follow_ups(out) if self._in_window(e.at)]
+        return [e for e in out + self._follow_ups(out, day) if self._in_window(e.at)]
 
-    def _follow_ups(self, events: list[Ev]) -> list[Ev]:
+    def _follow_ups(self, events: list[Ev], day: datetime) -> list[Ev]:
         """Most high and very high crossing attempts get a follow-up report 1-4 hours later: the
         response, linked to the first report by ``parent_ref`` (2021/581 Art 9)."""
-        rng, out = self.reports_rng, []
+        rng, out = self._rng("follow-ups", day), []
         for e in events:
             if e.category != "unauthorised_border_crossing" or e.impact not in ("high", "very_high"):
                 continue
@@ -293,7 +297,7 @@ class Scenario:
         return out
 
     def rus_rows(self, day: datetime) -> list[Ev]:
-        rng, out = self.rng, []
+        rng, out = self._rng("ludza-board", day), []
         tag = day.strftime("%Y%m%d")
         for i in range(rng.randint(1, 4)):
             p = self.geo.near_border(rng, "RUS", (0.1, 4.0))
@@ -314,14 +318,15 @@ class Scenario:
         return [e for e in out if self._in_window(e.at)]
 
     def sensor_events(self, day: datetime) -> list[Ev]:
-        rng, out = self.rng, []
+        rng, out = self._rng("sensors", day), []
+        checks = self._rng("sensor-checks", day)
         tag = day.strftime("%Y%m%d")
         for i in range(rng.randint(0, 3)):
             p = self.geo.near_border(rng, rng.choice(["BLR", "BLR", "RUS"]), (0.2, 6.0))
             high = rng.random() < 0.15
             # about one sighting in six is checked by the operator before it is sent and
             # rejected (birds, a known aircraft): the feed delivers it with that validation
-            rejected = self.reports_rng.random() < 0.17
+            rejected = checks.random() < 0.17
             out.append(Ev(f"SENS-{tag}-U{i + 1:02d}", "other", "uav_sighting",
                           _night_time(rng, day, 0.5), p, None, "high" if high else "medium",
                           ("Radar track reviewed by the operator: a flock of birds, not a UAV" if rejected else
@@ -371,7 +376,7 @@ class Scenario:
     # .................................................................. patrols
 
     def patrols(self, day: datetime) -> Iterator[tuple[str, bytes]]:
-        rng = self.rng
+        rng = self._rng("patrol-gps", day)
         for n in range(rng.randint(3, 5)):
             neighbour = "BLR" if n < 3 else "RUS"
             line = self.geo.lines[neighbour]
