@@ -238,7 +238,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 setTimeout(function () { if (layer._map && openEvent === id) openEvent = null; }, 0);
             });
             if (openEvent === id) {
-                layer.once("add", function () { setTimeout(function () { if (layer._map) layer.openPopup(); }, 0); });
+                layer.once("add", function () { layer.openPopup(); });  // in the same task: never a gap
             }
         }
 

@@ -664,7 +664,7 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
     text = d.execute_script(popup_text)
     assert "Group of 3 persons stopped at the fence" in text and "All 3 returned" in text
     time.sleep(5)  # two refreshes of the layers
-    assert d.execute_script(popup_text) == text
+    wait(d, 3).until(lambda x: x.execute_script(popup_text) == text)
     screenshot(d, "main_event_popup")
     _click_at_centre(d, d.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button"))
     wait(d).until(lambda x: x.execute_script(popup_text) == "")
