@@ -209,18 +209,30 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
         state["csv"] = EventsCsv(tmp / "events.csv", cols)
         state["ix"] = {c: i for i, c in enumerate(cols)}
 
+    follow_ups: dict[str, list] = {}  # first report's id -> [how many, the latest's text]
+    marker_of: dict[str, list] = {}  # first report's id -> its marker row
+
     def event_chunk(rows: list[tuple]) -> None:
         state["csv"].write(rows)  # the files hold every report; the map draws what the picture counts
         ix = state["ix"]
-        cat_i = ix["category"]
-        counted = [r for r in rows if r[ix["parent_id"]] is None and r[ix["validation"]] != "rejected"]
+        cat_i, parent_i = ix["category"], ix["parent_id"]
+        for r in rows:  # oldest first: the last one seen is the latest
+            if r[parent_i] is not None:
+                fu = follow_ups.setdefault(r[parent_i], [0, None])
+                fu[0] += 1
+                fu[1] = r[ix["description"]]
+        counted = [r for r in rows if r[parent_i] is None and r[ix["validation"]] != "rejected"]
         for r in counted:
             per_cat[r[cat_i]] += 1
         if not grid:
             for r in counted:
                 when = datetime.fromisoformat(r[ix["occurred_at"]]).astimezone(tz).strftime("%a %d.%m %H:%M")
-                markers[r[cat_i]].append([r[ix["lat"]], r[ix["lon"]], r[ix["impact"]], when, r[ix["subtype"]],
-                                          r[ix["persons"]], r[ix["section_code"]], r[ix["source"]]])
+                # the popup: ... the report's text, and its follow-ups (filled in after the stream)
+                marker = [r[ix["lat"]], r[ix["lon"]], r[ix["impact"]], when, r[ix["subtype"]],
+                          r[ix["persons"]], r[ix["section_code"]], r[ix["source"]],
+                          (r[ix["description"]] or "")[:200], 0, None]
+                markers[r[cat_i]].append(marker)
+                marker_of[r[ix["id"]]] = marker
 
     try:
         counts["events"] = layer("events", "export_events", "events", drop=("lon", "lat"),
@@ -229,6 +241,9 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
         if "csv" in state:
             state["csv"].close()
     counts["events_csv_rows"] = state["csv"].count
+    for parent, (n, text) in follow_ups.items():
+        if parent in marker_of:
+            marker_of[parent][9:] = [n, (text or "")[:200]]
     counts["patrols"] = layer("patrols", "export_patrols", "patrols")
     counts["asset_positions"] = layer("asset_positions", "export_positions", "positions")
 

@@ -70,7 +70,9 @@ class EventMarkers(MacroElement):
     L.marker([r[0], r[1]], {icon: icon, title: '{{ this.label }}, ' + impact})
       .bindPopup('<b>{{ this.label }}</b><br>' + nspEsc(r[3]) + '<br>subtype: ' + nspEsc(r[4]) +
                  '<br>impact: ' + nspEsc(impact) + ', persons: ' + nspEsc(r[5]) +
-                 '<br>section: ' + nspEsc(r[6]) + '<br>source: ' + nspEsc(r[7]))
+                 '<br>section: ' + nspEsc(r[6]) + '<br>source: ' + nspEsc(r[7]) +
+                 (r[8] ? '<br><i>' + nspEsc(r[8]) + '</i>' : '') +
+                 (r[9] ? '<br><b>follow-up reports: ' + r[9] + '</b>' + (r[10] ? '<br><i>' + nspEsc(r[10]) + '</i>' : '') : ''))
       .addTo(group);
   });
 })();

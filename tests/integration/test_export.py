@@ -240,9 +240,9 @@ def test_summary_and_map_count_what_the_picture_counts_and_the_files_keep_every_
     for ref, parent_id, validation in (("e2-follow", parent, "unvalidated"), ("rej", None, "rejected")):
         seeded.execute(
             """INSERT INTO event (source, source_ref, category, occurred_at, geom, persons, impact, parent_id,
-                                  validation)
+                                  validation, description)
                VALUES ('seed', %s, 'unauthorised_border_crossing', %s, pg_temp.inside('LV-BY-02', 3), 30,
-                       'very_high', %s, %s)""", (ref, _at(2, 5), parent_id, validation))
+                       'very_high', %s, %s, %s)""", (ref, _at(2, 5), parent_id, validation, f"text of {ref}"))
     result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana.lyst", "analyst"), settings=SETTINGS)
     assert result.counts["events"] == 12 and ogr_counts(result.folder / "picture.gpkg")["events"] == 12
     summary = (result.folder / "summary.html").read_text()
@@ -256,3 +256,6 @@ def test_summary_and_map_count_what_the_picture_counts_and_the_files_keep_every_
     assert "3 high or very high first reports" in summary
     page = (result.folder / "snapshot.html").read_text()
     assert "Unauthorised border crossing (5)" in page
+    # e2's popup: its own text and its follow-up's; the follow-up and the rejected one have no marker
+    assert ',1,"text of e2-follow"]' in page and page.count("text of e2-follow") == 1
+    assert "text of rej" not in page
