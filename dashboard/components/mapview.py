@@ -7,12 +7,14 @@ the browser; the layers here only name them. Callbacks update the layers' ``data
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 
 import dash_leaflet as dl
 import dash_svg as svg
-from dash import dcc, html
+import orjson
+from dash import dcc, html, no_update
 from dash_extensions.javascript import Namespace
 
 from dashboard.i18n import category_label, t
@@ -261,3 +263,19 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
          for title, rows in groups],
         id=f"{prefix}-legend", className="nsp-legend" + (" nsp-legend-compact" if compact else ""),
     )
+
+
+def digest(data) -> str:
+    """A short fingerprint of a layer's data (its GeoJSON), to tell whether it changed."""
+    return hashlib.blake2b(orjson.dumps(data), digest_size=8).hexdigest()
+
+
+def changed_only(layers: list, sent: list | None) -> tuple[list, list[str]]:
+    """``layers`` with ``no_update`` in place of each one whose data is what the browser has
+    (``sent``: the digests returned last time, kept in a Store), and the new digests. A
+    layer given the same data again is still rebuilt by Leaflet: every marker replaced, the
+    labels placed again, an open popup closed; on an unattended wall every refresh."""
+    digests = [digest(x) for x in layers]
+    sent = sent or []
+    return [no_update if i < len(sent) and sent[i] == d else x for i, (x, d) in enumerate(zip(layers, digests))], digests
+

@@ -34,7 +34,8 @@ P = "wall"
 EVENT_OUTPUTS = [mapview.event_layer_id(P, c) for c in CATEGORIES]
 # (component id, property) of what each of the three updates writes.
 LAYER_OUTPUTS = [(i, "data") for i in EVENT_OUTPUTS] + [
-    ("wall-patrols", "data"), ("wall-assets", "data"), ("wall-vessels", "data"), ("wall-totals", "children")]
+    ("wall-patrols", "data"), ("wall-assets", "data"), ("wall-vessels", "data"), ("wall-totals", "children"),
+    ("wall-layer-digests", "data")]
 SECTION_OUTPUTS = [("wall-section-lines", "data"), ("wall-section-areas", "data"), ("wall-info", "data"),
                    ("wall-sections", "children")]
 ALERT_OUTPUTS = [("wall-banners", "children"), ("wall-status", "children"), ("wall-status", "className"),
@@ -91,8 +92,9 @@ def _banners(events: list[dict], now, lang: str = "en") -> list:
     return items
 
 
-def update_wall_layers(_n, state: dict) -> tuple:
-    """Replace the layers' data (never the map, so the view is kept) and the totals."""
+def update_wall_layers(_n, state: dict, sent: list | None = None) -> tuple:
+    """Replace the layers' data (never the map, so the view is kept) and the totals; a layer
+    whose data the browser already has (``sent``: their digests) is left as it is."""
     s = web_settings()
     scope = current_scope()
     f = to_filter(state)
@@ -101,8 +103,9 @@ def update_wall_layers(_n, state: dict) -> tuple:
     ops = picture.operational_layer(scope, f, zoom=s.zoom, max_tracks=s.max_tracks,
                                     trail_minutes=s.vessel_trail_minutes,
                                     asset_max_age_hours=s.asset_max_age_hours)
-    return (*[ev["layers"][c] for c in CATEGORIES], ops["patrols"], ops["assets"], ops["vessels"],
-            _totals(ev["layers"], ev["mode"], state.get("lang", "en")))
+    layers, digests = mapview.changed_only(
+        [*[ev["layers"][c] for c in CATEGORIES], ops["patrols"], ops["assets"], ops["vessels"]], sent)
+    return (*layers, _totals(ev["layers"], ev["mode"], state.get("lang", "en")), digests)
 
 
 def update_wall_sections(_n, state: dict) -> tuple:
@@ -203,6 +206,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
     lang = state.get("lang", "en")
     return html.Div([
         dcc.Store(id="wall-state", data=state),
+        dcc.Store(id="wall-layer-digests"),  # what the browser's layers hold (mapview.changed_only)
         dcc.Store(id="wall-info"),
         dcc.Store(id="wall-step", data=0),
         dcc.Interval(id="wall-refresh", interval=s.refresh_seconds * 1000),
@@ -241,10 +245,10 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
 
 # Three callbacks on the same tick (the browser sends them in parallel); the first picture
 # comes with the layout, so they start with the first refresh.
-for _fn, _outs in ((update_wall_layers, LAYER_OUTPUTS), (update_wall_sections, SECTION_OUTPUTS),
-                   (update_wall_alerts, ALERT_OUTPUTS)):
+for _fn, _outs, _more in ((update_wall_layers, LAYER_OUTPUTS, [State("wall-layer-digests", "data")]),
+                          (update_wall_sections, SECTION_OUTPUTS, []), (update_wall_alerts, ALERT_OUTPUTS, [])):
     callback([Output(cid, prop) for cid, prop in _outs],
-             Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
+             Input("wall-refresh", "n_intervals"), State("wall-state", "data"), *_more,
              prevent_initial_call=True)(_fn)
 
 callback(

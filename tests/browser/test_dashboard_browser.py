@@ -670,3 +670,23 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
     wait(d).until(lambda x: x.execute_script(popup_text) == "")
     time.sleep(5)
     assert d.execute_script(popup_text) == ""  # closed by the user: not opened again
+
+
+def test_wall_layers_are_left_alone_when_a_refresh_brings_nothing_new(logged_in, live_server, picture_db):
+    """Leaflet rebuilds a layer given the same data again (every marker replaced, the labels
+    placed again): on an unattended wall, every refresh. The same marker nodes stay now, and
+    a new event still arrives within a refresh."""
+    d = logged_in
+    d.get(live_server + "/wall")
+    wait_for_sections(d)
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .nsp-ev, .leaflet-marker-pane .nsp-cluster"))
+    time.sleep(1)
+    n = d.execute_script("""const ms = document.querySelectorAll('.leaflet-marker-pane .nsp-ev, .leaflet-marker-pane .nsp-cluster');
+        ms.forEach(m => { m.__nsp_kept = 1; }); window.__nsp_marks = Array.from(ms); return ms.length""")
+    assert n > 0
+    time.sleep(5)  # two refreshes (NSP_WEB_REFRESH_SECONDS=2 here)
+    assert d.execute_script("return window.__nsp_marks.filter(m => m.isConnected).length") == n
+    with db.connect(picture_db, autocommit=True) as conn:
+        insert_event(conn, code="LV-RU-01", category="crisis_situation", impact="very_high", ref="wall-new")
+    wait(d, 10).until(lambda x: x.execute_script(
+        "return window.__nsp_marks.filter(m => m.isConnected).length") < n)  # that layer was rebuilt

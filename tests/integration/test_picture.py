@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
+import dash
 import psycopg
 import pytest
 
 from dashboard.scope import acting_as
 from dashboard.state import parse_query, to_filter
 from geo import picture
-from geo.picture import PictureFilter
+from geo.picture import CATEGORIES, PictureFilter
 from nsp import access, db
 from nsp.access import SYSTEM, Scope
 from tests.browser.seed import insert_event, seed_picture
@@ -430,6 +431,16 @@ def test_wall_callbacks_as_plain_functions(pic):
 
     state = parse_query("window=24h")
     new = insert_event(pic, code="LV-RU-01", impact="very_high", persons=9, ref="wall-1")
+    with acting_as(OFFICER):
+        layers = wall.update_wall_layers(0, state)
+        # a layer whose data the browser has is not sent again (Leaflet would rebuild it)
+        again = wall.update_wall_layers(0, state, layers[-1])
+        insert_event(pic, code="LV-RU-01", category="cross_border_crime", ref="wall-2")
+        third = wall.update_wall_layers(0, state, again[-1])
+    assert all(x is dash.no_update for x in again[:5]) and again[-1][:5] == layers[-1][:5]
+    assert [i for i, x in enumerate(third[:5]) if x is not dash.no_update] == [CATEGORIES.index("cross_border_crime")]
+    assert third[7] is not dash.no_update  # the totals are always sent
+    pic.execute("DELETE FROM event WHERE source_ref = 'wall-2'")
     with acting_as(OFFICER):
         layers = wall.update_wall_layers(0, state)
         _lines, _areas, info, _panel = wall.update_wall_sections(0, state)
