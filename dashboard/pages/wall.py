@@ -37,7 +37,7 @@ LAYER_OUTPUTS = [(i, "data") for i in EVENT_OUTPUTS] + [
     ("wall-patrols", "data"), ("wall-assets", "data"), ("wall-vessels", "data"), ("wall-totals", "children"),
     ("wall-layer-digests", "data")]
 SECTION_OUTPUTS = [("wall-section-lines", "data"), ("wall-section-areas", "data"), ("wall-info", "data"),
-                   ("wall-sections", "children")]
+                   ("wall-sections", "children"), ("wall-section-digests", "data")]
 ALERT_OUTPUTS = [("wall-banners", "children"), ("wall-status", "children"), ("wall-status", "className"),
                  ("wall-stale", "className")]
 IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
@@ -108,8 +108,9 @@ def update_wall_layers(_n, state: dict, sent: list | None = None) -> tuple:
     return (*layers, _totals(ev["layers"], ev["mode"], state.get("lang", "en")), digests)
 
 
-def update_wall_sections(_n, state: dict) -> tuple:
-    """Section lines by level, the sections panel, and what the rotation visits."""
+def update_wall_sections(_n, state: dict, sent: list | None = None) -> tuple:
+    """Section lines by level, the sections panel, and what the rotation visits; the lines and
+    areas only when they changed (``sent``: their digests, as in update_wall_layers)."""
     scope = current_scope()
     f = to_filter(state)
     layer = picture.sections_layer(scope)
@@ -118,9 +119,10 @@ def update_wall_sections(_n, state: dict) -> tuple:
     # "restricted": a wall of some sections only (a kiosk token with sections), whose overview
     # is those sections rather than the whole country
     lang = state.get("lang", "en")
-    return (layer["lines"], layer["areas"],
+    (lines, areas), digests = mapview.changed_only([layer["lines"], layer["areas"]], sent)
+    return (lines, areas,
             {"bounds": layer["bounds"], "active": active, "restricted": not scope.all_sections, "lang": lang},
-            _sections_panel(rows, lang))
+            _sections_panel(rows, lang), digests)
 
 
 def update_wall_alerts(_n, state: dict) -> tuple:
@@ -207,6 +209,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
     return html.Div([
         dcc.Store(id="wall-state", data=state),
         dcc.Store(id="wall-layer-digests"),  # what the browser's layers hold (mapview.changed_only)
+        dcc.Store(id="wall-section-digests"),
         dcc.Store(id="wall-info"),
         dcc.Store(id="wall-step", data=0),
         dcc.Interval(id="wall-refresh", interval=s.refresh_seconds * 1000),
@@ -246,7 +249,8 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
 # Three callbacks on the same tick (the browser sends them in parallel); the first picture
 # comes with the layout, so they start with the first refresh.
 for _fn, _outs, _more in ((update_wall_layers, LAYER_OUTPUTS, [State("wall-layer-digests", "data")]),
-                          (update_wall_sections, SECTION_OUTPUTS, []), (update_wall_alerts, ALERT_OUTPUTS, [])):
+                          (update_wall_sections, SECTION_OUTPUTS, [State("wall-section-digests", "data")]),
+                          (update_wall_alerts, ALERT_OUTPUTS, [])):
     callback([Output(cid, prop) for cid, prop in _outs],
              Input("wall-refresh", "n_intervals"), State("wall-state", "data"), *_more,
              prevent_initial_call=True)(_fn)

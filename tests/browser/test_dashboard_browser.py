@@ -682,10 +682,13 @@ def test_wall_layers_are_left_alone_when_a_refresh_brings_nothing_new(logged_in,
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .nsp-ev, .leaflet-marker-pane .nsp-cluster"))
     time.sleep(1)
     n = d.execute_script("""const ms = document.querySelectorAll('.leaflet-marker-pane .nsp-ev, .leaflet-marker-pane .nsp-cluster');
-        ms.forEach(m => { m.__nsp_kept = 1; }); window.__nsp_marks = Array.from(ms); return ms.length""")
-    assert n > 0
+        window.__nsp_marks = Array.from(ms); return ms.length""")
+    lines = d.execute_script("""window.__nsp_lines = Array.from(document.querySelectorAll('.leaflet-overlay-pane path'));
+        return window.__nsp_lines.length""")
+    assert n > 0 and lines > 5
     time.sleep(5)  # two refreshes (NSP_WEB_REFRESH_SECONDS=2 here)
     assert d.execute_script("return window.__nsp_marks.filter(m => m.isConnected).length") == n
+    assert d.execute_script("return window.__nsp_lines.filter(m => m.isConnected).length") == lines  # sections too
     with db.connect(picture_db, autocommit=True) as conn:
         insert_event(conn, code="LV-RU-01", category="crisis_situation", impact="very_high", ref="wall-new")
     wait(d, 10).until(lambda x: x.execute_script(

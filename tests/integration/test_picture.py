@@ -440,10 +440,14 @@ def test_wall_callbacks_as_plain_functions(pic):
     assert all(x is dash.no_update for x in again[:5]) and again[-1][:5] == layers[-1][:5]
     assert [i for i, x in enumerate(third[:5]) if x is not dash.no_update] == [CATEGORIES.index("cross_border_crime")]
     assert third[7] is not dash.no_update  # the totals are always sent
+    with acting_as(OFFICER):
+        sections = wall.update_wall_sections(0, state)
+        again = wall.update_wall_sections(0, state, sections[-1])
+    assert again[0] is dash.no_update and again[1] is dash.no_update and again[2] == sections[2]
     pic.execute("DELETE FROM event WHERE source_ref = 'wall-2'")
     with acting_as(OFFICER):
         layers = wall.update_wall_layers(0, state)
-        _lines, _areas, info, _panel = wall.update_wall_sections(0, state)
+        _lines, _areas, info, _panel, _digests = wall.update_wall_sections(0, state)
         banners, _sign, _cls, stale_class = wall.update_wall_alerts(0, state)
     assert sum(len(fc["features"]) for fc in layers[:4]) == 61
     assert "LV-RU-01" in info["active"] and "LV-RU-01" in info["bounds"]
@@ -456,7 +460,7 @@ def test_wall_callbacks_as_plain_functions(pic):
     assert step == 0 and label == "national" and not info["restricted"]
     # a wall of some sections (a kiosk token with sections): its overview is those sections
     with acting_as(Scope(user="board", role="kiosk", sections=("LV-RU-01", "LV-BY-01"))):
-        _lines, _areas, own, _panel = wall.update_wall_sections(0, state)
+        _lines, _areas, own, _panel, _digests = wall.update_wall_sections(0, state)
     assert own["restricted"] and sorted(own["bounds"]) == ["LV-BY-01", "LV-RU-01"]
     with acting_as(Scope(user="board", role="kiosk", sections=("LV-RU-01", "LV-BY-01"))):
         assert "LV-RU-01, LV-BY-01 · last 24h" in str(wall.layout())  # not "national"
@@ -483,7 +487,7 @@ def test_a_wall_in_latvian(pic, monkeypatch):
         assert "ĻOTI AUGSTA" in page and "9 pers." in page  # the banner
         assert "NATIONAL SITUATIONAL PICTURE" not in page and "LIVE" not in page
         state = {**parse_query("window=24h"), "lang": "lv"}
-        _lines, _areas, info, panel = wall.update_wall_sections(0, state)
+        _lines, _areas, info, panel, _digests = wall.update_wall_sections(0, state)
         assert info["lang"] == "lv" and "vidējs" in str(panel)
         assert wall.rotate_wall(1, info, len(info["active"]))[2] == "visa valsts"
         # English by default, Latvian for every wall by the setting, English again by the link
