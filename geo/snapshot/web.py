@@ -24,6 +24,7 @@ from geo.snapshot.export import ExportError, snapshot_name
 from geo.snapshot.indicators import PREFIX as INDICATORS_PREFIX
 from geo.snapshot.settings import ExportSettings, export_settings
 from geo.snapshot.week import Month, Week, WeekError
+from geo.snapshot.writers import csv_stream, geojson_stream
 from nsp import access
 from nsp.access import Scope
 
@@ -194,8 +195,8 @@ def indicators_download(month: str, fmt: str):
                                            indicators.sections_label(codes)), mimetype="text/html")
 
 
-EVENT_FORMATS = {"csv": ("text/csv; charset=utf-8", "csv_stream"),
-                 "geojson": ("application/geo+json", "geojson_stream")}
+EVENT_FORMATS = {"csv": ("text/csv; charset=utf-8", csv_stream),
+                 "geojson": ("application/geo+json", geojson_stream)}
 
 
 @blueprint.route("/export/events.<fmt>")
@@ -209,7 +210,6 @@ def events_download(fmt: str):
     from dashboard.settings import web_settings
     from dashboard.state import build_query, parse_query, to_filter
     from geo import picture
-    from geo.snapshot import writers
 
     scope = _current_scope()
     if fmt not in EVENT_FORMATS:
@@ -228,7 +228,7 @@ def events_download(fmt: str):
                       "start": f.start.isoformat(), "end": f.end.isoformat()})
     mimetype, encoder = EVENT_FORMATS[fmt]
     name = f"nsp-events-{f.start:%Y%m%dT%H%MZ}-{f.end:%Y%m%dT%H%MZ}.{fmt}"
-    body = getattr(writers, encoder)(picture.export_events(scope, f))
+    body = encoder(picture.export_events(scope, f))
     return Response(stream_with_context(body), mimetype=mimetype,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
