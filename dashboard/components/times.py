@@ -1,6 +1,7 @@
 """How the pages write an event's time: short, in UTC, with the date whenever it is not today's.
 
     short_time("2026-11-22T01:55:31Z")                      -> "11-22 01:55"
+    clock_time("2026-12-02T06:10:00Z", now=2026-12-02 09:00) -> "06:10"
     event_time("2026-12-02T06:10:00Z", now=2026-12-02 09:00) -> "06:10 UTC"
     event_time("2026-11-30T09:59:39Z", now=2026-12-02 09:00) -> "11-30 09:59 UTC"
 
@@ -18,7 +19,14 @@ def short_time(iso: str | None) -> str:
     return f"{iso[5:10]} {iso[11:16]}" if iso else "–"
 
 
+def clock_time(iso: str | None, now: datetime) -> str:
+    """``HH:MM`` for a time on ``now``'s UTC date, else ``MM-DD HH:MM``; ``–`` for none. For
+    a column whose heading already says UTC."""
+    if not iso:
+        return "–"
+    return iso[11:16] if iso[:10] == now.astimezone(UTC).strftime("%Y-%m-%d") else short_time(iso)
+
+
 def event_time(iso: str, now: datetime) -> str:
     """``HH:MM UTC`` for a time on ``now``'s UTC date, else ``MM-DD HH:MM UTC``."""
-    same_day = iso[:10] == now.astimezone(UTC).strftime("%Y-%m-%d")
-    return f"{iso[11:16] if same_day else short_time(iso)} UTC"
+    return f"{clock_time(iso, now)} UTC"

@@ -7,7 +7,7 @@ the bottom of the module. Component ids start with ``main-``.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
 import dash
@@ -18,7 +18,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.components import mapview, status
 from dashboard.components.header import page_header
-from dashboard.components.times import event_time, short_time
+from dashboard.components.times import clock_time, event_time
 from dashboard.i18n import category_label, current, impact_label, t
 from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
@@ -172,16 +172,17 @@ def _head(titles, lang: str) -> html.Tr:
     return html.Tr([html.Th(t(h, lang) if h else h) for h in titles])
 
 
-def section_table_view(rows: list[dict], lang: str = "en") -> html.Table:
+def section_table_view(rows: list[dict], lang: str = "en", now: datetime | None = None) -> html.Table:
+    now = now or picture.now_utc()
     head = _head(("Section", "Level", "Events", "Persons", "vs prev.", "Last (UTC)"), lang)
     body = [
         html.Tr([
-            html.Td([html.B(r["code"]), html.Br(), html.Small(r["name"])]),
+            html.Td([html.B(r["code"], className="nsp-nowrap"), html.Br(), html.Small(r["name"])]),
             html.Td(level_badge(r["impact_level"], lang)),
             html.Td(f"{r['events']:,}", className="nsp-num"),
             html.Td(f"{r['persons']:,}", className="nsp-num"),
             html.Td(_change_cell(r["change"]), className="nsp-num"),
-            html.Td(short_time(r["last_event"]), className="nsp-nowrap"),
+            html.Td(clock_time(r["last_event"], now), className="nsp-nowrap"),
         ], className="nsp-internal" if r["kind"] == "land-internal" else None, id={"type": "main-section-row", "code": r["code"]})
         for r in rows
     ]
@@ -247,13 +248,14 @@ def units_view(assets: dict | None) -> html.Table | html.P:
     # silent first, the longest silent on top; then the reporting ones, the latest on top
     rows = sorted(((p, p["age"] > silent) for p in feats),
                   key=lambda ps: (not ps[1], -ps[0]["age"] if ps[1] else ps[0]["age"], ps[0]["cs"]))
+    now = picture.now_utc()
     head = _head(("Unit", "Section", "Last report (UTC)", "Age", ""), lang)
     body = [
         html.Tr([
             html.Td([html.B(p["cs"]), html.Br(), html.Small(t(unit_type_label(p.get("type")), lang),
                                                             title=p.get("type"))]),
-            html.Td(p.get("sec") or "–"),
-            html.Td((p.get("t") or "")[11:16] or "–", className="nsp-nowrap"),
+            html.Td(p.get("sec") or "–", className="nsp-nowrap"),
+            html.Td(clock_time(p.get("t"), now), className="nsp-nowrap"),
             html.Td(duration_text(timedelta(minutes=p["age"])) if p["age"] else "0 min", className="nsp-num nsp-nowrap"),
             html.Td(html.Span(t("silent", lang), className="nsp-silent-badge") if is_silent else ""),
         ], className="nsp-silent" if is_silent else None)
@@ -358,7 +360,9 @@ def level_history_view(code, _version) -> html.Table:
     lang = current()
     rows = picture.level_history(current_scope(), [code] if code else None, limit=30)
     head = _head(("When (UTC)", "Section", "From", "To", "By", "Reason"), lang)
-    body = [html.Tr([html.Td(r["decided_at"].replace("T", " ").replace("Z", "")), html.Td(r["section_code"]),
+    now = picture.now_utc()
+    body = [html.Tr([html.Td(clock_time(r["decided_at"], now), title=r["decided_at"], className="nsp-nowrap"),
+                     html.Td(r["section_code"], className="nsp-nowrap"),
                      html.Td(level_badge(r["from_level"], lang) if r["from_level"] else "–"),
                      html.Td(level_badge(r["to_level"], lang)), html.Td(r["decided_by"]), html.Td(r["reason"])])
             for r in rows]

@@ -395,6 +395,14 @@ def test_units_table_lists_own_units_silent_first(pic):
     assert units[:2] == ["RIGA-7", "LUDZA-12"], units
     assert rows[0].className == "nsp-silent" and rows[1].className is None
     assert rows[0].children[3].children == "3 h" and rows[0].children[1].children == "LV-BY-01"
+    # the last report's time carries its date when it is not today's (UTC): 3 h ago is
+    # yesterday between 00:00 and 03:00
+    shown = pic.execute("""SELECT to_char(observed_at AT TIME ZONE 'UTC',
+                                          CASE WHEN (observed_at AT TIME ZONE 'UTC')::date
+                                                    = (now() AT TIME ZONE 'UTC')::date
+                                               THEN 'HH24:MI' ELSE 'MM-DD HH24:MI' END) AS shown
+                             FROM asset_position WHERE object_id = 'RIGA-7'""").fetchone()["shown"]
+    assert rows[0].children[2].children == shown
     assert "2 units, 1 silent" in table.children[0].children
     assert "No own unit" in main.units_view({"type": "FeatureCollection", "features": []}).children
 

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
-from dashboard.components.times import event_time, short_time
+from dashboard.components.times import clock_time, event_time, short_time
 
 NOW = datetime(2026, 12, 2, 8, 57, tzinfo=UTC)
 
@@ -22,3 +22,10 @@ def test_today_is_the_utc_date_whatever_the_zone_of_now():
 def test_short_time():
     assert short_time("2026-11-22T01:55:31Z") == "11-22 01:55"
     assert short_time(None) == "–"
+
+
+def test_clock_time_is_event_time_without_the_zone_for_columns_headed_utc():
+    assert clock_time("2026-12-02T06:10:00Z", NOW) == "06:10"
+    # a unit's last report yesterday afternoon: "14:31" alone would read as later today
+    assert clock_time("2026-12-01T14:31:00Z", NOW) == "12-01 14:31"
+    assert clock_time(None, NOW) == "–"
