@@ -563,6 +563,8 @@ def layout(**query):
         dcc.Store(id="main-state", data=state),
         dcc.Store(id="main-query", data=build_query(state)),
         dcc.Store(id="main-section-bounds"),
+        # what the browser's layers hold (_changed_only): events and density, operational, sections
+        dcc.Store(id="main-event-digests"), dcc.Store(id="main-ops-digests"), dcc.Store(id="main-section-digests"),
         dcc.Store(id="main-zoomed", data=[]),
         dcc.Store(id="main-url-synced"),
         dcc.Store(id="main-levels-version", data=0),
@@ -649,32 +651,47 @@ clientside_callback(
 
 def _on_view(update):
     """A map callback that also fires on a pan (the bounds), unless the pan changes nothing."""
-    def run(state, n, zoom, bounds):
+    def run(state, n, zoom, bounds, *rest):
         if pan_changes_nothing(ctx.triggered_prop_ids, zoom):
             raise PreventUpdate
-        return update(state, n, zoom, bounds)
+        return update(state, n, zoom, bounds, *rest)
+    return run
+
+
+def _changed_only(update, layers: int):
+    """``update``'s first ``layers`` outputs, sent only when they changed (mapview.changed_only,
+    as on the wall: Leaflet rebuilds a layer given the same data, every marker and line
+    replaced at every refresh). The digests of what the browser holds come in as the last
+    argument (a Store) and go back as the last output."""
+    def run(*args):
+        *args, sent = args
+        out = update(*args)
+        data, digests = mapview.changed_only(list(out[:layers]), sent)
+        return (*data, *out[layers:], digests)
     return run
 
 
 callback(
-    [Output(i, "data") for i in EVENT_OUTPUTS] + [Output("main-density", "data"), Output("main-map-note", "children")],
+    [Output(i, "data") for i in EVENT_OUTPUTS] + [Output("main-density", "data"), Output("main-map-note", "children"),
+                                                  Output("main-event-digests", "data")],
     Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
-    Input("main-map", "bounds"),
-)(_on_view(update_map))
+    Input("main-map", "bounds"), State("main-event-digests", "data"),
+)(_on_view(_changed_only(update_map, len(EVENT_OUTPUTS) + 1)))
 
 callback(
     Output("main-patrols", "data"), Output("main-assets", "data"), Output("main-vessels", "data"),
+    Output("main-ops-digests", "data"),
     Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
-    Input("main-map", "bounds"),
-)(_on_view(update_operational))
+    Input("main-map", "bounds"), State("main-ops-digests", "data"),
+)(_on_view(_changed_only(update_operational, 3)))
 
 callback(
     Output("main-section-lines", "data"), Output("main-section-areas", "data"),
     Output("main-section-lines", "hideout"), Output("main-section-areas", "hideout"),
-    Output("main-section-bounds", "data"),
+    Output("main-section-bounds", "data"), Output("main-section-digests", "data"),
     Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-levels-version", "data"),
-    State("main-section-bounds", "data"),
-)(update_sections)
+    State("main-section-bounds", "data"), State("main-section-digests", "data"),
+)(_changed_only(update_sections, 4))  # the hideouts too: a new one rebuilds the layer
 
 callback(
     Output("main-map", "viewport"), Output("main-zoomed", "data"),

@@ -8,6 +8,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -679,12 +680,14 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
     assert d.execute_script(popup_text) == ""  # closed by the user: not opened again
 
 
-def test_wall_layers_are_left_alone_when_a_refresh_brings_nothing_new(logged_in, live_server, picture_db):
+@pytest.mark.parametrize("page", ["/wall", "/?window=24h"])
+def test_layers_are_left_alone_when_a_refresh_brings_nothing_new(logged_in, live_server, picture_db, page):
     """Leaflet rebuilds a layer given the same data again (every marker replaced, the labels
-    placed again): on an unattended wall, every refresh. The same marker nodes stay now, and
-    a new event still arrives within a refresh."""
+    placed again, a hovered marker's tooltip gone): on an unattended wall, and on the main
+    view, every refresh. The same marker nodes stay now, and a new event still arrives within
+    a refresh."""
     d = logged_in
-    d.get(live_server + "/wall")
+    d.get(live_server + page)
     wait_for_sections(d)
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .nsp-ev, .leaflet-marker-pane .nsp-cluster"))
     time.sleep(1)
