@@ -213,9 +213,25 @@ def update_panels(state: dict, _n, _version) -> tuple:
         return html.Div(t("invalid time window", lang), className="nsp-error"), [], go.Figure()
     scope = current_scope()
     table = section_table_view(picture.by_severity(picture.section_table(scope, f)), lang)
-    rows = picture.event_rows(scope, f, limit=web_settings().event_list_limit)
+    rows = event_list_rows(picture.event_rows(scope, f, limit=web_settings().event_list_limit), lang)
     bucket, series = picture.timeseries(scope, f)
     return table, rows, timeseries_figure(bucket, series, lang)
+
+
+# An event's status in words (context "status": "open" is not the verb)
+STATUS_WORDS = {"open": "open", "closed": "closed"}
+
+
+def event_list_rows(rows: list[dict], lang: str) -> list[dict]:
+    """The event list's rows with what the grid shows in words of ``lang``: the category,
+    the impact (and its rank, to sort low → very high rather than by the words) and the
+    status. The codes stay in the row for the fly-to and for anyone reading the data."""
+    for r in rows:
+        r["category_text"] = category_label(r["category"], lang)
+        r["impact_text"] = impact_label(r["impact"], lang)
+        r["impact_rank"] = IMPACTS.index(r["impact"]) if r["impact"] in IMPACTS else -1
+        r["status_text"] = t(STATUS_WORDS.get(r["status"], r["status"]), lang, context="status")
+    return rows
 
 
 # Cursor on Target types (MIL-STD-2525 letters after the affiliation) in words, longest
@@ -534,15 +550,22 @@ def layout(**query):
         id="main-events",
         columnDefs=[
             # minWidth: below it the grid scrolls sideways instead of cutting every value short
-            {"field": "occurred_at", "headerName": t("Time (UTC)", lang), "sort": "desc", "minWidth": 200},
-            {"field": "category", "headerName": t("Category", lang), "minWidth": 190},
+            # the ISO time sorts and filters; it is shown as 2026-12-02 12:10
+            {"field": "occurred_at", "headerName": t("Time (UTC)", lang), "sort": "desc", "minWidth": 170,
+             "valueFormatter": {"function": "params.value ? params.value.slice(0, 10) + ' ' + params.value.slice(11, 16) : ''"}},
+            {"field": "category_text", "headerName": t("Category", lang), "minWidth": 190},
             {"field": "subtype", "headerName": t("Subtype", lang), "minWidth": 150},
-            {"field": "impact", "headerName": t("Impact", lang), "minWidth": 95, "maxWidth": 120},
+            # sorted by rank (low → very high), shown and filtered in words
+            {"colId": "impact", "headerName": t("Impact", lang), "minWidth": 95, "maxWidth": 130,
+             "valueGetter": {"function": "params.data.impact_rank"},
+             "valueFormatter": {"function": "params.data.impact_text"},
+             "filterValueGetter": {"function": "params.data.impact_text"},
+             "cellDataType": "text", "filter": "agTextColumnFilter"},
             {"field": "persons", "headerName": t("Persons", lang), "filter": "agNumberColumnFilter", "minWidth": 95,
              "maxWidth": 110},
             {"field": "section_code", "headerName": t("Section", lang), "minWidth": 105, "maxWidth": 130},
             {"field": "source", "headerName": t("Source", lang), "minWidth": 120},
-            {"field": "status", "headerName": t("Status", lang), "minWidth": 85, "maxWidth": 100},
+            {"field": "status_text", "headerName": t("Status", lang), "minWidth": 85, "maxWidth": 100},
             {"field": "confidence", "headerName": t("Conf.", lang), "minWidth": 75, "maxWidth": 90},
             {"field": "distance_m", "headerName": t("To border (m)", lang), "filter": "agNumberColumnFilter", "minWidth": 120,
              "maxWidth": 140},

@@ -706,3 +706,34 @@ def test_layers_are_left_alone_when_a_refresh_brings_nothing_new(logged_in, live
         insert_event(conn, code="LV-RU-01", category="crisis_situation", impact="very_high", ref="wall-new")
     wait(d, 10).until(lambda x: x.execute_script(
         "return window.__nsp_marks.filter(m => m.isConnected).length") < n)  # that layer was rebuilt
+
+
+def _grid_column(driver, col_id: str) -> list[str]:
+    """The texts of a column of the event list, top to bottom as shown."""
+    return driver.execute_script(
+        """return Array.from(document.querySelectorAll('#main-events .ag-center-cols-container .ag-row'))
+               .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+               .map(r => r.querySelector(`[col-id="${arguments[0]}"]`).innerText)""", col_id)
+
+
+def test_the_event_list_speaks_words_and_sorts_impact_by_rank(logged_in, live_server, picture_db):
+    """The list showed the data's codes (unauthorised_border_crossing, very_high, open, an ISO
+    time), in Latvian too, and its impact sorted as words (high, low, medium, very high)."""
+    d = logged_in
+    now = datetime.now(UTC)
+    with db.connect(picture_db, autocommit=True) as conn:
+        for i, impact in enumerate(("low", "very_high", "medium", "high")):
+            insert_event(conn, impact=impact, source="grid-test", ref=f"g-{i}", occurred_at=now - timedelta(hours=i + 1))
+    d.get(live_server + "/?window=24h&source=grid-test")
+    wait(d).until(lambda x: len(_grid_column(x, "impact")) == 4)
+    assert _grid_column(d, "impact") == ["low", "very high", "medium", "high"]  # newest first
+    assert set(_grid_column(d, "category_text")) == {"Unauthorised border crossing"}
+    assert set(_grid_column(d, "status_text")) == {"open"}
+    first = (now - timedelta(hours=1)).strftime("%Y-%m-%d %H:%M")
+    assert _grid_column(d, "occurred_at")[0] == first
+    d.find_element(By.CSS_SELECTOR, "#main-events .ag-header-cell[col-id='impact'] .ag-header-cell-label").click()
+    wait(d).until(lambda x: _grid_column(x, "impact") == ["low", "medium", "high", "very high"])
+    d.find_element(By.CSS_SELECTOR, "a.nsp-lang-link[data-lang='lv']").click()
+    wait(d).until(lambda x: set(_grid_column(x, "category_text")) == {"Neatļauta robežšķērsošana"})
+    assert sorted(_grid_column(d, "impact")) == sorted(["zema", "vidēja", "augsta", "ļoti augsta"])
+    assert set(_grid_column(d, "status_text")) == {"atvērts"}

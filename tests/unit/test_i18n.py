@@ -45,7 +45,7 @@ def _dynamic_texts() -> set[str]:
     from dashboard.auth import LOGIN_MESSAGES
     from dashboard.components.header import nav_links
     from dashboard.components.mapview import LAYERS, MAP_IMPACTS, MAP_WORDS
-    from dashboard.pages.main import _COT_WORDS
+    from dashboard.pages.main import _COT_WORDS, STATUS_WORDS
     from dashboard.pages.wall import IMPACT_WORD
     from geo.snapshot.week import MONTH_ABBREVIATIONS, MONTH_NAMES
     from nsp.access import ROLES, Scope
@@ -57,7 +57,8 @@ def _dynamic_texts() -> set[str]:
             | {f"impact|{v}" for v in IMPACT_WORDS.values()} | {name for _k, name in LAYERS}
             | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES}
             | set(LOGIN_MESSAGES) | set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
-            | set(MONTH_NAMES) | {f"month|{a}" for a in MONTH_ABBREVIATIONS})
+            | set(MONTH_NAMES) | {f"month|{a}" for a in MONTH_ABBREVIATIONS}
+            | {f"status|{v}" for v in STATUS_WORDS.values()})
 
 
 def _fields(text: str) -> set[str]:
