@@ -175,6 +175,15 @@ def payload_size(obj) -> int:
 # ------------------------------------------------------------------- events layer
 
 
+def confidence_code(reliability: str | None, credibility: int | None) -> str:
+    """The report's confidence as the admiralty code writes it (``B2``: source usually
+    reliable, information probably true); ``?`` for the half a feed did not give, ``–``
+    when it gave neither (``??`` read as a broken character)."""
+    if reliability is None and credibility is None:
+        return "–"
+    return f"{reliability or '?'}{credibility or '?'}"
+
+
 def _event_props(r: dict) -> dict:
     props = {
         "id": r["id"],
@@ -183,7 +192,7 @@ def _event_props(r: dict) -> dict:
         "t": r["t"],
         "p": r["persons"],
         "imp": r["impact"],
-        "conf": f"{r['source_reliability'] or '?'}{r['credibility'] or '?'}",
+        "conf": confidence_code(r["source_reliability"], r["credibility"]),
         "val": r["validation"],
         "st": r["status"],
         "src": r["source"],
@@ -362,7 +371,7 @@ def event_rows(scope: Scope, f: PictureFilter, limit: int = 1000) -> list[dict]:
     for r in rows:
         r["occurred_at"] = _iso(r["occurred_at"])
         r["received_at"] = _iso(r["received_at"])
-        r["confidence"] = f"{r.pop('source_reliability') or '?'}{r.pop('credibility') or '?'}"
+        r["confidence"] = confidence_code(r.pop("source_reliability"), r.pop("credibility"))
         d = r.pop("distance_to_border_m")
         r["distance_m"] = None if d is None else round(d)
         r["lon"] = round(r["lon"], 5)

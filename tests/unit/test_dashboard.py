@@ -301,3 +301,9 @@ def test_the_basemap_ends_in_grey_not_in_a_sea():
 
     js = (Path(mapview.__file__).parents[1] / "assets" / "nsp_map.js").read_text()
     assert _js_object(js, "OUTSIDE") == OUTSIDE_STYLE and _js_object(js, "OUTSIDE_DARK") == OUTSIDE_STYLE_DARK
+
+
+def test_confidence_is_the_admiralty_code_with_a_dash_when_the_feed_gave_none():
+    assert picture.confidence_code("B", 2) == "B2"
+    assert picture.confidence_code("B", None) == "B?" and picture.confidence_code(None, 3) == "?3"
+    assert picture.confidence_code(None, None) == "–"  # was "??"
