@@ -21,7 +21,7 @@ from dashboard.i18n import category_label, t
 from dashboard.settings import national_bounds
 from geo.picture import CATEGORIES, CATEGORY_SHORT, IMPACT_WORDS
 # The section levels' symbology; nsp_map.js draws with the same values (tests/unit/test_dashboard.py).
-from geo.symbology import LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
+from geo.symbology import CATEGORY_STYLE, LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 
 ns = Namespace("nsp", "map")
 
@@ -32,12 +32,6 @@ SHORT = {
     "cross_border_crime": "crime",
     "crisis_situation": "crisis",
     "other": "other",
-}
-CATEGORY_STYLE = {  # the same as CAT in nsp_map.js
-    "unauthorised_border_crossing": ("#4477AA", "triangle"),
-    "cross_border_crime": ("#AA3377", "square"),
-    "crisis_situation": ("#66CCEE", "diamond"),
-    "other": ("#BBBBBB", "circle"),
 }
 EMPTY = {"type": "FeatureCollection", "features": []}
 

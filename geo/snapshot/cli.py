@@ -118,8 +118,12 @@ def weekly(week, sections, out_dir, as_user, tz, keep, pdf):
     with (RichProgress() if sys.stderr.isatty() else _Quiet()) as progress:
         result = export_weekly(w, out_dir, scope, codes, settings=s, progress=progress, via="cli")
     c = result.counts
-    click.echo(f"{w.label} ({w.span_text()}, {w.tz}): {c['events']:,} events, {c['patrols']:,} patrols, "
-               f"{c['asset_positions']:,} positions, {c['border_sections']} sections", err=True)
+    # the events as the summary and the map count them, and the reports the files hold besides
+    others = c["events"] - c["picture_events"]
+    click.echo(f"{w.label} ({w.span_text()}, {w.tz}): {c['picture_events']:,} events"
+               + (f" (+ {others:,} follow-up or rejected reports, in the files only)" if others else "")
+               + f", {c['patrols']:,} patrols, {c['asset_positions']:,} positions, {c['border_sections']} sections",
+               err=True)
     click.echo(str(result.folder))
     click.echo(str(result.zip_path))
     if keep:

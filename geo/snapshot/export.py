@@ -241,6 +241,8 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
         if "csv" in state:
             state["csv"].close()
     counts["events_csv_rows"] = state["csv"].count
+    # what the summary and the map count: first reports that their source did not reject
+    counts["picture_events"] = sum(per_cat.values())
     for parent, (n, text) in follow_ups.items():
         if parent in marker_of:
             marker_of[parent][9:] = [n, (text or "")[:200]]

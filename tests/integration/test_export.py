@@ -245,6 +245,7 @@ def test_summary_and_map_count_what_the_picture_counts_and_the_files_keep_every_
                        'very_high', %s, %s, %s)""", (ref, _at(2, 5), parent_id, validation, f"text of {ref}"))
     result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana.lyst", "analyst"), settings=SETTINGS)
     assert result.counts["events"] == 12 and ogr_counts(result.folder / "picture.gpkg")["events"] == 12
+    assert result.counts["picture_events"] == 10  # the summary's and the map's count, in the manifest too
     summary = (result.folder / "summary.html").read_text()
     # the Total row: four categories, then events and persons
     total = re.search(r'<th class="l">Total</th><th></th>\s*((?:<th>\d+</th>){4})\s*<th>(\d+)</th><th>(\d+)</th>',

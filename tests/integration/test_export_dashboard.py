@@ -49,6 +49,7 @@ def test_dashboard_job_produces_the_same_files_as_the_cli(conn, db_url, out_dir,
     assert r.exit_code == 0, r.output
     cli_folder = cli_out / "nsp-snapshot-2026-W40"
     assert r.output.splitlines()[-2:] == [str(cli_folder), str(cli_folder) + ".zip"]
+    assert "Europe/Riga): 10 events, 3 patrols, 5 positions" in r.output  # no follow-ups: no "+ n"
 
     # the page's callback queues the job and returns at once
     import dashboard.app  # noqa: F401 - the app loads its pages, this one included

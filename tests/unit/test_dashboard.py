@@ -307,3 +307,22 @@ def test_confidence_is_the_admiralty_code_with_a_dash_when_the_feed_gave_none():
     assert picture.confidence_code("B", 2) == "B2"
     assert picture.confidence_code("B", None) == "B?" and picture.confidence_code(None, 3) == "?3"
     assert picture.confidence_code(None, None) == "–"  # was "??"
+
+
+def test_the_dashboard_and_the_weekly_snapshot_draw_a_category_alike():
+    """The snapshot had its own colours (an orange triangle where the wall draws a blue one,
+    orange on a high-level section's orange)."""
+    import re
+    from pathlib import Path
+
+    from dashboard.components import mapview
+    from geo.snapshot import mapview as snapshot_map
+    from geo.symbology import CATEGORY_STYLE, LEVEL_COLOURS
+
+    js = (Path(mapview.__file__).parents[1] / "assets" / "nsp_map.js").read_text()
+    cat = {k: (colour, shape) for k, colour, shape in
+           re.findall(r'(\w+): \{colour: "(#\w+)", shape: "(\w+)"', js)}
+    assert cat == CATEGORY_STYLE == mapview.CATEGORY_STYLE
+    assert {c: (colour, shape) for c, (_label, shape, colour) in snapshot_map.CATEGORIES.items()} == CATEGORY_STYLE
+    assert len({shape for _c, shape in CATEGORY_STYLE.values()}) == len(CATEGORY_STYLE)  # shape alone tells them apart
+    assert not {c.lower() for c, _s in CATEGORY_STYLE.values()} & {c.lower() for c in LEVEL_COLOURS.values()}
