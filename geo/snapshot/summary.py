@@ -126,9 +126,11 @@ def daily_chart(days: list[dict]) -> str:
                      f'{html.escape(d["label"])}</text>')
     lx = left
     for cat, (label, _, colour) in CATEGORIES.items():
-        parts.append(f'<rect x="{lx}" y="{h + 8}" width="12" height="12" fill="{colour}"/>'
-                     f'<text x="{lx + 16}" y="{h + 18}">{html.escape(label)}</text>')
-        lx += 175
+        parts.append(f'<g class="legend-item"><rect x="{lx}" y="{h + 8}" width="12" height="12" fill="{colour}"/>'
+                     f'<text x="{lx + 16}" y="{h + 18}">{html.escape(label)}</text></g>')
+        # each item as wide as its label (11 px text: under 7 px a character); a fixed 175 px
+        # let "Unauthorised border crossing" run into the next item's square
+        lx += 16 + 7 * len(label) + 18
     parts.append("</svg>")
     return "".join(parts)
 

@@ -90,6 +90,20 @@ def test_snapshot_map_works_offline(conn, tmp_path, offline_driver):
     assert errors == [], errors
     driver.save_screenshot(str(tmp_path / "snapshot.png"))
 
+    # the summary's chart: each legend label ends before the next item's square (the first
+    # ran into the second)
+    driver.get((result.folder / "summary.html").as_uri())
+    gaps = driver.execute_script("""
+        const items = Array.from(document.querySelectorAll('svg.chart .legend-item'));
+        return items.slice(1).map((g, i) => {
+            const t = items[i].querySelector('text').getBBox();
+            return g.querySelector('rect').getBBox().x - (t.x + t.width); });""")
+    assert len(gaps) == 3 and min(gaps) > 4, gaps
+    chart = driver.execute_script("return document.querySelector('svg.chart').getBoundingClientRect().width")
+    ends = driver.execute_script("""const ts = document.querySelectorAll('svg.chart .legend-item text');
+        const t = ts[ts.length - 1].getBBox(); return t.x + t.width""")
+    assert ends <= chart, (ends, chart)
+
 
 def test_export_page_queues_a_job_and_offers_the_download(logged_in, live_server, picture_db, tmp_path,
                                                            monkeypatch):
