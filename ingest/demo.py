@@ -66,8 +66,11 @@ class Demo:
         """Make sure the demo users exist; return {name: password} and a kiosk token.
 
         Passwords are random, made on the first run and kept in DIR/credentials.json
-        (git-ignored, mode 600), so that a second run prints the same ones. A new
-        read-only kiosk token for the wall is made on every run.
+        (git-ignored, mode 600), so that a second run prints the same ones. The wall's
+        read-only kiosk token likewise (DIR/kiosk_token): a wall display left on the kiosk
+        link keeps working across restarts; a new one is made only when that one was revoked
+        or has expired (only its hash is in the database, so it cannot be printed again
+        from there).
         """
         import json
         import secrets
@@ -88,10 +91,16 @@ class Demo:
                 else:
                     auth_cli.add_user(conn, name, role, password, sections, actor="nsp demo")
                 known[name] = password
-            _, token = auth_cli.create_kiosk_token(conn, "demo wall", actor="nsp demo")
+            token_file = self.dir / "kiosk_token"
+            token = token_file.read_text().strip() if token_file.exists() else None
+            if not (token and conn.execute(
+                    "SELECT 1 FROM kiosk_token WHERE token_sha256 = %s AND revoked_at IS NULL "
+                    "AND (expires_at IS NULL OR expires_at > now())", (auth_cli.token_sha256(token),)).fetchone()):
+                _, token = auth_cli.create_kiosk_token(conn, "demo wall", actor="nsp demo")
         self.dir.mkdir(parents=True, exist_ok=True)
-        cred_file.write_text(json.dumps(known, indent=2))
-        cred_file.chmod(0o600)
+        for path, text in ((cred_file, json.dumps(known, indent=2)), (token_file, token)):
+            path.write_text(text)
+            path.chmod(0o600)
         return known, token
 
     def expect_feeds(self) -> list[str]:

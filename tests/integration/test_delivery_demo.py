@@ -44,13 +44,19 @@ def test_demo_accounts_are_made_once_and_their_passwords_kept(db_url, conn, tmp_
     first, kiosk1 = demo.accounts()
     second, kiosk2 = demo.accounts()
     assert first == second and set(first) == {name for name, _, _ in DEMO_USERS}
-    assert kiosk1 != kiosk2  # a fresh kiosk token per run
+    assert kiosk1 == kiosk2  # a wall left on the kiosk link keeps working across restarts
     rows = {r["name"]: r for r in conn.execute("SELECT name, role, sections, password_hash FROM app_user")}
     for name, role, sections in DEMO_USERS:
         assert rows[name]["role"] == role
         assert (rows[name]["sections"] or None) == sections
         assert PasswordHasher().verify(rows[name]["password_hash"], first[name])
-    assert oct((tmp_path / "demo" / "credentials.json").stat().st_mode & 0o777) == "0o600"
+    for name in ("credentials.json", "kiosk_token"):
+        assert oct((tmp_path / "demo" / name).stat().st_mode & 0o777) == "0o600"
+    assert conn.execute("SELECT count(*) AS n FROM kiosk_token WHERE label = 'demo wall'").fetchone()["n"] == 1
+    # revoked: the next run makes a new one
+    conn.execute("UPDATE kiosk_token SET revoked_at = now() WHERE label = 'demo wall'")
+    _, kiosk3 = demo.accounts()
+    assert kiosk3 != kiosk1
     assert conn.execute("SELECT count(*) AS n FROM kiosk_token WHERE label = 'demo wall'").fetchone()["n"] == 2
 
 
