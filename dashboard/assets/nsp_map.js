@@ -22,6 +22,16 @@ window.nsp = Object.assign({}, window.nsp, {
         const OUTSIDE = {fill: "#d5d5d5", edge: "#8d8d8d"};
         const OUTSIDE_DARK = {fill: "#14171c", edge: "#4a5260"};
 
+        // Minutes as nsp/durations.py duration_text writes them (the units table beside the
+        // map uses it): "5 min", "2 h", "16 h 38 min", "2 d 1 h"; "0 min" for a report this minute.
+        function ageText(minutes) {
+            if (minutes < 60) return minutes + " min";
+            if (minutes >= 2 * 1440 && minutes % 1440 === 0) return minutes / 1440 + " d";
+            if (minutes < 48 * 60) return Math.floor(minutes / 60) + " h" + (minutes % 60 ? " " + minutes % 60 + " min" : "");
+            const hours = Math.floor((minutes % 1440) / 60);
+            return Math.floor(minutes / 1440) + " d" + (hours ? " " + hours + " h" : "");
+        }
+
         // The page's words for what the map writes (data-nsp-words on the page root: JSON of
         // English text -> its translation, from mapview.map_words); English without it.
         let wordsSource = null, words = {};
@@ -265,6 +275,7 @@ window.nsp = Object.assign({}, window.nsp, {
             LEVEL_WEIGHT: LEVEL_WEIGHT,
             LEVEL_BARS: LEVEL_BARS,
             markScale: markScale,
+            ageText: ageText,
             sectionStyle: function (feature, context) {
                 const h = (context && context.hideout) || {};
                 const p = feature.properties;
@@ -370,7 +381,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 const p = feature.properties;
                 const h = (context && context.hideout) || {};
                 const old = p.age > (h.assetStaleMinutes || 30);
-                const age = p.age < 60 ? p.age + " min" : Math.floor(p.age / 60) + " h " + (p.age % 60) + " min";
+                const age = ageText(p.age);
                 const html = `<div class="nsp-asset${old ? " nsp-asset-old" : ""}"><span class="nsp-asset-sym">&#9650;</span>` +
                     `<span class="nsp-asset-cs">${esc(p.cs)}</span><span class="nsp-asset-age">${age}</span></div>`;
                 return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-asset-icon", iconSize: [0, 0]}),

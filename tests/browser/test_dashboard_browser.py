@@ -563,6 +563,10 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     row = lambda sel: d.find_element(By.CSS_SELECTOR, sel).location["y"]  # noqa: E731
     if row(".nsp-replay-slider") == row("#main-category"):  # side by side: no overlap
         assert slider_right <= category_left, (slider_right, category_left)
+    # the as-at field shows its whole date and time (its box was cut to "mm/dd/yyy")
+    field, box = d.execute_script("const e = document.getElementById('main-at');"
+                                  "return [e.offsetWidth, e.closest('.nsp-f').clientWidth]")
+    assert field >= 180 and box >= field, (field, box)
     # the user's choice is kept, whatever the screen
     d.find_element(By.CSS_SELECTOR, "details.nsp-legend-box summary").click()
     assert d.execute_script(legend_open) is True
@@ -737,3 +741,16 @@ def test_the_event_list_speaks_words_and_sorts_impact_by_rank(logged_in, live_se
     wait(d).until(lambda x: set(_grid_column(x, "category_text")) == {"Neatļauta robežšķērsošana"})
     assert sorted(_grid_column(d, "impact")) == sorted(["zema", "vidēja", "augsta", "ļoti augsta"])
     assert set(_grid_column(d, "status_text")) == {"atvērts"}
+
+
+def test_the_map_writes_an_assets_age_as_the_units_table_does(logged_in, live_server):
+    """The map's own formatter wrote "2 h 0 min" where the table beside it says "2 h"."""
+    from nsp.durations import duration_text
+
+    d = logged_in
+    d.get(live_server + "/")
+    wait(d).until(lambda x: x.execute_script("return !!(window.nsp && window.nsp.map)"))
+    for minutes in (1, 59, 60, 61, 120, 998, 1439, 2880, 2941, 4320, 4400):
+        assert d.execute_script("return window.nsp.map.ageText(arguments[0])", minutes) == \
+            duration_text(timedelta(minutes=minutes)), minutes
+    assert d.execute_script("return window.nsp.map.ageText(0)") == "0 min"  # as the table: a report this minute
