@@ -39,8 +39,8 @@ from geo.picture import CATEGORIES, IMPACTS, WINDOWS, PictureFilter, window_boun
 
 KEYS = ("window", "start", "end", "at", "category", "impact", "source", "sections", "heat", "rejected")
 # Other names a hand-written link uses for a parameter.
-ALIASES = {"section": "sections", "sector": "sections", "sectors": "sections", "categories": "category", "impacts": "impact", "sources": "source",
-           "from": "start", "to": "end", "density": "heat"}
+ALIASES = {"section": "sections", "sector": "sections", "sectors": "sections", "categories": "category",
+           "impacts": "impact", "sources": "source", "from": "start", "to": "end", "density": "heat"}
 OTHER_KEYS = ("lang",)  # read by the page itself (its language), not part of the filter
 _FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")

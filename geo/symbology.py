@@ -1,5 +1,6 @@
-"""How an event's category and a section's impact level are drawn, shared by the dashboard (dashboard/components/mapview.py,
-dashboard/assets/nsp_map.js) and the weekly snapshot's map (geo/snapshot/mapview.py).
+"""How an event's category and a section's impact level are drawn, shared by the dashboard
+(dashboard/components/mapview.py, dashboard/assets/nsp_map.js) and the weekly snapshot's map
+(geo/snapshot/mapview.py).
 
 The level reads without colour too, for colour-blind readers (expectations: "shape or pattern,
 not colour alone"): the line is wider the higher the level, and the section's label carries
