@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
@@ -56,6 +57,10 @@ class PictureError(NspError):
 
 
 class LevelChangeRefused(PictureError):
+    pass
+
+
+class EventDecisionRefused(PictureError):
     pass
 
 
@@ -613,3 +618,57 @@ def change_level(scope: Scope, code: str, level: str, reason: str) -> None:
         audit = getattr(access, "audit", None)
         if audit is not None:
             audit(conn, scope.user, "impact_level_change", code, {"to": level, "reason": reason.strip()})
+
+
+# ------------------------------------------------------------------- the owner's decisions
+
+EVENT_ACTIONS = ("impact", "close", "reopen")
+
+
+def decide_event(scope: Scope, event_id: str, action: str, reason: str, impact: str | None = None) -> dict:
+    """The NCC's decision on an event (2021/581 Art 17: change its impact level; Art 9:
+    close it, or reopen it), by the scope's user, with a reason: applied to the event,
+    kept in event_decision and in the audit log, in one transaction. Only on a first report
+    (a follow-up describes the response to it). Returns the decision as recorded."""
+    if not (scope is not None and scope.can_close_events):
+        raise EventDecisionRefused(f"{scope.user} ({scope.role}) may not decide on events")
+    if action not in EVENT_ACTIONS:
+        raise EventDecisionRefused(f"unknown decision {action!r}; one of {', '.join(EVENT_ACTIONS)}")
+    if not reason or not reason.strip():
+        raise EventDecisionRefused("a reason is required for every decision on an event")
+    if action == "impact" and impact not in IMPACTS:
+        raise EventDecisionRefused(f"unknown impact {impact!r}; one of {', '.join(IMPACTS)}")
+    with access.connection(scope) as conn:
+        try:
+            found = _run(conn, "picture_event_for_decision", {"id": event_id})
+        except psycopg.errors.InvalidTextRepresentation:  # not a uuid
+            found = []
+        if not found:
+            raise EventDecisionRefused(f"no event {event_id} in {scope.user}'s sections")
+        e = found[0]
+        if e["parent_id"] is not None:
+            raise EventDecisionRefused("this is a follow-up report: decide on its first report")
+        before, after = {"impact": (e["impact"], impact), "close": (e["status"], "closed"),
+                         "reopen": (e["status"], "open")}[action]
+        if before == after:
+            raise EventDecisionRefused(f"the event's {'impact' if action == 'impact' else 'status'} is already {after}")
+        params = {"id": e["id"], "action": action, "from": before, "to": after, "reason": reason.strip(),
+                  "section_code": e["section_code"], "decided_by": scope.user}
+        conn.execute(queries["picture_event_apply_decision"], params)
+        conn.execute(queries["picture_insert_event_decision"], params)
+        access.audit(conn, scope.user, f"event_{action}", e["id"],
+                     {"source": e["source"], "ref": e["source_ref"], "from": before, "to": after,
+                      "reason": reason.strip()})
+    return {"action": action, "from": before, "to": after}
+
+
+def event_decisions(scope: Scope, event_id: str) -> list[dict]:
+    """The decisions on one event, newest first (only in the scope's sections)."""
+    with access.connection(scope) as conn:
+        try:
+            rows = _run(conn, "picture_event_decisions", {"id": event_id})
+        except psycopg.errors.InvalidTextRepresentation:
+            return []
+    for r in rows:
+        r["decided_at"] = _iso(r["decided_at"])
+    return rows

@@ -188,7 +188,7 @@ def audit(
     Works under any scope (the row is written even by scopes that may not read the
     log back, hence no RETURNING). Actions in use: ``login``, ``login_failed``,
     ``logout``, ``kiosk_login``, ``export``, ``snapshot_download``, ``impact_level_change``,
-    ``event_close``, ``user_add``, ``user_disable``, ``user_enable``,
+    ``event_impact``, ``event_close``, ``event_reopen``, ``user_add``, ``user_disable``, ``user_enable``,
     ``user_set_password``, ``kiosk_token_add``, ``kiosk_token_revoke``,
     ``source_add``, ``source_revoke``, ``object_restrict``, ``object_unrestrict``,
     ``feed_expect``, ``feed_forget``, ``alert_add``, ``alert_disable``, ``alert_enable``,

@@ -156,6 +156,68 @@ def fly_to_event(cell, rows) -> dict:
     return {"center": [row["lat"], row["lon"]], "zoom": 12, "transition": "flyTo"}
 
 
+def select_event(cell) -> str:
+    """A click in the event list also chooses the event the decision form is about."""
+    if not cell or not cell.get("rowId"):
+        raise PreventUpdate
+    return cell["rowId"]
+
+
+def _decision_text(d: dict, lang: str) -> str:
+    if d["action"] == "impact":
+        return t("impact {before} → {after}", lang, before=impact_label(d["from_value"], lang),
+                 after=impact_label(d["to_value"], lang))
+    return t("closed", lang, context="status") if d["action"] == "close" else t("reopened", lang)
+
+
+def event_decision_view(event_id: str | None, rows: list[dict] | None) -> tuple:
+    """The chosen event in one line, and the NCC's decisions on it (newest first)."""
+    lang = current()
+    row = next((r for r in rows or () if r.get("id") == event_id), None) if event_id else None
+    if row is None:
+        return t("Click a row in the list to choose an event.", lang), None
+    summary = [html.B(f"{row['occurred_at'][:10]} {row['occurred_at'][11:16]}"), " · ",
+               category_label(row["category"], lang), " · ", row["section_code"] or t("outside sections", lang),
+               " · ", t("impact", lang), " ", html.B(impact_label(row["impact"], lang)),
+               " · ", html.B(t(STATUS_WORDS.get(row["status"], row["status"]), lang, context="status")),
+               " · ", row["source"]]
+    decisions = picture.event_decisions(current_scope(), event_id)
+    if not decisions:
+        return summary, html.P(t("No decision on this event yet.", lang), className="nsp-muted")
+    now = picture.now_utc()
+    head = _head(("When (UTC)", "By", "Decision", "Reason"), lang)
+    body = [html.Tr([html.Td(clock_time(d["decided_at"], now), title=d["decided_at"], className="nsp-nowrap"),
+                     html.Td(d["decided_by"]), html.Td(_decision_text(d, lang), className="nsp-nowrap"),
+                     html.Td(d["reason"])]) for d in decisions]
+    return summary, html.Table([html.Thead(head), html.Tbody(body)], className="nsp-table nsp-event-history")
+
+
+_DECISION_BUTTONS = {"main-event-set-impact": "impact", "main-event-close": "close", "main-event-reopen": "reopen"}
+
+
+def decide_event(trigger: str | None, event_id: str | None, impact: str | None, reason: str | None,
+                 version: int | None) -> tuple:
+    """The decision form's buttons: set the chosen event's impact, close it or reopen it.
+    Returns (message, decisions version, reason field)."""
+    lang = current()
+    action = _DECISION_BUTTONS.get(trigger or "")
+    if action is None:
+        raise PreventUpdate
+    if not event_id:
+        return html.Span(t("Click a row in the list to choose an event.", lang), className="nsp-error"), \
+            no_update, no_update
+    scope = current_scope()
+    try:
+        done = picture.decide_event(scope, event_id, action, reason or "", impact=impact)
+    except NspError as exc:
+        return html.Span(str(exc), className="nsp-error"), no_update, no_update
+    text = {"impact": t("Impact set to {impact} by {user}", lang, impact=impact_label(done["to"], lang),
+                        user=scope.user),
+            "close": t("Event closed by {user}", lang, user=scope.user),
+            "reopen": t("Event reopened by {user}", lang, user=scope.user)}[action]
+    return html.Span(text, className="nsp-ok"), (version or 0) + 1, ""
+
+
 def _change_cell(n: int) -> html.Span:
     if n > 0:
         return html.Span(f"▲ +{n}", className="nsp-up")
@@ -205,7 +267,7 @@ def timeseries_figure(bucket: str, rows: list[dict], lang: str = "en") -> go.Fig
     return fig
 
 
-def update_panels(state: dict, _n, _version) -> tuple:
+def update_panels(state: dict, _n, _version, _decisions=None) -> tuple:
     """Per-section table, event list, events over time."""
     lang = current()
     f = _filter_or_none(state)
@@ -528,6 +590,26 @@ def layout(**query):
                  className="nsp-f nsp-f-end"),
     ], className="nsp-filters")
 
+    can_decide = scope.can_close_events
+    event_form = html.Div([
+        html.H3(t("Decision on the chosen event", lang)),
+        html.Div(id="main-event-chosen", className="nsp-event-chosen"),
+        html.Div([
+            dcc.Dropdown(id="main-event-impact", options=[{"label": impact_label(i, lang), "value": i} for i in IMPACTS],
+                         placeholder=t("new impact", lang), className="nsp-dd", disabled=not can_decide),
+            html.Button(t("Set impact", lang), id="main-event-set-impact", className="nsp-btn", disabled=not can_decide),
+            html.Button(t("Close event", lang), id="main-event-close", className="nsp-btn nsp-btn-ghost",
+                        disabled=not can_decide),
+            html.Button(t("Reopen event", lang), id="main-event-reopen", className="nsp-btn nsp-btn-ghost",
+                        disabled=not can_decide),
+        ], className="nsp-row"),
+        dcc.Textarea(id="main-event-reason", placeholder=t("reason (required): why the NCC decides so", lang),
+                     className="nsp-textarea", disabled=not can_decide),
+        html.Span(id="main-event-message",
+                  children=None if can_decide else t("your role may not decide on events", lang)),
+        html.Div(id="main-event-history", className="nsp-scroll"),
+    ], id="main-event-decide", className="nsp-event-decide")
+
     levels_form = html.Div([
         html.H3(t("Impact level of a section", lang)),
         html.Div([
@@ -591,6 +673,7 @@ def layout(**query):
         dcc.Store(id="main-zoomed", data=[]),
         dcc.Store(id="main-url-synced"),
         dcc.Store(id="main-levels-version", data=0),
+        dcc.Store(id="main-event-chosen-id"), dcc.Store(id="main-decisions-version", data=0),
         dcc.Interval(id="main-refresh", interval=s.refresh_seconds * 1000),
         dcc.Interval(id="main-clock-tick", interval=1000),
         dcc.Store(id="main-replay-origin", data=origin),
@@ -625,7 +708,7 @@ def layout(**query):
         ], className="nsp-main"),
         html.Div([
             html.Div([html.Div([html.H3(t("Events (click a row to fly there)", lang)), downloads],
-                               className="nsp-card-head"), grid], className="nsp-card nsp-grow"),
+                               className="nsp-card-head"), grid, event_form], className="nsp-card nsp-grow"),
             html.Div([
                 html.Div([dcc.Graph(id="main-timeseries", config={"displaylogo": False, "displayModeBar": False})],
                          className="nsp-card"),
@@ -726,10 +809,29 @@ callback(
     Input("main-events", "cellClicked"), State("main-events", "rowData"), prevent_initial_call=True,
 )(fly_to_event)
 
+def _decide_clicked(_impact, _close, _reopen, event_id, impact, reason, version) -> tuple:
+    return decide_event(ctx.triggered_id, event_id, impact, reason, version)
+
+
+callback(Output("main-event-chosen-id", "data"), Input("main-events", "cellClicked"),
+         prevent_initial_call=True)(select_event)
+
+callback(Output("main-event-chosen", "children"), Output("main-event-history", "children"),
+         Input("main-event-chosen-id", "data"), Input("main-events", "rowData"))(event_decision_view)
+
+callback(
+    Output("main-event-message", "children"), Output("main-decisions-version", "data"),
+    Output("main-event-reason", "value"),
+    *[Input(b, "n_clicks") for b in _DECISION_BUTTONS], State("main-event-chosen-id", "data"),
+    State("main-event-impact", "value"), State("main-event-reason", "value"),
+    State("main-decisions-version", "data"), prevent_initial_call=True,
+)(_decide_clicked)
+
 callback(
     Output("main-section-table", "children"), Output("main-events", "rowData"),
     Output("main-timeseries", "figure"),
     Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-levels-version", "data"),
+    Input("main-decisions-version", "data"),
 )(update_panels)
 
 callback(Output("main-status", "children"), Output("main-status", "className"),

@@ -138,7 +138,9 @@ ON CONFLICT (source, source_ref) DO UPDATE
    SET batch_id = EXCLUDED.batch_id, category = EXCLUDED.category, subtype = EXCLUDED.subtype,
        occurred_at = EXCLUDED.occurred_at, reported_at = EXCLUDED.reported_at,
        geom = EXCLUDED.geom, accuracy_m = EXCLUDED.accuracy_m, persons = EXCLUDED.persons,
-       impact = EXCLUDED.impact, description = EXCLUDED.description,
+       -- an impact the NCC decided (0019_event_decisions.sql) stands
+       impact = CASE WHEN e.impact_decided_at IS NULL THEN EXCLUDED.impact ELSE e.impact END,
+       description = EXCLUDED.description,
        stale_at = EXCLUDED.stale_at, section_code = EXCLUDED.section_code,
        distance_to_border_m = EXCLUDED.distance_to_border_m, attrs = EXCLUDED.attrs,
        -- A newer message may close the event (a CoT cancel, b-a-o-can); it never reopens

@@ -343,3 +343,31 @@ SELECT c.section_code, c.from_level, c.to_level, c.decided_at, c.decided_by, c.r
 INSERT INTO impact_level_change (section_code, to_level, decided_by, reason)
 VALUES (%(code)s, %(level)s, %(decided_by)s, %(reason)s)
 RETURNING id, from_level, to_level
+
+-- picture_event_for_decision --
+-- The event a decision is about, locked for it (row-level security: only in the scope's
+-- sections, and only for scopes that may decide).
+SELECT id::text AS id, source, source_ref, impact, status, section_code, parent_id
+  FROM event WHERE id = %(id)s::uuid
+   FOR UPDATE
+
+-- picture_event_apply_decision --
+-- The decision's effect on the event (the event_cell_day trigger moves its counts).
+UPDATE event
+   SET impact = CASE WHEN %(action)s::text = 'impact' THEN %(to)s::text ELSE impact END,
+       impact_decided_at = CASE WHEN %(action)s::text = 'impact' THEN now() ELSE impact_decided_at END,
+       status = CASE %(action)s::text WHEN 'close' THEN 'closed' WHEN 'reopen' THEN 'open' ELSE status END,
+       closed_at = CASE %(action)s::text WHEN 'close' THEN now() WHEN 'reopen' THEN NULL ELSE closed_at END,
+       updated_at = now()
+ WHERE id = %(id)s::uuid
+
+-- picture_insert_event_decision --
+INSERT INTO event_decision (event_id, section_code, decided_by, action, from_value, to_value, reason)
+VALUES (%(id)s::uuid, %(section_code)s, %(decided_by)s, %(action)s, %(from)s, %(to)s, %(reason)s)
+
+-- picture_event_decisions --
+-- The decisions on one event, newest first.
+SELECT d.decided_at, d.decided_by, d.action, d.from_value, d.to_value, d.reason
+  FROM event_decision d
+ WHERE d.event_id = %(id)s::uuid
+ ORDER BY d.decided_at DESC, d.id DESC

@@ -754,3 +754,24 @@ def test_the_map_writes_an_assets_age_as_the_units_table_does(logged_in, live_se
         assert d.execute_script("return window.nsp.map.ageText(arguments[0])", minutes) == \
             duration_text(timedelta(minutes=minutes)), minutes
     assert d.execute_script("return window.nsp.map.ageText(0)") == "0 min"  # as the table: a report this minute
+
+
+def test_a_watch_officer_changes_an_events_impact_from_the_list(logged_in, live_server, picture_db):
+    """Click an event in the list, choose the new impact, give the reason: the list shows the
+    new impact and the form the decision."""
+    d = logged_in
+    with db.connect(picture_db, autocommit=True) as conn:
+        insert_event(conn, impact="low", source="decide-test", ref="d-1")
+    d.get(live_server + "/?window=24h&source=decide-test")
+    wait(d).until(lambda x: _grid_column(x, "impact") == ["low"])
+    d.find_element(By.CSS_SELECTOR, "#main-events .ag-center-cols-container .ag-row [col-id='category_text']").click()
+    wait(d).until(lambda x: "No decision on this event yet." in x.find_element(By.ID, "main-event-decide").text)
+    d.find_element(By.ID, "main-event-impact").click()  # Dash 4's dropdown: a button, then a list
+    wait(d).until(lambda x: x.find_elements(By.XPATH, "//*[@role='option'][normalize-space()='very high']"))[0].click()
+    d.find_element(By.ID, "main-event-reason").send_keys("armed group reported by the patrol")
+    d.find_element(By.ID, "main-event-set-impact").click()
+    wait(d).until(lambda x: "Impact set to very high by" in x.find_element(By.ID, "main-event-message").text)
+    wait(d).until(lambda x: _grid_column(x, "impact") == ["very high"])
+    wait(d).until(lambda x: "armed group reported by the patrol" in x.find_element(By.ID, "main-event-history").text)
+    assert d.find_element(By.ID, "main-event-reason").get_attribute("value") == ""
+    screenshot(d, "main_event_decision")

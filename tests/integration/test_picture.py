@@ -865,3 +865,98 @@ def test_an_events_details_carry_its_own_words_and_its_follow_up_reports(pic):
     rows = {r["id"]: r for r in picture.event_rows(OFFICER, window())}
     assert rows[first]["follow_ups"] == 2 and rows[first]["description"].startswith("Group of 20")
     assert len(rows) == 61
+
+
+def test_the_ncc_decides_on_an_event_and_its_decisions_stand(pic, tmp_path):
+    """Art 17: the NCC may change an event's impact level; Art 9: the owner may close it. Each
+    decision needs a reason, is kept (never edited) and audited; a newer message from the
+    source updates the event but not an impact the NCC decided."""
+    from ingest.pipeline import ingest_file
+    from tests.unit.test_cot import event as cot
+
+    marker = tmp_path / "m.cot"
+    marker.write_text(cot(uid="M-1", type_="a-h-G-E-V", time="2024-05-01T21:00:00Z", lat="55.88", lon="26.97"))
+    ingest_file(marker, source="tak")
+    ev = pic.execute("SELECT id::text AS id, impact, section_code FROM event WHERE source_ref = 'M-1'").fetchone()
+    assert ev["section_code"] == "LV-BY-01" and ev["impact"] != "very_high"
+    cells = lambda: pic.execute(  # noqa: E731 - the map's pre-aggregate for this source
+        "SELECT coalesce(sum(n_very_high), 0) AS vh, coalesce(sum(n_low + n_medium + n_high), 0) AS rest "
+        "FROM event_cell_day WHERE source = 'tak'").fetchone()
+    assert cells() == {"vh": 0, "rest": 1}
+
+    refused = picture.EventDecisionRefused
+    for scope in (BY01, Scope(user="ana", role="analyst")):  # not their decision to make
+        with pytest.raises(refused, match="may not decide"):
+            picture.decide_event(scope, ev["id"], "close", "seen")
+    with pytest.raises(refused, match="reason is required"):
+        picture.decide_event(OFFICER, ev["id"], "impact", "  ", impact="very_high")
+    with pytest.raises(refused, match="no event"):
+        picture.decide_event(OFFICER, "not-a-uuid", "close", "x")
+    assert picture.decide_event(OFFICER, ev["id"], "impact", "armed group reported", impact="very_high") == \
+        {"action": "impact", "from": ev["impact"], "to": "very_high"}
+    assert cells() == {"vh": 1, "rest": 0}  # the map's counts moved with it
+    with pytest.raises(refused, match="already very_high"):
+        picture.decide_event(OFFICER, ev["id"], "impact", "again", impact="very_high")
+
+    # the source's newer message about the same marker moves it; the NCC's impact stands
+    newer = tmp_path / "n.cot"
+    newer.write_text(cot(uid="M-1", type_="a-h-G-E-V", time="2024-05-01T21:05:00Z", lat="55.89", lon="26.97",
+                         detail="<remarks>moved</remarks>"))
+    ingest_file(newer, source="tak")
+    row = pic.execute("SELECT impact, description, status FROM event WHERE source_ref = 'M-1'").fetchone()
+    assert row == {"impact": "very_high", "description": "moved", "status": "open"}
+
+    picture.decide_event(OFFICER, ev["id"], "close", "group apprehended")
+    with pytest.raises(refused, match="already closed"):
+        picture.decide_event(OFFICER, ev["id"], "close", "again")
+    picture.decide_event(OFFICER, ev["id"], "reopen", "second group seen")
+    assert pic.execute("SELECT status, closed_at FROM event WHERE source_ref = 'M-1'").fetchone() == \
+        {"status": "open", "closed_at": None}
+
+    history = picture.event_decisions(OFFICER, ev["id"])
+    assert [(d["action"], d["to_value"], d["decided_by"]) for d in history] == [
+        ("reopen", "open", "anna"), ("close", "closed", "anna"), ("impact", "very_high", "anna")]
+    assert [d["reason"] for d in picture.event_decisions(BY01, ev["id"])] == [d["reason"] for d in history]
+    by02 = Scope(user="ilze", role="sector_commander", sections=("LV-BY-02",))
+    assert picture.event_decisions(by02, ev["id"]) == []  # need-to-know: another sector's
+    audit = pic.execute("SELECT action, actor FROM audit_log WHERE object = %s ORDER BY id", (ev["id"],)).fetchall()
+    assert [(a["action"], a["actor"]) for a in audit] == [
+        ("event_impact", "anna"), ("event_close", "anna"), ("event_reopen", "anna")]
+
+    # the database holds the same line: a commander cannot record one, nobody can edit one
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), access.connection(BY01) as c:
+        c.execute("INSERT INTO event_decision (event_id, section_code, decided_by, action, reason) "
+                  "VALUES (%s, 'LV-BY-01', 'janis', 'close', 'x')", (ev["id"],))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege), access.connection(OFFICER) as c:
+        c.execute("UPDATE event_decision SET reason = 'edited'")
+
+    # a follow-up report is decided through its first report
+    follow = insert_event(pic, code="LV-BY-01", source="tak", ref="M-1-F1")
+    pic.execute("UPDATE event SET parent_id = %s WHERE id = %s", (ev["id"], follow))
+    with pytest.raises(refused, match="follow-up"):
+        picture.decide_event(OFFICER, follow, "close", "x")
+
+
+def test_the_event_lists_decision_form(pic):
+    """The form under the event list: the chosen event, its decisions, the buttons."""
+    main = _page("main")
+    state = parse_query("window=24h")
+    with acting_as(OFFICER):
+        _table, rows, _fig = main.update_panels(state, 0, 0)
+        chosen = rows[0]["id"]
+        assert main.select_event({"rowId": chosen}) == chosen
+        summary, history = main.event_decision_view(chosen, rows)
+        assert "No decision" in str(history)
+        msg, version, reason = main.decide_event("main-event-set-impact", chosen, None, "why", 2)
+        assert "unknown impact" in str(msg) and version is main.no_update
+        msg, version, reason = main.decide_event("main-event-close", chosen, None, "handled", 2)
+        assert "Event closed by anna" in str(msg) and version == 3 and reason == ""
+        _table, rows, _fig = main.update_panels(state, 0, 0, version)
+        assert next(r for r in rows if r["id"] == chosen)["status_text"] == "closed"
+        summary, history = main.event_decision_view(chosen, rows)
+        assert "handled" in str(history) and "closed" in str(summary)
+        msg, *_ = main.decide_event("main-event-close", None, None, "x", 3)
+        assert "choose an event" in str(msg)
+    with acting_as(BY01):
+        msg, version, _ = main.decide_event("main-event-reopen", chosen, None, "x", 3)
+        assert "may not decide" in str(msg) and version is main.no_update
