@@ -251,11 +251,18 @@ def section_table_view(rows: list[dict], lang: str = "en", now: datetime | None 
     return html.Table([html.Thead(head), html.Tbody(body)], className="nsp-table", id="main-section-table-body")
 
 
-def timeseries_figure(bucket: str, rows: list[dict], lang: str = "en") -> go.Figure:
+# A bucket in milliseconds: each bar is 80 % of it, drawn in its middle, and the axis spans
+# the window. Left to plotly, one lone bar got an axis of milliseconds (11:59:59.9996 …).
+BUCKET_MS = {"hour": 3600_000, "day": 86400_000}
+
+
+def timeseries_figure(bucket: str, rows: list[dict], lang: str = "en", span: tuple | None = None) -> go.Figure:
+    """Events per hour or day by category, stacked; ``span``: the window (start, end)."""
     fig = go.Figure()
     for c in CATEGORIES:
         pts = [r for r in rows if r["category"] == c]
-        fig.add_bar(x=[r["bucket"] for r in pts], y=[r["n"] for r in pts],
+        fig.add_bar(x=[r["bucket"] for r in pts], y=[r["n"] for r in pts], width=0.8 * BUCKET_MS[bucket],
+                    xperiod=BUCKET_MS[bucket], xperiodalignment="middle",
                     name=category_label(c, lang), marker_color=CATEGORY_COLOURS[c],
                     marker_pattern_shape={"unauthorised_border_crossing": "", "cross_border_crime": "/",
                                           "crisis_situation": "x", "other": "."}[c])
@@ -264,6 +271,12 @@ def timeseries_figure(bucket: str, rows: list[dict], lang: str = "en") -> go.Fig
                                        "Events per day (UTC) by category", lang), "font": {"size": 13}},
                       legend={"orientation": "h", "y": -0.25, "font": {"size": 11}},
                       paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="#f6f7f9", font={"family": "inherit"})
+    if span:  # naive UTC, as the buckets are
+        start, end = (t_.astimezone(UTC).replace(tzinfo=None) for t_ in span)
+        if bucket == "day":  # whole days
+            start = start.replace(hour=0, minute=0, second=0, microsecond=0)
+            end = end.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        fig.update_xaxes(range=[start, end])
     return fig
 
 
@@ -277,7 +290,7 @@ def update_panels(state: dict, _n, _version, _decisions=None) -> tuple:
     table = section_table_view(picture.by_severity(picture.section_table(scope, f)), lang)
     rows = event_list_rows(picture.event_rows(scope, f, limit=web_settings().event_list_limit), lang)
     bucket, series = picture.timeseries(scope, f)
-    return table, rows, timeseries_figure(bucket, series, lang)
+    return table, rows, timeseries_figure(bucket, series, lang, span=(f.start, f.end))
 
 
 # An event's status in words (context "status": "open" is not the verb)

@@ -960,3 +960,18 @@ def test_the_event_lists_decision_form(pic):
     with acting_as(BY01):
         msg, version, _ = main.decide_event("main-event-reopen", chosen, None, "x", 3)
         assert "may not decide" in str(msg) and version is main.no_update
+
+
+def test_the_events_chart_spans_its_window_even_with_one_bar(pic):
+    """One lone bar got an axis of milliseconds (11:59:59.9996 … 12:00:00.0004)."""
+    main = _page("main")
+    pic.execute("DELETE FROM event WHERE id <> (SELECT id FROM event WHERE parent_id IS NULL "
+                "AND occurred_at > now() - interval '24 hours' LIMIT 1)")
+    with acting_as(OFFICER):
+        _table, rows, fig = main.update_panels(parse_query("window=24h"), 0, 0)
+        assert len(rows) == 1 and sum(len(b.x) for b in fig.data) == 1
+        start, end = (datetime.fromisoformat(str(x)) for x in fig.layout.xaxis.range)
+        assert timedelta(hours=23, minutes=59) < end - start <= timedelta(hours=24, minutes=1)
+        _table, _rows, fig = main.update_panels(parse_query("window=7d"), 0, 0)
+        start, end = (datetime.fromisoformat(str(x)) for x in fig.layout.xaxis.range)
+        assert (start.hour, start.minute, end.hour, end.minute) == (0, 0, 0, 0) and end - start == timedelta(days=8)
