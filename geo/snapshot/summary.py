@@ -92,6 +92,8 @@ def collect(conn, params: dict, section_rows: list[dict], ctx: SummaryContext) -
     return {
         "section_rows": rows, "totals": totals, "days": days,
         "level_changes": conn.execute(queries["summary_level_changes"], p).fetchall(),
+        "event_decisions": [d | {"category_label": CATEGORIES[d["category"]][0]}
+                            for d in conn.execute(queries["summary_event_decisions"], p).fetchall()],
         "high": high, "high_rows": high_rows,
         "left_out": conn.execute(queries["summary_left_out"], p).fetchone(),
     }

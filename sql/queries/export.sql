@@ -146,6 +146,19 @@ SELECT c.section_code, c.from_level, c.to_level, c.decided_by, c.reason,
    AND (%(sections)s::text[] IS NULL OR c.section_code = ANY(%(sections)s))
  ORDER BY c.decided_at, c.id;
 
+-- summary_event_decisions --
+-- The NCC's decisions on events taken during the week (0019_event_decisions.sql), with what
+-- the event is: its time, category and source's ref.
+SELECT d.section_code, d.action, d.from_value, d.to_value, d.decided_by, d.reason, e.category,
+       e.source, e.source_ref,
+       to_char(d.decided_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS decided_local,
+       to_char(e.occurred_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS occurred_local
+  FROM event_decision d
+  JOIN event e ON e.id = d.event_id
+ WHERE d.decided_at >= %(start)s AND d.decided_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR d.section_code = ANY(%(sections)s))
+ ORDER BY d.decided_at, d.id;
+
 -- summary_high_totals --
 -- How many high/very_high first reports the week has, and how many were reported late.
 SELECT count(*) AS n,

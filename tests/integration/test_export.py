@@ -260,3 +260,25 @@ def test_summary_and_map_count_what_the_picture_counts_and_the_files_keep_every_
     # e2's popup: its own text and its follow-up's; the follow-up and the rejected one have no marker
     assert ',1,"text of e2-follow"]' in page and page.count("text of e2-follow") == 1
     assert "text of rej" not in page
+
+
+def test_summary_lists_the_weeks_decisions_on_events(seeded, tmp_path):
+    e2 = seeded.execute("SELECT id FROM event WHERE source_ref = 'e2'").fetchone()["id"]
+    for when, action, before, after, reason in (
+            (_at(3, 10), "impact", "high", "very_high", "armed group <b>reported</b>"),
+            (_at(4, 8), "close", "open", "closed", "group apprehended"),
+            (WEEK.end + timedelta(hours=1), "reopen", "closed", "open", "after the week")):
+        seeded.execute("""INSERT INTO event_decision (event_id, section_code, decided_at, decided_by, action,
+                                                      from_value, to_value, reason)
+                          VALUES (%s, 'LV-BY-02', %s, 'anna', %s, %s, %s, %s)""",
+                       (e2, when, action, before, after, reason))
+    result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana.lyst", "analyst"), settings=SETTINGS)
+    summary = (result.folder / "summary.html").read_text()
+    part = summary.split("<h2>Decisions on events during the week</h2>")[1].split("<h2>")[0]
+    assert "impact high → very high" in part and "closed" in part and "(seed e2)" in part
+    assert "armed group &lt;b&gt;reported&lt;/b&gt;" in part  # escaped
+    assert "after the week" not in part and part.count("<tr>") == 3  # the heading and two decisions
+    # a commander of another sector does not get them
+    other = snapshot.export_weekly(WEEK, tmp_path / "c", Scope("c", "sector_commander", sections=("LV-BY-01",)),
+                                   settings=SETTINGS)
+    assert "No decision on an event during the week." in (other.folder / "summary.html").read_text()
