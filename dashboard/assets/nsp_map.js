@@ -257,7 +257,10 @@ window.nsp = Object.assign({}, window.nsp, {
             const s = SIZE[p.imp] || 14;
             const strong = p.imp === "high" || p.imp === "very_high";
             const svg = shapeSvg(c.shape, s, c.colour, strong ? "#000" : "#fff", strong ? 3 : 1.5);
-            const cls = "nsp-ev nsp-ev-" + (p.cat || "other") + " nsp-imp-" + (p.imp || "low") + (p.imp === "very_high" ? " nsp-pulse" : "");
+            // closed by the NCC (the owner): faded, and a very high one no longer pulses
+            const closed = p.st === "closed";
+            const cls = "nsp-ev nsp-ev-" + (p.cat || "other") + " nsp-imp-" + (p.imp || "low") +
+                (closed ? " nsp-ev-closed" : p.imp === "very_high" ? " nsp-pulse" : "");
             return L.divIcon({html: svg, className: cls, iconSize: [s, s], iconAnchor: [s / 2, s / 2]});
         }
 

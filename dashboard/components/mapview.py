@@ -242,6 +242,8 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
               for s, strong in ((12, False), (16, False), (20, True), (24, True))],
              t("impact low → very high (size; black outline from high)", lang)),
         _row(html.Span("42", className="nsp-legend-count"), t("grouped events (count)", lang)),
+        _row(html.Span(shape("circle", 16, "#999"), className="nsp-ev-closed"),
+             t("closed by the NCC (faded)", lang)),
     ]
     ops = [
         _row(_line("#1f78b4", "8 4", width=3), t("patrol track", lang)),
