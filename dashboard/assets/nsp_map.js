@@ -46,6 +46,8 @@ window.nsp = Object.assign({}, window.nsp, {
         }
         const catLabel = c => w(c.label);
         const impactLabel = imp => w(IMPACT_LABEL[imp], "impact|" + IMPACT_LABEL[imp]);
+        const statusLabel = st => w(st, "status|" + st);
+        const validationLabel = v => w(v, "validation|" + v);
 
         // ------------------------------------------------------------ label placement
         // Permanent labels are placed in order of importance, each where it overlaps nothing
@@ -355,8 +357,8 @@ window.nsp = Object.assign({}, window.nsp, {
                     `<tr><td>${esc(w("subtype"))}</td><td>${esc(p.sub)}</td></tr>` +
                     `<tr><td>${esc(w("persons"))}</td><td>${esc(p.p)}</td></tr>` +
                     `<tr><td>${esc(w("impact"))}</td><td>${esc(impactLabel(p.imp))}</td></tr>` +
-                    `<tr><td>${esc(w("confidence"))}</td><td>${esc(p.conf)} (${esc(p.val)})</td></tr>` +
-                    `<tr><td>${esc(w("status"))}</td><td>${esc(p.st)}</td></tr>` +
+                    `<tr><td>${esc(w("confidence"))}</td><td>${esc(p.conf)} (${esc(validationLabel(p.val))})</td></tr>` +
+                    `<tr><td>${esc(w("status"))}</td><td>${esc(statusLabel(p.st))}</td></tr>` +
                     `<tr><td>${esc(w("source"))}</td><td>${esc(p.src)}</td></tr>` +
                     `<tr><td>${esc(w("section"))}</td><td>${esc(p.sec)}</td></tr>` +
                     `<tr><td>${esc(w("distance to border"))}</td><td>${dist}</td></tr>` +

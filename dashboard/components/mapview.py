@@ -147,6 +147,10 @@ MAP_WORDS = (
     "follow-up reports: {n}", "latest (UTC)",
 )
 MAP_IMPACTS = tuple(IMPACT_WORDS.values())
+# An event's status and validation in words (contexts "status" and "validation": "open" is
+# not the verb); the map's popup and the event list use them.
+STATUS_WORDS = {"open": "open", "closed": "closed"}
+VALIDATION_WORDS = {"unvalidated": "unvalidated", "validated": "validated", "rejected": "rejected"}
 
 
 @lru_cache
@@ -154,6 +158,8 @@ def map_words(lang: str) -> str:
     """The data-nsp-words attribute: JSON of nsp_map.js's texts in ``lang``."""
     words = {text: t(text, lang) for text in MAP_WORDS}
     words.update({f"impact|{text}": t(text, lang, context="impact") for text in MAP_IMPACTS})
+    words.update({f"status|{text}": t(text, lang, context="status") for text in STATUS_WORDS.values()})
+    words.update({f"validation|{text}": t(text, lang, context="validation") for text in VALIDATION_WORDS.values()})
     return json.dumps(words, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -179,7 +179,7 @@ def event_decision_view(event_id: str | None, rows: list[dict] | None) -> tuple:
     summary = [html.B(f"{row['occurred_at'][:10]} {row['occurred_at'][11:16]}"), " · ",
                category_label(row["category"], lang), " · ", row["section_code"] or t("outside sections", lang),
                " · ", t("impact", lang), " ", html.B(impact_label(row["impact"], lang)),
-               " · ", html.B(t(STATUS_WORDS.get(row["status"], row["status"]), lang, context="status")),
+               " · ", html.B(t(mapview.STATUS_WORDS.get(row["status"], row["status"]), lang, context="status")),
                " · ", row["source"]]
     decisions = picture.event_decisions(current_scope(), event_id)
     if not decisions:
@@ -293,10 +293,6 @@ def update_panels(state: dict, _n, _version, _decisions=None) -> tuple:
     return table, rows, timeseries_figure(bucket, series, lang, span=(f.start, f.end))
 
 
-# An event's status in words (context "status": "open" is not the verb)
-STATUS_WORDS = {"open": "open", "closed": "closed"}
-
-
 def event_list_rows(rows: list[dict], lang: str) -> list[dict]:
     """The event list's rows with what the grid shows in words of ``lang``: the category,
     the impact (and its rank, to sort low → very high rather than by the words) and the
@@ -305,7 +301,8 @@ def event_list_rows(rows: list[dict], lang: str) -> list[dict]:
         r["category_text"] = category_label(r["category"], lang)
         r["impact_text"] = impact_label(r["impact"], lang)
         r["impact_rank"] = IMPACTS.index(r["impact"]) if r["impact"] in IMPACTS else -1
-        r["status_text"] = t(STATUS_WORDS.get(r["status"], r["status"]), lang, context="status")
+        r["status_text"] = t(mapview.STATUS_WORDS.get(r["status"], r["status"]), lang,
+                               context="status")
     return rows
 
 

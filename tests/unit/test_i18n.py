@@ -44,8 +44,8 @@ def _dynamic_texts() -> set[str]:
     import dashboard.app  # noqa: F401 - the pages register with the app
     from dashboard.auth import LOGIN_MESSAGES
     from dashboard.components.header import nav_links
-    from dashboard.components.mapview import LAYERS, MAP_IMPACTS, MAP_WORDS
-    from dashboard.pages.main import _COT_WORDS, STATUS_WORDS
+    from dashboard.components.mapview import LAYERS, MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS
+    from dashboard.pages.main import _COT_WORDS
     from dashboard.pages.wall import IMPACT_WORD
     from geo.snapshot.week import MONTH_ABBREVIATIONS, MONTH_NAMES
     from nsp.access import ROLES, Scope
@@ -58,7 +58,8 @@ def _dynamic_texts() -> set[str]:
             | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES}
             | set(LOGIN_MESSAGES) | set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
             | set(MONTH_NAMES) | {f"month|{a}" for a in MONTH_ABBREVIATIONS}
-            | {f"status|{v}" for v in STATUS_WORDS.values()})
+            | {f"status|{v}" for v in STATUS_WORDS.values()}
+            | {f"validation|{v}" for v in VALIDATION_WORDS.values()})
 
 
 def _fields(text: str) -> set[str]:
@@ -100,12 +101,15 @@ def test_the_map_script_asks_only_for_words_the_page_gives_it():
     import json
     import re
 
-    from dashboard.components.mapview import MAP_IMPACTS, MAP_WORDS, map_words
+    from dashboard.components.mapview import MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS, map_words
 
     script = (ROOT / "assets" / "nsp_map.js").read_text()
     asked = set(re.findall(r'\bw\("([^"]+)"\)', script))
     assert len(asked) > 15 and asked <= set(MAP_WORDS), sorted(asked - set(MAP_WORDS))
     words = json.loads(map_words("lv"))
     assert words["persons"] == "personas" and words["impact|very high"] == "ļoti augsta" and words["low"] == "zems"
-    assert set(words) == set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
+    assert set(words) == (set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
+                          | {f"status|{v}" for v in STATUS_WORDS.values()}
+                          | {f"validation|{v}" for v in VALIDATION_WORDS.values()})
+    assert words["status|closed"] == "slēgts" and words["validation|rejected"] == "noraidīts"
     assert json.loads(map_words("en"))["persons"] == "persons"
