@@ -536,10 +536,11 @@ def is_stale(last: datetime | None, stale_minutes: int, now: datetime | None = N
 
 
 def recent_high(scope: Scope, since: datetime, sections=None, limit: int = 20) -> list[dict]:
-    """High and very high events received after ``since``, newest first.
+    """High and very high events received after ``since``, or set to that impact by the NCC
+    after it (``set_by_ncc``), newest first.
 
-    ``received_at`` keeps its microseconds (ISO 8601), so that it can be passed back as the
-    next ``since`` (the main page's alert acknowledges up to it)."""
+    ``alerted_at`` (the later of the two) keeps its microseconds (ISO 8601), so that it can be
+    passed back as the next ``since`` (the main page's alert acknowledges up to it)."""
     sections = scope.restrict(list(sections) if sections else None)  # [] matches nothing
     with access.connection(scope) as conn:
         rows = _run(conn, "picture_recent_high", {"since": since, "sections": sections,
@@ -547,6 +548,7 @@ def recent_high(scope: Scope, since: datetime, sections=None, limit: int = 20) -
     for r in rows:
         r["occurred_at"] = _iso(r["occurred_at"])
         r["received_at"] = r["received_at"].astimezone(UTC).isoformat()
+        r["alerted_at"] = r["alerted_at"].astimezone(UTC).isoformat()
     return rows
 
 

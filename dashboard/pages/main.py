@@ -404,9 +404,10 @@ def update_status(_n) -> tuple:
 
 def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
     """The alert bar: high and very high events received in the last NSP_WEB_BANNER_MINUTES
-    in the filtered sections, newer than what this browser tab acknowledged.
+    (or set to that impact by the NCC then) in the filtered sections, newer than what this
+    browser tab acknowledged.
 
-    Returns (text, className, newest received_at shown or None)."""
+    Returns (text, className, the newest alerted_at shown, or no_update)."""
     s = web_settings()
     since = picture.now_utc() - timedelta(minutes=s.banner_minutes)
     ack = parse_time(acknowledged) if acknowledged else None
@@ -420,12 +421,13 @@ def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
     text = [html.B(t("New {impact} impact: ", lang, impact=impact_label(newest["impact"], lang))),
             f"{category_label(newest['category'], lang)} · {newest['section_code'] or t('outside sections', lang)}",
             t(" · {n} persons", lang, n=newest["persons"]) if newest.get("persons") else "",
-            f" · {event_time(newest['occurred_at'], picture.now_utc())}"]
+            f" · {event_time(newest['occurred_at'], picture.now_utc())}",
+            t(" · impact set by the NCC", lang) if newest["set_by_ncc"] else ""]
     if len(highs) > 1:
         very = sum(h["impact"] == "very_high" for h in highs[1:])
         text.append("  " + (t("(+ {n} more, {very} very high)", lang, n=len(highs) - 1, very=very) if very
                             else t("(+ {n} more)", lang, n=len(highs) - 1)))
-    return text, f"nsp-alert nsp-alert-{newest['impact']}", newest["received_at"]
+    return text, f"nsp-alert nsp-alert-{newest['impact']}", newest["alerted_at"]
 
 
 def acknowledge_alert(_clicks, newest: str | None):

@@ -268,16 +268,20 @@ SELECT greatest((SELECT max(b.finished_at) FROM ingest_batch b),
                 (SELECT max(e.received_at) FROM event e)) AS last_delivery
 
 -- picture_recent_high --
--- High and very high events received after %(since)s (the wall's banners), newest first; a
--- report its source rejected on validation raises no banner. Reports of one delivery share
--- their received_at: among them very high first, then the latest to occur.
+-- High and very high events received after %(since)s (the wall's banners), or whose impact the
+-- NCC set after it (0020_raised_impact_alerts.sql), newest first (alerted_at: the later of the
+-- two); a report its source rejected on validation raises no banner. Reports of one delivery
+-- share their received_at: among them very high first, then the latest to occur.
 SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
-       e.persons, e.section_code, e.source
+       e.persons, e.section_code, e.source,
+       greatest(e.received_at, e.impact_decided_at) AS alerted_at,
+       coalesce(e.impact_decided_at > e.received_at, false) AS set_by_ncc
   FROM event e
- WHERE e.received_at > %(since)s AND e.impact IN ('high', 'very_high') AND e.parent_id IS NULL
+ WHERE (e.received_at > %(since)s OR e.impact_decided_at > %(since)s)
+   AND e.impact IN ('high', 'very_high') AND e.parent_id IS NULL
    AND e.validation <> 'rejected'
    AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
- ORDER BY e.received_at DESC, e.impact = 'very_high' DESC, e.occurred_at DESC
+ ORDER BY greatest(e.received_at, e.impact_decided_at) DESC, e.impact = 'very_high' DESC, e.occurred_at DESC
  LIMIT %(limit)s
 
 -- picture_feeds --

@@ -975,3 +975,26 @@ def test_the_events_chart_spans_its_window_even_with_one_bar(pic):
         _table, _rows, fig = main.update_panels(parse_query("window=7d"), 0, 0)
         start, end = (datetime.fromisoformat(str(x)) for x in fig.layout.xaxis.range)
         assert (start.hour, start.minute, end.hour, end.minute) == (0, 0, 0, 0) and end - start == timedelta(days=8)
+
+
+def test_an_event_the_ncc_raises_to_high_is_announced_again(pic):
+    """The alert bar and the wall's banners announce reports as received; an event the NCC
+    raises to high or very high later is announced then, marked as the NCC's."""
+    main, wall = _page("main"), _page("wall")
+    pic.execute("UPDATE event SET received_at = now() - interval '3 hours'")  # nothing new
+    low = insert_event(pic, code="LV-BY-01", impact="low", received_at=datetime.now(UTC) - timedelta(hours=2),
+                       ref="raise-1")
+    since = datetime.now(UTC) - timedelta(minutes=30)
+    assert picture.recent_high(OFFICER, since) == []
+    picture.decide_event(OFFICER, low, "impact", "armed group reported", impact="very_high")
+    (hit,) = picture.recent_high(OFFICER, since)
+    assert hit["id"] == low and hit["set_by_ncc"] is True and hit["alerted_at"] > hit["received_at"]
+    state = parse_query("window=24h")
+    with acting_as(OFFICER):
+        text, cls, newest = main.update_alert(0, state, None)
+        banners = wall.update_wall_alerts(0, state)[0]
+        assert "impact set by the NCC" in str(text) and cls == "nsp-alert nsp-alert-very_high"
+        assert newest == hit["alerted_at"]
+        assert main.update_alert(0, state, newest)[1] == "nsp-alert nsp-hidden"  # acknowledged
+    assert "impact set by the NCC" in str(banners[0])
+    assert picture.recent_high(BY01, since)  # their section: they are told too
