@@ -630,8 +630,9 @@ EVENT_ACTIONS = ("impact", "close", "reopen")
 def decide_event(scope: Scope, event_id: str, action: str, reason: str, impact: str | None = None) -> dict:
     """The NCC's decision on an event (2021/581 Art 17: change its impact level; Art 9:
     close it, or reopen it), by the scope's user, with a reason: applied to the event,
-    kept in event_decision and in the audit log, in one transaction. Only on a first report
-    (a follow-up describes the response to it). Returns the decision as recorded."""
+    kept in event_decision and in the audit log, in one transaction, with the webhook alerts
+    a raised impact calls for (0021). Only on a first report (a follow-up describes the
+    response to it). Returns the decision as recorded, and how many alerts it queued."""
     if not (scope is not None and scope.can_close_events):
         raise EventDecisionRefused(f"{scope.user} ({scope.role}) may not decide on events")
     if action not in EVENT_ACTIONS:
@@ -658,10 +659,12 @@ def decide_event(scope: Scope, event_id: str, action: str, reason: str, impact: 
                   "section_code": e["section_code"], "decided_by": scope.user}
         conn.execute(queries["picture_event_apply_decision"], params)
         conn.execute(queries["picture_insert_event_decision"], params)
+        queued = (conn.execute(queries["picture_queue_raised_alerts"], params).fetchone()["queued"]
+                  if action == "impact" else 0)
         access.audit(conn, scope.user, f"event_{action}", e["id"],
                      {"source": e["source"], "ref": e["source_ref"], "from": before, "to": after,
                       "reason": reason.strip()})
-    return {"action": action, "from": before, "to": after}
+    return {"action": action, "from": before, "to": after, "alerts_queued": queued}
 
 
 def event_decisions(scope: Scope, event_id: str) -> list[dict]:

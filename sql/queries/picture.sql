@@ -365,6 +365,10 @@ UPDATE event
        updated_at = now()
  WHERE id = %(id)s::uuid
 
+-- picture_queue_raised_alerts --
+-- After an impact decision: queue the webhook alerts it raises the event to (0021).
+SELECT nsp_queue_raised_alerts(%(id)s::uuid, %(from)s) AS queued
+
 -- picture_insert_event_decision --
 INSERT INTO event_decision (event_id, section_code, decided_by, action, from_value, to_value, reason)
 VALUES (%(id)s::uuid, %(section_code)s, %(decided_by)s, %(action)s, %(from)s, %(to)s, %(reason)s)

@@ -377,3 +377,26 @@ def test_a_late_feed_alerts_the_subscriptions_that_asked_once_per_silence(db_url
     code, out = _run("alerts", "log")
     assert code == 0 and out.count("feed ais late") == 2 and "feed radar late" in out
     assert "late feeds" in _run("alerts", "list")[1]
+
+
+def test_an_event_the_ncc_raises_to_an_alerting_impact_alerts_once(db_url, conn, receiver, tmp_path):
+    from geo import picture
+    from nsp import access
+    from nsp.access import Scope
+
+    officer = Scope(user="anna", role="watch_officer")
+    commander = Scope(user="janis", role="sector_commander", sections=("LV-BY-01",))
+    _add("duty", receiver.url, "--min-impact", "high")
+    ingest_file(_marker(tmp_path / "1.cot", "a-u-G-E-V", "2026-12-01T21:00:00Z"), source="tak")
+    event_id = str(conn.execute("SELECT id FROM event WHERE source_ref = 'M-1'").fetchone()["id"])
+    assert picture.decide_event(officer, event_id, "impact", "closer look: armed", impact="medium")["alerts_queued"] == 0
+    # a commander cannot queue one through the function either
+    with access.connection(commander) as c:
+        assert c.execute("SELECT nsp_queue_raised_alerts(%s, 'low') AS n", (event_id,)).fetchone()["n"] == 0
+    assert picture.decide_event(officer, event_id, "impact", "armed group confirmed", impact="high")["alerts_queued"] == 1
+    assert deliver_due()["sent"] == 1
+    body = json.loads(receiver.requests[0]["body"])
+    assert body["text"].startswith("HIGH (raised from medium)") and body["event"]["raised_from"] == "medium"
+    # higher still: the event was announced to this subscription already
+    assert picture.decide_event(officer, event_id, "impact", "shots fired", impact="very_high")["alerts_queued"] == 0
+    assert conn.execute("SELECT count(*) AS n FROM alert_delivery").fetchone()["n"] == 1

@@ -893,7 +893,7 @@ def test_the_ncc_decides_on_an_event_and_its_decisions_stand(pic, tmp_path):
     with pytest.raises(refused, match="no event"):
         picture.decide_event(OFFICER, "not-a-uuid", "close", "x")
     assert picture.decide_event(OFFICER, ev["id"], "impact", "armed group reported", impact="very_high") == \
-        {"action": "impact", "from": ev["impact"], "to": "very_high"}
+        {"action": "impact", "from": ev["impact"], "to": "very_high", "alerts_queued": 0}  # no subscription
     assert cells() == {"vh": 1, "rest": 0}  # the map's counts moved with it
     with pytest.raises(refused, match="already very_high"):
         picture.decide_event(OFFICER, ev["id"], "impact", "again", impact="very_high")
