@@ -181,7 +181,10 @@ def test_app_role_cannot_bypass(db_url, conn):
     # nsp_event_cells_maintain is a trigger function (it cannot be called directly) that keeps
     # the map's pre-aggregate, which the app role may only read. nsp_alert_health returns four
     # counts of webhook deliveries, to scopes of every section only (test below).
-    assert definers <= {"nsp_apply_impact_change", "nsp_event_cells_maintain", "nsp_alert_health"}, definers
+    # nsp_queue_raised_alerts queues the webhook alerts of an impact the NCC raised, only for a
+    # scope that may decide on the event (tests/integration/test_alerts.py: a commander gets 0).
+    assert definers <= {"nsp_apply_impact_change", "nsp_event_cells_maintain", "nsp_alert_health",
+                        "nsp_queue_raised_alerts"}, definers
     assert conn.execute("SELECT prorettype = 'trigger'::regtype AS t FROM pg_proc"
                         " WHERE proname = 'nsp_event_cells_maintain'").fetchone()["t"]
     # Anything the app role can read either has RLS or is known not to need it.
