@@ -13,7 +13,7 @@ e.parent_id IS NULL
 AND (e.validation = 'rejected') = %(rejected)s::boolean
 AND (%(known_at)s::timestamptz IS NULL OR e.received_at <= %(known_at)s::timestamptz)
 AND (%(categories)s::text[] IS NULL OR e.category = ANY (%(categories)s::text[]))
-AND (%(impacts)s::text[] IS NULL OR e.impact = ANY (%(impacts)s::text[]))
+AND (%(impacts)s::text[] IS NULL OR nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz) = ANY (%(impacts)s::text[]))
 AND (%(sources)s::text[] IS NULL OR e.source = ANY (%(sources)s::text[]))
 AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
 AND (%(bbox)s::float8[] IS NULL OR e.geom && ST_MakeEnvelope(
@@ -33,8 +33,9 @@ SELECT count(*) AS n
 -- 2021/581 Art 9), texts cut to 200 characters so the payload stays bounded. The follow-ups
 -- are one probe of event_parent_idx per event; only their first report is drawn.
 SELECT e.id::text AS id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.category, e.subtype,
-       to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS t, e.persons, e.impact, e.source_reliability, e.credibility, e.validation,
-       e.status, e.source, e.section_code, e.distance_to_border_m, left(e.description, 200) AS description,
+       to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS t, e.persons,
+       nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz) AS impact, e.source_reliability, e.credibility, e.validation,
+       nsp_status_at(e.id, e.status, e.closed_at, %(known_at)s::timestamptz) AS status, e.source, e.section_code, e.distance_to_border_m, left(e.description, 200) AS description,
        coalesce(fu.n, 0) AS follow_ups, fu.t AS follow_up_t, left(fu.description, 200) AS follow_up
   FROM event e
   LEFT JOIN LATERAL (
@@ -70,7 +71,8 @@ WITH parts AS (
        AND (%(sections)s::text[] IS NULL OR a.section_code = ANY (%(sections)s::text[]))
     UNION ALL
     SELECT e.category, floor(ST_X(e.geom) * %(kx)s / 360)::integer, floor(ST_Y(e.geom) * %(ky)s / 360)::integer,
-           1, coalesce(e.persons, 0), array_position(ARRAY['low', 'medium', 'high', 'very_high'], e.impact),
+           1, coalesce(e.persons, 0), array_position(ARRAY['low', 'medium', 'high', 'very_high'],
+                          nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz)),
            ST_X(e.geom), ST_Y(e.geom)
       FROM unnest(%(edge_lo)s::timestamptz[], %(edge_hi)s::timestamptz[]) AS edge (lo, hi)
       JOIN event e ON e.occurred_at >= edge.lo AND e.occurred_at < edge.hi
@@ -85,8 +87,9 @@ SELECT p.category, p.cx, p.cy, sum(p.n) AS n, sum(p.persons) AS persons, max(p.i
 
 -- picture_event_list --
 -- Rows of the event list (newest first), with the report's text and its number of follow-ups.
-SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
-       e.persons, e.section_code, e.source, e.status, e.validation,
+SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype,
+       nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz) AS impact, e.persons, e.section_code, e.source,
+       nsp_status_at(e.id, e.status, e.closed_at, %(known_at)s::timestamptz) AS status, e.validation,
        e.source_reliability, e.credibility, e.distance_to_border_m,
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, left(e.description, 200) AS description,
        (SELECT count(*) FROM event c WHERE c.parent_id = e.id) AS follow_ups
@@ -104,7 +107,8 @@ SELECT e.id::text AS id, e.source, e.source_ref, e.category, e.subtype,
        to_char(e.reported_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS reported_at,
        to_char(e.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS received_at,
        round(ST_X(e.geom)::numeric, 6)::float8 AS lon, round(ST_Y(e.geom)::numeric, 6)::float8 AS lat,
-       e.accuracy_m, e.persons, e.impact, e.source_reliability, e.credibility, e.validation, e.status,
+       e.accuracy_m, e.persons, nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz) AS impact,
+       e.source_reliability, e.credibility, e.validation, nsp_status_at(e.id, e.status, e.closed_at, %(known_at)s::timestamptz) AS status,
        e.crossing_stage, e.crossing_mode, e.direction, e.detection_method, e.transport_means,
        e.evasion_attempt, e.facilitation_link, e.sar_link, e.section_code,
        round(e.distance_to_border_m::numeric, 1)::float8 AS distance_to_border_m, e.description
