@@ -654,7 +654,8 @@ def decide_event(scope: Scope, event_id: str, action: str, reason: str, impact: 
         before, after = {"impact": (e["impact"], impact), "close": (e["status"], "closed"),
                          "reopen": (e["status"], "open")}[action]
         if before == after:
-            raise EventDecisionRefused(f"the event's {'impact' if action == 'impact' else 'status'} is already {after}")
+            what = "impact" if action == "impact" else "status"
+            raise EventDecisionRefused(f"the event's {what} is already {IMPACT_WORDS.get(after, after)}")
         params = {"id": e["id"], "action": action, "from": before, "to": after, "reason": reason.strip(),
                   "section_code": e["section_code"], "decided_by": scope.user}
         conn.execute(queries["picture_event_apply_decision"], params)

@@ -895,7 +895,7 @@ def test_the_ncc_decides_on_an_event_and_its_decisions_stand(pic, tmp_path):
     assert picture.decide_event(OFFICER, ev["id"], "impact", "armed group reported", impact="very_high") == \
         {"action": "impact", "from": ev["impact"], "to": "very_high", "alerts_queued": 0}  # no subscription
     assert cells() == {"vh": 1, "rest": 0}  # the map's counts moved with it
-    with pytest.raises(refused, match="already very_high"):
+    with pytest.raises(refused, match="impact is already very high"):
         picture.decide_event(OFFICER, ev["id"], "impact", "again", impact="very_high")
 
     # the source's newer message about the same marker moves it; the NCC's impact stands
