@@ -22,8 +22,8 @@ import pyogrio
 # Column types of the layers; a column not named here is text. Times arrive as UTC ISO text.
 TYPES = {
     "events": {
-        "occurred_at": "time", "reported_at": "time", "received_at": "time",
-        "accuracy_m": "float", "distance_to_border_m": "float", "persons": "int32", "credibility": "int16",
+        "occurred_at": "time", "reported_at": "time", "received_at": "time", "closed_at": "time",
+        "impact_decided_at": "time", "accuracy_m": "float", "distance_to_border_m": "float", "persons": "int32", "credibility": "int16",
         "evasion_attempt": "bool", "facilitation_link": "bool", "sar_link": "bool",
     },
     "patrols": {"started_at": "time", "ended_at": "time", "length_km": "float"},

@@ -272,7 +272,15 @@ def test_summary_lists_the_weeks_decisions_on_events(seeded, tmp_path):
                                                       from_value, to_value, reason)
                           VALUES (%s, 'LV-BY-02', %s, 'anna', %s, %s, %s, %s)""",
                        (e2, when, action, before, after, reason))
+    seeded.execute("UPDATE event SET impact = 'very_high', impact_decided_at = %s, status = 'closed', closed_at = %s "
+                   "WHERE id = %s", (_at(3, 10), _at(4, 8), e2))
     result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana.lyst", "analyst"), settings=SETTINGS)
+    # the files say when the NCC decided the impact and when the event was closed
+    with (result.folder / "events.csv").open(encoding="utf-8-sig", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["id"] == str(e2))
+    assert (row["impact"], row["status"]) == ("very_high", "closed")
+    assert (row["impact_decided_at"], row["closed_at"]) == (f"{_at(3, 10):%Y-%m-%dT%H:%M:%SZ}",
+                                                            f"{_at(4, 8):%Y-%m-%dT%H:%M:%SZ}")
     summary = (result.folder / "summary.html").read_text()
     part = summary.split("<h2>Decisions on events during the week</h2>")[1].split("<h2>")[0]
     assert "impact high → very high" in part and "closed" in part and "(seed e2)" in part
