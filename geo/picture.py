@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import orjson
-import psycopg
 from psycopg import sql
 from psycopg.rows import tuple_row
 
@@ -627,6 +627,16 @@ def change_level(scope: Scope, code: str, level: str, reason: str) -> None:
 EVENT_ACTIONS = ("impact", "close", "reopen")
 
 
+def _is_uuid(text: str | None) -> bool:
+    """Whether ``text`` can be an event's id (checked before it reaches a query, where a bad
+    one would abort the transaction)."""
+    try:
+        uuid.UUID(str(text))
+    except ValueError:
+        return False
+    return True
+
+
 def decide_event(scope: Scope, event_id: str, action: str, reason: str, impact: str | None = None) -> dict:
     """The NCC's decision on an event (2021/581 Art 17: change its impact level; Art 9:
     close it, or reopen it), by the scope's user, with a reason: applied to the event,
@@ -642,10 +652,7 @@ def decide_event(scope: Scope, event_id: str, action: str, reason: str, impact: 
     if action == "impact" and impact not in IMPACTS:
         raise EventDecisionRefused(f"unknown impact {impact!r}; one of {', '.join(IMPACTS)}")
     with access.connection(scope) as conn:
-        try:
-            found = _run(conn, "picture_event_for_decision", {"id": event_id})
-        except psycopg.errors.InvalidTextRepresentation:  # not a uuid
-            found = []
+        found = _run(conn, "picture_event_for_decision", {"id": event_id}) if _is_uuid(event_id) else []
         if not found:
             raise EventDecisionRefused(f"no event {event_id} in {scope.user}'s sections")
         e = found[0]
@@ -670,11 +677,10 @@ def decide_event(scope: Scope, event_id: str, action: str, reason: str, impact: 
 
 def event_decisions(scope: Scope, event_id: str) -> list[dict]:
     """The decisions on one event, newest first (only in the scope's sections)."""
+    if not _is_uuid(event_id):
+        return []
     with access.connection(scope) as conn:
-        try:
-            rows = _run(conn, "picture_event_decisions", {"id": event_id})
-        except psycopg.errors.InvalidTextRepresentation:
-            return []
+        rows = _run(conn, "picture_event_decisions", {"id": event_id})
     for r in rows:
         r["decided_at"] = _iso(r["decided_at"])
     return rows

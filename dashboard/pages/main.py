@@ -7,7 +7,7 @@ the bottom of the module. Component ids start with ``main-``.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from urllib.parse import urlencode
 
 import dash
@@ -234,8 +234,8 @@ def _head(titles, lang: str) -> html.Tr:
     return html.Tr([html.Th(t(h, lang) if h else h) for h in titles])
 
 
-def section_table_view(rows: list[dict], lang: str = "en", now: datetime | None = None) -> html.Table:
-    now = now or picture.now_utc()
+def section_table_view(rows: list[dict], lang: str = "en") -> html.Table:
+    now = picture.now_utc()
     head = _head(("Section", "Level", "Events", "Persons", "vs prev.", "Last (UTC)"), lang)
     body = [
         html.Tr([

@@ -21,19 +21,16 @@ from jinja2 import Template
 
 from geo.snapshot import offline
 from geo.basemap import OUTSIDE_STYLE, outside
+from geo.picture import CATEGORY_SHORT
 from geo.symbology import CATEGORY_STYLE, LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 from nsp.settings import ASSETS_DIR
 
 BASEMAP = ASSETS_DIR / "geodata" / "latvia"
 
-CATEGORY_LABELS = {
-    "unauthorised_border_crossing": "Unauthorised border crossing",
-    "cross_border_crime": "Cross-border crime",
-    "crisis_situation": "Crisis situation",
-    "other": "Other event",
-}
-# label, shape, colour: the dashboard's symbols (geo/symbology.py), so the week's map reads as the wall does
-CATEGORIES = {c: (label, CATEGORY_STYLE[c][1], CATEGORY_STYLE[c][0]) for c, label in CATEGORY_LABELS.items()}
+# label, shape, colour: the picture's labels ("Other event" on a map of its own) and the
+# dashboard's symbols (geo/symbology.py), so the week's map reads as the wall does
+CATEGORIES = {c: (label, CATEGORY_STYLE[c][1], CATEGORY_STYLE[c][0])
+              for c, label in (CATEGORY_SHORT | {"other": "Other event"}).items()}
 IMPACTS = ("low", "medium", "high", "very_high")
 IMPACT_SIZE = {"low": 14, "medium": 17, "high": 21, "very_high": 25}
 
