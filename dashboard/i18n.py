@@ -61,6 +61,20 @@ def impact_label(impact: str, lang: str = "en") -> str:
     return t(IMPACT_WORDS.get(impact, impact), lang, context="impact")
 
 
+def subtype_label(subtype: str | None, lang: str = "en") -> str:
+    """An event's subtype in words (geo.picture.subtype_words) in ``lang`` (context "subtype");
+    a code that nsp does not know is shown in its own words, untranslated."""
+    from geo.picture import subtype_words
+
+    return t(subtype_words(subtype), lang, context="subtype") if subtype else ""
+
+
+def kind_label(category: str, subtype: str | None, lang: str = "en") -> str:
+    """Category and subtype in one: ``Other · suspect UAV`` (the category alone without a subtype)."""
+    sub = subtype_label(subtype, lang)
+    return f"{category_label(category, lang)} · {sub}" if sub else category_label(category, lang)
+
+
 def choose(requested: str | None) -> str:
     """The wall's language: a valid ``?lang=``, else NSP_WEB_WALL_LANGUAGE."""
     from dashboard.settings import web_settings

@@ -42,6 +42,22 @@ CATEGORY_SHORT = {c: label.split(" (")[0] for c, label in CATEGORY_LABELS.items(
 IMPACTS = ("low", "medium", "high", "very_high")
 IMPACT_WORDS = {"low": "low", "medium": "medium", "high": "high", "very_high": "very high"}
 LEVELS = ("low", "medium", "high", "critical")
+# Subtypes in words: those nsp gives itself (Cursor on Target: ingest/cot.py, suspect_subtype
+# and ALERTS) and the scenario's. A feed may send any other code: it is shown with its
+# underscores as spaces (subtype_words).
+SUBTYPE_WORDS = {
+    "suspect_person": "suspect person", "suspect_vehicle": "suspect vehicle",
+    "suspect_person_or_vehicle": "suspect person or vehicle", "suspect_ground_object": "suspect ground object",
+    "suspect_uav": "suspect UAV", "suspect_aircraft": "suspect aircraft", "suspect_vessel": "suspect vessel",
+    "suspect_subsurface": "suspect subsurface object", "suspect_space_object": "suspect space object",
+    "suspect_object": "suspect object", "uav_sighting": "UAV sighting",
+    "crossing_attempt": "crossing attempt", "group_crossing_attempt": "group crossing attempt",
+    "cigarette_smuggling": "cigarette smuggling", "alcohol_smuggling": "alcohol smuggling",
+    "fuel_smuggling": "fuel smuggling", "balloon_smuggling": "balloon smuggling", "follow_up": "follow-up",
+    "emergency_911": "emergency", "emergency_ring_the_bell": "emergency (ring the bell)",
+    "emergency_troops_in_contact": "troops in contact", "emergency_cancelled": "emergency cancelled",
+    "alert_custom": "alert", "geofence_breach": "geofence breach", "alert": "alert",
+}
 WINDOWS = {
     "1h": timedelta(hours=1),
     "6h": timedelta(hours=6),
@@ -187,6 +203,14 @@ def confidence_code(reliability: str | None, credibility: int | None) -> str:
     if reliability is None and credibility is None:
         return "–"
     return f"{reliability or '?'}{credibility or '?'}"
+
+
+def subtype_words(code: str | None) -> str:
+    """A subtype code in English words: ``suspect_uav`` → ``suspect UAV``; a code nsp does not
+    know keeps its own words (``border_post_damage`` → ``border post damage``)."""
+    if not code:
+        return ""
+    return SUBTYPE_WORDS.get(code) or " ".join(code.replace("_", " ").split())
 
 
 def _event_props(r: dict) -> dict:

@@ -48,6 +48,8 @@ window.nsp = Object.assign({}, window.nsp, {
         const impactLabel = imp => w(IMPACT_LABEL[imp], "impact|" + IMPACT_LABEL[imp]);
         const statusLabel = st => w(st, "status|" + st);
         const validationLabel = v => w(v, "validation|" + v);
+        // a subtype code nsp knows in the page's words, any other in its own (underscores as spaces)
+        const subtypeLabel = s => s ? w(String(s).replace(/_/g, " ").replace(/\s+/g, " ").trim(), "subtype|" + s) : "";
 
         // ------------------------------------------------------------ label placement
         // Permanent labels are placed in order of importance, each where it overlaps nothing
@@ -354,7 +356,7 @@ window.nsp = Object.assign({}, window.nsp, {
                     `<table class="nsp-popup">` +
                     `<tr><th colspan="2">${esc(catLabel(c))}</th></tr>` +
                     `<tr><td>${esc(w("time (UTC)"))}</td><td>${esc(p.t)}</td></tr>` +
-                    `<tr><td>${esc(w("subtype"))}</td><td>${esc(p.sub)}</td></tr>` +
+                    `<tr><td>${esc(w("subtype"))}</td><td>${esc(subtypeLabel(p.sub))}</td></tr>` +
                     `<tr><td>${esc(w("persons"))}</td><td>${esc(p.p)}</td></tr>` +
                     `<tr><td>${esc(w("impact"))}</td><td>${esc(impactLabel(p.imp))}</td></tr>` +
                     `<tr><td>${esc(w("confidence"))}</td><td>${esc(p.conf)} (${esc(validationLabel(p.val))})</td></tr>` +

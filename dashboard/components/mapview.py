@@ -17,9 +17,9 @@ import orjson
 from dash import dcc, html, no_update
 from dash_extensions.javascript import Namespace
 
-from dashboard.i18n import category_label, t
+from dashboard.i18n import category_label, subtype_label, t
 from dashboard.settings import national_bounds
-from geo.picture import CATEGORIES, CATEGORY_SHORT, IMPACT_WORDS
+from geo.picture import CATEGORIES, CATEGORY_SHORT, IMPACT_WORDS, SUBTYPE_WORDS
 # The section levels' symbology; nsp_map.js draws with the same values (tests/unit/test_dashboard.py).
 from geo.symbology import CATEGORY_STYLE, LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 
@@ -160,6 +160,8 @@ def map_words(lang: str) -> str:
     words.update({f"impact|{text}": t(text, lang, context="impact") for text in MAP_IMPACTS})
     words.update({f"status|{text}": t(text, lang, context="status") for text in STATUS_WORDS.values()})
     words.update({f"validation|{text}": t(text, lang, context="validation") for text in VALIDATION_WORDS.values()})
+    # an event's subtype by its code (a code nsp does not know: its own words, in the script)
+    words.update({f"subtype|{code}": subtype_label(code, lang) for code in SUBTYPE_WORDS})
     return json.dumps(words, ensure_ascii=False, separators=(",", ":"))
 
 

@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import mapview, status
 from dashboard.components.header import page_header
 from dashboard.components.times import clock_time, event_time
-from dashboard.i18n import category_label, current, impact_label, t
+from dashboard.i18n import category_label, current, impact_label, kind_label, subtype_label, t
 from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import build_query, format_time, parse_query, parse_time, to_filter
@@ -177,7 +177,7 @@ def event_decision_view(event_id: str | None, rows: list[dict] | None) -> tuple:
     if row is None:
         return t("Click a row in the list to choose an event.", lang), None
     summary = [html.B(f"{row['occurred_at'][:10]} {row['occurred_at'][11:16]}"), " · ",
-               category_label(row["category"], lang), " · ", row["section_code"] or t("outside sections", lang),
+               kind_label(row["category"], row.get("subtype"), lang), " · ", row["section_code"] or t("outside sections", lang),
                " · ", t("impact", lang), " ", html.B(impact_label(row["impact"], lang)),
                " · ", html.B(t(mapview.STATUS_WORDS.get(row["status"], row["status"]), lang, context="status")),
                " · ", row["source"]]
@@ -299,6 +299,7 @@ def event_list_rows(rows: list[dict], lang: str) -> list[dict]:
     status. The codes stay in the row for the fly-to and for anyone reading the data."""
     for r in rows:
         r["category_text"] = category_label(r["category"], lang)
+        r["subtype_text"] = subtype_label(r.get("subtype"), lang)
         r["impact_text"] = impact_label(r["impact"], lang)
         r["impact_rank"] = IMPACTS.index(r["impact"]) if r["impact"] in IMPACTS else -1
         r["status_text"] = t(mapview.STATUS_WORDS.get(r["status"], r["status"]), lang,
@@ -419,7 +420,8 @@ def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
     lang = current()
     newest = highs[0]
     text = [html.B(t("New {impact} impact: ", lang, impact=impact_label(newest["impact"], lang))),
-            f"{category_label(newest['category'], lang)} · {newest['section_code'] or t('outside sections', lang)}",
+            f"{kind_label(newest['category'], newest.get('subtype'), lang)} · "
+            f"{newest['section_code'] or t('outside sections', lang)}",
             t(" · {n} persons", lang, n=newest["persons"]) if newest.get("persons") else "",
             f" · {event_time(newest['occurred_at'], picture.now_utc())}",
             t(" · impact set by the NCC", lang) if newest["set_by_ncc"] else ""]
@@ -648,7 +650,7 @@ def layout(**query):
             {"field": "occurred_at", "headerName": t("Time (UTC)", lang), "sort": "desc", "minWidth": 170,
              "valueFormatter": {"function": "params.value ? params.value.slice(0, 10) + ' ' + params.value.slice(11, 16) : ''"}},
             {"field": "category_text", "headerName": t("Category", lang), "minWidth": 190},
-            {"field": "subtype", "headerName": t("Subtype", lang), "minWidth": 150},
+            {"field": "subtype_text", "headerName": t("Subtype", lang), "minWidth": 150},
             # sorted by rank (low → very high), shown and filtered in words
             {"colId": "impact", "headerName": t("Impact", lang), "minWidth": 95, "maxWidth": 130,
              "valueGetter": {"function": "params.data.impact_rank"},

@@ -21,7 +21,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.components import mapview, status
 from dashboard.components.times import event_time
-from dashboard.i18n import category_label, choose, t
+from dashboard.i18n import category_label, choose, kind_label, t
 from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import parse_query, to_filter
@@ -74,19 +74,21 @@ def _totals(layers: dict, mode: str, lang: str = "en") -> list:
     return out
 
 
+def _banner(e: dict, now, lang: str) -> html.Div:
+    kind = kind_label(e["category"], e.get("subtype"), lang)
+    return html.Div([
+        html.Span(t(IMPACT_WORD.get(e["impact"], e["impact"]), lang), className="wall-banner-imp"),
+        html.Span(kind, className="wall-banner-cat", title=kind),
+        html.Span(e["section_code"] or t("outside sections", lang), className="wall-banner-sec"),
+        html.Span(t("{n} persons", lang, n=e["persons"]) if e["persons"] else "", className="wall-banner-p"),
+        html.Span(t("impact set by the NCC", lang) if e["set_by_ncc"] else "", className="wall-banner-ncc"),
+        html.Span(event_time(e["occurred_at"], now), className="wall-banner-t"),
+    ], className=f"wall-banner wall-banner-{e['impact']}", **{"data-event": e["id"]})
+
+
 def _banners(events: list[dict], now, lang: str = "en") -> list:
     shown = events[:3]
-    items = [
-        html.Div([
-            html.Span(t(IMPACT_WORD.get(e["impact"], e["impact"]), lang), className="wall-banner-imp"),
-            html.Span(category_label(e["category"], lang), className="wall-banner-cat"),
-            html.Span(e["section_code"] or t("outside sections", lang), className="wall-banner-sec"),
-            html.Span(t("{n} persons", lang, n=e["persons"]) if e["persons"] else "", className="wall-banner-p"),
-            html.Span(t("impact set by the NCC", lang) if e["set_by_ncc"] else "", className="wall-banner-ncc"),
-            html.Span(event_time(e["occurred_at"], now), className="wall-banner-t"),
-        ], className=f"wall-banner wall-banner-{e['impact']}", **{"data-event": e["id"]})
-        for e in shown
-    ]
+    items = [_banner(e, now, lang) for e in shown]
     if len(events) > len(shown):
         items.append(html.Div(t("+ {n} more high-impact events", lang, n=len(events) - len(shown)),
                               className="wall-banner-more"))

@@ -60,7 +60,7 @@ def section_box(code: str) -> tuple[float, float, float, float]:
 def insert_event(conn, *, code: str = "LV-BY-01", category: str = "unauthorised_border_crossing",
                  impact: str = "low", occurred_at: datetime | None = None, received_at: datetime | None = None,
                  persons: int | None = 3, source: str = "test", ref: str | None = None,
-                 lon: float | None = None, lat: float | None = None) -> str:
+                 lon: float | None = None, lat: float | None = None, subtype: str = "test") -> str:
     x0, y0, x1, y1 = section_box(code)
     lon = (x0 + x1) / 2 if lon is None else lon
     lat = (y0 + y1) / 2 if lat is None else lat
@@ -68,9 +68,9 @@ def insert_event(conn, *, code: str = "LV-BY-01", category: str = "unauthorised_
     row = conn.execute(
         """INSERT INTO event (source, source_ref, category, subtype, occurred_at, received_at, geom, persons,
                               impact, source_reliability, credibility)
-           VALUES (%s, %s, %s, 'test', %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, 'B', 2)
+           VALUES (%s, %s, %s, %s, %s, %s, ST_SetSRID(ST_MakePoint(%s, %s), 4326), %s, %s, 'B', 2)
            RETURNING id::text AS id""",
-        (source, ref or f"ref-{random.random()}", category, occurred_at or now - timedelta(minutes=30),
+        (source, ref or f"ref-{random.random()}", category, subtype, occurred_at or now - timedelta(minutes=30),
          received_at or now, lon, lat, persons, impact),
     ).fetchone()
     return row["id"]

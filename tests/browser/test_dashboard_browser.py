@@ -658,7 +658,7 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
     now = datetime.now(UTC)
     with db.connect(picture_db, autocommit=True) as conn:
         first = insert_event(conn, code="LV-BY-01", impact="very_high", source="popup-test", ref="p-1",
-                             occurred_at=now - timedelta(hours=3))
+                             occurred_at=now - timedelta(hours=3), subtype="group_crossing_attempt")
         follow = insert_event(conn, code="LV-BY-01", impact="very_high", source="popup-test", ref="p-2",
                               occurred_at=now - timedelta(hours=1))
         conn.execute("UPDATE event SET description = 'Group of 3 persons stopped at the fence' WHERE id = %s",
@@ -675,6 +675,7 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
                              or True) and "follow-up reports: 1" in x.execute_script(popup_text))
     text = d.execute_script(popup_text)
     assert "Group of 3 persons stopped at the fence" in text and "All 3 returned" in text
+    assert "group crossing attempt" in text and "group_crossing_attempt" not in text  # the subtype in words
     time.sleep(5)  # two refreshes of the layers
     wait(d, 3).until(lambda x: x.execute_script(popup_text) == text)
     screenshot(d, "main_event_popup")

@@ -722,6 +722,29 @@ def test_banners_of_one_delivery_put_very_high_first_and_date_what_is_not_today(
     assert times == [f"{old - timedelta(hours=1):%m-%d %H:%M} UTC", f"{now:%H:%M} UTC", f"{old:%m-%d %H:%M} UTC"]
 
 
+def test_banners_alert_bar_and_event_list_say_what_an_other_event_is(pic):
+    """"HIGH Other LV-BY-02" told the watch nothing: the subtype follows the category, in words
+    and in the page's language; a feed's own code keeps its words."""
+    main, wall = _page("main"), _page("wall")
+    pic.execute("UPDATE event SET received_at = now() - interval '1 hour'")
+    now = datetime.now(UTC)
+    uav = insert_event(pic, code="LV-BY-02", category="other", subtype="suspect_uav", impact="high",
+                       occurred_at=now - timedelta(minutes=5), received_at=now, ref="uav-1")
+    insert_event(pic, code="LV-BY-02", category="cross_border_crime", subtype="border_post_damage",
+                 impact="low", occurred_at=now - timedelta(minutes=10), ref="odd-1")
+    with acting_as(OFFICER):
+        text = str(main.update_alert(0, parse_query("window=24h"), None)[0])
+        en = wall.update_wall_alerts(0, parse_query("window=24h"))[0][0]
+        lv = wall.update_wall_alerts(0, {**parse_query("window=24h"), "lang": "lv"})[0][0]
+    assert "Other · suspect UAV · LV-BY-02" in text
+    assert en.children[1].children == "Other · suspect UAV" and getattr(en, "data-event") == uav
+    assert lv.children[1].children == "Citi · aizdomīgs bezpilota gaisa kuģis"
+    listed = main.event_list_rows(picture.event_rows(OFFICER, window(hours=24)), "en")
+    by_id = {r["id"]: r for r in listed}
+    assert by_id[uav]["subtype_text"] == "suspect UAV" and by_id[uav]["subtype"] == "suspect_uav"
+    assert {r["subtype_text"] for r in listed if r["subtype"] == "border_post_damage"} == {"border post damage"}
+
+
 def test_reports_rejected_on_validation_are_left_out_of_the_picture_and_counted_apart(pic):
     """On the map (points and grid, from events and from the pre-aggregate), in the section
     table and the activity chart; the map's note says how many were left out."""

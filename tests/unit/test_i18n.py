@@ -47,6 +47,7 @@ def _dynamic_texts() -> set[str]:
     from dashboard.components.mapview import LAYERS, MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS
     from dashboard.pages.main import _COT_WORDS
     from dashboard.pages.wall import IMPACT_WORD
+    from geo.picture import SUBTYPE_WORDS
     from geo.snapshot.week import MONTH_ABBREVIATIONS, MONTH_NAMES
     from nsp.access import ROLES, Scope
 
@@ -59,7 +60,8 @@ def _dynamic_texts() -> set[str]:
             | set(LOGIN_MESSAGES) | set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
             | set(MONTH_NAMES) | {f"month|{a}" for a in MONTH_ABBREVIATIONS}
             | {f"status|{v}" for v in STATUS_WORDS.values()}
-            | {f"validation|{v}" for v in VALIDATION_WORDS.values()})
+            | {f"validation|{v}" for v in VALIDATION_WORDS.values()}
+            | {f"subtype|{v}" for v in SUBTYPE_WORDS.values()})
 
 
 def _fields(text: str) -> set[str]:
@@ -102,6 +104,7 @@ def test_the_map_script_asks_only_for_words_the_page_gives_it():
     import re
 
     from dashboard.components.mapview import MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS, map_words
+    from geo.picture import SUBTYPE_WORDS
 
     script = (ROOT / "assets" / "nsp_map.js").read_text()
     asked = set(re.findall(r'\bw\("([^"]+)"\)', script))
@@ -110,6 +113,37 @@ def test_the_map_script_asks_only_for_words_the_page_gives_it():
     assert words["persons"] == "personas" and words["impact|very high"] == "ļoti augsta" and words["low"] == "zems"
     assert set(words) == (set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
                           | {f"status|{v}" for v in STATUS_WORDS.values()}
-                          | {f"validation|{v}" for v in VALIDATION_WORDS.values()})
+                          | {f"validation|{v}" for v in VALIDATION_WORDS.values()}
+                          | {f"subtype|{code}" for code in SUBTYPE_WORDS})
+    assert words["subtype|suspect_uav"] == "aizdomīgs bezpilota gaisa kuģis"
+    assert json.loads(map_words("en"))["subtype|suspect_uav"] == "suspect UAV"
     assert words["status|closed"] == "slēgts" and words["validation|rejected"] == "noraidīts"
     assert json.loads(map_words("en"))["persons"] == "persons"
+
+
+def test_a_subtype_is_shown_in_words_and_an_unknown_code_in_its_own():
+    """Banners, the alert bar, the event list and popups name an "Other" event by what it is."""
+    assert i18n.subtype_label("suspect_uav") == "suspect UAV"
+    assert i18n.subtype_label("suspect_uav", "lv") == "aizdomīgs bezpilota gaisa kuģis"
+    assert i18n.subtype_label("border_post__damage", "lv") == "border post damage"  # a feed's own code
+    assert i18n.subtype_label(None) == "" and i18n.subtype_label("") == ""
+    assert i18n.kind_label("other", "suspect_vessel") == "Other · suspect vessel"
+    assert i18n.kind_label("other", "suspect_vessel", "lv") == "Citi · aizdomīgs kuģis"
+    assert i18n.kind_label("cross_border_crime", None) == "Cross-border crime"
+
+
+def test_every_subtype_that_nsp_gives_has_words():
+    """The subtypes Cursor on Target gives (suspect_subtype, ALERTS) and a week of the scenario's."""
+    from geo.picture import SUBTYPE_WORDS
+    from ingest import cot
+    from ingest.scenario import Scenario
+
+    given = {sub for _cat, sub, _status in cot.ALERTS.values()}
+    given |= {cot.suspect_subtype(f"a-h-{rest}") for rest in ("G-E-V-C", "G-U-C", "G-E", "G", "A-M-F-Q",
+                                                                 "A-M-F", "F", "S", "U", "P", "X")}
+    sc = Scenario(seed=1, days=7)
+    for day in sc.local_days():
+        events = sc.blr_events(day) + sc.rus_rows(day) + sc.sensor_events(day)
+        given |= {e.subtype for e in events + sc._follow_ups(events, day)}
+    assert {"uav_sighting", "suspect_vessel", "follow_up", "group_crossing_attempt"} <= given
+    assert given <= set(SUBTYPE_WORDS), sorted(given - set(SUBTYPE_WORDS))
