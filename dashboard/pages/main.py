@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.components import mapview, status
 from dashboard.components.header import page_header
 from dashboard.components.times import clock_time, event_time
+from dashboard.components.trend import change_mark
 from dashboard.i18n import category_label, current, impact_label, kind_label, subtype_label, t
 from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
@@ -218,14 +219,6 @@ def decide_event(trigger: str | None, event_id: str | None, impact: str | None, 
     return html.Span(text, className="nsp-ok"), (version or 0) + 1, ""
 
 
-def _change_cell(n: int) -> html.Span:
-    if n > 0:
-        return html.Span(f"▲ +{n}", className="nsp-up")
-    if n < 0:
-        return html.Span(f"▼ {n}", className="nsp-down")
-    return html.Span("= 0", className="nsp-flat")
-
-
 def level_badge(level: str | None, lang: str = "en") -> html.Span:
     return html.Span(t(level or "internal", lang), className=f"nsp-level nsp-level-{level or 'internal'}")
 
@@ -243,7 +236,7 @@ def section_table_view(rows: list[dict], lang: str = "en") -> html.Table:
             html.Td(level_badge(r["impact_level"], lang)),
             html.Td(f"{r['events']:,}", className="nsp-num"),
             html.Td(f"{r['persons']:,}", className="nsp-num"),
-            html.Td(_change_cell(r["change"]), className="nsp-num"),
+            html.Td(change_mark(r["change"]), className="nsp-num"),
             html.Td(clock_time(r["last_event"], now), className="nsp-nowrap"),
         ], className="nsp-internal" if r["kind"] == "land-internal" else None, id={"type": "main-section-row", "code": r["code"]})
         for r in rows

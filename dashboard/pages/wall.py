@@ -21,6 +21,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.components import mapview, status
 from dashboard.components.times import event_time
+from dashboard.components.trend import change_mark
 from dashboard.i18n import category_label, choose, kind_label, t
 from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
@@ -58,6 +59,7 @@ def _sections_panel(rows: list[dict], lang: str = "en") -> list:
             html.Span(r["code"], className="wall-sec-code"),
             html.Span(r["name"], className="wall-sec-name"),
             html.Span(f"{r['events']:,}", className="wall-sec-n"),
+            html.Span(change_mark(r["change"], compact=True), className="wall-sec-d"),
         ], className="wall-sec"))
     return items
 
@@ -234,7 +236,9 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                            className="wall-stale-small")],
                  id="wall-stale", className="wall-stale-cover nsp-hidden"),
         html.Div(id="wall-banners", className="wall-banners"),
-        html.Div([html.Div(t("Border sections", lang), className="wall-panel-title"),
+        html.Div([html.Div([t("Border sections", lang),
+                            html.Span(t("events, against the {window} before", lang, window=state["window"]),
+                                      className="wall-panel-note")], className="wall-panel-title"),
                   html.Div(id="wall-sections", className="wall-sections"),
                   html.Div(t("Events, last {window}", lang, window=state["window"]), className="wall-panel-title"),
                   html.Div(id="wall-totals", className="wall-totals"),

@@ -509,6 +509,33 @@ def test_a_wall_in_latvian(pic, monkeypatch):
             web_settings.cache_clear()
 
 
+def test_the_walls_sections_carry_the_change_against_the_previous_window(pic):
+    """The analysis layer on the wall: each section's events against the window before, the
+    same change as the main page's table, the arrow's shape telling the direction."""
+    wall = _page("wall")
+    now = datetime.now(UTC)
+    pic.execute("DELETE FROM event WHERE section_code IN ('LV-RU-01', 'LV-RU-02', 'LV-SEA-01')")
+    insert_event(pic, code="LV-RU-01", occurred_at=now - timedelta(hours=1))
+    insert_event(pic, code="LV-RU-01", occurred_at=now - timedelta(hours=25))
+    for i in range(3):
+        insert_event(pic, code="LV-RU-02", occurred_at=now - timedelta(hours=2 + i))
+    insert_event(pic, code="LV-RU-02", occurred_at=now - timedelta(hours=30))
+    for i in range(2):
+        insert_event(pic, code="LV-SEA-01", occurred_at=now - timedelta(hours=26 + i))
+    state = parse_query("window=24h")
+    with acting_as(OFFICER):
+        table = {r["code"]: r for r in picture.section_table(OFFICER, to_filter(state))}
+        panel = wall.update_wall_sections(0, state)[3]
+        page = str(wall.layout(lang="en"))
+    assert (table["LV-RU-02"]["change"], table["LV-SEA-01"]["change"]) == (2, -2)
+    rows = {row.children[1].children: row.children for row in panel}
+    assert rows["LV-RU-02"][3].children == "3" and rows["LV-RU-02"][4].children.children == "▲2"
+    assert rows["LV-SEA-01"][3].children == "0" and rows["LV-SEA-01"][4].children.children == "▼2"
+    assert rows["LV-SEA-01"][4].children.className == "nsp-down"
+    assert table["LV-RU-01"]["change"] == 0 and rows["LV-RU-01"][4].children.children == "="
+    assert "events, against the 24h before" in page
+
+
 def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
     from dashboard.app import server
     from dashboard.i18n import COOKIE, current
