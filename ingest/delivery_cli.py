@@ -1,4 +1,4 @@
-"""``nsp watch``, ``nsp worker``, ``nsp sources``, ``nsp scenario`` and ``nsp demo``."""
+"""``nsp watch``, ``nsp listen``, ``nsp worker``, ``nsp sources``, ``nsp scenario`` and ``nsp demo``."""
 
 from __future__ import annotations
 
@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
-from ingest.delivery_settings import WatchSettings
+from ingest.delivery_settings import ListenSettings, WatchSettings
 from nsp import db
 from nsp.queue import QueueSettings
 
 _watch = WatchSettings()
+_listen = ListenSettings()
 _queue = QueueSettings()
 
 
@@ -61,6 +62,65 @@ def watch(directory: Path, source: str, poll_seconds: float, once: bool):
     with app.open():
         n = folder.run(poll_seconds, stop, once=once)
     click.echo(f"queued {n} file(s)", err=True)
+
+
+# ----------------------------------------------------------------------- nsp listen
+
+
+@click.command("listen")
+@click.option("--format", "fmt", type=click.Choice(["ais", "cot", "geojson"]), required=True,
+              help="what arrives: AIS NMEA sentences, Cursor on Target events, or newline-delimited GeoJSON")
+@click.option("--udp", "udp", multiple=True, metavar="[HOST:]PORT",
+              help="listen for datagrams here (repeatable; a multicast group such as 239.2.3.1:6969 is joined)")
+@click.option("--tcp", "tcp", multiple=True, metavar="[HOST:]PORT", help="accept TCP streams here (repeatable)")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="the drop folder to write into: a source's sub-folder (DIR/ais) gives the files that source")
+@click.option("--name", "prefix", default=None, help="file names start with this (default: the format)")
+@click.option("--host", envvar="NSP_LISTEN_HOST", default=_listen.host, show_default=True,
+              help="address a bare PORT listens on [env NSP_LISTEN_HOST]")
+@click.option("--flush-seconds", envvar="NSP_LISTEN_FLUSH_SECONDS", type=click.FloatRange(min=0.05),
+              default=_listen.flush_seconds, show_default=True,
+              help="write what was received as one file this often [env NSP_LISTEN_FLUSH_SECONDS]")
+@click.option("--max-records", envvar="NSP_LISTEN_MAX_RECORDS", type=click.IntRange(1),
+              default=_listen.max_records, show_default=True,
+              help="... or as soon as this many messages wait [env NSP_LISTEN_MAX_RECORDS]")
+def listen(fmt, udp, tcp, out, prefix, host, flush_seconds, max_records):
+    """Receive a live feed over UDP or TCP and write it into a drop folder.
+
+    Every --flush-seconds what arrived becomes one file in OUT, which `nsp watch` queues and
+    `nsp worker` loads like any other (validation, dedupe, quarantine, retries). AIS
+    sentences without a time get the time they were received (an NMEA tag block). No
+    database is needed. Stops on SIGTERM or Ctrl-C after writing what it holds.
+    """
+    import asyncio
+
+    from ingest.listen import Collector, Listener, ListenError, parse_address
+    from ingest.worker import setup_logging
+
+    setup_logging()
+    if not udp and not tcp:
+        raise click.UsageError("give at least one --udp or --tcp address")
+    try:
+        udp_addrs = [parse_address(a, host) for a in udp]
+        tcp_addrs = [parse_address(a, host) for a in tcp]
+    except ListenError as exc:
+        raise click.UsageError(str(exc)) from exc
+    out.mkdir(parents=True, exist_ok=True)
+    collector = Collector(out.resolve(), fmt, prefix or fmt, max_records)
+    listener = Listener(collector, udp_addrs, tcp_addrs, flush_seconds, _listen.max_message_bytes,
+                        ready=lambda bound: click.echo(
+                            "listening on " + ", ".join(f"{p} {h}:{n}" for p, h, n in bound)
+                            + f" -> {collector.out} ({fmt}, every {flush_seconds:g} s)", err=True))
+
+    async def main():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, stop.set)
+        await listener.run(stop)
+
+    asyncio.run(main())
+    click.echo(f"wrote {collector.written} message(s) in {collector.files} file(s)", err=True)
 
 
 # ----------------------------------------------------------------------- nsp worker
@@ -196,7 +256,9 @@ def _write_history(sc, out: Path) -> dict[str, int]:
 @click.option("--every", type=click.FloatRange(min=0.01), default=4.0, show_default=True,
               help="live mode: seconds between position files (own assets' CoT or AIS), ±50 %")
 @click.option("--max-files", type=click.IntRange(1), default=None, help="live mode: stop after N files")
-def scenario(days, out, seed, end, live, speed, every, max_files):
+@click.option("--ais-udp", "ais_udp", metavar="HOST:PORT", default=None,
+              help="live mode: send AIS as a receiver does, a sentence a UDP datagram (to `nsp listen`), not as files")
+def scenario(days, out, seed, end, live, speed, every, max_files, ais_udp):
     """Write a plausible week of Latvia as feed files (GeoJSON, NDJSON, CSV, GPX, CoT, AIS).
 
     Crossing attempts on the Belarusian border (groups of 5-40, mostly at night, around
@@ -216,8 +278,19 @@ def scenario(days, out, seed, end, live, speed, every, max_files):
     if live is not None:
         stop = _stop_event()
         click.echo(f"live scenario into {live} (speed {speed}); Ctrl-C to stop", err=True)
-        n = Live(live, seed=seed, speed=speed, every=every).run(stop, max_files)
-        click.echo(f"wrote {n} live file(s)", err=True)
+        udp = None
+        if ais_udp:
+            from ingest.listen import ListenError, parse_address
+
+            try:
+                a = parse_address(ais_udp, "127.0.0.1")
+            except ListenError as exc:
+                raise click.UsageError(str(exc)) from exc
+            udp = (a.host, a.port)
+        feed = Live(live, seed=seed, speed=speed, every=every, ais_udp=udp)
+        n = feed.run(stop, max_files)
+        click.echo(f"wrote {n} live file(s)" + (f", sent {feed.ais_sent} AIS sentence(s) to {ais_udp}" if udp else ""),
+                   err=True)
 
 
 # ------------------------------------------------------------------------- nsp demo

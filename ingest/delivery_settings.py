@@ -20,6 +20,18 @@ class WatchSettings(BaseSettings):
     poll_seconds: float = Field(default=1.0, gt=0, description="how often the folder is listed")
 
 
+class ListenSettings(BaseSettings):
+    """``nsp listen``: live feeds over UDP and TCP into a drop folder."""
+
+    model_config = _config("NSP_LISTEN_")
+
+    host: str = Field(default="127.0.0.1", description="address a bare PORT listens on (0.0.0.0: every interface)")
+    flush_seconds: float = Field(default=5.0, gt=0, description="what was received is written as one file this often")
+    max_records: int = Field(default=5000, ge=1, description="... or as soon as this many messages wait")
+    max_message_bytes: int = Field(default=65536, ge=256,
+                                   description="a message longer than this is written as it is (and quarantined)")
+
+
 class ApiSettings(BaseSettings):
     model_config = _config("NSP_API_")
 

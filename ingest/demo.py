@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -30,6 +31,12 @@ DEMO_FEEDS = (
 )
 
 
+def _free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def nsp_command(*args: str) -> list[str]:
     """The argv that runs ``nsp ARGS`` with this interpreter (works without the script)."""
     return [sys.executable, "-m", "nsp.cli", *args]
@@ -43,13 +50,19 @@ class Demo:
         self.days, self.speed, self.port, self.serve = days, speed, port, serve
         self.seed, self.concurrency = seed, concurrency
         self.children: dict[str, subprocess.Popen] = {}
+        self.ais_port = _free_udp_port()
 
     def commands(self) -> dict[str, list[str]]:
+        # the live AIS goes over UDP, as a receiver sends it, through `nsp listen` into the
+        # inbox's ais/ folder (the history's AIS is files)
+        ais = f"127.0.0.1:{self.ais_port}"
         cmds = {
             "watch": nsp_command("watch", str(self.inbox)),
+            "listen": nsp_command("listen", "--format", "ais", "--udp", ais, "--out", str(self.inbox / "ais"),
+                                  "--name", "live-udp", "--flush-seconds", "3"),
             "worker": nsp_command("worker", "--concurrency", str(self.concurrency)),
             "live": nsp_command("scenario", "--live", str(self.inbox), "--speed", str(self.speed),
-                                "--seed", str(self.seed)),
+                                "--seed", str(self.seed), "--ais-udp", ais),
         }
         if self.serve and self.dashboard_available():
             cmds["serve"] = nsp_command("serve", "--port", str(self.port))

@@ -29,6 +29,7 @@ import json
 import math
 import os
 import random
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -462,8 +463,11 @@ class Scenario:
                                         ce=250.0, remarks=e.description))
         return "".join(parts).encode()
 
-    def ais_lines(self, ts: datetime, with_static: bool) -> list[str]:
+    def ais_lines(self, ts: datetime, with_static: bool, tagged: bool = True) -> list[str]:
+        """The vessels' sentences at ``ts``: with a tag block (a shore station's log), or
+        without (``tagged=False``: what a receiver sends over UDP; the listener stamps them)."""
         t = (ts - datetime(2026, 1, 1, tzinfo=UTC)).total_seconds()
+        tag = tag_block(ts) if tagged else ""
         out = []
         for k, (mmsi, name, callsign, ship_type, lane, kn) in enumerate(VESSELS):
             p, course = self.geo.on_lane(lane, t * kn * 0.514444 + k * 23_000)
@@ -471,13 +475,13 @@ class Scenario:
             msg = {"type": 1, "mmsi": mmsi, "status": 7 if ship_type == 30 else 0, "lon": lon, "lat": lat,
                    "speed": kn, "course": round(course, 1), "heading": int(course) % 360,
                    "second": ts.second}
-            out += [tag_block(ts) + s for s in encode_dict(msg, talker_id="AI", sentence_type="VDM")]
+            out += [tag + s for s in encode_dict(msg, talker_id="AI", sentence_type="VDM")]
             if with_static:
                 static = {"type": 5, "mmsi": mmsi, "callsign": callsign, "shipname": name,
                           "ship_type": ship_type, "imo": 9_000_000 + mmsi % 999_999,
                           "to_bow": 60, "to_stern": 20, "to_port": 6, "to_starboard": 6,
                           "destination": "RIGA" if lane == "gulf-of-riga" else lane.upper()[:20]}
-                out += [tag_block(ts) + s for s in
+                out += [tag + s for s in
                         encode_dict(static, talker_id="AI", sentence_type="VDM", seq_id=k % 10)]
         return out
 
@@ -545,8 +549,11 @@ class Live:
     )
 
     def __init__(self, out: Path, seed: int = 1, speed: float = 1.0, every: float = 4.0,
-                 start: datetime | None = None):
+                 start: datetime | None = None, ais_udp: tuple[str, int] | None = None):
         self.out, self.speed, self.every = out, speed, every
+        # AIS as a receiver sends it, one sentence a UDP datagram to `nsp listen`, instead of files
+        self.ais_udp = ais_udp
+        self.ais_sent = 0
         self.start = (start or datetime.now(UTC)).replace(microsecond=0)
         # the event clock's scenario: its window opens now (what came before is the history's)
         self.scenario = Scenario(seed=seed + 1, end=self.start + timedelta(days=36500), days=36500)
@@ -613,6 +620,11 @@ class Live:
                 data.append(sc.cot_event(f"ANDROID-{callsign}", cot_type, now, p, 5,
                                          callsign=callsign, speed=speed))
             paths.append(write_atomic(self.out / "tak" / f"live-{stamp}-{self.n}.cot", "".join(data).encode()))
+        elif self.ais_udp:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                for line in sc.ais_lines(now, with_static=self.n % 20 == 1, tagged=False):
+                    udp.sendto((line + "\r\n").encode(), self.ais_udp)
+                    self.ais_sent += 1
         else:
             lines = sc.ais_lines(now, with_static=self.n % 20 == 1)
             paths.append(write_atomic(self.out / "ais" / f"live-{stamp}-{self.n}.nmea",

@@ -22,6 +22,7 @@ CONTRIBUTED = [
     ("geo.cli", "sections"),           # nsp sections load|list|locate|derive
     ("ingest.cli", "ingest"),          # nsp ingest FILE...
     ("ingest.delivery_cli", "watch"),  # nsp watch DIR
+    ("ingest.delivery_cli", "listen"),  # nsp listen --udp PORT --format ais --out DIR
     ("ingest.delivery_cli", "worker"),  # nsp worker
     ("ingest.delivery_cli", "sources"),  # nsp sources add|list|revoke
     ("ingest.review_cli", "deliveries"),  # nsp deliveries: recent batches and their counts

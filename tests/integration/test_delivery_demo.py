@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 
 from ingest.demo import Demo
 
@@ -21,16 +22,24 @@ def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_pat
                  180, "scenario events to arrive")
         inbox = tmp_path / "demo" / "inbox"
         wait_for(lambda: list(inbox.glob("*/processed/live-*")), 180, "a live file to be processed")
+        # the live AIS comes over UDP, one sentence a datagram, through `nsp listen`
+        wait_for(lambda: list(inbox.glob("ais/processed/live-udp-*.nmea")), 180, "AIS heard over UDP, loaded")
     finally:
         stop.set()
         runner.join(90)
     assert result == [0], lines
-    assert set(demo.children) == {"watch", "worker", "live"}
-    assert {n: p.returncode for n, p in demo.children.items()} == {"watch": 0, "worker": 0, "live": 0}
+    assert set(demo.children) == {"watch", "listen", "worker", "live"}
+    assert {n: p.returncode for n, p in demo.children.items()} == {"watch": 0, "listen": 0, "worker": 0, "live": 0}
     sources = {r["source"] for r in conn.execute("SELECT DISTINCT source FROM event")}
     assert "daugavpils-board" in sources
     positions = conn.execute("SELECT count(*) AS n FROM asset_position").fetchone()["n"]
     assert positions > 0
+    heard = conn.execute(
+        """SELECT count(*) AS n, min(p.observed_at - b.received_at) AS lead
+             FROM asset_position p JOIN ingest_batch b ON b.id = p.batch_id
+            WHERE p.source = 'ais' AND b.file_name LIKE '%%live-udp-%%'""").fetchone()
+    # stamped by the listener when it heard them: before the worker received the file, by seconds
+    assert heard["n"] > 0 and timedelta(seconds=-60) < heard["lead"] <= timedelta(0)
     # everything the history wrote was taken from the inbox (nothing left behind but live files)
     assert not list(inbox.glob("*/failed/*"))
 

@@ -1,0 +1,122 @@
+"""``nsp listen`` end to end: the real command on real UDP and TCP sockets, its files taken
+by the drop folder and loaded by a real worker into PostGIS."""
+
+from __future__ import annotations
+
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+
+from tests.unit.test_ais import position, static5, tag
+from tests.unit.test_cot import event
+
+from .delivery_helpers import ROOT, run_worker_until_empty, wait_for, worker_env
+from .test_delivery_watch import watch_once
+
+
+def _listen(db_url: str, out, *args: str) -> tuple[subprocess.Popen, dict[str, int]]:
+    proc = subprocess.Popen([sys.executable, "-m", "nsp.cli", "listen", "--out", str(out), *args],
+                            cwd=ROOT, env=worker_env(db_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)
+    lines = []
+    while (line := proc.stderr.readline()) and not line.startswith("listening on"):
+        lines.append(line)
+    assert line.startswith("listening on"), "".join(lines)
+    ports = {proto: int(port) for proto, port in re.findall(r"(udp|tcp) [\d.]+:(\d+)", line)}
+    return proc, ports
+
+
+def _stop(proc: subprocess.Popen) -> str:
+    proc.send_signal(signal.SIGTERM)
+    _out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    return err
+
+
+def test_ais_over_udp_and_tcp_reaches_the_picture_with_the_time_it_was_heard(db_url, conn, tmp_path):
+    inbox = tmp_path / "inbox"
+    proc, ports = _listen(db_url, inbox / "ais-shore", "--format", "ais", "--udp", "127.0.0.1:0",
+                          "--tcp", "127.0.0.1:0", "--flush-seconds", "0.5")
+    heard = datetime.now(UTC).replace(microsecond=0)
+    try:
+        udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        # a receiver's datagrams: one sentence, then two in one datagram
+        udp.sendto((position(mmsi=275000001) + "\r\n").encode(), ("127.0.0.1", ports["udp"]))
+        udp.sendto((position(mmsi=275000002) + "\r\n" + position(mmsi=275000003) + "\r\n").encode(),
+                   ("127.0.0.1", ports["udp"]))
+        with socket.create_connection(("127.0.0.1", ports["tcp"])) as tcp:
+            first, second = static5(mmsi=275000001, seq_id=7)
+            logged = tag("s:LV-VENTSPILS,c:1764680000") + position(mmsi=275000004)
+            stream = f"{first}\r\n{second}\r\n{logged}\r\n".encode()
+            cut = len(first) + 10  # the second fragment arrives in another read, after a flush
+            tcp.sendall(stream[:cut])
+            time.sleep(0.8)  # a flush (every 0.5 s) comes between; the group waits for it
+            tcp.sendall(stream[cut:])
+        wait_for(lambda: len(list((inbox / "ais-shore").glob("*.nmea"))) >= 2, 10, "the listener's files")
+    finally:
+        err = _stop(proc)
+    assert "wrote 6 message(s)" in err
+
+    assert watch_once(inbox) >= 2  # the sub-folder is the source
+    done = run_worker_until_empty(db_url)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = conn.execute("SELECT object_id, observed_at, attrs->>'time_source' AS how FROM asset_position "
+                        "WHERE source = 'ais-shore' ORDER BY object_id").fetchall()
+    assert [r["object_id"] for r in rows] == [f"MMSI:27500000{i}" for i in (1, 2, 3, 4)]
+    for r in rows[:3]:  # stamped on receipt, not when the worker read the file
+        assert r["how"] == "tag_block" and abs((r["observed_at"] - heard).total_seconds()) < 5
+    assert rows[3]["observed_at"] == datetime(2025, 12, 2, 12, 53, 20, tzinfo=UTC)  # its own tag block
+    vessel = conn.execute("SELECT name, callsign FROM tracked_object WHERE object_id = 'MMSI:275000001'").fetchone()
+    assert vessel == {"name": "BALTIC STAR", "callsign": "YLBT"}  # the fragments were kept together
+    assert conn.execute("SELECT count(*) AS n FROM quarantine").fetchone()["n"] == 0
+
+
+def test_cot_over_tcp_loads_the_good_events_and_quarantines_the_broken_one(db_url, conn, tmp_path):
+    inbox = tmp_path / "inbox"
+    proc, ports = _listen(db_url, inbox / "tak", "--format", "cot", "--tcp", "127.0.0.1:0",
+                          "--flush-seconds", "30")
+    try:
+        with socket.create_connection(("127.0.0.1", ports["tcp"])) as tcp:
+            stream = (event(uid="sus-1", type_="a-s-S") + event(uid="sus-2", type_="a-h-A-M-F-Q")).encode()
+            for i in range(0, len(stream), 97):  # in pieces that cut tags
+                tcp.sendall(stream[i:i + 97])
+                time.sleep(0.01)
+            tcp.sendall(b'<event version="2.0" uid="cut-off" type="a-h-G"><point lat="55.9"')
+    finally:
+        err = _stop(proc)  # the broken event is written on the way out, not lost
+    assert "wrote 3 message(s) in 1 file(s)" in err
+    assert watch_once(inbox) == 1
+    assert run_worker_until_empty(db_url).returncode == 0
+    events = conn.execute("SELECT source_ref, subtype FROM event WHERE source = 'tak' ORDER BY source_ref").fetchall()
+    assert events == [{"source_ref": "sus-1", "subtype": "suspect_vessel"},
+                      {"source_ref": "sus-2", "subtype": "suspect_uav"}]
+    [bad] = conn.execute("SELECT raw, reason FROM quarantine WHERE source = 'tak'").fetchall()
+    assert 'uid="cut-off"' in bad["raw"] and bad["reason"]
+
+
+def test_cot_from_a_multicast_group_as_tak_devices_send_their_positions(db_url, conn, tmp_path):
+    """ATAK's situational awareness goes to the multicast group 239.2.3.1 (port 6969; here a
+    free port): the listener joins the group."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("0.0.0.0", 0))
+        port = probe.getsockname()[1]
+    inbox = tmp_path / "inbox"
+    proc, ports = _listen(db_url, inbox / "tak-sa", "--format", "cot", "--udp", f"239.2.3.1:{port}",
+                          "--flush-seconds", "0.3")
+    try:
+        assert ports == {"udp": port}
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP) as send:
+            send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
+            send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+            send.sendto(event(uid="ANDROID-1", type_="a-f-G-U-C", lat="56.95", lon="24.1").encode(),
+                        ("239.2.3.1", port))
+        wait_for(lambda: list((inbox / "tak-sa").glob("*.cot")), 10, "a file from the group")
+    finally:
+        _stop(proc)
+    assert watch_once(inbox) == 1 and run_worker_until_empty(db_url).returncode == 0
+    row = conn.execute("SELECT object_id, kind FROM asset_position WHERE source = 'tak-sa'").fetchone()
+    assert row == {"object_id": "ANDROID-1", "kind": "own"}

@@ -1,0 +1,140 @@
+"""nsp listen's framing, AIS time stamps and flushing, without sockets (tests/integration/
+test_listen.py runs the real command over UDP and TCP into PostGIS)."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+
+import pytest
+
+from ingest.ais import AisFormat
+from ingest.base import ParseOptions, Position, TrackedObject
+from ingest.cot import CotFormat
+from ingest.listen import (
+    HELD_FLUSHES,
+    Collector,
+    CotFramer,
+    LineFramer,
+    ListenError,
+    parse_address,
+    stamp_ais,
+)
+from tests.unit.test_ais import position, static5, tag
+from tests.unit.test_cot import event
+
+STAMP = 1764680000.7  # 2025-12-02T12:53:20.7Z
+
+
+def test_lines_are_cut_where_they_end_whatever_the_reads():
+    f = LineFramer(1000)
+    assert f.feed(b"!AIVDM,1,1,,A,abc,0*00\r\n!AIV") == [b"!AIVDM,1,1,,A,abc,0*00"]
+    assert f.feed(b"DM,1,1,,B,def,0*") == []
+    assert f.feed(b"11\n\n  \r\n") == [b"!AIVDM,1,1,,B,def,0*11"]
+    assert f.feed(b"half a line") == [] and f.rest() == [b"half a line"] and f.rest() == []
+
+
+def test_an_overlong_message_is_passed_on_not_held_for_ever():
+    f = LineFramer(300)
+    assert f.feed(b"x" * 200) == []
+    assert f.feed(b"y" * 200) == [b"x" * 200 + b"y" * 200]  # the parser quarantines it with its text
+    assert f.buffer == b""
+
+
+def test_cot_events_are_cut_at_their_end_tag():
+    one, two = event(uid="a"), event(uid="b")
+    stream = ('<?xml version="1.0" encoding="UTF-8"?>\n' + one + "\n" + two).encode()
+    f = CotFramer(100_000)
+    cut = len(stream) - 20
+    first = f.feed(stream[:cut])
+    assert first == [('<?xml version="1.0" encoding="UTF-8"?>\n' + one).encode()]
+    assert f.feed(stream[cut:]) == [two.encode()] and f.rest() == []
+    assert f.feed(b"<event uid='broken'><point") == [] and f.rest() == [b"<event uid='broken'><point"]
+
+
+def _parse_ais(text: bytes) -> list:
+    fmt = AisFormat(ParseOptions(source="test"))
+    fmt.received_at = datetime(2000, 1, 1, tzinfo=UTC)  # would show if the stamp were not read
+    return list(fmt.parse(io.BytesIO(text)))
+
+
+def test_ais_without_a_time_gets_its_reception_time_as_a_tag_block_the_parser_reads():
+    stamped = stamp_ais(position().encode(), STAMP)
+    assert stamped.startswith(b"\\c:1764680000*") and stamped.endswith(position().encode())
+    [rec] = _parse_ais(stamped + b"\n")
+    assert isinstance(rec, Position)
+    assert rec.observed_at == datetime(2025, 12, 2, 12, 53, 20, tzinfo=UTC)
+    assert rec.attrs["time_source"] == "tag_block"
+
+
+def test_ais_that_has_a_time_is_left_as_it_came():
+    with_tag = (tag("s:LV-RIGA,c:1714550400") + position()).encode()
+    with_suffix = position().encode() + b",1714550400"
+    assert stamp_ais(with_tag, STAMP) == with_tag
+    assert stamp_ais(with_suffix, STAMP) == with_suffix
+    assert stamp_ais(b"garbage", STAMP) == b"garbage"  # not a sentence: the parser says so
+
+
+def _files(path):
+    return sorted(p for p in path.iterdir())
+
+
+def test_a_flush_writes_one_complete_file_and_never_splits_a_fragment_group(tmp_path):
+    c = Collector(tmp_path, "ais", "ais", max_records=1000)
+    first, second = (s.encode() for s in static5(seq_id=4))
+    c.add([position().encode(), first], received=STAMP)
+    written = c.flush()
+    assert written is not None and [p.name for p in _files(tmp_path)] == [written.name]  # no .part left
+    assert written.name.startswith("ais-") and written.suffix == ".nmea"
+    assert written.read_bytes().count(b"\n") == 1  # the position; fragment 1 of 2 waits
+    c.add([second], received=STAMP + 1)
+    later = c.flush()
+    records = _parse_ais(later.read_bytes())
+    assert [type(r) for r in records] == [TrackedObject]  # the two fragments together
+    assert c.files == 2 and c.written == 3
+
+
+def test_a_group_whose_last_fragment_never_comes_is_written_after_a_while(tmp_path):
+    c = Collector(tmp_path, "ais", "ais", max_records=1000)
+    c.add([static5(seq_id=5)[0].encode()], received=STAMP)
+    for _ in range(HELD_FLUSHES):
+        assert c.flush() is None
+    lost = c.flush()
+    assert lost is not None and c.messages == []
+    [rec] = _parse_ais(lost.read_bytes())
+    assert "incomplete" in rec.reason  # quarantined with its text, not dropped
+
+
+def test_the_final_flush_writes_everything_and_max_records_flushes_early(tmp_path):
+    c = Collector(tmp_path, "ais", "ais", max_records=3)
+    c.add([static5(seq_id=6)[0].encode()], received=STAMP)
+    assert c.flush(final=True) is not None and c.messages == []
+    c.add([position(mmsi=275000000 + i).encode() for i in range(4)], received=STAMP)
+    assert c.files == 2 and c.messages == []  # written at once: 4 >= 3
+
+
+def test_cot_files_are_read_by_the_cot_parser(tmp_path):
+    c = Collector(tmp_path, "cot", "tak", max_records=100)
+    c.add([event(uid="x-1").encode(), event(uid="x-2", type_="a-f-G-U-C").encode()])
+    path = c.flush()
+    assert path.name.startswith("tak-") and path.suffix == ".cot"
+    records = list(CotFormat(ParseOptions(source="test")).parse(io.BytesIO(path.read_bytes())))
+    kinds = sorted(type(r).__name__ for r in records)
+    assert kinds == ["Event", "Position", "TrackedObject"]  # hostile: an event; friendly: a position
+
+
+@pytest.mark.parametrize("value,expected", [
+    ("10110", ("127.0.0.1", 10110, False)),
+    ("0.0.0.0:4242", ("0.0.0.0", 4242, False)),
+    ("[::1]:8087", ("::1", 8087, False)),
+    ("239.2.3.1:6969", ("239.2.3.1", 6969, True)),
+])
+def test_addresses(value, expected):
+    a = parse_address(value, "127.0.0.1")
+    assert (a.host, a.port, a.multicast) == expected
+
+
+@pytest.mark.parametrize("value", ["port", "1.2.3.4:x", "70000"])
+def test_bad_addresses_are_refused_clearly(value):
+    with pytest.raises(ListenError, match="port"):
+        parse_address(value, "127.0.0.1")
