@@ -35,6 +35,12 @@ def test_compose_file_declares_the_deployment():
     assert "/healthz" in " ".join(services["dashboard"]["healthcheck"]["test"])
     # a fixed session key: a new container must not sign the kiosk walls out
     assert "NSP_AUTH_SECRET_KEY" in services["dashboard"]["environment"]
+    # live AIS over the network into the drop folder the watcher and the workers share
+    listen = services["ais-listen"]
+    assert listen["command"][:2] == ["nsp", "listen"] and "10110:10110/udp" in listen["ports"]
+    out = listen["command"][listen["command"].index("--out") + 1]
+    assert out.startswith("/srv/nsp/inbox/") and "inbox:/srv/nsp/inbox" in listen["volumes"]
+    assert services["watch"]["command"] == ["nsp", "watch", "/srv/nsp/inbox"]
     assert (ROOT / "Dockerfile").exists()
 
 
