@@ -73,6 +73,9 @@ def watch(directory: Path, source: str, poll_seconds: float, once: bool):
 @click.option("--udp", "udp", multiple=True, metavar="[HOST:]PORT",
               help="listen for datagrams here (repeatable; a multicast group such as 239.2.3.1:6969 is joined)")
 @click.option("--tcp", "tcp", multiple=True, metavar="[HOST:]PORT", help="accept TCP streams here (repeatable)")
+@click.option("--connect", "connect", multiple=True, metavar="HOST:PORT",
+              help="connect to a TCP server that sends the feed (an AIS server, a TAK server's plain streaming "
+                   "port); reconnects after 1, 2, 4 ... 60 s when refused or lost (repeatable)")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="the drop folder to write into: a source's sub-folder (DIR/ais) gives the files that source")
 @click.option("--name", "prefix", default=None, help="file names start with this (default: the format)")
@@ -84,8 +87,9 @@ def watch(directory: Path, source: str, poll_seconds: float, once: bool):
 @click.option("--max-records", envvar="NSP_LISTEN_MAX_RECORDS", type=click.IntRange(1),
               default=_listen.max_records, show_default=True,
               help="... or as soon as this many messages wait [env NSP_LISTEN_MAX_RECORDS]")
-def listen(fmt, udp, tcp, out, prefix, host, flush_seconds, max_records):
-    """Receive a live feed over UDP or TCP and write it into a drop folder.
+def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records):
+    """Receive a live feed over UDP or TCP (listening, or connected to a server) and write
+    it into a drop folder.
 
     Every --flush-seconds what arrived becomes one file in OUT, which `nsp watch` queues and
     `nsp worker` loads like any other (validation, dedupe, quarantine, retries). AIS
@@ -98,18 +102,20 @@ def listen(fmt, udp, tcp, out, prefix, host, flush_seconds, max_records):
     from ingest.worker import setup_logging
 
     setup_logging()
-    if not udp and not tcp:
-        raise click.UsageError("give at least one --udp or --tcp address")
+    if not udp and not tcp and not connect:
+        raise click.UsageError("give at least one --udp, --tcp or --connect address")
     try:
         udp_addrs = [parse_address(a, host) for a in udp]
         tcp_addrs = [parse_address(a, host) for a in tcp]
+        connect_addrs = [parse_address(a, "127.0.0.1") for a in connect]
     except ListenError as exc:
         raise click.UsageError(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
     collector = Collector(out.resolve(), fmt, prefix or fmt, max_records)
     listener = Listener(collector, udp_addrs, tcp_addrs, flush_seconds, _listen.max_message_bytes,
+                        connect=connect_addrs,
                         ready=lambda bound: click.echo(
-                            "listening on " + ", ".join(f"{p} {h}:{n}" for p, h, n in bound)
+                            "receiving on " + ", ".join(f"{p} {h}:{n}" for p, h, n in bound)
                             + f" -> {collector.out} ({fmt}, every {flush_seconds:g} s)", err=True))
 
     async def main():

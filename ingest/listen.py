@@ -263,6 +263,8 @@ class Listener:
     flush_seconds: float
     max_message_bytes: int
     ready: Callable[[list[tuple[str, str, int]]], None] | None = None  # the bound (proto, host, port)
+    connect: list[Address] = field(default_factory=list)  # TCP servers that send the feed
+    retry_max_seconds: float = 60.0  # a lost or refused connection is tried again after 1, 2, 4 ... s
     _connections: set = field(default_factory=set)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -292,8 +294,9 @@ class Listener:
         for proto, host, port in bound:
             log.info("listening", extra={"action": "listen", "proto": proto, "host": host, "port": port,
                                          "format": self.collector.fmt, "out": str(self.collector.out)})
+        clients = [asyncio.create_task(self._client(a, framer_cls, stop)) for a in self.connect]
         if self.ready:
-            self.ready(bound)
+            self.ready(bound + [("from tcp", a.host, a.port) for a in self.connect])
         try:
             while not stop.is_set():
                 try:
@@ -306,6 +309,9 @@ class Listener:
                 t.close()
             for s in servers:
                 s.close()
+            for task in clients:
+                task.cancel()
+            await asyncio.gather(*clients, return_exceptions=True)
             for task in list(self._connections):  # each writes what its connection left
                 task.cancel()
             await asyncio.gather(*self._connections, return_exceptions=True)
@@ -327,3 +333,27 @@ class Listener:
             self._connections.discard(task)
             writer.close()
             log.info("connection closed", extra={"action": "listen_close", "peer": str(peer)})
+
+    async def _client(self, a: Address, framer_cls: type[Framer], stop: asyncio.Event) -> None:
+        """Connect to a server that sends the feed; when it refuses or the connection is lost,
+        try again after 1, 2, 4 ... seconds (at most ``retry_max_seconds``)."""
+        wait = 1.0
+        while not stop.is_set():
+            try:
+                reader, writer = await asyncio.open_connection(a.host, a.port)
+            except OSError as exc:
+                log.warning("cannot connect", extra={"action": "listen_connect_failed", "host": a.host,
+                                                     "port": a.port, "error": str(exc), "retry_seconds": wait})
+            else:
+                log.info("connected", extra={"action": "listen_connected", "host": a.host, "port": a.port})
+                wait = 1.0
+                await self._connection(reader, writer, framer_cls)
+                if stop.is_set():
+                    return
+                log.warning("connection lost", extra={"action": "listen_connection_lost", "host": a.host,
+                                                      "port": a.port, "retry_seconds": wait})
+            try:
+                await asyncio.wait_for(stop.wait(), wait)
+            except TimeoutError:
+                pass
+            wait = min(wait * 2, self.retry_max_seconds)

@@ -23,10 +23,10 @@ def _listen(db_url: str, out, *args: str) -> tuple[subprocess.Popen, dict[str, i
                             cwd=ROOT, env=worker_env(db_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True)
     lines = []
-    while (line := proc.stderr.readline()) and not line.startswith("listening on"):
+    while (line := proc.stderr.readline()) and not line.startswith("receiving on"):
         lines.append(line)
-    assert line.startswith("listening on"), "".join(lines)
-    ports = {proto: int(port) for proto, port in re.findall(r"(udp|tcp) [\d.]+:(\d+)", line)}
+    assert line.startswith("receiving on"), "".join(lines)
+    ports = {proto: int(port) for proto, port in re.findall(r"(?<!from )(udp|tcp) [\d.]+:(\d+)", line)}
     return proc, ports
 
 
@@ -120,3 +120,38 @@ def test_cot_from_a_multicast_group_as_tak_devices_send_their_positions(db_url, 
     assert watch_once(inbox) == 1 and run_worker_until_empty(db_url).returncode == 0
     row = conn.execute("SELECT object_id, kind FROM asset_position WHERE source = 'tak-sa'").fetchone()
     assert row == {"object_id": "ANDROID-1", "kind": "own"}
+
+
+def test_connected_to_an_ais_server_it_reconnects_when_the_connection_is_lost(db_url, conn, tmp_path):
+    """Many AIS feeds are TCP servers that clients connect to: the listener connects, and when
+    the server drops it (a restart), connects again and goes on."""
+    import threading
+
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+    served = []
+
+    def serve():
+        for mmsi in (275000011, 275000012):  # one connection each, then closed by the server
+            c, _ = server.accept()
+            with c:
+                c.sendall((position(mmsi=mmsi) + "\r\n").encode())
+            served.append(mmsi)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    inbox = tmp_path / "inbox"
+    proc, _ports = _listen(db_url, inbox / "ais-server", "--format", "ais", "--connect", f"127.0.0.1:{port}",
+                           "--flush-seconds", "0.3")
+    try:
+        thread.join(20)
+        assert served == [275000011, 275000012]  # the second connection came after the first was lost
+        wait_for(lambda: sum(p.read_bytes().count(b"\n") for p in (inbox / "ais-server").glob("*.nmea")) == 2,
+                 10, "both sentences written")
+    finally:
+        err = _stop(proc)
+        server.close()
+    assert "connection lost" in err and "wrote 2 message(s)" in err
+    assert watch_once(inbox) >= 1 and run_worker_until_empty(db_url).returncode == 0
+    rows = conn.execute("SELECT object_id FROM asset_position WHERE source = 'ais-server' ORDER BY 1").fetchall()
+    assert [r["object_id"] for r in rows] == ["MMSI:275000011", "MMSI:275000012"]
