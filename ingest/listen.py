@@ -49,6 +49,7 @@ _FRAGMENT = re.compile(rb"^(?:\\[^\\]*\\)?[!$][A-Z]{2}VD[MO],(\d),(\d),(\d?),")
 _HAS_SUFFIX_TIME = re.compile(rb"\*[0-9A-Fa-f]{2},\d{9,13}(?:\.\d+)?\s*$")
 _EVENT_END = re.compile(rb"</event\s*>")
 HELD_FLUSHES = 2  # an incomplete AIS fragment group waits this many flushes at most
+FLUSH_BYTES = 16 * 1024 * 1024  # what waits in memory: written at once beyond this, whatever the count
 
 
 class ListenError(NspError):
@@ -145,6 +146,7 @@ class Collector:
     messages: list[bytes] = field(default_factory=list)
     files: int = 0
     written: int = 0
+    held_bytes: int = 0
     _held: _Held | None = None
     _seq: int = 0
 
@@ -153,7 +155,8 @@ class Collector:
             received = time.time() if received is None else received
             messages = [stamp_ais(m, received) for m in messages]
         self.messages.extend(messages)
-        if len(self.messages) >= self.max_records:
+        self.held_bytes += sum(len(m) for m in messages)
+        if len(self.messages) >= self.max_records or self.held_bytes >= FLUSH_BYTES:
             self.flush()
 
     def _open_group_start(self) -> int:
@@ -186,6 +189,7 @@ class Collector:
             else:
                 self._held = None
         batch, self.messages = self.messages[:cut], self.messages[cut:]
+        self.held_bytes = sum(len(m) for m in self.messages)
         if not batch:
             return None
         self._seq += 1

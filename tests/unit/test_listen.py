@@ -12,6 +12,7 @@ from ingest.ais import AisFormat
 from ingest.base import ParseOptions, Position, TrackedObject
 from ingest.cot import CotFormat
 from ingest.listen import (
+    FLUSH_BYTES,
     HELD_FLUSHES,
     Collector,
     CotFramer,
@@ -111,6 +112,11 @@ def test_the_final_flush_writes_everything_and_max_records_flushes_early(tmp_pat
     assert c.flush(final=True) is not None and c.messages == []
     c.add([position(mmsi=275000000 + i).encode() for i in range(4)], received=STAMP)
     assert c.files == 2 and c.messages == []  # written at once: 4 >= 3
+    big = Collector(tmp_path, "geojson", "big", max_records=1000)
+    big.add([b"x" * (FLUSH_BYTES // 2)])
+    assert big.files == 0 and big.held_bytes == FLUSH_BYTES // 2
+    big.add([b"y" * (FLUSH_BYTES // 2)])
+    assert big.files == 1 and big.held_bytes == 0  # memory stays bounded whatever the count
 
 
 def test_cot_files_are_read_by_the_cot_parser(tmp_path):
