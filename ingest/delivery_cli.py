@@ -41,8 +41,12 @@ def _stop_event() -> threading.Event:
 @click.option("--poll", "poll_seconds", envvar="NSP_WATCH_POLL_SECONDS", type=float,
               default=_watch.poll_seconds, show_default=True,
               help="seconds between looks at the folder [env NSP_WATCH_POLL_SECONDS]")
+@click.option("--keep-processed-days", envvar="NSP_WATCH_KEEP_PROCESSED_DAYS", type=click.FloatRange(min=0),
+              default=_watch.keep_processed_days, show_default=True,
+              help="delete loaded files in processed/ this many days after loading, checked hourly; 0 keeps "
+                   "them (failed/ is never pruned) [env NSP_WATCH_KEEP_PROCESSED_DAYS]")
 @click.option("--once", is_flag=True, help="queue what is there now (two polls), then exit")
-def watch(directory: Path, source: str, poll_seconds: float, once: bool):
+def watch(directory: Path, source: str, poll_seconds: float, keep_processed_days: float, once: bool):
     """Watch a drop folder: each completely written file becomes a queued ingest job.
 
     A file is complete when its size and time stopped changing between two polls, or
@@ -58,7 +62,7 @@ def watch(directory: Path, source: str, poll_seconds: float, once: bool):
     setup_logging()
     directory.mkdir(parents=True, exist_ok=True)
     stop = _stop_event()
-    folder = DropFolder(directory.resolve(), source, defer_file)
+    folder = DropFolder(directory.resolve(), source, defer_file, keep_processed_days=keep_processed_days)
     with app.open():
         n = folder.run(poll_seconds, stop, once=once)
     click.echo(f"queued {n} file(s)", err=True)

@@ -18,6 +18,8 @@ class WatchSettings(BaseSettings):
 
     source: str = Field(default="dropfolder", description="source of files directly in the folder")
     poll_seconds: float = Field(default=1.0, gt=0, description="how often the folder is listed")
+    keep_processed_days: float = Field(default=30, ge=0, description="loaded files in processed/ are deleted "
+                                       "this many days after loading (0: kept for ever)")
 
 
 class ListenSettings(BaseSettings):

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +30,7 @@ log = logging.getLogger("nsp.ingest.watch")
 
 SKIP_SUFFIXES = (".part", ".tmp", "~", ".error.txt")
 SKIP_DIRS = {PROCESSED, FAILED}
+PRUNE_EVERY_SECONDS = 3600
 SOURCE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
@@ -43,6 +45,8 @@ class DropFolder:
     defer: Callable[[Path, str], object]  # (path, source) -> job id or None
     seen: dict[Path, tuple[int, int]] = field(default_factory=dict)  # path -> (size, mtime_ns)
     queued: set[Path] = field(default_factory=set)
+    keep_processed_days: float = 0  # 0: keep loaded files for ever
+    last_prune: float = float("-inf")
 
     def candidates(self) -> list[tuple[Path, str]]:
         """Files directly in the folder (--source) and in its source sub-folders."""
@@ -86,13 +90,50 @@ class DropFolder:
             self.queued.discard(gone)
         return deferred
 
+    def prune(self, now: float | None = None) -> int:
+        """Delete the files in ``processed/`` (of the folder and of each source sub-folder)
+        loaded more than ``keep_processed_days`` ago; returns how many. A live feed (a
+        listener, a device) delivers thousands of files a day: their records are in the
+        database (the refused ones in ``quarantine`` with their text), so the files need not be
+        kept for ever. The time is the move into ``processed/`` (the inode's change time, which
+        the rename sets), not the file's own time, which a copy may have kept from long ago.
+        ``failed/`` is never pruned: a person has to look at it."""
+        if self.keep_processed_days <= 0:
+            return 0
+        cutoff = (time.time() if now is None else now) - self.keep_processed_days * 86400
+        folders = [self.root / PROCESSED] + [
+            d / PROCESSED for d in self.root.iterdir()
+            if d.is_dir() and d.name not in SKIP_DIRS and SOURCE_NAME.match(d.name)]
+        removed = 0
+        for folder in folders:
+            if not folder.is_dir():
+                continue
+            for f in folder.iterdir():
+                try:
+                    if f.is_file() and f.stat().st_ctime < cutoff:
+                        f.unlink()
+                        removed += 1
+                except FileNotFoundError:
+                    continue
+        if removed:
+            log.info("processed files pruned", extra={"action": "pruned", "files": removed,
+                                                      "keep_days": self.keep_processed_days})
+        return removed
+
     def run(self, poll_seconds: float, stop: threading.Event, once: bool = False) -> int:
-        """Poll until ``stop`` is set (or, with ``once``, until two polls are done)."""
+        """Poll until ``stop`` is set (or, with ``once``, until two polls are done); prune
+        ``processed/`` at the start and every hour."""
         for sub in SKIP_DIRS:
             (self.root / sub).mkdir(exist_ok=True)
         total = 0
         polls = 0
         while not stop.is_set():
+            if time.monotonic() - self.last_prune >= PRUNE_EVERY_SECONDS:
+                self.last_prune = time.monotonic()
+                try:
+                    self.prune()
+                except OSError:
+                    log.exception("could not prune processed files", extra={"action": "prune_failed"})
             total += len(self.poll())
             polls += 1
             if once and polls >= 2:

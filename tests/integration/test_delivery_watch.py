@@ -106,3 +106,31 @@ def test_logs_are_structured(capsys):
         else:
             assert 'msg="file ingested"' in line and 'file="/in/a b.csv"' in line and "accepted=3" in line
     root.handlers[:], _ = saved[0], root.setLevel(saved[1])
+
+
+def test_loaded_files_are_pruned_after_the_days_kept_and_failed_ones_never(db_url, conn, tmp_path):
+    """A live feed drops thousands of files a day: processed/ must not grow for ever."""
+    import os
+    import time
+
+    inbox = tmp_path / "inbox"
+    (inbox / "ais").mkdir(parents=True)
+    (inbox / "ais" / "a.ndjson").write_bytes(ndjson_events(["P-1", "P-2"]))
+    (inbox / "b.ndjson").write_bytes(ndjson_events(["P-3"]))
+    (inbox / "junk.bin").write_bytes(bytes(range(256)) * 8)
+    assert watch_once(inbox) == 3 and run_worker_until_empty(db_url).returncode == 0
+    loaded = [inbox / "ais" / "processed" / "a.ndjson", inbox / "processed" / "b.ndjson"]
+    assert all(p.exists() for p in loaded) and (inbox / "failed" / "junk.bin").exists()
+    waiting = inbox / "ais" / "c.ndjson"  # dropped, not loaded yet: never the pruner's
+    waiting.write_bytes(ndjson_events(["P-4"]))
+    old = time.time() - 40 * 86400
+    os.utime(waiting, (old, old))  # a copy that kept an old time is not "loaded 40 days ago"
+
+    folder = DropFolder(inbox, "dropfolder", defer_file, keep_processed_days=30)
+    assert folder.prune() == 0  # loaded just now
+    assert folder.prune(now=time.time() + 31 * 86400) == 2
+    assert not any(p.exists() for p in loaded)
+    assert waiting.exists() and (inbox / "failed" / "junk.bin").exists()
+    assert (inbox / "failed" / "junk.bin.error.txt").exists()
+    assert DropFolder(inbox, "s", defer_file).prune(now=time.time() + 999 * 86400) == 0  # 0 days: keep
+    assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == 3  # the records stay
