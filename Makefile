@@ -56,7 +56,7 @@ test-browser: $(BIN)/.installed
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
-	@sh .ci/system-packages postgis chromium gdal
+	@sh .ci/system-packages postgis chromium gdal socat
 	$(NSP) db up >/dev/null
 	$(BIN)/pytest tests/benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
 

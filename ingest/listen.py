@@ -35,7 +35,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import reduce
+from functools import lru_cache, reduce
 from operator import xor
 from pathlib import Path
 
@@ -49,6 +49,7 @@ _FRAGMENT = re.compile(rb"^(?:\\[^\\]*\\)?[!$][A-Z]{2}VD[MO],(\d),(\d),(\d?),")
 _HAS_SUFFIX_TIME = re.compile(rb"\*[0-9A-Fa-f]{2},\d{9,13}(?:\.\d+)?\s*$")
 _EVENT_END = re.compile(rb"</event\s*>")
 HELD_FLUSHES = 2  # an incomplete AIS fragment group waits this many flushes at most
+GROUP_LINES = 200  # a group not completed within this many lines is incomplete (as the AIS parser's)
 FLUSH_BYTES = 16 * 1024 * 1024  # what waits in memory: written at once beyond this, whatever the count
 
 
@@ -109,6 +110,7 @@ class CotFramer(Framer):
 FRAMERS: dict[str, type[Framer]] = {"ais": LineFramer, "geojson": LineFramer, "cot": CotFramer}
 
 
+@lru_cache(maxsize=8)
 def nmea_tag_block(fields: str) -> bytes:
     """``c:1764680000`` -> ``\\c:1764680000*hh\\`` (the checksum XORs the characters between
     the backslash and the star, as in a sentence)."""
@@ -119,9 +121,11 @@ def nmea_tag_block(fields: str) -> bytes:
 def stamp_ais(line: bytes, received: float) -> bytes:
     """An AIS sentence with its reception time: a tag block ``c:`` when it has neither a tag
     block nor a time after its checksum; otherwise the line as it came."""
-    if line.startswith(b"\\") or not line.startswith((b"!", b"$")) or _HAS_SUFFIX_TIME.search(line):
+    if line[:1] not in (b"!", b"$"):  # a tag block already, or not a sentence (the parser says so)
         return line
-    return nmea_tag_block(f"c:{int(received)}") + line
+    if line[-3:-2] != b"*" and _HAS_SUFFIX_TIME.search(line):  # "...*5C,1714550400": timed already
+        return line
+    return nmea_tag_block(f"c:{int(received)}") + line  # cached: one second's lines share it
 
 
 # ------------------------------------------------------------------- collecting
@@ -161,9 +165,11 @@ class Collector:
 
     def _open_group_start(self) -> int:
         """Index of the first line of an AIS fragment group still waiting for fragments at
-        the end of what is held (len(messages) when there is none)."""
+        the end of what is held (len(messages) when there is none). Only the last
+        GROUP_LINES lines are looked at: a group's fragments come one after the other."""
+        start = max(0, len(self.messages) - GROUP_LINES)
         open_at, open_key = len(self.messages), None
-        for i, line in enumerate(self.messages):
+        for i, line in enumerate(self.messages[start:], start):
             m = _FRAGMENT.match(line)
             if m is None:
                 continue
