@@ -131,6 +131,10 @@ def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records
 
     asyncio.run(main())
     click.echo(f"wrote {collector.written} message(s) in {collector.files} file(s)", err=True)
+    if collector.messages or collector.dropped:
+        click.echo(f"nsp listen: {len(collector.messages)} message(s) could not be written at the end and "
+                   f"{collector.dropped} were dropped while {collector.out} could not be written", err=True)
+        raise SystemExit(1)
 
 
 # ----------------------------------------------------------------------- nsp worker

@@ -25,6 +25,7 @@ On SIGTERM or Ctrl-C the listener stops listening, writes what it holds, and exi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import os
@@ -51,6 +52,7 @@ _EVENT_END = re.compile(rb"</event\s*>")
 HELD_FLUSHES = 2  # an incomplete AIS fragment group waits this many flushes at most
 GROUP_LINES = 200  # a group not completed within this many lines is incomplete (as the AIS parser's)
 FLUSH_BYTES = 16 * 1024 * 1024  # what waits in memory: written at once beyond this, whatever the count
+HOLD_BYTES = 4 * FLUSH_BYTES  # what is kept while files cannot be written (disk full, folder gone)
 
 
 class ListenError(NspError):
@@ -151,6 +153,8 @@ class Collector:
     files: int = 0
     written: int = 0
     held_bytes: int = 0
+    dropped: int = 0
+    failing: bool = False  # the last write failed
     _held: _Held | None = None
     _seq: int = 0
 
@@ -160,8 +164,21 @@ class Collector:
             messages = [stamp_ais(m, received) for m in messages]
         self.messages.extend(messages)
         self.held_bytes += sum(len(m) for m in messages)
-        if len(self.messages) >= self.max_records or self.held_bytes >= FLUSH_BYTES:
+        # while writing fails, only the timer tries again (not every arriving message)
+        if not self.failing and (len(self.messages) >= self.max_records or self.held_bytes >= FLUSH_BYTES):
             self.flush()
+
+    def _shed(self) -> int:
+        """While the files cannot be written, hold at most HOLD_BYTES: beyond it the oldest
+        messages go (counted in ``dropped`` and logged), so that the listener itself survives."""
+        excess, dropped, freed = self.held_bytes - HOLD_BYTES, 0, 0
+        while freed < excess and dropped < len(self.messages):
+            freed += len(self.messages[dropped])
+            dropped += 1
+        del self.messages[:dropped]
+        self.held_bytes -= freed
+        self.dropped += dropped
+        return dropped
 
     def _open_group_start(self) -> int:
         """Index of the first line of an AIS fragment group still waiting for fragments at
@@ -203,11 +220,24 @@ class Collector:
         name = f"{self.prefix}-{stamp}-{os.getpid()}-{self._seq:05d}{EXTENSIONS[self.fmt]}"
         path = self.out / name
         part = path.with_name(path.name + ".part")
-        with part.open("wb") as fh:
-            fh.write(b"\n".join(batch) + b"\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(part, path)  # the drop folder never takes a .part file
+        try:
+            with part.open("wb") as fh:
+                fh.write(b"\n".join(batch) + b"\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.replace(part, path)  # the drop folder never takes a .part file
+        except OSError as exc:  # disk full, folder gone: keep the messages for the next flush
+            with contextlib.suppress(OSError):
+                part.unlink(missing_ok=True)
+            self.messages[:0] = batch
+            self.held_bytes = sum(len(m) for m in self.messages)
+            self.failing = True
+            dropped = self._shed()
+            log.error("cannot write the received messages; kept for the next flush",
+                      extra={"action": "listen_write_failed", "file": str(path), "error": str(exc),
+                             "held": len(self.messages), "dropped": dropped})
+            return None
+        self.failing = False
         self.files += 1
         self.written += len(batch)
         log.info("listen flush", extra={"action": "listen_flush", "file": name, "records": len(batch)})

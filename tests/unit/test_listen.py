@@ -144,3 +144,27 @@ def test_addresses(value, expected):
 def test_bad_addresses_are_refused_clearly(value):
     with pytest.raises(ListenError, match="port"):
         parse_address(value, "127.0.0.1")
+
+
+def test_when_the_folder_cannot_be_written_the_messages_wait_for_the_next_flush(tmp_path, monkeypatch):
+    """Disk full, folder gone: the listener keeps what it received and writes it once it can;
+    beyond HOLD_BYTES the oldest go (counted), so that it never dies of memory."""
+    import ingest.listen as listen
+
+    blocked = tmp_path / "inbox"
+    blocked.write_text("a file where the folder should be")
+    c = Collector(blocked, "geojson", "feed", max_records=2)
+    c.add([b'{"n": 1}', b'{"n": 2}', b'{"n": 3}'])  # max_records reached: a write is tried, and fails
+    assert c.failing and c.files == 0 and c.messages == [b'{"n": 1}', b'{"n": 2}', b'{"n": 3}']
+    c.add([b'{"n": 4}'])  # no new attempt for each message while failing
+    assert c.files == 0 and len(c.messages) == 4
+    blocked.unlink()
+    blocked.mkdir()  # the folder is back
+    path = c.flush()
+    assert path.read_bytes() == b'{"n": 1}\n{"n": 2}\n{"n": 3}\n{"n": 4}\n' and not c.failing
+    assert not list(blocked.glob("*.part"))
+
+    monkeypatch.setattr(listen, "HOLD_BYTES", 10)
+    gone = Collector(tmp_path / "missing" / "deeper", "geojson", "feed", max_records=100)
+    gone.add([b"a" * 6, b"b" * 6, b"c" * 6])
+    assert gone.flush() is None and gone.dropped == 2 and gone.messages == [b"c" * 6]  # the newest kept
