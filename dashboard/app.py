@@ -47,6 +47,17 @@ def _register_basemap(server) -> None:
         response.cache_control.max_age = 3600
         return response
 
+    @server.route("/basemap/crossing_points.geojson")
+    def basemap_crossing_points():
+        """The border crossing points (NSP_WEB_CROSSING_POINTS; geo/crossing_points.py)."""
+        path = web_settings().crossing_points
+        if not path or not Path(path).is_file():
+            response = jsonify({"type": "FeatureCollection", "features": []})
+            response.mimetype = "application/geo+json"
+            return response
+        return send_from_directory(Path(path).parent, Path(path).name, mimetype="application/geo+json",
+                                   max_age=3600)
+
     @server.route("/basemap/<name>.geojson")
     def basemap(name: str):
         if name not in BASEMAP_FILES:

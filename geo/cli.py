@@ -94,7 +94,8 @@ def locate_cmd(lon: float, lat: float, as_json: bool):
               help="output file [default: assets/sections/latvia_sections.geojson, whatever "
                    "NSP_GEO_SECTIONS_PATH says, so that another country's file is never overwritten]")
 def derive_cmd(out: Path | None):
-    """Derive Latvia's sections from assets/geodata/latvia and write the sections file."""
+    """Derive Latvia's sections from assets/geodata/latvia and write the sections file, and
+    beside it the border crossing points (..._crossing_points.geojson)."""
     from geo import derive
 
     out = out or derive.DEFAULT_OUT
@@ -104,6 +105,14 @@ def derive_cmd(out: Path | None):
     n = len(collection["features"])
     area = sum(f["properties"]["area_km2"] for f in collection["features"])
     click.echo(f"wrote {n} sections ({area:,.0f} km² in all) to {out}")
+    from geo import crossing_points
+
+    points = crossing_points.derive()
+    beside = out.with_name(out.stem.removesuffix("_sections") + "_crossing_points.geojson")
+    crossing_points.write(points, beside)
+    approx = sum(f["properties"]["approximate"] for f in points["features"])
+    click.echo(f"wrote {len(points['features'])} border crossing points ({approx} placed by hand, approximate) "
+               f"to {beside}")
 
 
 @sections.command("set-level")

@@ -437,6 +437,18 @@ window.nsp = Object.assign({}, window.nsp, {
                 return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-place" + (h.dark ? " nsp-dark" : ""), iconSize: [0, 0]}),
                     interactive: false, keyboard: false});
             },
+            crossingPoint: function (feature, latlng, context) {
+                // a gate (a square with a bar across) and the name; the name is a label like a
+                // town's (hidden where it has no room), the gate always shows
+                const h = (context && context.hideout) || {};
+                const p = feature.properties || {};
+                const kind = w(p.kind || "", "bcp|" + (p.kind || ""));
+                const html = `<span class="nsp-bcp-sym"></span><span class="nsp-place-name nsp-bcp-name">${esc(p.name || "")}</span>`;
+                const tip = w("border crossing point") + ` ${p.name || ""}: ${kind}` +
+                    (p.approximate ? ` (${w("position approximate")})` : "");
+                return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-place nsp-bcp" + (h.dark ? " nsp-dark" : ""),
+                    iconSize: [0, 0]}), title: tip, keyboard: false});
+            },
             // ------------------------------------------------------------ viewport
             // The map's moveend handler (dl.Map eventHandlers): tells Dash the zoom and
             // the bounds, which the map callbacks read. dash-leaflet's own tracking

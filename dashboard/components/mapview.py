@@ -67,6 +67,13 @@ def places(prefix: str, dark: bool) -> dl.GeoJSON:
                       pointToLayer=ns("placePoint"), hideout={"dark": dark}, interactive=False)
 
 
+def crossing_points(prefix: str, dark: bool) -> dl.GeoJSON:
+    """Border crossing points (NSP_WEB_CROSSING_POINTS): a gate symbol and the name; the
+    tooltip gives the kind, the neighbour and whether the position is approximate."""
+    return dl.GeoJSON(id=f"{prefix}-crossing-points", url="/basemap/crossing_points.geojson",
+                      pointToLayer=ns("crossingPoint"), hideout={"dark": dark})
+
+
 def section_layers(prefix: str, dark: bool, labels: bool = True) -> tuple[dl.GeoJSON, dl.GeoJSON]:
     hide = {"selected": [], "dark": dark, "labels": labels}
     areas = dl.GeoJSON(id=f"{prefix}-section-areas", data=EMPTY, style=ns("areaStyle"), hideout=hide,
@@ -129,7 +136,8 @@ def operational_layers(prefix: str) -> dict[str, dl.GeoJSON]:
 # data refresh. Hiding by class keeps the data (the units table reads the assets layer).
 LAYERS = ([("areas", "Section areas"), ("lines", "Border sections")]
           + [(c, CATEGORY_SHORT[c]) for c in CATEGORIES]
-          + [("patrols", "Patrol tracks"), ("assets", "Own assets"), ("vessels", "Vessels")])
+          + [("patrols", "Patrol tracks"), ("assets", "Own assets"), ("vessels", "Vessels"),
+             ("bcp", "Crossing points")])
 LAYER_SWITCH_JS = """function(shown) {
     const all = %s;
     return "nsp-map-wrap" + all.filter(k => !(shown || []).includes(k)).map(k => " nsp-hide-" + k).join("");
@@ -144,8 +152,10 @@ MAP_WORDS = (
     "internal border (no impact level)", "impact level", "board", "{n} events", "persons", "highest impact",
     "zoom in or narrow the filter to see single events", "time (UTC)", "subtype", "impact", "confidence",
     "status", "source", "section", "distance to border", "patrol", "last report {age} ago", "{n} min ago",
-    "follow-up reports: {n}", "latest (UTC)",
+    "follow-up reports: {n}", "latest (UTC)", "border crossing point", "position approximate",
 )
+# A crossing point's kind (context "bcp": in Latvian an adjective, "autoceļa robežšķērsošanas vieta").
+BCP_KINDS = ("road", "rail", "air", "sea")
 MAP_IMPACTS = tuple(IMPACT_WORDS.values())
 # An event's status and validation in words (contexts "status" and "validation": "open" is
 # not the verb); the map's popup and the event list use them.
@@ -160,6 +170,7 @@ def map_words(lang: str) -> str:
     words.update({f"impact|{text}": t(text, lang, context="impact") for text in MAP_IMPACTS})
     words.update({f"status|{text}": t(text, lang, context="status") for text in STATUS_WORDS.values()})
     words.update({f"validation|{text}": t(text, lang, context="validation") for text in VALIDATION_WORDS.values()})
+    words.update({f"bcp|{kind}": t(kind, lang, context="bcp") for kind in BCP_KINDS})
     # an event's subtype by its code (a code nsp does not know: its own words, in the script)
     words.update({f"subtype|{code}": subtype_label(code, lang) for code in SUBTYPE_WORDS})
     return json.dumps(words, ensure_ascii=False, separators=(",", ":"))
@@ -179,7 +190,7 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
     ops = operational_layers(prefix)
     events = [event_layer(prefix, c) for c in CATEGORIES]
     heat = heat_layer(prefix)
-    children = [*basemap(prefix, dark), areas, places(prefix, dark), lines, heat,
+    children = [*basemap(prefix, dark), areas, places(prefix, dark), crossing_points(prefix, dark), lines, heat,
                 ops["patrols"], ops["vessels"], ops["assets"], *events]
     if controls:
         children.append(dl.ScaleControl(position="bottomleft"))
@@ -257,6 +268,8 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
         _row(_line("#1f78b4", "8 4", width=3), t("patrol track", lang)),
         _row(html.Span("▲", className="nsp-legend-asset"), t("own asset: call sign, time since last report", lang)),
         _row(_line("#0b3c5d", "2 4", width=2, dot=True), t("vessel and its trail", lang)),
+        _row(html.Span(className="nsp-bcp-sym nsp-legend-bcp"),
+             t("border crossing point (road, rail, air, sea)", lang)),
         _row(svg.Svg(svg.Circle(cx=9, cy=9, r=8, fill="#ef8a62", fillOpacity=0.6), width=18, height=18,
                      className="nsp-legend-sym"), t("event density (when shown)", lang)),
     ]

@@ -180,6 +180,28 @@ def test_layer_toggles_hide_and_show_a_category(logged_in, live_server):
     assert not d.execute_script(asset_shown)
 
 
+def test_border_crossing_points_are_drawn_with_their_kind_and_can_be_switched_off(logged_in, live_server):
+    """The domain notes' ten crossing points (road, rail, air, sea): a gate symbol, the name as a
+    label, a tooltip that says when the position is approximate."""
+    d = logged_in
+    d.get(live_server + "/")
+    wait_for_sections(d)
+    shown = ("return Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-bcp'))"
+             ".filter(e => getComputedStyle(e).display !== 'none').map(e => e.getAttribute('title'))")
+    titles = wait(d).until(lambda x: (t := x.execute_script(shown)) and len(t) == 10 and t)
+    assert "border crossing point Terehova: road (position approximate)" in titles
+    assert "border crossing point Riga airport: air" in titles  # Natural Earth's: not approximate
+    _layer_toggle(d, "Crossing points").click()
+    wait(d, 5).until(lambda x: x.execute_script(shown) == [])
+    _layer_toggle(d, "Crossing points").click()
+    wait(d, 5).until(lambda x: len(x.execute_script(shown)) == 10)
+    d.get(live_server + "/?lang=lv")
+    wait_for_sections(d)
+    titles = wait(d).until(lambda x: (t := x.execute_script(shown)) and len(t) == 10 and t)
+    assert "robežšķērsošanas vieta Silene: autoceļa (novietojums aptuvens)" in titles
+    d.get(live_server + "/?lang=en")
+
+
 def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, live_server, picture_db):
     d = logged_in
     with db.connect(picture_db, autocommit=True) as conn:  # one for the 6 h download below, at least

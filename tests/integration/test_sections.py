@@ -317,5 +317,9 @@ def test_cli_load_and_derive(db_url, tmp_path):
     r = _run("derive", "--out", str(out))
     assert r.exit_code == 0 and "wrote 36 sections" in r.output
     assert out.read_bytes() == DEFAULT_OUT.read_bytes()  # deterministic
+    from geo import crossing_points
+
+    assert "wrote 10 border crossing points (6 placed by hand, approximate)" in r.output
+    assert (tmp_path / "derived_crossing_points.geojson").read_bytes() == crossing_points.DEFAULT_OUT.read_bytes()
     r = _run("load", str(out), "--actor", "ops")
     assert r.exit_code == 0 and "0 new, 36 updated, 0 removed" in r.output

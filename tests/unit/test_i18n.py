@@ -44,7 +44,7 @@ def _dynamic_texts() -> set[str]:
     import dashboard.app  # noqa: F401 - the pages register with the app
     from dashboard.auth import LOGIN_MESSAGES
     from dashboard.components.header import nav_links
-    from dashboard.components.mapview import LAYERS, MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS
+    from dashboard.components.mapview import BCP_KINDS, LAYERS, MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS
     from dashboard.pages.main import _COT_WORDS
     from dashboard.pages.wall import IMPACT_WORD
     from geo.picture import SUBTYPE_WORDS
@@ -61,7 +61,8 @@ def _dynamic_texts() -> set[str]:
             | set(MONTH_NAMES) | {f"month|{a}" for a in MONTH_ABBREVIATIONS}
             | {f"status|{v}" for v in STATUS_WORDS.values()}
             | {f"validation|{v}" for v in VALIDATION_WORDS.values()}
-            | {f"subtype|{v}" for v in SUBTYPE_WORDS.values()})
+            | {f"subtype|{v}" for v in SUBTYPE_WORDS.values()}
+            | {f"bcp|{k}" for k in BCP_KINDS})
 
 
 def _fields(text: str) -> set[str]:
@@ -103,7 +104,7 @@ def test_the_map_script_asks_only_for_words_the_page_gives_it():
     import json
     import re
 
-    from dashboard.components.mapview import MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS, map_words
+    from dashboard.components.mapview import BCP_KINDS, MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS, map_words
     from geo.picture import SUBTYPE_WORDS
 
     script = (ROOT / "assets" / "nsp_map.js").read_text()
@@ -114,7 +115,8 @@ def test_the_map_script_asks_only_for_words_the_page_gives_it():
     assert set(words) == (set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
                           | {f"status|{v}" for v in STATUS_WORDS.values()}
                           | {f"validation|{v}" for v in VALIDATION_WORDS.values()}
-                          | {f"subtype|{code}" for code in SUBTYPE_WORDS})
+                          | {f"subtype|{code}" for code in SUBTYPE_WORDS}
+                          | {f"bcp|{k}" for k in BCP_KINDS})
     assert words["subtype|suspect_uav"] == "aizdomīgs bezpilota gaisa kuģis"
     assert json.loads(map_words("en"))["subtype|suspect_uav"] == "suspect UAV"
     assert words["status|closed"] == "slēgts" and words["validation|rejected"] == "noraidīts"
