@@ -21,6 +21,7 @@ from dashboard import i18n
 from dashboard.components.mapview import BASEMAP_FILES
 from dashboard.settings import web_settings
 from geo.basemap import outside
+from nsp.settings import geo_settings
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
@@ -49,8 +50,8 @@ def _register_basemap(server) -> None:
 
     @server.route("/basemap/crossing_points.geojson")
     def basemap_crossing_points():
-        """The border crossing points (NSP_WEB_CROSSING_POINTS; geo/crossing_points.py)."""
-        path = web_settings().crossing_points
+        """The border crossing points (NSP_GEO_CROSSING_POINTS; geo/crossing_points.py)."""
+        path = geo_settings().crossing_points
         if not path or not Path(path).is_file():
             response = jsonify({"type": "FeatureCollection", "features": []})
             response.mimetype = "application/geo+json"

@@ -29,11 +29,6 @@ class WebSettings(BaseSettings):
         default=ASSETS_DIR / "geodata" / "latvia",
         description="folder of the offline basemap GeoJSON (countries, lakes, rivers, places)",
     )
-    crossing_points: Path | None = Field(
-        default=ASSETS_DIR / "sections" / "latvia_crossing_points.geojson",
-        description="GeoJSON of the border crossing points drawn on the maps (name, kind road|rail|air|sea, "
-                    "approximate); empty: none",
-    )
     home_country: str = Field(default="LVA", description="ISO alpha-3 of the country drawn as home land")
     bounds: tuple[float, float, float, float] = Field(
         default=(55.62, 20.9, 58.1, 28.3),

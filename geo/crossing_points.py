@@ -15,8 +15,8 @@ Ventspils and Liepāja.
   "position approximate".
 
 ``nsp sections derive`` writes them to ``assets/sections/latvia_crossing_points.geojson``
-(beside the sections: another country replaces both); the dashboard draws the file that
-``NSP_WEB_CROSSING_POINTS`` names.
+(beside the sections: another country replaces both); the dashboard's maps and the weekly
+snapshot draw the file that ``NSP_GEO_CROSSING_POINTS`` names (:func:`load`).
 """
 
 from __future__ import annotations
@@ -93,3 +93,13 @@ def write(collection: dict, out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
     out.write_text(text.replace(',{"type":"Feature"', ',\n{"type":"Feature"') + "\n", encoding="utf-8")
+
+
+def load() -> list[dict]:
+    """The features of the file NSP_GEO_CROSSING_POINTS names ([] when none is set or found)."""
+    from nsp.settings import geo_settings
+
+    path = geo_settings().crossing_points
+    if not path or not Path(path).is_file():
+        return []
+    return json.loads(Path(path).read_text(encoding="utf-8"))["features"]

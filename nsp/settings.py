@@ -59,6 +59,11 @@ class GeoSettings(BaseSettings):
         default=ASSETS_DIR / "sections" / "latvia_sections.geojson",
         description="default border sections loaded by `nsp sections load`",
     )
+    crossing_points: Path | None = Field(
+        default=ASSETS_DIR / "sections" / "latvia_crossing_points.geojson",
+        description="border crossing points drawn on the maps and the weekly snapshot (GeoJSON points: name, "
+                    "kind road|rail|air|sea, approximate); empty: none",
+    )
     # Region of interest for plausibility checks on incoming coordinates
     # (lon_min, lat_min, lon_max, lat_max). Latvia with a generous margin.
     roi: tuple[float, float, float, float] = (19.0, 54.5, 30.5, 59.5)

@@ -25,6 +25,7 @@ from pathlib import Path
 from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
+from geo import crossing_points
 from geo.snapshot import bundle, mapview, summary
 from geo.snapshot.settings import ExportSettings, export_settings
 from geo.snapshot.week import Week, zone
@@ -261,6 +262,7 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
         week_label=week.label, week_span=week.span_text(), tz=week.tz, sections_label=sections_label,
         sections=section_rows, patrols=conn.execute(queries["export_patrols_map"], params).fetchall(),
         events=markers, grid=cells, counts=per_cat, grid_deg=s.map_grid_deg,
+        crossing_points=crossing_points.load(),
     )
     ctx = summary.SummaryContext(week, sections_label, now, scope.user, s.summary_max_rows)
     data = summary.collect(conn, params, section_rows, ctx)

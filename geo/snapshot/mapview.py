@@ -125,6 +125,7 @@ class MapData:
     grid: dict[str, list] | None = None  # category -> cell rows, when aggregated
     counts: dict[str, int] = field(default_factory=dict)  # category -> events
     grid_deg: float = 0.05
+    crossing_points: list[dict] = field(default_factory=list)  # GeoJSON point features
 
 
 def _basemap(m: folium.Map) -> None:
@@ -191,6 +192,25 @@ def _coords(c, xs: list, ys: list) -> None:
             _coords(part, xs, ys)
 
 
+# a border crossing point: a gate, as on the dashboard (dashboard/assets/nsp.css .nsp-bcp-sym)
+BCP_SVG = ('<svg width="16" height="12" viewBox="0 0 16 12"><rect x="3.5" y="1.5" width="9" height="9" fill="#fff" '
+           'stroke="#1d2733" stroke-width="1.5"/><line x1="0" y1="6" x2="16" y2="6" stroke="#1d2733" '
+           'stroke-width="1.5"/></svg>')
+
+
+def _crossing_points(m: folium.Map, points: list[dict]) -> None:
+    """The border crossing points (geo/crossing_points.py), each with its kind in the tooltip
+    and, where placed by hand, "position approximate"."""
+    group = folium.FeatureGroup(name=f"Border crossing points ({len(points)})").add_to(m)
+    for f in points:
+        p = f["properties"]
+        lon, lat = f["geometry"]["coordinates"][:2]
+        tip = f"{p['name']}: {p['kind']} crossing point" + (" (position approximate)" if p.get("approximate") else "")
+        folium.Marker([lat, lon], icon=folium.DivIcon(html=BCP_SVG, icon_size=(16, 12), icon_anchor=(8, 6),
+                                                      class_name="nsp-bcp"),
+                      tooltip=html.escape(tip)).add_to(group)
+
+
 def _patrols(m: folium.Map, patrols: list[dict]) -> None:
     fc = {"type": "FeatureCollection", "features": [
         {"type": "Feature", "geometry": json.loads(p["geojson"]),
@@ -229,6 +249,7 @@ def _legend(data: MapData) -> str:
   <b>Section impact level</b>{levels}
   <div><svg width="28" height="8"><line x1="0" y1="4" x2="28" y2="4" stroke="#1b1b6f" stroke-width="2.5"
        stroke-dasharray="6 4"/></svg> patrol track</div>
+  <div>{BCP_SVG} border crossing point (road, rail, air, sea)</div>
   <div class="credit">Basemap: Made with Natural Earth. Map: Leaflet (BSD-2), Folium.</div>
 </div>"""
 
@@ -260,7 +281,7 @@ CSS = """
   #nsp-legend { bottom: 24px; right: 10px; max-width: 300px; }
   #nsp-legend .note { font-size: 12px; margin: 4px 0; color: #333; }
   #nsp-legend .credit { font-size: 11px; color: #555; margin-top: 4px; }
-  .nsp-event { background: none; border: none; }
+  .nsp-event, .nsp-bcp { background: none; border: none; }
   @media print { .leaflet-control-layers { display: none; } }
 </style>"""
 
@@ -279,6 +300,7 @@ def build(data: MapData, path: Path) -> None:
     _basemap(m)
     bounds = _sections(m, data.sections)
     _patrols(m, data.patrols)
+    _crossing_points(m, data.crossing_points)
     for cat, (label, _, _) in CATEGORIES.items():
         group = folium.FeatureGroup(name=f"{label} ({data.counts.get(cat, 0):,})").add_to(m)
         if data.grid is not None:

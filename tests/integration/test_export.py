@@ -178,6 +178,10 @@ def test_seeded_week_export(seeded, tmp_path):
     for level in ("low", "medium", "high", "critical"):
         assert f'stroke-width="{LEVEL_WEIGHTS[level]}"' in page and f"{LEVEL_BARS[level]} {level}" in page
     assert f'"weight": {LEVEL_WEIGHTS["critical"]}' in page  # LV-BY-02, critical this week
+    # the border crossing points, as on the dashboard, the hand-placed ones marked approximate
+    assert "Border crossing points (10)" in page and "border crossing point (road, rail, air, sea)" in page
+    assert "Terehova: road crossing point (position approximate)" in page
+    assert "Riga airport: air crossing point" in page and "Riga airport: air crossing point (" not in page
 
     # summary: per section, the level change, the late report flagged
     summary = (result.folder / "summary.html").read_text()
@@ -227,7 +231,7 @@ def test_map_switches_to_grid_above_the_marker_limit(seeded, tmp_path):
     result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana", "analyst"),
                                     settings=ExportSettings(pdf=False, map_max_markers=5))
     page = (result.folder / "snapshot.html").read_text()
-    assert page.count("className: 'nsp-cell nsp-") == 4 and "L.divIcon" not in page
+    assert page.count("className: 'nsp-cell nsp-") == 4 and page.count("L.divIcon(") == 10  # the crossing points' only
     assert result.counts["events"] == 10  # the files still have every event
 
 
