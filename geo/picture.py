@@ -234,6 +234,8 @@ def _event_props(r: dict) -> dict:
         props["desc"] = r["description"]
     if r["follow_ups"]:
         props.update(fu=r["follow_ups"], fut=r["follow_up_t"], fud=r["follow_up"])
+    if r["observed_by"]:  # the patrols that observed it (Art 24(2))
+        props["obs"] = r["observed_by"]
     return props
 
 
@@ -513,7 +515,8 @@ def operational_layer(scope: Scope, f: PictureFilter, zoom: float = 7, max_track
     patrol_fc = _fc([
         {"type": "Feature", "geometry": json.loads(r["track"]), "properties": {
             "unit": r["unit"], "mode": r["mode"], "from": _iso(r["started_at"]),
-            "to": _iso(r["ended_at"]), "km": None if r["length_km"] is None else round(r["length_km"], 1)}}
+            "to": _iso(r["ended_at"]), "km": None if r["length_km"] is None else round(r["length_km"], 1),
+            "ev": r["events"]}}
         for r in patrols
     ])
     asset_fc = _fc([

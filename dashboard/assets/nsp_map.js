@@ -364,6 +364,7 @@ window.nsp = Object.assign({}, window.nsp, {
                     `<tr><td>${esc(w("source"))}</td><td>${esc(p.src)}</td></tr>` +
                     `<tr><td>${esc(w("section"))}</td><td>${esc(p.sec)}</td></tr>` +
                     `<tr><td>${esc(w("distance to border"))}</td><td>${dist}</td></tr>` +
+                    (p.obs ? `<tr><td>${esc(w("observed by patrol"))}</td><td>${esc(p.obs)}</td></tr>` : "") +
                     (p.desc ? `<tr><td colspan="2" class="nsp-popup-text">${esc(p.desc)}</td></tr>` : "") +
                     (p.fu ? `<tr><th colspan="2">${esc(w("follow-up reports: {n}").replace("{n}", p.fu))}</th></tr>` +
                             `<tr><td>${esc(w("latest (UTC)"))}</td><td>${esc(p.fut)}</td></tr>` +
@@ -382,7 +383,8 @@ window.nsp = Object.assign({}, window.nsp, {
             },
             patrolEach: function (feature, layer, context) {
                 const p = feature.properties;
-                layer.bindTooltip(`${esc(w("patrol"))} ${esc(p.unit)} (${esc(p.mode)})<br>${esc(p.from)} – ${esc(p.to)}<br>${esc(p.km)} km`);
+                layer.bindTooltip(`${esc(w("patrol"))} ${esc(p.unit)} (${esc(p.mode)})<br>${esc(p.from)} – ${esc(p.to)}<br>${esc(p.km)} km` +
+                    (p.ev ? `<br>${esc(w("events observed: {n}").replace("{n}", p.ev))}` : ""));
             },
             assetPoint: function (feature, latlng, context) {
                 const p = feature.properties;

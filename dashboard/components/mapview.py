@@ -153,6 +153,7 @@ MAP_WORDS = (
     "zoom in or narrow the filter to see single events", "time (UTC)", "subtype", "impact", "confidence",
     "status", "source", "section", "distance to border", "patrol", "last report {age} ago", "{n} min ago",
     "follow-up reports: {n}", "latest (UTC)", "border crossing point", "position approximate",
+    "observed by patrol", "events observed: {n}",
 )
 # A crossing point's kind (context "bcp": in Latvian an adjective, "autoceļa robežšķērsošanas vieta").
 BCP_KINDS = ("road", "rail", "air", "sea")
@@ -268,11 +269,13 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
         _row(_line("#1f78b4", "8 4", width=3), t("patrol track", lang)),
         _row(html.Span("▲", className="nsp-legend-asset"), t("own asset: call sign, time since last report", lang)),
         _row(_line("#0b3c5d", "2 4", width=2, dot=True), t("vessel and its trail", lang)),
+        # the wall's compact legend: one line, and no density (the wall never shows it)
         _row(html.Span(className="nsp-bcp-sym nsp-legend-bcp"),
-             t("border crossing point (road, rail, air, sea)", lang)),
-        _row(svg.Svg(svg.Circle(cx=9, cy=9, r=8, fill="#ef8a62", fillOpacity=0.6), width=18, height=18,
-                     className="nsp-legend-sym"), t("event density (when shown)", lang)),
+             t("border crossing point", lang) if compact else t("border crossing point (road, rail, air, sea)", lang)),
     ]
+    if not compact:
+        ops.append(_row(svg.Svg(svg.Circle(cx=9, cy=9, r=8, fill="#ef8a62", fillOpacity=0.6), width=18, height=18,
+                                className="nsp-legend-sym"), t("event density (when shown)", lang)))
     groups = [(t("Border sections", lang), levels), (t("Events (shape = category)", lang), cats),
               (t("Impact", lang), sizes), (t("Operational", lang), ops)]
     return html.Div(

@@ -660,6 +660,8 @@ def layout(**query):
              "maxWidth": 140},
             {"field": "follow_ups", "headerName": t("Follow-ups", lang), "filter": "agNumberColumnFilter",
              "minWidth": 105, "maxWidth": 120},
+            # the patrols that observed it (patrol_event; 2019/1896 Art 24(2))
+            {"field": "observed_by", "headerName": t("Observed by", lang), "minWidth": 140},
             {"field": "description", "headerName": t("Report", lang), "minWidth": 260, "tooltipField": "description"},
         ],
         rowData=[],

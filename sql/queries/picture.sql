@@ -31,12 +31,17 @@ SELECT count(*) AS n
 -- The events themselves, newest first, with what the details popup shows: the report's own
 -- text and its follow-up reports (how many, and the latest: its time and text; the response,
 -- 2021/581 Art 9), texts cut to 200 characters so the payload stays bounded. The follow-ups
--- are one probe of event_parent_idx per event; only their first report is drawn.
+-- are one probe of event_parent_idx per event; only their first report is drawn. The patrols
+-- that observed it (patrol_event; Art 24(2)), as "unit (mode)": one probe of
+-- patrol_event_event_idx (0023), and row-level security keeps out a patrol the user may not see.
 SELECT e.id::text AS id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.category, e.subtype,
        to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS t, e.persons,
        nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz) AS impact, e.source_reliability, e.credibility, e.validation,
        nsp_status_at(e.id, e.status, e.closed_at, %(known_at)s::timestamptz) AS status, e.source, e.section_code, e.distance_to_border_m, left(e.description, 200) AS description,
-       coalesce(fu.n, 0) AS follow_ups, fu.t AS follow_up_t, left(fu.description, 200) AS follow_up
+       coalesce(fu.n, 0) AS follow_ups, fu.t AS follow_up_t, left(fu.description, 200) AS follow_up,
+       (SELECT string_agg(p.unit || ' (' || p.mode || ')', ', ' ORDER BY p.started_at, p.unit)
+          FROM patrol_event pe JOIN patrol p ON p.id = pe.patrol_id
+         WHERE pe.event_id = e.id) AS observed_by
   FROM event e
   LEFT JOIN LATERAL (
         SELECT count(*) OVER () AS n, c.description,
@@ -92,7 +97,10 @@ SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype,
        nsp_status_at(e.id, e.status, e.closed_at, %(known_at)s::timestamptz) AS status, e.validation,
        e.source_reliability, e.credibility, e.distance_to_border_m,
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, left(e.description, 200) AS description,
-       (SELECT count(*) FROM event c WHERE c.parent_id = e.id) AS follow_ups
+       (SELECT count(*) FROM event c WHERE c.parent_id = e.id) AS follow_ups,
+       (SELECT string_agg(p.unit || ' (' || p.mode || ')', ', ' ORDER BY p.started_at, p.unit)
+          FROM patrol_event pe JOIN patrol p ON p.id = pe.patrol_id
+         WHERE pe.event_id = e.id) AS observed_by
   FROM event e
  WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
  ORDER BY e.occurred_at DESC
@@ -218,9 +226,11 @@ SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board, s.length_km,
  ORDER BY s.code
 
 -- picture_patrols --
--- Patrol tracks that overlap the window (newest first), simplified to %(tolerance)s degrees.
+-- Patrol tracks that overlap the window (newest first), simplified to %(tolerance)s degrees,
+-- with the number of events each observed (patrol_event's primary key; those the user may see).
 SELECT p.id::text AS id, p.unit, p.mode, p.started_at, p.ended_at, p.length_km,
-       ST_AsGeoJSON(ST_Simplify(p.track, %(tolerance)s), 5) AS track
+       ST_AsGeoJSON(ST_Simplify(p.track, %(tolerance)s), 5) AS track,
+       (SELECT count(*) FROM patrol_event pe WHERE pe.patrol_id = p.id) AS events
   FROM patrol p
  WHERE p.started_at < %(end)s AND p.ended_at >= %(start)s
    AND (%(known_at)s::timestamptz IS NULL OR p.received_at <= %(known_at)s::timestamptz)

@@ -687,6 +687,12 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
                      (first,))
         conn.execute("UPDATE event SET parent_id = %s, description = 'All 3 returned' WHERE id = %s",
                      (first, follow))
+        patrol = conn.execute(
+            """INSERT INTO patrol (source, source_ref, unit, mode, started_at, ended_at, track)
+               VALUES ('popup-test', 'pt-1', 'SILENE-P7', 'foot', now() - interval '4 hours', now() - interval '2 hours',
+                       ST_Multi(ST_GeomFromText('LINESTRING(27.0 55.85, 27.05 55.86)', 4326)))
+               RETURNING id""").fetchone()["id"]
+        conn.execute("INSERT INTO patrol_event (patrol_id, event_id) VALUES (%s, %s)", (patrol, first))
     d.get(live_server + "/?sections=LV-BY-01&window=24h&source=popup-test")
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))
     wait(d).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 ** 9)
@@ -698,6 +704,7 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
     text = d.execute_script(popup_text)
     assert "Group of 3 persons stopped at the fence" in text and "All 3 returned" in text
     assert "group crossing attempt" in text and "group_crossing_attempt" not in text  # the subtype in words
+    assert "observed by patrol\tSILENE-P7 (foot)" in text  # Art 24(2): the patrol that saw it
     time.sleep(5)  # two refreshes of the layers
     wait(d, 3).until(lambda x: x.execute_script(popup_text) == text)
     screenshot(d, "main_event_popup")

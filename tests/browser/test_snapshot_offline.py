@@ -52,7 +52,9 @@ def test_snapshot_map_works_offline(conn, tmp_path, offline_driver):
     by_cat = {c: count(f".nsp-event.nsp-{c}") for c in ("unauthorised_border_crossing", "cross_border_crime",
                                                         "crisis_situation", "other")}
     assert by_cat == {"unauthorised_border_crossing": 5, "cross_border_crime": 3, "crisis_situation": 1, "other": 1}
-    assert count(".leaflet-control-layers-overlays input") == 6  # sections, patrols, 4 categories
+    # sections, patrols, crossing points, 4 categories
+    assert count(".leaflet-control-layers-overlays input") == 7
+    assert count(".leaflet-marker-icon.nsp-bcp") == 10
     assert count("path.nsp-outside") == 1  # grey where the basemap's data ends
     # the map opens with every section clear of the title, the layer switch and the legend
     # (the legend used to cover the Belarusian border's events)

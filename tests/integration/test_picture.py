@@ -536,6 +536,44 @@ def test_the_walls_sections_carry_the_change_against_the_previous_window(pic):
     assert "events, against the 24h before" in page
 
 
+def test_an_event_names_the_patrols_that_observed_it_and_a_patrol_counts_its_events(pic, tmp_path):
+    """Art 24(2): events and operations traceable to one another. A GPX waypoint links the
+    event (ingested through the real pipeline); the popup and the list name the patrol, its
+    track's tooltip counts the event; a restricted patrol is not named to whom may not see it."""
+    from ingest.pipeline import ingest_file
+    from tests.unit.test_gpx import HEAD, trkpt, wpt
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    seen = insert_event(pic, code="LV-BY-01", source="silene-board", ref="EV-42", impact="high",
+                        occurred_at=now - timedelta(hours=2), lon=27.0, lat=55.85)
+    stamp = lambda m: (now - timedelta(minutes=m)).strftime("%Y-%m-%dT%H:%M:%SZ")  # noqa: E731
+    points = "".join(trkpt(55.85 + i * 0.002, 27.0 + i * 0.002, stamp(150 - 10 * i)) for i in range(5))
+    gpx = tmp_path / "patrol.gpx"
+    gpx.write_text(HEAD + wpt(55.85, 27.0, stamp(120), desc="group seen; event: EV-42")
+                   + f"<trk><name>SILENE-P7</name><type>foot</type><trkseg>\n{points}</trkseg></trk>\n</gpx>\n")
+    summary = ingest_file(gpx, source="silene-board")
+    assert summary.quarantined == 0, summary.reasons
+
+    def popup(scope):
+        ev = picture.events_layer(scope, window())
+        [props] = [f["properties"] for fc in ev["layers"].values() for f in fc["features"]
+                   if f["properties"].get("id") == seen]
+        return props
+
+    assert popup(OFFICER)["obs"] == "SILENE-P7 (foot)"
+    [row] = [r for r in picture.event_rows(OFFICER, window()) if r["id"] == seen]
+    assert row["observed_by"] == "SILENE-P7 (foot)"
+    patrols = picture.operational_layer(OFFICER, window())["patrols"]["features"]
+    counts = {p["properties"]["unit"]: p["properties"]["ev"] for p in patrols}
+    assert counts["SILENE-P7"] == 1 and counts["DAUG-07"] == 0  # the seed's patrol observed none
+    assert popup(BY01)["obs"] == "SILENE-P7 (foot)"  # the commander's own section
+    pic.execute("UPDATE patrol SET restricted = true WHERE unit = 'SILENE-P7'")  # need-to-know
+    assert "obs" not in popup(BY01) and popup(OFFICER)["obs"] == "SILENE-P7 (foot)"
+    others = [p for fc in picture.events_layer(OFFICER, window())["layers"].values() for p in fc["features"]
+              if p["properties"].get("id") != seen]
+    assert others and not any("obs" in p["properties"] for p in others)  # only where there is one
+
+
 def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
     from dashboard.app import server
     from dashboard.i18n import COOKIE, current
