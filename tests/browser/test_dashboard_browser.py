@@ -805,8 +805,9 @@ def test_a_watch_officer_changes_an_events_impact_from_the_list(logged_in, live_
     wait(d).until(lambda x: "armed group reported by the patrol" in x.find_element(By.ID, "main-event-history").text)
     assert d.find_element(By.ID, "main-event-reason").get_attribute("value") == ""
     screenshot(d, "main_event_decision")
+    # very high now: the map's next update (a callback of its own, after the list's) makes it pulse
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .nsp-ev.nsp-pulse"))
     # closed: the list says so, and the map draws it faded (and no longer pulsing) at its next refresh
-    assert d.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .nsp-ev.nsp-pulse")
     d.find_element(By.ID, "main-event-reason").send_keys("group apprehended")
     d.find_element(By.ID, "main-event-close").click()
     wait(d).until(lambda x: _grid_column(x, "status_text") == ["closed"])
