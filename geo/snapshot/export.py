@@ -26,6 +26,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from geo import crossing_points
+from geo.picture import subtype_words
 from geo.snapshot import bundle, mapview, summary
 from geo.snapshot.settings import ExportSettings, export_settings
 from geo.snapshot.week import Week, zone
@@ -229,7 +230,7 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
             for r in counted:
                 when = datetime.fromisoformat(r[ix["occurred_at"]]).astimezone(tz).strftime("%a %d.%m %H:%M")
                 # the popup: ... the report's text, and its follow-ups (filled in after the stream)
-                marker = [r[ix["lat"]], r[ix["lon"]], r[ix["impact"]], when, r[ix["subtype"]],
+                marker = [r[ix["lat"]], r[ix["lon"]], r[ix["impact"]], when, subtype_words(r[ix["subtype"]]),
                           r[ix["persons"]], r[ix["section_code"]], r[ix["source"]],
                           (r[ix["description"]] or "")[:200], 0, None]
                 markers[r[cat_i]].append(marker)

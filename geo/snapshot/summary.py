@@ -19,6 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from geo.picture import subtype_words
 from geo.snapshot.mapview import CATEGORIES
 from geo.snapshot.week import Week, zone
 from nsp.queries import queries
@@ -89,6 +90,7 @@ def collect(conn, params: dict, section_rows: list[dict], ctx: SummaryContext) -
         e["late"] = e["delay_s"] is not None and e["delay_s"] > 24 * 3600
         e["delay_text"] = _delay_text(e["delay_s"] or 0)
         e["category_label"] = CATEGORIES[e["category"]][0]
+        e["subtype"] = subtype_words(e["subtype"])  # "suspect UAV", as on the dashboard
     return {
         "section_rows": rows, "totals": totals, "days": days,
         "level_changes": conn.execute(queries["summary_level_changes"], p).fetchall(),

@@ -58,7 +58,7 @@ def seed_week(conn) -> None:
                                   geom, persons, impact, description)
                VALUES ('seed', %s, %s, %s, %s, %s, %s, pg_temp.inside(%s, %s), %s, %s,
                        'seeded, "quoted" — Krāslava')""",
-            (ref, cat, "group" if cat == "unauthorised_border_crossing" else None, occurred,
+            (ref, cat, "group_crossing_attempt" if cat == "unauthorised_border_crossing" else None, occurred,
              occurred + timedelta(hours=delay) if delay is not None else None,
              occurred + timedelta(hours=(delay or 0) + 1), section, i, persons, impact),
         )
@@ -188,6 +188,10 @@ def test_seeded_week_export(seeded, tmp_path):
     assert "LV-BY-02" in summary and "critical" in summary and "mass crossing attempts" in summary
     assert "1 reported more than 24 hours" in summary
     assert "1 d 6 h 00 min" in summary  # e1: reported 30 h after it occurred
+    # subtypes in words, as on the dashboard; the files keep the feed's code
+    assert "group crossing attempt" in summary and "group_crossing_attempt" not in summary
+    assert '"group crossing attempt"' in page
+    assert "group_crossing_attempt" in (result.folder / "events.csv").read_text(encoding="utf-8-sig")
     assert "<svg" in summary
 
     # audit row: who, week, sections
