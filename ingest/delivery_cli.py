@@ -272,7 +272,9 @@ def _write_history(sc, out: Path) -> dict[str, int]:
 @click.option("--max-files", type=click.IntRange(1), default=None, help="live mode: stop after N files")
 @click.option("--ais-udp", "ais_udp", metavar="HOST:PORT", default=None,
               help="live mode: send AIS as a receiver does, a sentence a UDP datagram (to `nsp listen`), not as files")
-def scenario(days, out, seed, end, live, speed, every, max_files, ais_udp):
+@click.option("--cot-udp", "cot_udp", metavar="HOST:PORT", default=None,
+              help="live mode: send own assets' CoT as ATAK does, an event a UDP datagram (to `nsp listen`), not as files")
+def scenario(days, out, seed, end, live, speed, every, max_files, ais_udp, cot_udp):
     """Write a plausible week of Latvia as feed files (GeoJSON, NDJSON, CSV, GPX, CoT, AIS).
 
     Crossing attempts on the Belarusian border (groups of 5-40, mostly at night, around
@@ -292,19 +294,21 @@ def scenario(days, out, seed, end, live, speed, every, max_files, ais_udp):
     if live is not None:
         stop = _stop_event()
         click.echo(f"live scenario into {live} (speed {speed}); Ctrl-C to stop", err=True)
-        udp = None
-        if ais_udp:
-            from ingest.listen import ListenError, parse_address
+        from ingest.listen import ListenError, parse_address
 
+        def udp(value):
+            if not value:
+                return None
             try:
-                a = parse_address(ais_udp, "127.0.0.1")
+                a = parse_address(value, "127.0.0.1")
             except ListenError as exc:
                 raise click.UsageError(str(exc)) from exc
-            udp = (a.host, a.port)
-        feed = Live(live, seed=seed, speed=speed, every=every, ais_udp=udp)
+            return (a.host, a.port)
+
+        feed = Live(live, seed=seed, speed=speed, every=every, ais_udp=udp(ais_udp), cot_udp=udp(cot_udp))
         n = feed.run(stop, max_files)
-        click.echo(f"wrote {n} live file(s)" + (f", sent {feed.ais_sent} AIS sentence(s) to {ais_udp}" if udp else ""),
-                   err=True)
+        click.echo(f"wrote {n} live file(s)" + (f", sent {feed.ais_sent} AIS sentence(s) to {ais_udp}" if ais_udp else "")
+                   + (f", sent {feed.cot_sent} CoT event(s) to {cot_udp}" if cot_udp else ""), err=True)
 
 
 # ------------------------------------------------------------------------- nsp demo

@@ -31,10 +31,16 @@ DEMO_FEEDS = (
 )
 
 
-def _free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def _free_udp_ports(n: int) -> list[int]:
+    """``n`` distinct free UDP ports on loopback (all bound at once, so none is given twice)."""
+    socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
+    try:
+        for s in socks:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
 
 
 def nsp_command(*args: str) -> list[str]:
@@ -50,19 +56,21 @@ class Demo:
         self.days, self.speed, self.port, self.serve = days, speed, port, serve
         self.seed, self.concurrency = seed, concurrency
         self.children: dict[str, subprocess.Popen] = {}
-        self.ais_port = _free_udp_port()
+        self.ais_port, self.tak_port = _free_udp_ports(2)
 
     def commands(self) -> dict[str, list[str]]:
-        # the live AIS goes over UDP, as a receiver sends it, through `nsp listen` into the
-        # inbox's ais/ folder (the history's AIS is files)
-        ais = f"127.0.0.1:{self.ais_port}"
+        # the live AIS and own assets' CoT go over UDP, as a receiver and ATAK devices send
+        # them, through `nsp listen` into the inbox's ais/ and tak/ folders (the history's are files)
+        ais, tak = f"127.0.0.1:{self.ais_port}", f"127.0.0.1:{self.tak_port}"
         cmds = {
             "watch": nsp_command("watch", str(self.inbox)),
-            "listen": nsp_command("listen", "--format", "ais", "--udp", ais, "--out", str(self.inbox / "ais"),
-                                  "--name", "live-udp", "--flush-seconds", "3"),
+            "listen-ais": nsp_command("listen", "--format", "ais", "--udp", ais, "--out", str(self.inbox / "ais"),
+                                      "--name", "live-udp", "--flush-seconds", "3"),
+            "listen-tak": nsp_command("listen", "--format", "cot", "--udp", tak, "--out", str(self.inbox / "tak"),
+                                      "--name", "live-udp", "--flush-seconds", "3"),
             "worker": nsp_command("worker", "--concurrency", str(self.concurrency)),
             "live": nsp_command("scenario", "--live", str(self.inbox), "--speed", str(self.speed),
-                                "--seed", str(self.seed), "--ais-udp", ais),
+                                "--seed", str(self.seed), "--ais-udp", ais, "--cot-udp", tak),
         }
         if self.serve and self.dashboard_available():
             cmds["serve"] = nsp_command("serve", "--port", str(self.port))
@@ -150,7 +158,7 @@ class Demo:
         for name, argv in commands.items():
             # Own process group: a Ctrl-C reaches the children through us, in order.
             self.children[name] = subprocess.Popen(argv, start_new_session=True, env=env)
-            echo(f"started {name:<7} pid {self.children[name].pid}: nsp {' '.join(argv[3:])}")
+            echo(f"started {name:<10} pid {self.children[name].pid}: nsp {' '.join(argv[3:])}")
         if "serve" in self.children:
             base = f"http://127.0.0.1:{self.port}"
             echo(f"\nmain view  {base}/   (log in as one of the users below)")

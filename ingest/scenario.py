@@ -549,11 +549,13 @@ class Live:
     )
 
     def __init__(self, out: Path, seed: int = 1, speed: float = 1.0, every: float = 4.0,
-                 start: datetime | None = None, ais_udp: tuple[str, int] | None = None):
+                 start: datetime | None = None, ais_udp: tuple[str, int] | None = None,
+                 cot_udp: tuple[str, int] | None = None):
         self.out, self.speed, self.every = out, speed, every
-        # AIS as a receiver sends it, one sentence a UDP datagram to `nsp listen`, instead of files
-        self.ais_udp = ais_udp
-        self.ais_sent = 0
+        # AIS as a receiver sends it, one sentence a UDP datagram to `nsp listen`, and own
+        # assets' CoT as ATAK devices send it, one event a datagram, instead of files
+        self.ais_udp, self.cot_udp = ais_udp, cot_udp
+        self.ais_sent = self.cot_sent = 0
         self.start = (start or datetime.now(UTC)).replace(microsecond=0)
         # the event clock's scenario: its window opens now (what came before is the history's)
         self.scenario = Scenario(seed=seed + 1, end=self.start + timedelta(days=36500), days=36500)
@@ -613,7 +615,15 @@ class Live:
         if len(paths) >= room:
             return paths
         self.n += 1
-        if rng.random() < 0.5:
+        cot = rng.random() < 0.5  # own assets' positions, else AIS
+        if cot and self.cot_udp:
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
+                for i, (callsign, cot_type, _, _) in enumerate(OWN_ASSETS):
+                    p, speed = sc._own_position(i, now)
+                    udp.sendto(sc.cot_event(f"ANDROID-{callsign}", cot_type, now, p, 5, callsign=callsign,
+                                            speed=speed).encode(), self.cot_udp)
+                    self.cot_sent += 1
+        elif cot:
             data = ['<?xml version="1.0" encoding="UTF-8"?>\n']
             for i, (callsign, cot_type, _, _) in enumerate(OWN_ASSETS):
                 p, speed = sc._own_position(i, now)

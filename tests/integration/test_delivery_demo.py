@@ -24,12 +24,13 @@ def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_pat
         wait_for(lambda: list(inbox.glob("*/processed/live-*")), 180, "a live file to be processed")
         # the live AIS comes over UDP, one sentence a datagram, through `nsp listen`
         wait_for(lambda: list(inbox.glob("ais/processed/live-udp-*.nmea")), 180, "AIS heard over UDP, loaded")
+        wait_for(lambda: list(inbox.glob("tak/processed/live-udp-*.cot")), 180, "CoT heard over UDP, loaded")
     finally:
         stop.set()
         runner.join(90)
     assert result == [0], lines
-    assert set(demo.children) == {"watch", "listen", "worker", "live"}
-    assert {n: p.returncode for n, p in demo.children.items()} == {"watch": 0, "listen": 0, "worker": 0, "live": 0}
+    assert set(demo.children) == {"watch", "listen-ais", "listen-tak", "worker", "live"}
+    assert {n: p.returncode for n, p in demo.children.items()} == dict.fromkeys(demo.children, 0)
     sources = {r["source"] for r in conn.execute("SELECT DISTINCT source FROM event")}
     assert "daugavpils-board" in sources
     positions = conn.execute("SELECT count(*) AS n FROM asset_position").fetchone()["n"]
