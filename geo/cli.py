@@ -109,7 +109,7 @@ def derive_cmd(out: Path | None):
 
     points = crossing_points.derive()
     beside = out.with_name(out.stem.removesuffix("_sections") + "_crossing_points.geojson")
-    crossing_points.write(points, beside)
+    derive.write(points, beside)
     approx = sum(f["properties"]["approximate"] for f in points["features"])
     click.echo(f"wrote {len(points['features'])} border crossing points ({approx} placed by hand, approximate) "
                f"to {beside}")

@@ -63,12 +63,13 @@ def derive(geodata_dir: Path = GEODATA_DIR) -> dict:
     """Latvia's crossing points as a GeoJSON FeatureCollection (EPSG:4326)."""
     to_metric = Transformer.from_crs(4326, METRIC, always_xy=True).transform
     to_wgs = Transformer.from_crs(METRIC, 4326, always_xy=True).transform
-    borders: dict[str, list] = {}
+    parts: dict[str, list] = {}
     for f in _features(geodata_dir / "border_lines.geojson"):
-        borders.setdefault(f["properties"]["neighbour"], []).append(shapely.geometry.shape(f["geometry"]))
+        parts.setdefault(f["properties"]["neighbour"], []).append(shapely.geometry.shape(f["geometry"]))
+    borders = {n: transform(to_metric, shapely.union_all(p)) for n, p in parts.items()}  # metric, once
     out = []
     for name, kind, neighbour, (lon, lat) in LAND:
-        line = transform(to_metric, shapely.union_all(borders[neighbour]))
+        line = borders[neighbour]
         placed = transform(to_metric, Point(lon, lat))
         on_line = nearest_points(line, placed)[0]
         x, y = to_wgs(on_line.x, on_line.y)
@@ -87,12 +88,6 @@ def _feature(name, kind, neighbour, lon, lat, approximate: bool, moved_m: int) -
                            "source": "placed by hand (approximate), on the Natural Earth border line"
                            if approximate else "Natural Earth"},
             "geometry": {"type": "Point", "coordinates": [round(lon, 5), round(lat, 5)]}}
-
-
-def write(collection: dict, out: Path) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(collection, ensure_ascii=False, separators=(",", ":"))
-    out.write_text(text.replace(',{"type":"Feature"', ',\n{"type":"Feature"') + "\n", encoding="utf-8")
 
 
 def load() -> list[dict]:

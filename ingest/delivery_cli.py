@@ -71,6 +71,16 @@ def watch(directory: Path, source: str, poll_seconds: float, keep_processed_days
 # ----------------------------------------------------------------------- nsp listen
 
 
+def _addresses(values, default_host: str) -> list:
+    """``[HOST:]PORT`` options as ingest.listen.Address; a bad one is a usage error."""
+    from ingest.listen import ListenError, parse_address
+
+    try:
+        return [parse_address(v, default_host) for v in values]
+    except ListenError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
 @click.command("listen")
 @click.option("--format", "fmt", type=click.Choice(["ais", "cot", "geojson"]), required=True,
               help="what arrives: AIS NMEA sentences, Cursor on Target events, or newline-delimited GeoJSON")
@@ -102,18 +112,14 @@ def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records
     """
     import asyncio
 
-    from ingest.listen import Collector, Listener, ListenError, parse_address
+    from ingest.listen import Collector, Listener
     from ingest.worker import setup_logging
 
     setup_logging()
     if not udp and not tcp and not connect:
         raise click.UsageError("give at least one --udp, --tcp or --connect address")
-    try:
-        udp_addrs = [parse_address(a, host) for a in udp]
-        tcp_addrs = [parse_address(a, host) for a in tcp]
-        connect_addrs = [parse_address(a, "127.0.0.1") for a in connect]
-    except ListenError as exc:
-        raise click.UsageError(str(exc)) from exc
+    udp_addrs, tcp_addrs = _addresses(udp, host), _addresses(tcp, host)
+    connect_addrs = _addresses(connect, "127.0.0.1")
     out.mkdir(parents=True, exist_ok=True)
     collector = Collector(out.resolve(), fmt, prefix or fmt, max_records)
     listener = Listener(collector, udp_addrs, tcp_addrs, flush_seconds, _listen.max_message_bytes,
@@ -294,15 +300,10 @@ def scenario(days, out, seed, end, live, speed, every, max_files, ais_udp, cot_u
     if live is not None:
         stop = _stop_event()
         click.echo(f"live scenario into {live} (speed {speed}); Ctrl-C to stop", err=True)
-        from ingest.listen import ListenError, parse_address
-
         def udp(value):
             if not value:
                 return None
-            try:
-                a = parse_address(value, "127.0.0.1")
-            except ListenError as exc:
-                raise click.UsageError(str(exc)) from exc
+            [a] = _addresses([value], "127.0.0.1")
             return (a.host, a.port)
 
         feed = Live(live, seed=seed, speed=speed, every=every, ais_udp=udp(ais_udp), cot_udp=udp(cot_udp))

@@ -36,7 +36,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache, reduce
+from functools import reduce
 from operator import xor
 from pathlib import Path
 
@@ -112,7 +112,6 @@ class CotFramer(Framer):
 FRAMERS: dict[str, type[Framer]] = {"ais": LineFramer, "geojson": LineFramer, "cot": CotFramer}
 
 
-@lru_cache(maxsize=8)
 def nmea_tag_block(fields: str) -> bytes:
     """``c:1764680000`` -> ``\\c:1764680000*hh\\`` (the checksum XORs the characters between
     the backslash and the star, as in a sentence)."""
@@ -120,14 +119,17 @@ def nmea_tag_block(fields: str) -> bytes:
     return b"\\" + fields.encode("ascii") + b"*%02X\\" % checksum
 
 
+def _untimed(line: bytes) -> bool:
+    """An AIS sentence with neither a tag block nor a time after its checksum."""
+    if line[:1] not in (b"!", b"$"):  # a tag block already, or not a sentence (the parser says so)
+        return False
+    return line[-3:-2] == b"*" or not _HAS_SUFFIX_TIME.search(line)  # "...*5C,1714550400": timed
+
+
 def stamp_ais(line: bytes, received: float) -> bytes:
     """An AIS sentence with its reception time: a tag block ``c:`` when it has neither a tag
     block nor a time after its checksum; otherwise the line as it came."""
-    if line[:1] not in (b"!", b"$"):  # a tag block already, or not a sentence (the parser says so)
-        return line
-    if line[-3:-2] != b"*" and _HAS_SUFFIX_TIME.search(line):  # "...*5C,1714550400": timed already
-        return line
-    return nmea_tag_block(f"c:{int(received)}") + line  # cached: one second's lines share it
+    return nmea_tag_block(f"c:{int(received)}") + line if _untimed(line) else line
 
 
 # ------------------------------------------------------------------- collecting
@@ -137,7 +139,7 @@ def stamp_ais(line: bytes, received: float) -> bytes:
 class _Held:
     """An AIS fragment group that a flush found incomplete."""
 
-    key: tuple
+    first: bytes  # the group's first line
     flushes: int = 0
 
 
@@ -159,9 +161,9 @@ class Collector:
     _seq: int = 0
 
     def add(self, messages: list[bytes], received: float | None = None) -> None:
-        if self.fmt == "ais":
-            received = time.time() if received is None else received
-            messages = [stamp_ais(m, received) for m in messages]
+        if self.fmt == "ais":  # one tag block for what arrived together (stamp_ais, per line)
+            tag = nmea_tag_block(f"c:{int(time.time() if received is None else received)}")
+            messages = [tag + m if _untimed(m) else m for m in messages]
         self.messages.extend(messages)
         self.held_bytes += sum(len(m) for m in messages)
         # while writing fails, only the timer tries again (not every arriving message)
@@ -203,8 +205,8 @@ class Collector:
         if self.fmt == "ais" and not final:
             cut = self._open_group_start()
             if cut < len(self.messages):
-                key = tuple(self.messages[cut:cut + 1])
-                held = self._held if self._held and self._held.key == key else _Held(key)
+                first = self.messages[cut]
+                held = self._held if self._held and self._held.first == first else _Held(first)
                 held.flushes += 1
                 self._held = held
                 if held.flushes > HELD_FLUSHES:  # a fragment was lost: write the group as it is
@@ -349,12 +351,10 @@ class Listener:
                 t.close()
             for s in servers:
                 s.close()
-            for task in clients:
+            tasks = {*clients, *self._connections}  # a connection writes what it left when cancelled
+            for task in tasks:
                 task.cancel()
-            await asyncio.gather(*clients, return_exceptions=True)
-            for task in list(self._connections):  # each writes what its connection left
-                task.cancel()
-            await asyncio.gather(*self._connections, return_exceptions=True)
+            await asyncio.gather(*tasks, return_exceptions=True)
             self.collector.flush(final=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,

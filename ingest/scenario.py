@@ -616,29 +616,29 @@ class Live:
             return paths
         self.n += 1
         cot = rng.random() < 0.5  # own assets' positions, else AIS
-        if cot and self.cot_udp:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                for i, (callsign, cot_type, _, _) in enumerate(OWN_ASSETS):
-                    p, speed = sc._own_position(i, now)
-                    udp.sendto(sc.cot_event(f"ANDROID-{callsign}", cot_type, now, p, 5, callsign=callsign,
-                                            speed=speed).encode(), self.cot_udp)
-                    self.cot_sent += 1
-        elif cot:
-            data = ['<?xml version="1.0" encoding="UTF-8"?>\n']
+        if cot:
+            messages = []
             for i, (callsign, cot_type, _, _) in enumerate(OWN_ASSETS):
                 p, speed = sc._own_position(i, now)
-                data.append(sc.cot_event(f"ANDROID-{callsign}", cot_type, now, p, 5,
-                                         callsign=callsign, speed=speed))
-            paths.append(write_atomic(self.out / "tak" / f"live-{stamp}-{self.n}.cot", "".join(data).encode()))
-        elif self.ais_udp:
-            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-                for line in sc.ais_lines(now, with_static=self.n % 20 == 1, tagged=False):
-                    udp.sendto((line + "\r\n").encode(), self.ais_udp)
-                    self.ais_sent += 1
+                messages.append(sc.cot_event(f"ANDROID-{callsign}", cot_type, now, p, 5, callsign=callsign,
+                                             speed=speed))
+            udp, folder, name = self.cot_udp, "tak", f"live-{stamp}-{self.n}.cot"
+            data = '<?xml version="1.0" encoding="UTF-8"?>\n' + "".join(messages)
         else:
-            lines = sc.ais_lines(now, with_static=self.n % 20 == 1)
-            paths.append(write_atomic(self.out / "ais" / f"live-{stamp}-{self.n}.nmea",
-                                      ("\r\n".join(lines) + "\r\n").encode()))
+            messages = [line + "\r\n" for line in
+                        sc.ais_lines(now, with_static=self.n % 20 == 1, tagged=not self.ais_udp)]
+            udp, folder, name = self.ais_udp, "ais", f"live-{stamp}-{self.n}.nmea"
+            data = "".join(messages)
+        if udp:  # a message a datagram, as a device or a receiver sends them
+            with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+                for m in messages:
+                    sock.sendto(m.encode(), udp)
+            if cot:
+                self.cot_sent += len(messages)
+            else:
+                self.ais_sent += len(messages)
+        else:
+            paths.append(write_atomic(self.out / folder / name, data.encode()))
         return paths
 
     def run(self, stop: threading.Event, max_files: int | None = None) -> int:

@@ -48,14 +48,18 @@ class DropFolder:
     keep_processed_days: float = 0  # 0: keep loaded files for ever
     last_prune: float = float("-inf")
 
+    @staticmethod
+    def is_source_dir(entry: Path) -> bool:
+        """A sub-folder whose name is its files' source (not processed/ nor failed/)."""
+        return entry.is_dir() and entry.name not in SKIP_DIRS and bool(SOURCE_NAME.match(entry.name))
+
     def candidates(self) -> list[tuple[Path, str]]:
         """Files directly in the folder (--source) and in its source sub-folders."""
         out: list[tuple[Path, str]] = []
         for entry in sorted(self.root.iterdir()):
             if entry.is_file() and not incomplete(entry.name):
                 out.append((entry, self.source))
-            elif (entry.is_dir() and entry.name not in SKIP_DIRS
-                  and SOURCE_NAME.match(entry.name)):
+            elif self.is_source_dir(entry):
                 out.extend((f, entry.name) for f in sorted(entry.iterdir())
                            if f.is_file() and not incomplete(f.name))
         return out
@@ -101,9 +105,7 @@ class DropFolder:
         if self.keep_processed_days <= 0:
             return 0
         cutoff = (time.time() if now is None else now) - self.keep_processed_days * 86400
-        folders = [self.root / PROCESSED] + [
-            d / PROCESSED for d in self.root.iterdir()
-            if d.is_dir() and d.name not in SKIP_DIRS and SOURCE_NAME.match(d.name)]
+        folders = [self.root / PROCESSED] + [d / PROCESSED for d in self.root.iterdir() if self.is_source_dir(d)]
         removed = 0
         for folder in folders:
             if not folder.is_dir():

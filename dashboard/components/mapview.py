@@ -68,8 +68,8 @@ def places(prefix: str, dark: bool) -> dl.GeoJSON:
 
 
 def crossing_points(prefix: str, dark: bool) -> dl.GeoJSON:
-    """Border crossing points (NSP_WEB_CROSSING_POINTS): a gate symbol and the name; the
-    tooltip gives the kind, the neighbour and whether the position is approximate."""
+    """Border crossing points (NSP_GEO_CROSSING_POINTS): a gate symbol and the name; the
+    tooltip gives the kind and whether the position is approximate."""
     return dl.GeoJSON(id=f"{prefix}-crossing-points", url="/basemap/crossing_points.geojson",
                       pointToLayer=ns("crossingPoint"), hideout={"dark": dark})
 
