@@ -124,9 +124,12 @@ def update_wall_sections(_n, state: dict, sent: list | None = None) -> tuple:
     # "restricted": a wall of some sections only (a kiosk token with sections), whose overview
     # is those sections rather than the whole country
     lang = state.get("lang", "en")
+    restricted = not scope.all_sections
+    overview = (picture.union_bounds(layer["bounds"], list(layer["bounds"])) if restricted else None) or national_bounds()
     (lines, areas), digests = mapview.changed_only([layer["lines"], layer["areas"]], sent)
     return (lines, areas,
-            {"bounds": layer["bounds"], "active": active, "restricted": not scope.all_sections, "lang": lang},
+            {"bounds": layer["bounds"], "active": active, "restricted": restricted, "overview": overview,
+             "lang": lang},
             _sections_panel(rows, lang), digests)
 
 
@@ -145,17 +148,18 @@ def update_wall_alerts(_n, state: dict) -> tuple:
 
 def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
     """The next view of the rotation: the overview (national; for a wall of some sections,
-    all of them), then each active section, then the overview again."""
+    all of them), then each active section, then the overview again. The view goes to
+    ``wall-target``; nsp.wall.fit (nsp_wall.js) moves the map there, clear of the banners."""
     info = info or {}
     views = [None] + [c for c in info.get("active", []) if c in info.get("bounds", {})]
     step = ((step or 0) + 1) % len(views)
     code = views[step]
-    if code is None and info.get("restricted") and info.get("bounds"):
-        box = picture.union_bounds(info["bounds"], list(info["bounds"]))
-        return ({"bounds": box, "transition": "flyToBounds", "options": {"padding": [60, 60]}}, step,
-                t("all sections", info.get("lang", "en")))
+    lang = info.get("lang", "en")
+    if code is None and info.get("restricted") and info.get("overview"):
+        view = {"bounds": info["overview"], "transition": "flyToBounds", "options": {"padding": [60, 60]}}
+        return view, step, t("all sections", lang)
     if code is None:
-        return {"bounds": national_bounds(), "transition": "flyToBounds"}, step, t("national", info.get("lang", "en"))
+        return {"bounds": national_bounds(), "transition": "flyToBounds"}, step, t("national", lang)
     box = picture.union_bounds(info["bounds"], [code])
     return {"bounds": box, "transition": "flyToBounds", "options": {"padding": [60, 60]}}, step, code
 
@@ -217,6 +221,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
         dcc.Store(id="wall-section-digests"),
         dcc.Store(id="wall-info"),
         dcc.Store(id="wall-step", data=0),
+        dcc.Store(id="wall-target"),  # the rotation's view; none: the overview (wall-info)
         dcc.Interval(id="wall-refresh", interval=s.refresh_seconds * 1000),
         dcc.Interval(id="wall-clock-tick", interval=1000),
         dcc.Interval(id="wall-rotate", interval=max(s.rotation_seconds, 1) * 1000,
@@ -263,10 +268,18 @@ for _fn, _outs, _more in ((update_wall_layers, LAYER_OUTPUTS, [State("wall-layer
              prevent_initial_call=True)(_fn)
 
 callback(
-    Output("wall-map", "viewport"), Output("wall-step", "data"), Output("wall-view", "children"),
+    Output("wall-target", "data"), Output("wall-step", "data"), Output("wall-view", "children"),
     Input("wall-rotate", "n_intervals"), State("wall-info", "data"), State("wall-step", "data"),
     prevent_initial_call=True,
 )(rotate_wall)
+
+# The map's view, fitted below the header and the banners: again when a banner comes or goes,
+# so no banner hides a border (the initial fit, build_map's boundsOptions, knows only the header).
+clientside_callback(
+    "function(banners, target, info) { return window.nsp.wall.fit(target, info); }",
+    Output("wall-map", "viewport"),
+    Input("wall-banners", "children"), Input("wall-target", "data"), State("wall-info", "data"),
+)
 
 clientside_callback(
     mapview.wall_cluster_js(len(EVENT_OUTPUTS)),

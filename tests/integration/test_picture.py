@@ -10,6 +10,7 @@ import psycopg
 import pytest
 
 from dashboard.scope import acting_as
+from dashboard.settings import national_bounds
 from dashboard.state import parse_query, to_filter
 from geo import picture
 from geo.picture import CATEGORIES, PictureFilter
@@ -470,6 +471,9 @@ def test_wall_callbacks_as_plain_functions(pic):
     with acting_as(Scope(user="board", role="kiosk", sections=("LV-RU-01", "LV-BY-01"))):
         _lines, _areas, own, _panel, _digests = wall.update_wall_sections(0, state)
     assert own["restricted"] and sorted(own["bounds"]) == ["LV-BY-01", "LV-RU-01"]
+    # what such a wall shows before (or without) any rotation: its sections, not the country
+    assert own["overview"] == picture.union_bounds(own["bounds"], ["LV-BY-01", "LV-RU-01"])
+    assert info["overview"] == national_bounds()
     with acting_as(Scope(user="board", role="kiosk", sections=("LV-RU-01", "LV-BY-01"))):
         assert "LV-RU-01, LV-BY-01 · last 24h" in str(wall.layout())  # not "national"
     with acting_as(OFFICER):
