@@ -81,6 +81,25 @@ def _addresses(values, default_host: str) -> list:
         raise click.UsageError(str(exc)) from exc
 
 
+def _tls_contexts(tls: bool, tcp, connect, cert, key, ca) -> tuple:
+    """The (server, client) TLS contexts of --tls; a file that cannot be used is a usage error
+    that names it."""
+    from ingest.tls import TlsError, TlsFiles, client_context, server_context
+
+    if not tls:
+        if cert or key or ca:
+            raise click.UsageError("--tls-cert, --tls-key and --tls-ca need --tls")
+        return None, None
+    if not tcp and not connect:
+        raise click.UsageError("--tls is for TCP: give --tcp or --connect")
+    password = _listen.tls_password.get_secret_value() if _listen.tls_password else None
+    files = TlsFiles(cert=cert, key=key, ca=ca, password=password)
+    try:
+        return (server_context(files) if tcp else None), (client_context(files) if connect else None)
+    except TlsError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
 @click.command("listen")
 @click.option("--format", "fmt", type=click.Choice(["ais", "cot", "geojson"]), required=True,
               help="what arrives: AIS NMEA sentences, Cursor on Target events, or newline-delimited GeoJSON")
@@ -101,7 +120,22 @@ def _addresses(values, default_host: str) -> list:
 @click.option("--max-records", envvar="NSP_LISTEN_MAX_RECORDS", type=click.IntRange(1),
               default=_listen.max_records, show_default=True,
               help="... or as soon as this many messages wait [env NSP_LISTEN_MAX_RECORDS]")
-def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records):
+@click.option("--tls", is_flag=True, envvar="NSP_LISTEN_TLS", default=_listen.tls,
+              help="TCP speaks TLS: --connect checks the server's certificate (a TAK server's 8089), "
+                   "--tcp presents --tls-cert [env NSP_LISTEN_TLS]")
+@click.option("--tls-cert", envvar="NSP_LISTEN_TLS_CERT", type=click.Path(dir_okay=False, path_type=Path),
+              default=_listen.tls_cert,
+              help="this end's certificate: PEM (key included, or --tls-key) or PKCS#12 such as a TAK "
+                   "server's user.p12 [env NSP_LISTEN_TLS_CERT]")
+@click.option("--tls-key", envvar="NSP_LISTEN_TLS_KEY", type=click.Path(dir_okay=False, path_type=Path),
+              default=_listen.tls_key, help="its private key, when separate (PEM) [env NSP_LISTEN_TLS_KEY]")
+@click.option("--tls-ca", envvar="NSP_LISTEN_TLS_CA", type=click.Path(dir_okay=False, path_type=Path),
+              default=_listen.tls_ca,
+              help="the CA to trust: PEM or a PKCS#12 truststore (truststore-root.p12); with --connect the "
+                   "server's (default: the system's), with --tcp the senders', who must then present a "
+                   "certificate [env NSP_LISTEN_TLS_CA]; the password of the key or the .p12 files comes "
+                   "from NSP_LISTEN_TLS_PASSWORD only")
+def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records, tls, tls_cert, tls_key, tls_ca):
     """Receive a live feed over UDP or TCP (listening, or connected to a server) and write
     it into a drop folder.
 
@@ -120,10 +154,11 @@ def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records
         raise click.UsageError("give at least one --udp, --tcp or --connect address")
     udp_addrs, tcp_addrs = _addresses(udp, host), _addresses(tcp, host)
     connect_addrs = _addresses(connect, "127.0.0.1")
+    tls_server, tls_client = _tls_contexts(tls, tcp_addrs, connect_addrs, tls_cert, tls_key, tls_ca)
     out.mkdir(parents=True, exist_ok=True)
     collector = Collector(out.resolve(), fmt, prefix or fmt, max_records)
     listener = Listener(collector, udp_addrs, tcp_addrs, flush_seconds, _listen.max_message_bytes,
-                        connect=connect_addrs,
+                        connect=connect_addrs, tls_server=tls_server, tls_client=tls_client,
                         ready=lambda bound: click.echo(
                             "receiving on " + ", ".join(f"{p} {h}:{n}" for p, h, n in bound)
                             + f" -> {collector.out} ({fmt}, every {flush_seconds:g} s)", err=True))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings
 
 from nsp.settings import STATE_DIR, _config
@@ -32,6 +32,11 @@ class ListenSettings(BaseSettings):
     max_records: int = Field(default=5000, ge=1, description="... or as soon as this many messages wait")
     max_message_bytes: int = Field(default=65536, ge=256,
                                    description="a message longer than this is written as it is (and quarantined)")
+    tls: bool = Field(default=False, description="TCP (--tcp and --connect) speaks TLS")
+    tls_cert: Path | None = Field(default=None, description="with --tls: this end's certificate, PEM or PKCS#12 (.p12)")
+    tls_key: Path | None = Field(default=None, description="with --tls: its private key, when not in the PEM certificate")
+    tls_ca: Path | None = Field(default=None, description="with --tls: the CA to trust, PEM or a PKCS#12 truststore")
+    tls_password: SecretStr | None = Field(default=None, description="password of the key or the PKCS#12 files")
 
 
 class ApiSettings(BaseSettings):

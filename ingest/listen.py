@@ -4,7 +4,8 @@ Real feeds do not only come as files. An AIS shore station or receiver sends NME
 sentences over UDP (one or more lines a datagram; port 10110 by convention) or as a TCP
 stream; TAK devices and gateways send Cursor on Target events over UDP (one ``<event>`` a
 datagram, e.g. the SA multicast group 239.2.3.1:6969) or TCP (a stream of concatenated
-events). A GeoJSON feed can stream newline-delimited features over TCP.
+events). A GeoJSON feed can stream newline-delimited features over TCP. TCP may be TLS, as a
+TAK server's streaming port 8089 is (``--tls``, :mod:`ingest.tls`).
 
 The listener needs no database. It frames what arrives into whole messages (lines for AIS
 and NDJSON; ``<event>…</event>`` for CoT, each TCP connection on its own), stamps an AIS
@@ -31,6 +32,7 @@ import logging
 import os
 import re
 import socket
+import ssl
 import struct
 import time
 from collections.abc import Callable
@@ -307,6 +309,8 @@ class Listener:
     ready: Callable[[list[tuple[str, str, int]]], None] | None = None  # the bound (proto, host, port)
     connect: list[Address] = field(default_factory=list)  # TCP servers that send the feed
     retry_max_seconds: float = 60.0  # a lost or refused connection is tried again after 1, 2, 4 ... s
+    tls_server: ssl.SSLContext | None = None  # --tcp speaks TLS (ingest.tls.server_context)
+    tls_client: ssl.SSLContext | None = None  # --connect speaks TLS (ingest.tls.client_context)
     _connections: set = field(default_factory=set)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -323,10 +327,10 @@ class Listener:
                 bound.append(("udp", a.host if a.multicast else host, port))
             for a in self.tcp:
                 server = await asyncio.start_server(
-                    lambda r, w: self._connection(r, w, framer_cls), a.host, a.port)
+                    lambda r, w: self._connection(r, w, framer_cls), a.host, a.port, ssl=self.tls_server)
                 servers.append(server)
                 host, port = server.sockets[0].getsockname()[:2]
-                bound.append(("tcp", host, port))
+                bound.append(("tls" if self.tls_server else "tcp", host, port))
         except OSError as exc:
             for t in transports:
                 t.close()
@@ -338,7 +342,8 @@ class Listener:
                                          "format": self.collector.fmt, "out": str(self.collector.out)})
         clients = [asyncio.create_task(self._client(a, framer_cls, stop)) for a in self.connect]
         if self.ready:
-            self.ready(bound + [("from tcp", a.host, a.port) for a in self.connect])
+            via = "from tls" if self.tls_client else "from tcp"
+            self.ready(bound + [(via, a.host, a.port) for a in self.connect])
         try:
             while not stop.is_set():
                 try:
@@ -366,7 +371,7 @@ class Listener:
         try:
             while data := await reader.read(65536):
                 self.collector.add(framer.feed(data))
-        except (ConnectionError, asyncio.CancelledError):
+        except (OSError, asyncio.CancelledError):  # reset, or a TLS error (ssl.SSLError is an OSError)
             pass
         finally:
             self.collector.add(framer.rest())
@@ -380,8 +385,8 @@ class Listener:
         wait = 1.0
         while not stop.is_set():
             try:
-                reader, writer = await asyncio.open_connection(a.host, a.port)
-            except OSError as exc:
+                reader, writer = await asyncio.open_connection(a.host, a.port, ssl=self.tls_client)
+            except OSError as exc:  # refused, unreachable, or the TLS handshake failed (ssl.SSLError)
                 log.warning("cannot connect", extra={"action": "listen_connect_failed", "host": a.host,
                                                      "port": a.port, "error": str(exc), "retry_seconds": wait})
             else:

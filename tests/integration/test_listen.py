@@ -26,7 +26,7 @@ def _listen(db_url: str, out, *args: str) -> tuple[subprocess.Popen, dict[str, i
     while (line := proc.stderr.readline()) and not line.startswith("receiving on"):
         lines.append(line)
     assert line.startswith("receiving on"), "".join(lines)
-    ports = {proto: int(port) for proto, port in re.findall(r"(?<!from )(udp|tcp) [\d.]+:(\d+)", line)}
+    ports = {proto: int(port) for proto, port in re.findall(r"(?<!from )(udp|tcp|tls) [\d.]+:(\d+)", line)}
     return proc, ports
 
 
@@ -155,3 +155,125 @@ def test_connected_to_an_ais_server_it_reconnects_when_the_connection_is_lost(db
     assert watch_once(inbox) >= 1 and run_worker_until_empty(db_url).returncode == 0
     rows = conn.execute("SELECT object_id FROM asset_position WHERE source = 'ais-server' ORDER BY 1").fetchall()
     assert [r["object_id"] for r in rows] == ["MMSI:275000011", "MMSI:275000012"]
+
+
+def _tak_server(certs, events: list[str], seen: list):
+    """A TAK server's TLS streaming port (as 8089): a client must present a certificate from
+    its CA; it sends ``events`` to the first client, notes its certificate, and closes."""
+    import ssl
+    import threading
+
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(str(certs.server))
+    context.load_verify_locations(cafile=str(certs.ca))
+    context.verify_mode = ssl.CERT_REQUIRED
+    server = socket.create_server(("127.0.0.1", 0))
+
+    def serve():
+        while True:
+            try:
+                raw, _ = server.accept()
+            except OSError:  # closed by the test
+                return
+            try:
+                with context.wrap_socket(raw, server_side=True) as c:
+                    seen.append(dict(x[0] for x in c.getpeercert()["subject"]))
+                    c.sendall("".join(events).encode())
+                    time.sleep(0.5)
+            except (ssl.SSLError, OSError) as exc:
+                seen.append(exc)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def test_connected_to_a_tak_server_over_tls_with_the_p12_files_it_hands_out(db_url, conn, tmp_path):
+    """A TAK server streams CoT on 8089 over TLS, to clients with a certificate from its CA;
+    it hands them user.p12 and truststore-root.p12 (password atakatak)."""
+    from tests.tls_certs import PASSWORD, make_certs
+
+    certs = make_certs(tmp_path / "certs")
+    seen = []
+    server = _tak_server(certs, [event(uid="tak-sus-1", type_="a-s-S"),
+                                 event(uid="ANDROID-7", type_="a-f-G-U-C", lat="56.95", lon="24.1")], seen)
+    port = server.getsockname()[1]
+    inbox = tmp_path / "inbox"
+    env = {**worker_env(db_url), "NSP_LISTEN_TLS_PASSWORD": PASSWORD}
+    proc = subprocess.Popen([sys.executable, "-m", "nsp.cli", "listen", "--out", str(inbox / "takserver"),
+                             "--format", "cot", "--connect", f"127.0.0.1:{port}", "--tls",
+                             "--tls-cert", str(certs.client_p12), "--tls-ca", str(certs.truststore),
+                             "--flush-seconds", "0.3"],
+                            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: list((inbox / "takserver").glob("*.cot")), 15, "the events from the TAK server")
+    finally:
+        err = _stop(proc)
+        server.close()
+    assert f"from tls 127.0.0.1:{port}" in err and "wrote 2 message(s)" in err
+    assert seen[0] == {"organizationName": "nsp tests", "commonName": "nsp-listen"}  # the user.p12 certificate
+    assert watch_once(inbox) >= 1 and run_worker_until_empty(db_url).returncode == 0
+    assert conn.execute("SELECT source_ref, subtype FROM event WHERE source = 'takserver'").fetchall() == [
+        {"source_ref": "tak-sus-1", "subtype": "suspect_vessel"}]
+    assert conn.execute("SELECT object_id FROM asset_position WHERE source = 'takserver'").fetchone() == {
+        "object_id": "ANDROID-7"}
+
+
+def test_a_server_whose_certificate_is_not_from_the_ca_is_refused_and_tried_again(db_url, tmp_path):
+    from tests.tls_certs import make_certs
+
+    ours, theirs = make_certs(tmp_path / "ours"), make_certs(tmp_path / "theirs", ca_name="another CA")
+    seen = []
+    server = _tak_server(theirs, [event(uid="never", type_="a-s-S")], seen)
+    port = server.getsockname()[1]
+    inbox = tmp_path / "inbox"
+    proc, _ports = _listen(db_url, inbox / "tak", "--format", "cot", "--connect", f"127.0.0.1:{port}", "--tls",
+                           "--tls-cert", str(ours.client), "--tls-ca", str(ours.ca), "--flush-seconds", "0.3")
+    try:
+        wait_for(lambda: len(seen) >= 2, 15, "a second attempt after the refused one")
+    finally:
+        err = _stop(proc)
+        server.close()
+    assert "cannot connect" in err and "CERTIFICATE_VERIFY_FAILED" in err
+    assert "wrote 0 message(s)" in err and not list((inbox / "tak").glob("*.cot"))
+
+
+def test_a_tls_listener_takes_only_senders_with_a_certificate_from_its_ca(db_url, tmp_path):
+    import ssl
+
+    from tests.tls_certs import make_certs
+
+    certs, stranger = make_certs(tmp_path / "certs"), make_certs(tmp_path / "stranger", ca_name="another CA")
+    inbox = tmp_path / "inbox"
+    proc, ports = _listen(db_url, inbox / "tak", "--format", "cot", "--tcp", "127.0.0.1:0", "--tls",
+                          "--tls-cert", str(certs.server), "--tls-ca", str(certs.ca), "--flush-seconds", "0.3")
+
+    def send(cert, uid) -> str:
+        """What became of the sender: "sent", or the error it got."""
+        context = ssl.create_default_context(cafile=str(certs.ca))
+        if cert:
+            context.load_cert_chain(str(cert))
+        try:
+            with socket.create_connection(("127.0.0.1", ports["tls"]), timeout=5) as raw, \
+                    context.wrap_socket(raw, server_hostname="127.0.0.1") as tls:
+                tls.sendall(event(uid=uid, type_="a-s-S").encode())
+                # TLS 1.3 tells a refused client after the handshake, at its first read: an alert,
+                # or the connection closed (a client the listener took is left open: no read)
+                if cert is not certs.client and tls.recv(1) == b"":
+                    return "closed"
+        except (ssl.SSLError, ConnectionError) as exc:
+            return type(exc).__name__
+        return "sent"
+
+    try:
+        assert send(certs.client, "with-cert") == "sent"
+        assert send(None, "no-cert") != "sent"
+        assert send(stranger.client, "other-ca") != "sent"
+        with socket.create_connection(("127.0.0.1", ports["tls"])) as plain:  # no TLS at all
+            plain.sendall(event(uid="plain", type_="a-s-S").encode())
+        wait_for(lambda: list((inbox / "tak").glob("*.cot")), 10, "the file of the sender with a certificate")
+        time.sleep(0.6)
+    finally:
+        err = _stop(proc)
+    assert "wrote 1 message(s)" in err
+    written = b"".join(p.read_bytes() for p in (inbox / "tak").glob("*.cot"))
+    assert b'uid="with-cert"' in written and b"no-cert" not in written and b"other-ca" not in written
