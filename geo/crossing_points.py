@@ -27,7 +27,7 @@ from pathlib import Path
 import shapely
 from pyproj import Transformer
 from shapely.geometry import Point
-from shapely.ops import nearest_points, transform
+from shapely.ops import nearest_points
 
 from nsp.settings import ASSETS_DIR
 
@@ -66,11 +66,12 @@ def derive(geodata_dir: Path = GEODATA_DIR) -> dict:
     parts: dict[str, list] = {}
     for f in _features(geodata_dir / "border_lines.geojson"):
         parts.setdefault(f["properties"]["neighbour"], []).append(shapely.geometry.shape(f["geometry"]))
-    borders = {n: transform(to_metric, shapely.union_all(p)) for n, p in parts.items()}  # metric, once
+    borders = {n: shapely.transform(shapely.union_all(p), to_metric, interleaved=False)  # metric, once
+               for n, p in parts.items()}
     out = []
     for name, kind, neighbour, (lon, lat) in LAND:
         line = borders[neighbour]
-        placed = transform(to_metric, Point(lon, lat))
+        placed = shapely.transform(Point(lon, lat), to_metric, interleaved=False)
         on_line = nearest_points(line, placed)[0]
         x, y = to_wgs(on_line.x, on_line.y)
         out.append(_feature(name, kind, neighbour, x, y, approximate=True, moved_m=round(placed.distance(on_line))))

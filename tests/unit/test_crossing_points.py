@@ -8,7 +8,6 @@ import json
 import shapely
 from pyproj import Transformer
 from shapely.geometry import Point, shape
-from shapely.ops import transform
 
 from geo import crossing_points as cp
 from geo import derive
@@ -36,7 +35,8 @@ def test_land_crossing_points_sit_on_their_neighbours_border_line():
         if not p["approximate"]:
             continue
         border = shapely.union_all([shape(x["geometry"]) for x in lines if x["properties"]["neighbour"] == p["neighbour"]])
-        d = transform(to_metric, Point(f["geometry"]["coordinates"])).distance(transform(to_metric, border))
+        d = shapely.transform(Point(f["geometry"]["coordinates"]), to_metric, interleaved=False).distance(
+            shapely.transform(border, to_metric, interleaved=False))
         assert d < 2, (p["name"], d)  # rounded to 5 decimals: about a metre
         assert p["moved_m"] < 5000, p  # the hand placement was near the line it was snapped to
 
