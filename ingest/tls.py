@@ -34,13 +34,18 @@ class TlsFiles:
     password: str | None = None  # of the key or the PKCS#12 files
 
 
+def _reason(exc: OSError) -> str:
+    """An OSError's own words ("No such file or directory"), else the ssl module's."""
+    return exc.strerror or str(exc)
+
+
 def _pkcs12(path: Path, password: str | None):
     from cryptography.hazmat.primitives.serialization import pkcs12
 
     try:
         data = path.read_bytes()
     except OSError as exc:
-        raise TlsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+        raise TlsError(f"{path}: cannot read: {_reason(exc)}") from None
     try:
         return pkcs12.load_key_and_certificates(data, password.encode() if password else None)
     except ValueError as exc:
@@ -66,7 +71,7 @@ def _load_ca(context: ssl.SSLContext, tls: TlsFiles) -> None:
         else:
             context.load_verify_locations(cafile=str(path))
     except (OSError, ssl.SSLError) as exc:
-        raise TlsError(f"{path}: not a usable CA file: {getattr(exc, 'strerror', None) or exc}") from None
+        raise TlsError(f"{path}: not a usable CA file: {_reason(exc)}") from None
 
 
 def _load_cert(context: ssl.SSLContext, tls: TlsFiles) -> None:
@@ -78,7 +83,7 @@ def _load_cert(context: ssl.SSLContext, tls: TlsFiles) -> None:
             what = f"{path}" + (f" with the key {tls.key}" if tls.key else "")
             raise TlsError(f"{what}: not a usable certificate and key (PEM; the key in the same file or "
                            f"--tls-key; an encrypted key needs NSP_LISTEN_TLS_PASSWORD): "
-                           f"{getattr(exc, 'strerror', None) or exc}") from None
+                           f"{_reason(exc)}") from None
         return
     from cryptography.hazmat.primitives.serialization import Encoding, NoEncryption, PrivateFormat
 

@@ -10,12 +10,13 @@ window.nsp = Object.assign({}, window.nsp, {
         function coveredTop() {
             const map = document.querySelector(".wall-map");
             if (!map) return 0;
-            let bottom = map.getBoundingClientRect().top;
+            const top = map.getBoundingClientRect().top;
+            let bottom = top;
             for (const sel of [".wall-head", ".wall-banners"]) {
                 const el = document.querySelector(sel);
                 if (el && el.childElementCount) bottom = Math.max(bottom, el.getBoundingClientRect().bottom);
             }
-            return Math.round(bottom - map.getBoundingClientRect().top);
+            return Math.round(bottom - top);
         }
 
         function view(target, info) {

@@ -115,14 +115,14 @@ def test_pages_work_under_the_csp(chrome, dashboard, db_url):
 def test_a_wall_of_some_sections_opens_on_those_sections(chrome, dashboard, db_url):
     # Without rotation a sections-only wall stayed on the whole country, its sections a corner
     # of it: its overview is its sections (rotate_wall already used that box).
-    zoom = "const t = getComputedStyle(document.querySelector('.leaflet-proxy')).transform;" \
-           "return t && t !== 'none' ? parseFloat(t.slice(7).split(',')[0]) : 0"
+    from tests.browser.test_dashboard_browser import ZOOM_SCALE
+
     scales = {}
     for sections in ((), ("LV-BY-01",)):
         chrome.delete_all_cookies()
         chrome.get(kiosk_url(db_url, dashboard, sections))
         _wait_for(chrome, ".leaflet-overlay-pane path")
         time.sleep(1.5)  # the fit below the banners
-        scales[sections] = chrome.execute_script(zoom)
+        scales[sections] = chrome.execute_script(ZOOM_SCALE)
     # LV-BY-01 is 90 km from north to south: at 1600x1000 below three banners, zoom 8 against 6.25
     assert scales[("LV-BY-01",)] >= 2 * scales[()] > 0, scales
