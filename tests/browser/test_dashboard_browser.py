@@ -66,6 +66,16 @@ def wall_country_clear(driver) -> bool:
     return covered < top and bottom <= map_bottom
 
 
+def steady(driver, script: str, pause: float = 0.3):
+    """The script's value once two reads `pause` seconds apart agree: a fit's glide or a zoom
+    animation scales the panes while it runs, so a read in the middle measures the motion."""
+    def agreed(x):
+        first = x.execute_script(script)
+        time.sleep(pause)
+        return first == (second := x.execute_script(script)) and [second]
+    return wait(driver).until(agreed, f"never the same twice in a row: {script.strip()[:80]}")[0]
+
+
 def sent_requests(driver) -> list[dict]:
     """The requests the page sent since the last read of the performance log."""
     msgs = (json.loads(entry["message"])["message"] for entry in driver.get_log("performance"))
@@ -329,8 +339,7 @@ def test_wall_shows_a_new_high_impact_event_within_one_refresh(logged_in, live_s
     # the map moved only to keep the country clear of the new banner; the next refreshes, with
     # the same banners, leave the view as it is
     wait(d, 5).until(wall_country_clear)
-    time.sleep(1)  # the glide's end
-    view = d.execute_script("return document.querySelector('.leaflet-map-pane').style.transform")
+    view = steady(d, "return document.querySelector('.leaflet-map-pane').style.transform")
     time.sleep(2 * interval)
     assert d.execute_script("return document.querySelector('.leaflet-map-pane').style.transform") == view
     screenshot(d, "wall_new_event")
@@ -654,7 +663,17 @@ def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
         d.get(live_server + "/wall")
         wait_for_sections(d)
         wait(d).until(lambda x: x.execute_script(sizes)[0] > 0)
-        seen[width] = d.execute_script(sizes)
+        wait(d).until(wall_country_clear)  # the first fit, and the one below the banners
+        seen[width] = steady(d, sizes)
+        # a very high event pulses, from the page's scale up and back, never below it
+        pulsing = "return Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-pulse svg'))" \
+                  ".map(e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width')))"
+        over_a_pulse = []  # nsp-pulse lasts 1.6 s
+        for _ in range(10):
+            over_a_pulse += d.execute_script(pulsing)
+            time.sleep(0.2)
+        assert over_a_pulse and min(over_a_pulse) >= 0.95 * scale and max(over_a_pulse) > 1.1 * scale, \
+            (width, over_a_pulse)
         # and the groups are as far apart as the markers are larger
         wait(d, 5).until(lambda x: set(x.execute_script(radii, ids)) == {scale * CLUSTER_OPTIONS["radius"]})
     (ratio_hd, line_hd), (ratio_4k, line_4k) = seen[1920], seen[3840]
@@ -679,8 +698,7 @@ def test_the_wall_fills_its_map_with_the_country_at_any_screen_size(logged_in, l
         d.get(live_server + "/wall")
         wait_for_sections(d)
         wait(d, 5).until(wall_country_clear)
-        time.sleep(0.5)  # a glide's end
-        world = 256 * 2 * d.execute_script(ZOOM_SCALE)  # the proxy's scale is 2^(zoom - 1)
+        world = 256 * 2 * steady(d, ZOOM_SCALE)  # the proxy's scale is 2^(zoom - 1)
         map_w, map_h = d.execute_script(size)
         # the fit's padding (nsp_wall.js): 10 px at the sides and the bottom, and at the top
         # 10 below the header and the banners
