@@ -42,6 +42,7 @@ from functools import reduce
 from operator import xor
 from pathlib import Path
 
+from ingest.tls import handshake_reason
 from nsp.errors import NspError
 
 log = logging.getLogger("nsp.ingest.listen")
@@ -297,6 +298,33 @@ def _multicast_socket(address: Address) -> socket.socket:
     return sock
 
 
+HANDSHAKE_SECONDS = 10.0  # a TLS sender that has not finished its handshake by then is dropped
+
+
+def _peer_text(peer) -> str:
+    """A peer address as ``host:port`` (``[v6]:port``)."""
+    if not peer:
+        return "?"
+    host, port = peer[:2]
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+class _HandshakeFirst(asyncio.StreamReaderProtocol):
+    """A TCP connection that reads nothing until the listener's TLS handshake takes it over
+    (``StreamWriter.start_tls``). ``asyncio.start_server(ssl=...)`` drops a failed handshake
+    without a word (an ``ssl.SSLError`` is an ``OSError``, logged only in asyncio's debug
+    mode), so a sender refused for its certificate vanished from the logs. Reading paused in
+    ``connection_made`` — before the transport starts reading — keeps the ClientHello on the
+    socket for the handshake, instead of in the stream's buffer where TLS never sees it."""
+
+    def __init__(self, client_connected_cb) -> None:
+        super().__init__(asyncio.StreamReader(), client_connected_cb)
+
+    def connection_made(self, transport) -> None:
+        transport.pause_reading()
+        super().connection_made(transport)
+
+
 @dataclass
 class Listener:
     """UDP and TCP listeners feeding one :class:`Collector`, flushed on a timer."""
@@ -311,6 +339,7 @@ class Listener:
     retry_max_seconds: float = 60.0  # a lost or refused connection is tried again after 1, 2, 4 ... s
     tls_server: ssl.SSLContext | None = None  # --tcp speaks TLS (ingest.tls.server_context)
     tls_client: ssl.SSLContext | None = None  # --connect speaks TLS (ingest.tls.client_context)
+    handshake_seconds: float = HANDSHAKE_SECONDS  # a TLS sender's handshake, at most
     _connections: set = field(default_factory=set)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -326,8 +355,13 @@ class Listener:
                 host, port = transport.get_extra_info("sockname")[:2]
                 bound.append(("udp", a.host if a.multicast else host, port))
             for a in self.tcp:
-                server = await asyncio.start_server(
-                    lambda r, w: self._connection(r, w, framer_cls), a.host, a.port, ssl=self.tls_server)
+                if self.tls_server:  # the handshake is this listener's, so a refusal is logged
+                    server = await loop.create_server(
+                        lambda: _HandshakeFirst(lambda r, w: self._connection(r, w, framer_cls, handshake=True)),
+                        a.host, a.port)
+                else:
+                    server = await asyncio.start_server(lambda r, w: self._connection(r, w, framer_cls),
+                                                        a.host, a.port)
                 servers.append(server)
                 host, port = server.sockets[0].getsockname()[:2]
                 bound.append(("tls" if self.tls_server else "tcp", host, port))
@@ -363,12 +397,19 @@ class Listener:
             self.collector.flush(final=True)
 
     async def _connection(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                          framer_cls: type[Framer]) -> None:
+                          framer_cls: type[Framer], handshake: bool = False) -> None:
         framer = framer_cls(self.max_message_bytes)
         peer = writer.get_extra_info("peername")
         task = asyncio.current_task()
         self._connections.add(task)
         try:
+            if handshake:
+                try:
+                    await writer.start_tls(self.tls_server, ssl_handshake_timeout=self.handshake_seconds)
+                except OSError as exc:  # ssl.SSLError, a reset, or the timeout's ConnectionAbortedError
+                    log.warning("TLS handshake refused", extra={
+                        "action": "listen_tls_refused", "peer": _peer_text(peer), "error": handshake_reason(exc)})
+                    return
             while data := await reader.read(65536):
                 self.collector.add(framer.feed(data))
         except (OSError, asyncio.CancelledError):  # reset, or a TLS error (ssl.SSLError is an OSError)
@@ -377,7 +418,7 @@ class Listener:
             self.collector.add(framer.rest())
             self._connections.discard(task)
             writer.close()
-            log.info("connection closed", extra={"action": "listen_close", "peer": str(peer)})
+            log.info("connection closed", extra={"action": "listen_close", "peer": _peer_text(peer)})
 
     async def _client(self, a: Address, framer_cls: type[Framer], stop: asyncio.Event) -> None:
         """Connect to a server that sends the feed; when it refuses or the connection is lost,

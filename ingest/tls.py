@@ -126,3 +126,24 @@ def server_context(tls: TlsFiles) -> ssl.SSLContext:
         _load_ca(context, tls)
         context.verify_mode = ssl.CERT_REQUIRED
     return context
+
+
+# A refused handshake in words an operator can act on, by the OpenSSL reason code.
+_HANDSHAKE_REASONS = {
+    "PEER_DID_NOT_RETURN_A_CERTIFICATE": "the sender presented no certificate (--tls-ca asks for one)",
+    "CERTIFICATE_VERIFY_FAILED": "the sender's certificate is not signed by --tls-ca, or has expired",
+    "TLSV1_ALERT_UNKNOWN_CA": "the sender does not trust this listener's certificate (--tls-cert)",
+    "WRONG_VERSION_NUMBER": "the sender does not speak TLS (plain TCP to a --tls port?)",
+    "HTTP_REQUEST": "the sender does not speak TLS (plain HTTP to a --tls port)",
+    "UNSUPPORTED_PROTOCOL": "the sender offers only a TLS version this listener refuses (below 1.2)",
+}
+
+
+def handshake_reason(exc: OSError) -> str:
+    """Why a sender's TLS handshake failed: a known OpenSSL reason in words, else the error's
+    own text ("the connection closed" when the sender hung up during the handshake)."""
+    if isinstance(exc, ssl.SSLError) and exc.reason in _HANDSHAKE_REASONS:
+        return _HANDSHAKE_REASONS[exc.reason]
+    if isinstance(exc, ConnectionError | TimeoutError) and not str(exc):
+        return "the sender closed the connection during the handshake"
+    return str(exc) or type(exc).__name__

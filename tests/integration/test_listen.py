@@ -277,3 +277,11 @@ def test_a_tls_listener_takes_only_senders_with_a_certificate_from_its_ca(db_url
     assert "wrote 1 message(s)" in err
     written = b"".join(p.read_bytes() for p in (inbox / "tak").glob("*.cot"))
     assert b'uid="with-cert"' in written and b"no-cert" not in written and b"other-ca" not in written
+    # each refused sender is logged with its address and a reason an operator can act on
+    refused = [line for line in err.splitlines() if "action=listen_tls_refused" in line]
+    assert len(refused) == 3, err
+    assert all(re.search(r"peer=127\.0\.0\.1:\d+", line) for line in refused), refused
+    reasons = "\n".join(refused)
+    assert "presented no certificate" in reasons, refused
+    assert "not signed by --tls-ca" in reasons, refused
+    assert "does not speak TLS" in reasons, refused

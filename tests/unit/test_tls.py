@@ -8,7 +8,7 @@ import ssl
 import pytest
 from click.testing import CliRunner
 
-from ingest.tls import TlsError, TlsFiles, client_context, server_context
+from ingest.tls import TlsError, TlsFiles, client_context, handshake_reason, server_context
 from tests.tls_certs import PASSWORD, make_certs
 
 
@@ -61,3 +61,38 @@ def test_nsp_listen_refuses_tls_options_it_cannot_use(tmp_path, args, says, monk
     result = CliRunner().invoke(listen, ["--format", "cot", "--out", str(tmp_path / "in"), *args])
     assert result.exit_code == 2 and says in result.output, result.output
     assert not (tmp_path / "in").exists()  # refused before anything was made
+
+
+def test_a_handshake_that_is_not_an_ssl_refusal_still_says_what_happened():
+    # the three refusals with OpenSSL reasons are met for real in tests/integration/test_listen.py
+    assert handshake_reason(ConnectionResetError()) == "the sender closed the connection during the handshake"
+    slow = ConnectionAbortedError("SSL handshake is taking longer than 10.0 seconds: aborting the connection")
+    assert handshake_reason(slow) == str(slow)
+
+
+def test_a_sender_that_never_finishes_its_handshake_is_dropped_and_logged(certs, tmp_path, caplog):
+    # a real listener on a real socket, in this process, with a short handshake limit
+    import asyncio
+    import socket
+
+    from ingest.listen import Address, Collector, Listener
+
+    async def scenario() -> bytes:
+        stop, bound = asyncio.Event(), []
+        listener = Listener(Collector(tmp_path / "in", "cot", "t", 100), [], [Address("127.0.0.1", 0)], 0.2, 65536,
+                            ready=bound.extend, tls_server=server_context(TlsFiles(cert=certs.server)),
+                            handshake_seconds=0.5)
+        task = asyncio.create_task(listener.run(stop))
+        while not bound:
+            await asyncio.sleep(0.05)
+        with socket.create_connection(("127.0.0.1", bound[0][2]), timeout=5) as silent:  # says nothing
+            got = await asyncio.to_thread(silent.recv, 1)  # b"" once the listener hangs up
+        stop.set()
+        await task
+        return got
+
+    with caplog.at_level("WARNING", logger="nsp.ingest.listen"):
+        assert asyncio.run(scenario()) == b""
+    refused = [r for r in caplog.records if getattr(r, "action", None) == "listen_tls_refused"]
+    assert len(refused) == 1 and "taking longer than 0.5 seconds" in refused[0].error, caplog.text
+    assert refused[0].peer.startswith("127.0.0.1:")
