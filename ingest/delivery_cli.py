@@ -100,6 +100,24 @@ def _tls_contexts(tls: bool, tcp, connect, cert, key, ca) -> tuple:
         raise click.UsageError(str(exc)) from None
 
 
+def _tak_login(fmt: str, connect, user: str | None, uid: str | None) -> bytes | None:
+    """The login a TAK server input with authentication asks for, from --tak-user and
+    NSP_LISTEN_TAK_PASSWORD; a usage error where it cannot be sent."""
+    import socket
+
+    from ingest.listen import tak_auth_message
+
+    if not user:
+        if uid:
+            raise click.UsageError("--tak-uid needs --tak-user")
+        return None
+    if fmt != "cot" or not connect:
+        raise click.UsageError("--tak-user is for a TAK server: give --format cot and --connect")
+    if not _listen.tak_password:
+        raise click.UsageError("--tak-user needs its password in NSP_LISTEN_TAK_PASSWORD")
+    return tak_auth_message(user, _listen.tak_password.get_secret_value(), uid or f"nsp-{socket.gethostname()}")
+
+
 @click.command("listen")
 @click.option("--format", "fmt", type=click.Choice(["ais", "cot", "geojson"]), required=True,
               help="what arrives: AIS NMEA sentences, Cursor on Target events, or newline-delimited GeoJSON")
@@ -135,7 +153,14 @@ def _tls_contexts(tls: bool, tcp, connect, cert, key, ca) -> tuple:
                    "server's (default: the system's), with --tcp the senders', who must then present a "
                    "certificate [env NSP_LISTEN_TLS_CA]; the password of the key or the .p12 files comes "
                    "from NSP_LISTEN_TLS_PASSWORD only")
-def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records, tls, tls_cert, tls_key, tls_ca):
+@click.option("--tak-user", envvar="NSP_LISTEN_TAK_USER", default=_listen.tak_user,
+              help="with --connect and --format cot: log in to a TAK server input that asks for a user "
+                   "(its first message, as ATAK sends it); the password comes from NSP_LISTEN_TAK_PASSWORD "
+                   "only [env NSP_LISTEN_TAK_USER]")
+@click.option("--tak-uid", envvar="NSP_LISTEN_TAK_UID", default=_listen.tak_uid,
+              help="the uid nsp logs in as (default: nsp-HOSTNAME) [env NSP_LISTEN_TAK_UID]")
+def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records, tls, tls_cert, tls_key, tls_ca,
+           tak_user, tak_uid):
     """Receive a live feed over UDP or TCP (listening, or connected to a server) and write
     it into a drop folder.
 
@@ -155,10 +180,11 @@ def listen(fmt, udp, tcp, connect, out, prefix, host, flush_seconds, max_records
     udp_addrs, tcp_addrs = _addresses(udp, host), _addresses(tcp, host)
     connect_addrs = _addresses(connect, "127.0.0.1")
     tls_server, tls_client = _tls_contexts(tls, tcp_addrs, connect_addrs, tls_cert, tls_key, tls_ca)
+    greeting = _tak_login(fmt, connect_addrs, tak_user, tak_uid)
     out.mkdir(parents=True, exist_ok=True)
     collector = Collector(out.resolve(), fmt, prefix or fmt, max_records)
     listener = Listener(collector, udp_addrs, tcp_addrs, flush_seconds, _listen.max_message_bytes,
-                        connect=connect_addrs, tls_server=tls_server, tls_client=tls_client,
+                        connect=connect_addrs, tls_server=tls_server, tls_client=tls_client, greeting=greeting,
                         ready=lambda bound: click.echo(
                             "receiving on " + ", ".join(f"{p} {h}:{n}" for p, h, n in bound)
                             + f" -> {collector.out} ({fmt}, every {flush_seconds:g} s)", err=True))

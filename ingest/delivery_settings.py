@@ -37,6 +37,10 @@ class ListenSettings(BaseSettings):
     tls_key: Path | None = Field(default=None, description="with --tls: its private key, when not in the PEM certificate")
     tls_ca: Path | None = Field(default=None, description="with --tls: the CA to trust, PEM or a PKCS#12 truststore")
     tls_password: SecretStr | None = Field(default=None, description="password of the key or the PKCS#12 files")
+    tak_user: str | None = Field(default=None,
+                                 description="with --connect and CoT: log in to a TAK server input that asks for it")
+    tak_password: SecretStr | None = Field(default=None, description="the --tak-user's password")
+    tak_uid: str | None = Field(default=None, description="the uid nsp logs in as (default: nsp-HOSTNAME)")
 
 
 class ApiSettings(BaseSettings):

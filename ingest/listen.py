@@ -41,6 +41,7 @@ from datetime import UTC, datetime
 from functools import reduce
 from operator import xor
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 from ingest.tls import handshake_reason
 from nsp.errors import NspError
@@ -298,6 +299,14 @@ def _multicast_socket(address: Address) -> socket.socket:
     return sock
 
 
+def tak_auth_message(user: str, password: str, uid: str) -> bytes:
+    """The login a TAK server's input with authentication (file or LDAP users) takes as a
+    client's first message, as ATAK sends it: ``<auth><cot username=… password=… uid=…/></auth>``.
+    Without it such a server closes the connection."""
+    attrs = " ".join(f"{k}={quoteattr(v)}" for k, v in (("username", user), ("password", password), ("uid", uid)))
+    return f'<?xml version="1.0"?>\n<auth><cot {attrs}/></auth>'.encode()
+
+
 HANDSHAKE_SECONDS = 10.0  # a TLS sender that has not finished its handshake by then is dropped
 
 
@@ -340,6 +349,7 @@ class Listener:
     tls_server: ssl.SSLContext | None = None  # --tcp speaks TLS (ingest.tls.server_context)
     tls_client: ssl.SSLContext | None = None  # --connect speaks TLS (ingest.tls.client_context)
     handshake_seconds: float = HANDSHAKE_SECONDS  # a TLS sender's handshake, at most
+    greeting: bytes | None = None  # sent first on each --connect connection (tak_auth_message)
     _connections: set = field(default_factory=set)
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -433,6 +443,8 @@ class Listener:
             else:
                 log.info("connected", extra={"action": "listen_connected", "host": a.host, "port": a.port})
                 wait = 1.0
+                if self.greeting:
+                    writer.write(self.greeting)
                 await self._connection(reader, writer, framer_cls)
                 if stop.is_set():
                     return

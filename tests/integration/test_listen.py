@@ -157,11 +157,16 @@ def test_connected_to_an_ais_server_it_reconnects_when_the_connection_is_lost(db
     assert [r["object_id"] for r in rows] == ["MMSI:275000011", "MMSI:275000012"]
 
 
-def _tak_server(certs, events: list[str], seen: list):
+def _tak_server(certs, events: list[str], seen: list, login: tuple[str, str] | None = None):
     """A TAK server's TLS streaming port (as 8089): a client must present a certificate from
-    its CA; it sends ``events`` to the first client, notes its certificate, and closes."""
+    its CA; it sends ``events`` to each client, notes its certificate, and closes. With
+    ``login`` (user, password) the input also asks for a user, as TAK Server's "Use
+    Authentication" does: the client's first message must be ``<auth>`` with them (noted in
+    ``seen`` too), else the connection is closed at once."""
     import ssl
     import threading
+
+    from defusedxml.ElementTree import fromstring
 
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(str(certs.server))
@@ -178,6 +183,14 @@ def _tak_server(certs, events: list[str], seen: list):
             try:
                 with context.wrap_socket(raw, server_side=True) as c:
                     seen.append(dict(x[0] for x in c.getpeercert()["subject"]))
+                    if login:
+                        first = b""
+                        while b"</auth>" not in first and (chunk := c.recv(4096)):
+                            first += chunk
+                        cot = fromstring(first.split(b"?>", 1)[-1]).find("cot")
+                        seen.append(dict(cot.attrib))
+                        if (cot.get("username"), cot.get("password")) != login:
+                            continue
                     c.sendall("".join(events).encode())
                     time.sleep(0.5)
             except (ssl.SSLError, OSError) as exc:
@@ -195,14 +208,15 @@ def test_connected_to_a_tak_server_over_tls_with_the_p12_files_it_hands_out(db_u
     certs = make_certs(tmp_path / "certs")
     seen = []
     server = _tak_server(certs, [event(uid="tak-sus-1", type_="a-s-S"),
-                                 event(uid="ANDROID-7", type_="a-f-G-U-C", lat="56.95", lon="24.1")], seen)
+                                 event(uid="ANDROID-7", type_="a-f-G-U-C", lat="56.95", lon="24.1")], seen,
+                         login=("ncc-watch", 'p&ss"<1>'))
     port = server.getsockname()[1]
     inbox = tmp_path / "inbox"
-    env = {**worker_env(db_url), "NSP_LISTEN_TLS_PASSWORD": PASSWORD}
+    env = {**worker_env(db_url), "NSP_LISTEN_TLS_PASSWORD": PASSWORD, "NSP_LISTEN_TAK_PASSWORD": 'p&ss"<1>'}
     proc = subprocess.Popen([sys.executable, "-m", "nsp.cli", "listen", "--out", str(inbox / "takserver"),
                              "--format", "cot", "--connect", f"127.0.0.1:{port}", "--tls",
                              "--tls-cert", str(certs.client_p12), "--tls-ca", str(certs.truststore),
-                             "--flush-seconds", "0.3"],
+                             "--tak-user", "ncc-watch", "--tak-uid", "nsp-ncc-riga", "--flush-seconds", "0.3"],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         wait_for(lambda: list((inbox / "takserver").glob("*.cot")), 15, "the events from the TAK server")
@@ -211,6 +225,8 @@ def test_connected_to_a_tak_server_over_tls_with_the_p12_files_it_hands_out(db_u
         server.close()
     assert f"from tls 127.0.0.1:{port}" in err and "wrote 2 message(s)" in err
     assert seen[0] == {"organizationName": "nsp tests", "commonName": "nsp-listen"}  # the user.p12 certificate
+    assert seen[1] == {"username": "ncc-watch", "password": 'p&ss"<1>', "uid": "nsp-ncc-riga"}  # the login
+    assert 'p&ss"<1>' not in err  # the password is never logged
     assert watch_once(inbox) >= 1 and run_worker_until_empty(db_url).returncode == 0
     assert conn.execute("SELECT source_ref, subtype FROM event WHERE source = 'takserver'").fetchall() == [
         {"source_ref": "tak-sus-1", "subtype": "suspect_vessel"}]
@@ -235,6 +251,28 @@ def test_a_server_whose_certificate_is_not_from_the_ca_is_refused_and_tried_agai
         server.close()
     assert "cannot connect" in err and "CERTIFICATE_VERIFY_FAILED" in err
     assert "wrote 0 message(s)" in err and not list((inbox / "tak").glob("*.cot"))
+
+
+def test_a_tak_server_that_refuses_the_login_sends_nothing_and_is_tried_again(db_url, tmp_path):
+    from tests.tls_certs import make_certs
+
+    certs, seen = make_certs(tmp_path / "certs"), []
+    server = _tak_server(certs, [event(uid="never", type_="a-s-S")], seen, login=("ncc-watch", "right"))
+    port = server.getsockname()[1]
+    inbox = tmp_path / "inbox"
+    proc = subprocess.Popen([sys.executable, "-m", "nsp.cli", "listen", "--out", str(inbox / "tak"),
+                             "--format", "cot", "--connect", f"127.0.0.1:{port}", "--tls",
+                             "--tls-cert", str(certs.client), "--tls-ca", str(certs.ca),
+                             "--tak-user", "ncc-watch", "--flush-seconds", "0.3"],
+                            cwd=ROOT, env={**worker_env(db_url), "NSP_LISTEN_TAK_PASSWORD": "wrong"},
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        wait_for(lambda: len(seen) >= 4, 15, "a second login after the refused one")  # certificate, login, again
+    finally:
+        err = _stop(proc)
+        server.close()
+    assert seen[1]["password"] == "wrong" and seen[1]["uid"] == f"nsp-{socket.gethostname()}"
+    assert "connection lost" in err and "wrote 0 message(s)" in err and not list((inbox / "tak").glob("*.cot"))
 
 
 def test_a_tls_listener_takes_only_senders_with_a_certificate_from_its_ca(db_url, tmp_path):

@@ -52,6 +52,9 @@ def test_a_tls_server_needs_its_certificate():
     (["--udp", "0", "--tls"], "--tls is for TCP"),
     (["--tcp", "0", "--tls"], "needs this listener's certificate"),
     (["--connect", "127.0.0.1:9", "--tls", "--tls-cert", "nowhere.p12"], "nowhere.p12: cannot read"),
+    (["--tcp", "0", "--tak-user", "ncc"], "give --format cot and --connect"),
+    (["--connect", "127.0.0.1:9", "--tak-user", "ncc"], "needs its password in NSP_LISTEN_TAK_PASSWORD"),
+    (["--connect", "127.0.0.1:9", "--tak-uid", "nsp-1"], "--tak-uid needs --tak-user"),
 ])
 def test_nsp_listen_refuses_tls_options_it_cannot_use(tmp_path, args, says, monkeypatch):
     from ingest.delivery_cli import listen
