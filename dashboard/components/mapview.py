@@ -221,6 +221,14 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
 # Inline SVG components (dash_svg), so the legend needs no image URLs or data: URIs.
 
 
+def _mark_size(width: float, height: float) -> dict:
+    """A legend symbol drawn as large as the map draws its marker: the wall's markers grow with
+    the screen (``--nsp-mark-scale`` in nsp.css, 2 on a 4K wall), so the legend's grow with
+    them; elsewhere the factor is 1."""
+    return {"width": f"calc({width}px * var(--nsp-mark-scale, 1))",
+            "height": f"calc({height}px * var(--nsp-mark-scale, 1))"}
+
+
 def shape(kind: str, size: int, fill: str, stroke: str = "#fff", width: float = 1.5) -> svg.Svg:
     """The same shapes as nsp_map.js draws on the map."""
     h, p = size / 2, width
@@ -233,7 +241,8 @@ def shape(kind: str, size: int, fill: str, stroke: str = "#fff", width: float = 
         body = svg.Polygon(points=f"{h},{p} {size - p},{h} {h},{size - p} {p},{h}", **attrs)
     else:
         body = svg.Circle(cx=h, cy=h, r=h - p, **attrs)
-    return svg.Svg(body, width=size, height=size, viewBox=f"0 0 {size} {size}", className="nsp-legend-sym")
+    return svg.Svg(body, width=size, height=size, viewBox=f"0 0 {size} {size}", className="nsp-legend-sym",
+                   style=_mark_size(size, size))
 
 
 def _line(colour: str, dash: str = "", width: int = 5, dot: bool = False) -> svg.Svg:
@@ -241,11 +250,13 @@ def _line(colour: str, dash: str = "", width: int = 5, dot: bool = False) -> svg
                       strokeLinecap="round", strokeDasharray=dash or None)]
     if dot:
         parts.append(svg.Circle(cx=22, cy=7, r=4, fill="#fff", stroke=colour, strokeWidth=2))
-    return svg.Svg(parts, width=28, height=14, viewBox="0 0 28 14", className="nsp-legend-sym")
+    return svg.Svg(parts, width=28, height=14, viewBox="0 0 28 14", className="nsp-legend-sym",
+                   style=_mark_size(28, 14))
 
 
-def _row(symbol, text) -> html.Div:
-    return html.Div([html.Span(symbol, className="nsp-legend-key"), html.Span(text)], className="nsp-legend-row")
+def _row(symbol, text, extra_class: str = "") -> html.Div:
+    return html.Div([html.Span(symbol, className="nsp-legend-key"), html.Span(text)],
+                    className=f"nsp-legend-row {extra_class}".strip())
 
 
 def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
@@ -260,7 +271,7 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
     sizes = [
         _row([shape("circle", s, "#999", "#000" if strong else "#fff", 3 if strong else 1.5)
               for s, strong in ((12, False), (16, False), (20, True), (24, True))],
-             t("impact low → very high (size; black outline from high)", lang)),
+             t("impact low → very high (size; black outline from high)", lang), "nsp-legend-sizes"),
         _row(html.Span("42", className="nsp-legend-count"), t("grouped events (count)", lang)),
         _row(html.Span(shape("circle", 16, "#999"), className="nsp-ev-closed"),
              t("closed by the NCC (faded)", lang)),
@@ -275,7 +286,8 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
     ]
     if not compact:
         ops.append(_row(svg.Svg(svg.Circle(cx=9, cy=9, r=8, fill="#ef8a62", fillOpacity=0.6), width=18, height=18,
-                                className="nsp-legend-sym"), t("event density (when shown)", lang)))
+                                className="nsp-legend-sym", style=_mark_size(18, 18)),
+                        t("event density (when shown)", lang)))
     groups = [(t("Border sections", lang), levels), (t("Events (shape = category)", lang), cats),
               (t("Impact", lang), sizes), (t("Operational", lang), ops)]
     return html.Div(

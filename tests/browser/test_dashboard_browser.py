@@ -60,6 +60,19 @@ WALL_CLEARANCE = """
             Math.max(...lines.map(r => r.bottom)), document.querySelector('.wall-map').getBoundingClientRect().bottom];"""
 
 
+# On the wall: [each legend symbol's drawn width over its own width], [the legend's and the map's
+# own asset as [font size, colour]], [the legend's and the map's crossing point width].
+LEGEND_AGAINST_MAP = """
+    const syms = Array.from(document.querySelectorAll('.wall-legend svg.nsp-legend-sym'))
+        .map(e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width')));
+    const look = e => e ? [getComputedStyle(e).fontSize, getComputedStyle(e).color] : null;
+    const width = e => e ? e.getBoundingClientRect().width : 0;
+    return [syms, [look(document.querySelector('.wall-legend .nsp-legend-asset')),
+                   look(document.querySelector('.leaflet-marker-pane .nsp-asset-sym'))],
+            [width(document.querySelector('.wall-legend .nsp-bcp-sym')),
+             width(document.querySelector('.leaflet-marker-pane .nsp-bcp-sym'))]];"""
+
+
 def wall_country_clear(driver) -> bool:
     """Every border line of the wall's map is drawn between what covers its top and its bottom."""
     covered, top, bottom, map_bottom = driver.execute_script(WALL_CLEARANCE)
@@ -674,6 +687,13 @@ def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
             time.sleep(0.2)
         assert over_a_pulse and min(over_a_pulse) >= 0.95 * scale and max(over_a_pulse) > 1.1 * scale, \
             (width, over_a_pulse)
+        # the legend's symbols are as large as the map's: the impact sizes stay apart (each
+        # was squeezed to one text height), the own asset is the map's size and colour (it was
+        # 15 px navy on the dark panel), and the crossing point grows on both
+        syms, asset, bcp = d.execute_script(LEGEND_AGAINST_MAP)
+        assert all(abs(r - scale) < 0.02 for r in syms), (width, syms)
+        assert asset[0] == asset[1] and asset[0][0] == f"{16 * scale}px", (width, asset)
+        assert abs(bcp[0] - 9 * scale) < 0.5 and abs(bcp[1] - 9 * scale) < 0.5, (width, bcp)
         # and the groups are as far apart as the markers are larger
         wait(d, 5).until(lambda x: set(x.execute_script(radii, ids)) == {scale * CLUSTER_OPTIONS["radius"]})
     (ratio_hd, line_hd), (ratio_4k, line_4k) = seen[1920], seen[3840]
