@@ -643,6 +643,10 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     # the user's choice is kept, whatever the screen
     d.find_element(By.CSS_SELECTOR, "details.nsp-legend-box summary").click()
     assert d.execute_script(legend_open) is True
+    # the four impact sizes at their own size (the label beside them squeezed them to 74 %)
+    sizes = d.execute_script("return Array.from(document.querySelectorAll('.nsp-legend-box .nsp-legend-sizes svg'))"
+                             ".map(e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width')))")
+    assert len(sizes) == 4 and all(abs(r - 1) < 0.02 for r in sizes), sizes
     d.refresh()
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
     assert d.execute_script(legend_open) is True
