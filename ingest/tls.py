@@ -141,7 +141,7 @@ _HANDSHAKE_REASONS = {
 
 def handshake_reason(exc: OSError) -> str:
     """Why a sender's TLS handshake failed: a known OpenSSL reason in words, else the error's
-    own text ("the connection closed" when the sender hung up during the handshake)."""
+    own text, or that the sender hung up during the handshake."""
     if isinstance(exc, ssl.SSLError) and exc.reason in _HANDSHAKE_REASONS:
         return _HANDSHAKE_REASONS[exc.reason]
     if isinstance(exc, ConnectionError | TimeoutError) and not str(exc):

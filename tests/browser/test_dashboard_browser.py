@@ -60,11 +60,19 @@ WALL_CLEARANCE = """
             Math.max(...lines.map(r => r.bottom)), document.querySelector('.wall-map').getBoundingClientRect().bottom];"""
 
 
+# An SVG's drawn width over its own width attribute (its scale on the page), as a JS function.
+SVG_SCALE = "e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width'))"
+
+
+def svg_scales(selector: str) -> str:
+    """A script: the scale of each SVG that ``selector`` matches."""
+    return f"return Array.from(document.querySelectorAll({selector!r})).map({SVG_SCALE})"
+
+
 # On the wall: [each legend symbol's drawn width over its own width], [the legend's and the map's
 # own asset as [font size, colour]], [the legend's and the map's crossing point width].
-LEGEND_AGAINST_MAP = """
-    const syms = Array.from(document.querySelectorAll('.wall-legend svg.nsp-legend-sym'))
-        .map(e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width')));
+LEGEND_AGAINST_MAP = f"""
+    const syms = Array.from(document.querySelectorAll('.wall-legend svg.nsp-legend-sym')).map({SVG_SCALE});
     const look = e => e ? [getComputedStyle(e).fontSize, getComputedStyle(e).color] : null;
     const width = e => e ? e.getBoundingClientRect().width : 0;
     return [syms, [look(document.querySelector('.wall-legend .nsp-legend-asset')),
@@ -644,8 +652,7 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     d.find_element(By.CSS_SELECTOR, "details.nsp-legend-box summary").click()
     assert d.execute_script(legend_open) is True
     # the four impact sizes at their own size (the label beside them squeezed them to 74 %)
-    sizes = d.execute_script("return Array.from(document.querySelectorAll('.nsp-legend-box .nsp-legend-sizes svg'))"
-                             ".map(e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width')))")
+    sizes = d.execute_script(svg_scales(".nsp-legend-box .nsp-legend-sizes svg"))
     assert len(sizes) == 4 and all(abs(r - 1) < 0.02 for r in sizes), sizes
     d.refresh()
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
@@ -668,9 +675,8 @@ def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
     # Text on the wall is sized by the screen's width; markers and lines were fixed pixels,
     # so at 3840x2160 an event was a 14 px speck among 30 px labels.
     d = logged_in
-    sizes = """
-    const svgs = Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-ev svg'));
-    const ratio = svgs.map(e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width')));
+    sizes = f"""
+    const ratio = Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-ev svg')).map({SVG_SCALE});
     const lines = Array.from(document.querySelectorAll('.leaflet-overlay-pane path.nsp-sec-line'))
         .map(p => parseFloat(p.getAttribute('stroke-width')));
     return [ratio.length ? Math.min(...ratio) : 0, Math.max(...lines)];"""
@@ -689,8 +695,7 @@ def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
         wait(d).until(wall_country_clear)  # the first fit, and the one below the banners
         seen[width] = steady(d, sizes)
         # a very high event pulses, from the page's scale up and back, never below it
-        pulsing = "return Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-pulse svg'))" \
-                  ".map(e => e.getBoundingClientRect().width / parseFloat(e.getAttribute('width')))"
+        pulsing = svg_scales(".leaflet-marker-pane .nsp-pulse svg")
         over_a_pulse = []  # nsp-pulse lasts 1.6 s
         for _ in range(10):
             over_a_pulse += d.execute_script(pulsing)
