@@ -199,6 +199,58 @@ window.nsp = Object.assign({}, window.nsp, {
             root.setAttribute("data-nsp-labels-hidden", String(hidden));
         }
 
+        // Every fit is kept (the bounds and options asked for) until the view is moved some other
+        // way — a hand on the map, a zoom, a flight to one event (setView, flyTo, panTo) — so
+        // that a change of the map's size can fit the same bounds again. Patched on Leaflet's
+        // Map itself, as soon as Leaflet is there, so that the fit a map makes when it is
+        // created (dash-leaflet's bounds) is kept too. (A fit moves by setView or flyTo itself;
+        // it keeps its bounds after those return.)
+        function keepFits() {
+            if (!window.L || L.Map.prototype._nspKeepsFits) return;
+            L.Map.prototype._nspKeepsFits = true;
+            for (const name of ["fitBounds", "flyToBounds"]) {
+                const own = L.Map.prototype[name];
+                L.Map.prototype[name] = function (bounds, options) {
+                    const fit = {bounds: L.latLngBounds(bounds), options: Object.assign({}, options)};
+                    const result = own.apply(this, arguments);
+                    this._nspFit = fit;
+                    return result;
+                };
+            }
+            for (const name of ["setView", "flyTo", "panTo"]) {
+                const own = L.Map.prototype[name];
+                L.Map.prototype[name] = function () {
+                    this._nspFit = null;
+                    return own.apply(this, arguments);
+                };
+            }
+        }
+        keepFits();
+
+        // Leaflet follows the window's size, not its container's. The main page's map grows and
+        // shrinks with the rows above it (the alert bar comes and goes, the filters wrap) and a
+        // kiosk's window may go full screen after the first fit. Without this the map's lower
+        // part was cut off or left blank. A view that was fitted and not touched since is
+        // fitted again (the country, a sector's sections); one the user moved keeps its centre.
+        function followSize(map) {
+            keepFits();
+            if (map._nspFollowsSize || typeof ResizeObserver === "undefined") return;
+            map._nspFollowsSize = true;
+            const container = map.getContainer();
+            for (const type of ["mousedown", "touchstart", "wheel", "keydown"]) {
+                container.addEventListener(type, () => { map._nspFit = null; }, {capture: true, passive: true});
+            }
+            let size = map.getSize();
+            new ResizeObserver(() => {
+                const now = L.point(container.clientWidth, container.clientHeight);
+                if (now.equals(size) || !now.x || !now.y) return;  // the first call; a hidden map
+                size = now;
+                const fit = map._nspFit;
+                map.invalidateSize();
+                if (fit) map.fitBounds(fit.bounds, Object.assign({}, fit.options, {animate: false}));
+            }).observe(container);
+        }
+
         // Once per map: a placement after every change of the view, of the layers drawn (new
         // data) or of the switched-off layers (a class of the map's wrap).
         function watchLabels(map, layer) {
@@ -215,6 +267,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 map.on("zoomend moveend layeradd layerremove resize", map._nspPlaceLabels);
                 const wrap = map.getContainer().closest(".nsp-map-wrap");
                 if (wrap) new MutationObserver(map._nspPlaceLabels).observe(wrap, {attributes: true, attributeFilter: ["class"]});
+                followSize(map);
             }
             map._nspSectionLayers.add(layer);
             layer.once("remove", () => map._nspSectionLayers.delete(layer));

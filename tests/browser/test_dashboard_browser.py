@@ -654,6 +654,11 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     # the four impact sizes at their own size (the label beside them squeezed them to 74 %)
     sizes = d.execute_script(svg_scales(".nsp-legend-box .nsp-legend-sizes svg"))
     assert len(sizes) == 4 and all(abs(r - 1) < 0.02 for r in sizes), sizes
+    # taller than this map, the open legend scrolls inside it, its title in view to close it
+    title, box, wrap = d.execute_script(
+        "return ['.nsp-legend-box summary', '.nsp-legend-box', '#main-map-wrap'].map("
+        "s => document.querySelector(s).getBoundingClientRect()).map(r => [r.top, r.bottom])")
+    assert wrap[0] <= box[0] <= title[0] and box[1] <= wrap[1], (title, box, wrap)
     d.refresh()
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
     assert d.execute_script(legend_open) is True
@@ -669,6 +674,60 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     d.refresh()
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
     assert d.execute_script(legend_open) is True
+
+
+# On the main page: the border lines' margins inside the map [top, bottom, left, right], the
+# map's bottom and the window's height, in page pixels.
+MAIN_FIT = """
+    const lines = Array.from(document.querySelectorAll('.leaflet-overlay-pane path.nsp-sec-line'))
+        .map(p => p.getBoundingClientRect()).filter(r => r.height || r.width);
+    const m = document.querySelector('.leaflet-container').getBoundingClientRect();
+    return [Math.round(Math.min(...lines.map(r => r.top)) - m.top), Math.round(m.bottom - Math.max(...lines.map(r => r.bottom))),
+            Math.round(Math.min(...lines.map(r => r.left)) - m.left), Math.round(m.right - Math.max(...lines.map(r => r.right))),
+            Math.round(m.bottom), window.innerHeight];"""
+
+
+def test_the_main_map_fits_the_window_and_refits_when_its_size_changes(logged_in, live_server, picture_db):
+    # The map's height was a fixed calc(100vh - 150px): with the filters on two rows and the
+    # alert bar showing, its lower 60-180 px lay below the window, where a sector commander's
+    # fitted sections ended up. And Leaflet kept the centre, not the fit, when the map's size
+    # changed: the country ran off a map that the alert bar had made shorter.
+    d = logged_in
+    d.set_window_size(1366, 768)
+    d.get(live_server + "/?window=24h")
+    wait_for_sections(d)
+    *margins, map_bottom, window_h = steady(d, MAIN_FIT)
+    assert map_bottom <= window_h and min(margins) >= 0, (margins, map_bottom, window_h)
+    # the alert bar comes: the map is shorter, the country still in it, the window still holds it
+    alert = lambda x: x.find_element(By.ID, "main-alert")  # noqa: E731
+    with db.connect(picture_db, autocommit=True) as conn:
+        insert_event(conn, code="LV-RU-02", impact="very_high", ref="fit-alert",
+                     occurred_at=datetime.now(UTC) - timedelta(minutes=1))
+    wait(d, 8).until(lambda x: alert(x).is_displayed())
+    *margins, map_bottom, window_h = steady(d, MAIN_FIT)
+    assert map_bottom <= window_h and min(margins) >= 0, (margins, map_bottom, window_h)
+    # a much shorter window: the country is fitted again (the centre alone would cut it off)
+    d.set_window_size(1366, 620)
+    wait(d, 5).until(lambda x: min(steady(x, MAIN_FIT)[:4]) >= 0)
+    # a view the user moved is the user's: a change of size keeps its zoom
+    d.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
+    zoom = steady(d, ZOOM_SCALE)
+    d.set_window_size(1366, 900)
+    time.sleep(1)
+    assert steady(d, ZOOM_SCALE) == zoom
+    *margins, map_bottom, window_h = steady(d, MAIN_FIT)
+    assert map_bottom <= window_h and min(margins) < 0, margins  # zoomed in: the lines run off
+    # so is a flight to one event (a click in the list, no hand on the map): the page opened
+    # anew has the country fitted, and after the flight no fit of the country comes back
+    d.refresh()
+    wait_for_sections(d)
+    zoom = steady(d, ZOOM_SCALE)
+    d.find_element(By.CSS_SELECTOR, "#main-events .ag-center-cols-container .ag-row [col-id='category_text']").click()
+    wait(d).until(lambda x: steady(x, ZOOM_SCALE) > 4 * zoom)  # zoom 12 against the country's 7 or 8
+    zoom = steady(d, ZOOM_SCALE)
+    d.set_window_size(1366, 700)
+    time.sleep(1)
+    assert steady(d, ZOOM_SCALE) == zoom
 
 
 def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
