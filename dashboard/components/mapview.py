@@ -177,11 +177,16 @@ def map_words(lang: str) -> str:
     return json.dumps(words, ensure_ascii=False, separators=(",", ":"))
 
 
-def layer_switch(prefix: str, lang: str = "en") -> html.Div:
-    """The layer checklist over the map's top right corner (kept in the browser's storage)."""
-    return html.Div(dcc.Checklist(id=f"{prefix}-layers", options=[{"label": t(n, lang), "value": k} for k, n in LAYERS],
-                                  value=[k for k, _n in LAYERS], persistence=True, persistence_type="local"),
-                    className="nsp-layer-box")
+def layer_switch(prefix: str, lang: str = "en") -> html.Details:
+    """The layer checklist over the map's top right corner (its value kept in the browser's
+    storage), under a title that folds it away like the legend's (nsp_map_boxes.js) and counts
+    the layers switched off: open, it covered the country's north-east border on a 1600x1000
+    window."""
+    return html.Details([
+        html.Summary([t("Layers", lang), html.Span(className="nsp-layers-off")]),
+        dcc.Checklist(id=f"{prefix}-layers", options=[{"label": t(n, lang), "value": k} for k, n in LAYERS],
+                      value=[k for k, _n in LAYERS], persistence=True, persistence_type="local"),
+    ], open=True, className="nsp-layer-box", **{"data-nsp-off": t("{n} off", lang)})
 
 
 def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:

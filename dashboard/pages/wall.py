@@ -12,6 +12,7 @@ Component ids start with ``wall-``.
 
 from __future__ import annotations
 
+import re
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlencode
@@ -47,6 +48,14 @@ IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
 # ======================================================================= callbacks
 
 
+def place_name(name: str) -> str:
+    """A section's name without a trailing ``(…)``: the neighbour or the coast, which the
+    code says already (``Krāslava (Belarus)`` is LV-BY-02). The panel's name column had room
+    for four letters of the whole name; the whole name is the cell's tooltip."""
+    short = re.sub(r"\s*\([^()]*\)\s*$", "", name or "")
+    return short or (name or "")
+
+
 def _sections_panel(rows: list[dict], lang: str = "en") -> list:
     """The external sections, most severe first, then the busiest, then by code: when the
     panel is too short for all of them, the ones cut off at the bottom matter least."""
@@ -57,7 +66,7 @@ def _sections_panel(rows: list[dict], lang: str = "en") -> list:
             html.Span(t(r["impact_level"], lang) if r["impact_level"] else "–",
                       className=f"nsp-level nsp-level-{r['impact_level'] or 'internal'}"),
             html.Span(r["code"], className="wall-sec-code"),
-            html.Span(r["name"], className="wall-sec-name"),
+            html.Span(place_name(r["name"]), className="wall-sec-name", title=r["name"]),
             html.Span(f"{r['events']:,}", className="wall-sec-n"),
             html.Span(change_mark(r["change"], compact=True), className="wall-sec-d"),
         ], className="wall-sec"))

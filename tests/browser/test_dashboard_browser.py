@@ -195,6 +195,9 @@ def test_wall_panel_keeps_the_legend_clear_of_the_sections(logged_in, live_serve
 
 
 def _layer_toggle(driver, label: str):
+    box = driver.find_element(By.CSS_SELECTOR, "details.nsp-layer-box")
+    if not box.get_attribute("open"):  # folded on a map under 700 px (nsp_map_boxes.js)
+        box.find_element(By.TAG_NAME, "summary").click()
     for el in driver.find_elements(By.CSS_SELECTOR, "#main-layers label"):
         if el.text.strip() == label:
             return el.find_element(By.TAG_NAME, "input")
@@ -217,8 +220,20 @@ def test_layer_toggles_hide_and_show_a_category(logged_in, live_server):
     # the other categories stay
     assert ubc_before > 0
     assert event_markers(d, "nsp-ev-unauthorised_border_crossing, .leaflet-marker-pane .nsp-cluster-unauthorised_border_crossing") == ubc_before
+    # the switch's title counts what is off, and still does with the switch folded away and
+    # after a reload (the fold and the layers are both kept in the browser)
+    title = lambda x: x.find_element(By.CSS_SELECTOR, "details.nsp-layer-box summary").text  # noqa: E731
+    assert title(d).endswith("· 1 off"), title(d)
+    d.find_element(By.CSS_SELECTOR, "details.nsp-layer-box summary").click()
+    assert not d.find_element(By.ID, "main-layers").is_displayed()
+    d.refresh()
+    wait_for_sections(d)
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-layer-box[data-nsp-box]"))
+    assert not d.find_element(By.ID, "main-layers").is_displayed() and title(d).endswith("· 1 off"), title(d)
+    assert event_markers(d, crime) == 0
     _layer_toggle(d, "Cross-border crime").click()
     wait(d, 5).until(lambda x: event_markers(x, crime) > 0)
+    assert title(d).upper() == "LAYERS", title(d)
     # operational layers: the own asset with its call sign and report age (whose text may be
     # hidden at this zoom where it would overlap an event: asset_shown looks at the symbol)
     asset_shown = "return Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-asset-icon'))" \
@@ -633,7 +648,7 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     d.set_window_size(1366, 768)
     d.get(live_server + "/")
     wait_for_sections(d)
-    wait(d, 5).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
+    wait(d, 5).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-box]"))
     assert d.execute_script(legend_open) is False
     assert d.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
     slider_right, category_left = d.execute_script(
@@ -660,19 +675,19 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
         "s => document.querySelector(s).getBoundingClientRect()).map(r => [r.top, r.bottom])")
     assert wrap[0] <= box[0] <= title[0] and box[1] <= wrap[1], (title, box, wrap)
     d.refresh()
-    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-box]"))
     assert d.execute_script(legend_open) is True
     d.find_element(By.CSS_SELECTOR, "details.nsp-legend-box summary").click()
     d.set_window_size(1920, 1080)
     d.refresh()
-    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-box]"))
     assert d.execute_script(legend_open) is False
     # with room, Dash 4's slider added a number box (minutes from now) beside "now"
     assert d.find_elements(By.CSS_SELECTOR, ".nsp-replay-slider input") == []
     # without a choice a tall map starts with the legend open
     d.execute_script("localStorage.removeItem('nsp-legend-open')")
     d.refresh()
-    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-legend]"))
+    wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-box]"))
     assert d.execute_script(legend_open) is True
 
 

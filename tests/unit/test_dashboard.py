@@ -270,6 +270,21 @@ def test_sections_are_listed_most_severe_then_busiest_then_by_code_internal_last
         "LV-SEA-01", "LV-BY-03", "LV-BY-02", "LV-BY-01", "LV-RU-01", "LV-AIR-RIX", "LV-LT-01"]
 
 
+def test_the_wall_names_a_section_by_its_place_the_whole_name_as_its_tooltip():
+    import dashboard.app  # noqa: F401 - the pages register with the app
+    from dashboard.pages.wall import _sections_panel, place_name
+
+    assert place_name("Krāslava (Belarus)") == "Krāslava"
+    assert place_name("Rīga airport (RIX)") == "Rīga airport"
+    assert place_name("Sector 7") == "Sector 7"
+    assert place_name("(sea)") == "(sea)"  # nothing but the brackets: kept whole
+    assert place_name("Zone (north) east") == "Zone (north) east"  # only a trailing one goes
+    (item,) = _sections_panel([{"code": "LV-BY-02", "name": "Krāslava (Belarus)", "impact_level": "high",
+                                "events": 5, "kind": "land-external", "change": 1}])
+    name = next(c for c in item.children if c.className == "wall-sec-name")
+    assert (name.children, name.title) == ("Krāslava", "Krāslava (Belarus)")
+
+
 def test_the_basemap_ends_in_grey_not_in_a_sea():
     from pathlib import Path
 
