@@ -802,19 +802,30 @@ def test_the_wall_fills_its_map_with_the_country_at_any_screen_size(logged_in, l
     merc = lambda lat: math.log(math.tan(math.pi / 4 + math.radians(lat) / 2))  # noqa: E731
     size = "const m = document.querySelector('.leaflet-container').getBoundingClientRect(); return [m.width, m.height]"
     d = logged_in
-    for width, height in ((2560, 1440), (1366, 768)):
-        d.set_window_size(width, height)
-        d.get(live_server + "/wall")
-        wait_for_sections(d)
-        wait(d, 5).until(wall_country_clear)
+
+    def fill() -> float:
         world = 256 * 2 * steady(d, ZOOM_SCALE)  # the proxy's scale is 2^(zoom - 1)
         map_w, map_h = d.execute_script(size)
         # the fit's padding (nsp_wall.js): 10 px at the sides and the bottom, and at the top
         # 10 below the header and the banners
         top = d.execute_script("return window.nsp.wall.coveredTop()") + 10
-        fill = max((east - west) / 360 * world / (map_w - 20),
+        return max((east - west) / 360 * world / (map_w - 20),
                    (merc(north) - merc(south)) / (2 * math.pi) * world / (map_h - top - 10))
-        assert 0.84 <= fill <= 1.0, (width, height, fill)
+
+    for width, height in ((2560, 1440), (1366, 768)):
+        d.set_window_size(width, height)
+        d.get(live_server + "/wall")
+        wait_for_sections(d)
+        wait(d, 5).until(wall_country_clear)
+        assert 0.84 <= fill() <= 1.0, (width, height, fill())
+    # the screen changes size under the running wall (a kiosk browser goes full screen): the
+    # country is fitted again, clear of the header, which has grown with the screen. Two
+    # things do it, and either alone passes: nsp_map.js's size observer at once (with the
+    # old header's padding), and the next refresh's fit (nsp_wall.js measures the header
+    # again; the banners, rewritten at every refresh, trigger it). Leaflet alone keeps the
+    # centre and the zoom: a small country in the middle of a large map.
+    d.set_window_size(2560, 1440)
+    wait(d, 8).until(lambda x: wall_country_clear(x) and 0.84 <= fill() <= 1.0)
 
 
 def _click_at_centre(driver, element) -> None:
