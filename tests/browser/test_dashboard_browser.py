@@ -405,6 +405,22 @@ def test_main_page_alerts_a_new_high_impact_event_until_acknowledged(logged_in, 
     assert not alert(d).is_displayed()
 
 
+def test_a_very_high_event_stops_pulsing_for_a_user_who_asked_for_less_motion(logged_in, live_server, picture_db):
+    d = logged_in
+    with db.connect(picture_db, autocommit=True) as conn:
+        insert_event(conn, code="LV-RU-02", impact="very_high", ref="less-motion",
+                     occurred_at=datetime.now(UTC) - timedelta(minutes=5))
+    d.get(live_server + "/?window=24h")
+    wait_for_sections(d)
+    animations = "return Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-pulse svg'))" \
+                 ".map(e => getComputedStyle(e).animationName)"
+    wait(d).until(lambda x: x.execute_script(animations))
+    assert set(d.execute_script(animations)) == {"nsp-pulse"}
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                      {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+    assert set(d.execute_script(animations)) == {"none"}
+
+
 def test_wall_shows_data_stale_when_feeds_stop(logged_in, live_server, picture_db):
     d = logged_in
     d.get(live_server + "/wall")

@@ -285,6 +285,20 @@ def test_the_wall_names_a_section_by_its_place_the_whole_name_as_its_tooltip():
     assert (name.children, name.title) == ("Krāslava", "Krāslava (Belarus)")
 
 
+def test_every_animation_stops_for_a_user_who_asked_for_less_motion():
+    import re
+    from pathlib import Path
+
+    css = (Path(__file__).resolve().parents[2] / "dashboard" / "assets" / "nsp.css").read_text()
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    reduced = css[css.index("@media (prefers-reduced-motion: reduce)"):]
+    stopped = {s.strip() for s in reduced[reduced.index("{") + 1:reduced.index("{", reduced.index("{") + 1)].split(",")}
+    outside = css[:css.index("@media (prefers-reduced-motion: reduce)")]
+    animated = {s.strip() for rule in re.finditer(r"([^{}]+)\{[^}]*\banimation:", outside)
+                for s in rule.group(1).split(",")}
+    assert animated and animated <= stopped, animated - stopped
+
+
 def test_the_basemap_ends_in_grey_not_in_a_sea():
     from pathlib import Path
 
