@@ -66,6 +66,10 @@ WINDOWS = {
 }
 # Who may change a section's impact level (the NCC owns the decision, Art 34).
 LEVEL_CHANGERS = ("watch_officer", "system")
+# The first report of a high or very high event is due within 24 hours of the authority
+# becoming aware (Implementing Regulation (EU) 2021/581): later is a late report, which the
+# alert bar, the wall's banners and the weekly summary say.
+REPORT_LIMIT = timedelta(hours=24)
 
 
 class PictureError(NspError):
@@ -567,12 +571,16 @@ def recent_high(scope: Scope, since: datetime, sections=None, limit: int = 20) -
     after it (``set_by_ncc``), newest first.
 
     ``alerted_at`` (the later of the two) keeps its microseconds (ISO 8601), so that it can be
-    passed back as the next ``since`` (the main page's alert acknowledges up to it)."""
+    passed back as the next ``since`` (the main page's alert acknowledges up to it).
+    ``late_minutes`` is the time from occurrence to the first report when that is more than
+    :data:`REPORT_LIMIT` (a late single-event report), else None."""
     sections = scope.restrict(list(sections) if sections else None)  # [] matches nothing
     with access.connection(scope) as conn:
         rows = _run(conn, "picture_recent_high", {"since": since, "sections": sections,
                                                   "limit": limit})
     for r in rows:
+        delay = r.pop("reported_at") - r["occurred_at"]
+        r["late_minutes"] = delay.total_seconds() / 60 if delay > REPORT_LIMIT else None
         r["occurred_at"] = _iso(r["occurred_at"])
         r["received_at"] = r["received_at"].astimezone(UTC).isoformat()
         r["alerted_at"] = r["alerted_at"].astimezone(UTC).isoformat()

@@ -13,7 +13,8 @@ from nsp.durations import duration_text
 LATE_NAMES = 2  # late feeds named in the sign; the tooltip names them all
 
 
-def _age(minutes: float, lang: str = "en") -> str:
+def age_words(minutes: float, lang: str = "en") -> str:
+    """``under a minute``, ``25 min``, ``30 h``, ``3 days`` (in the page's language)."""
     if minutes < 1:
         return t("under a minute", lang)
     if minutes < 120:
@@ -23,8 +24,18 @@ def _age(minutes: float, lang: str = "en") -> str:
     return t("{n} days", lang, n=int(minutes // 1440))
 
 
+def late_report(event: dict, lang: str = "en") -> str:
+    """``reported 3 days after the event`` for a high-impact event whose first report came
+    more than 24 hours after it (``late_minutes`` of :func:`geo.picture.recent_high`), else
+    ``""``. After a backlog (a board's late batch, a history loaded at once) the alert bar and
+    the banners show old events as new; this says why."""
+    if not event.get("late_minutes"):
+        return ""
+    return t("reported {age} after the event", lang, age=age_words(event["late_minutes"], lang))
+
+
 def _since(last, now, lang: str) -> str:
-    return t("last delivery {age} ago", lang, age=_age((now - last).total_seconds() / 60, lang))
+    return t("last delivery {age} ago", lang, age=age_words((now - last).total_seconds() / 60, lang))
 
 
 def _late_part(late: list[dict], now, lang: str = "en") -> html.Span:

@@ -417,6 +417,7 @@ def update_alert(_n, state: dict, acknowledged: str | None) -> tuple:
             f"{newest['section_code'] or t('outside sections', lang)}",
             t(" · {n} persons", lang, n=newest["persons"]) if newest.get("persons") else "",
             f" · {event_time(newest['occurred_at'], picture.now_utc())}",
+            f" · {late}" if (late := status.late_report(newest, lang)) else "",
             t(" · impact set by the NCC", lang) if newest["set_by_ncc"] else ""]
     if len(highs) > 1:
         very = sum(h["impact"] == "very_high" for h in highs[1:])

@@ -93,6 +93,7 @@ def _banner(e: dict, now, lang: str) -> html.Div:
         html.Span(e["section_code"] or t("outside sections", lang), className="wall-banner-sec"),
         html.Span(t("{n} persons", lang, n=e["persons"]) if e["persons"] else "", className="wall-banner-p"),
         html.Span(t("impact set by the NCC", lang) if e["set_by_ncc"] else "", className="wall-banner-ncc"),
+        html.Span(status.late_report(e, lang), className="wall-banner-ncc wall-banner-late"),
         html.Span(event_time(e["occurred_at"], now), className="wall-banner-t"),
     ], className=f"wall-banner wall-banner-{e['impact']}", **{"data-event": e["id"]})
 

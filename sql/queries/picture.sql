@@ -285,8 +285,11 @@ SELECT greatest((SELECT max(b.finished_at) FROM ingest_batch b),
 -- High and very high events received after %(since)s (the wall's banners), or whose impact the
 -- NCC set after it (0020_raised_impact_alerts.sql), newest first (alerted_at: the later of the
 -- two); a report its source rejected on validation raises no banner. Reports of one delivery
--- share their received_at: among them very high first, then the latest to occur.
+-- share their received_at: among them very high first, then the latest to occur. reported_at
+-- is the report's own time, else its arrival: more than 24 hours after occurred_at is a late
+-- first report (the single-event-report limit; the weekly summary flags the same).
 SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
+       coalesce(e.reported_at, e.received_at) AS reported_at,
        e.persons, e.section_code, e.source,
        greatest(e.received_at, e.impact_decided_at) AS alerted_at,
        coalesce(e.impact_decided_at > e.received_at, false) AS set_by_ncc

@@ -371,6 +371,11 @@ def test_wall_shows_a_new_high_impact_event_within_one_refresh(logged_in, live_s
     took = time.monotonic() - t0
     banner = d.find_element(By.CSS_SELECTOR, f".wall-banner[data-event='{event_id}']").text
     assert "VERY HIGH" in banner and "LV-RU-02" in banner and "17 persons" in banner
+    # the banners end before the side panel begins (they ran 13 px over it)
+    banners_right, panel_left = d.execute_script(
+        "return [document.querySelector('.wall-banners').getBoundingClientRect().right,"
+        " document.querySelector('.wall-panel').getBoundingClientRect().left]")
+    assert banners_right < panel_left, (banners_right, panel_left)
     # one refresh interval plus the request's own time
     assert took <= interval + 2.5, f"the banner took {took:.1f} s"
     # the map moved only to keep the country clear of the new banner; the next refreshes, with

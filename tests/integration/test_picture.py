@@ -219,7 +219,17 @@ def test_freshness_recent_high_sources_timeseries(pic):
     assert picture.recent_high(OFFICER, datetime.now(UTC) - timedelta(minutes=30)) == []
     new = insert_event(pic, code="LV-BY-02", impact="very_high", ref="fresh")
     (hit,) = picture.recent_high(OFFICER, datetime.now(UTC) - timedelta(minutes=30))
-    assert hit["id"] == new
+    assert hit["id"] == new and hit["late_minutes"] is None
+    # a first report more than 24 hours after the event is a late one: the report's own time
+    # counts (reported_at), else its arrival
+    three_days = datetime.now(UTC) - timedelta(days=3)
+    late = insert_event(pic, code="LV-BY-02", impact="high", ref="late", occurred_at=three_days)
+    in_time = insert_event(pic, code="LV-BY-02", impact="high", ref="in-time", occurred_at=three_days)
+    pic.execute("UPDATE event SET reported_at = occurred_at + interval '2 hours' WHERE id = %s", (in_time,))
+    by_id = {r["id"]: r["late_minutes"] for r in picture.recent_high(OFFICER, datetime.now(UTC) - timedelta(minutes=30))}
+    assert by_id[new] is None and by_id[in_time] is None
+    assert 3 * 1440 - 5 < by_id[late] < 3 * 1440 + 5, by_id[late]
+    pic.execute("DELETE FROM event WHERE id IN (%s, %s)", (late, in_time))
     # a report its source rejected on validation raises no banner
     pic.execute("UPDATE event SET validation = 'rejected' WHERE id = %s", (new,))
     assert picture.recent_high(OFFICER, datetime.now(UTC) - timedelta(minutes=30)) == []
@@ -433,6 +443,15 @@ def test_main_alert_shows_new_high_impact_events_of_the_filter_until_acknowledge
     with acting_as(Scope(user="juris", role="sector_commander", sections=("LV-BY-02",))):
         assert "LV-BY-01" not in str(main.update_alert(0, by01, None)[0])
         assert "LV-BY-02" in str(main.update_alert(0, national, None)[0])
+    assert "reported" not in str(main.update_alert(0, national, None)[0])
+    # a first report that came days after the event says so, on the bar and on the wall
+    insert_event(pic, code="LV-RU-01", impact="very_high", ref="alert-late",
+                 occurred_at=datetime.now(UTC) - timedelta(days=4, hours=2))
+    with acting_as(OFFICER):
+        assert "reported 4 days after the event" in str(main.update_alert(0, national, newest2)[0])
+        banners = _page("wall").update_wall_alerts(0, national)[0]
+    late = next(b for b in banners if "LV-RU-01" in str(b.children))
+    assert "reported 4 days after the event" in str(late.children)
 
 
 def test_wall_callbacks_as_plain_functions(pic):
