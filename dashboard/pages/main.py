@@ -237,7 +237,9 @@ def section_table_view(rows: list[dict], lang: str = "en") -> html.Table:
             html.Td(f"{r['events']:,}", className="nsp-num"),
             html.Td(f"{r['persons']:,}", className="nsp-num"),
             html.Td(change_mark(r["change"]), className="nsp-num"),
-            html.Td(clock_time(r["last_event"], now), className="nsp-nowrap"),
+            # "12-02 20:10" may wrap between the date and the time: unbroken, it widened the
+            # table past its 470 px column (a sideways scroll at 1600 px and below)
+            html.Td(clock_time(r["last_event"], now)),
         ], className="nsp-internal" if r["kind"] == "land-internal" else None, id={"type": "main-section-row", "code": r["code"]})
         for r in rows
     ]

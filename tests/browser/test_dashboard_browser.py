@@ -661,6 +661,27 @@ def test_map_labels_never_overlap_and_a_hidden_one_returns_when_zoomed_in(logged
     screenshot(d, "wall_labels_small")
 
 
+def test_the_section_table_fits_its_column_with_times_of_earlier_days(logged_in, live_server, picture_db):
+    # "12-02 20:10" unbroken widened the table past its 470 px column: a sideways scroll, the
+    # last column cut ("LAST (UTC" and "12-02 20:1") on a 1600 px window
+    d = logged_in
+    d.set_window_size(1600, 1000)
+    with db.connect(picture_db, autocommit=True) as conn:
+        for code in ("LV-BY-01", "LV-BY-02", "LV-RU-01", "LV-RU-02"):
+            two_days = datetime.now(UTC) - timedelta(days=2)
+            insert_event(conn, code=code, ref=f"earlier-{code}", persons=1234, occurred_at=two_days,
+                         received_at=two_days + timedelta(hours=1))
+    # the picture as it was a day ago (the seed's events are all of the last hours)
+    at = (datetime.now(UTC) - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M")
+    d.get(live_server + f"/?window=7d&at={at}")
+    wait(d).until(lambda x: x.execute_script(  # a time of an earlier day: "MM-DD HH:MM"
+        "return Array.from(document.querySelectorAll('#main-section-table-body tbody td:last-child'))"
+        ".some(td => /\\d\\d-\\d\\d/.test(td.textContent))"))
+    table_w, box_w = d.execute_script("const b = document.getElementById('main-section-table');"
+                                      "return [b.scrollWidth, b.clientWidth]")
+    assert table_w <= box_w, (table_w, box_w)
+
+
 def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, live_server):
     # At 1366x768 the legend covered most of the map, the replay slider ran under the
     # category filter, and an invisible input of Dash's dropdown widened the page.
