@@ -693,6 +693,17 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     wait(d, 5).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-box]"))
     assert d.execute_script(legend_open) is False
     assert d.execute_script("return document.documentElement.scrollWidth <= document.documentElement.clientWidth")
+    # the header keeps to one line, in Latvian too (each item broke onto two, 56 px tall)
+    one_line = "return [document.querySelector('.nsp-header').offsetHeight," \
+               " document.documentElement.scrollWidth <= document.documentElement.clientWidth]"
+    height, no_sideways = d.execute_script(one_line)
+    assert height <= 44 and no_sideways, height
+    d.get(live_server + "/?lang=lv")
+    wait_for_sections(d)
+    height, no_sideways = d.execute_script(one_line)
+    assert height <= 44 and no_sideways, height
+    d.get(live_server + "/")
+    wait_for_sections(d)
     slider_right, category_left = d.execute_script(
         "const s = document.querySelector('.nsp-replay-slider').getBoundingClientRect();"
         "const marks = Array.from(document.querySelectorAll('.nsp-replay-slider *')).map(e => e.getBoundingClientRect().right);"
