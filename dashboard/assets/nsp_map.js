@@ -132,6 +132,39 @@ window.nsp = Object.assign({}, window.nsp, {
             L.DomUtil.setPosition(el, pos);
         }
 
+        // A label placed at one of the far spots (34-44 px off its line, LABEL_SPOTS[5..8]) is
+        // tied to its point on the line by a thin leader: without it, in the busy south-east,
+        // a code could read as the neighbouring line's. One leader per label, in the tooltip
+        // pane (layer pixels, as the labels); gone with its label.
+        const FAR_SPOT = 5;
+        function setLeader(map, s, box) {
+            let leader = s.el._nspLeader;
+            if (s.off || s.spot < FAR_SPOT) {
+                if (leader) leader.style.display = "none";
+                return;
+            }
+            if (!leader) {
+                leader = s.el._nspLeader = L.DomUtil.create("div", "nsp-leader", s.el.parentNode);
+                (map._nspLeaders = map._nspLeaders || new Set()).add(leader);
+                leader._nspLabel = s.el;
+            }
+            // from the point to the nearest point of the label's box (container pixels)
+            const qx = Math.max(box.left, Math.min(s.p.x, box.right)), qy = Math.max(box.top, Math.min(s.p.y, box.bottom));
+            const dx = qx - s.p.x, dy = qy - s.p.y;
+            const at = map.latLngToLayerPoint(s.tip.getLatLng());
+            leader.style.display = "";
+            leader.style.width = Math.hypot(dx, dy) + "px";
+            leader.style.transform = `translate3d(${at.x}px, ${at.y}px, 0) rotate(${Math.atan2(dy, dx)}rad)`;
+        }
+
+        function dropLeaders(map) {  // of labels no longer on the map (a section layer replaced)
+            for (const leader of map._nspLeaders || []) {
+                if (leader._nspLabel.isConnected) continue;
+                leader.remove();
+                map._nspLeaders.delete(leader);
+            }
+        }
+
         function placeLabels(map) {
             // Everything is read first, then placed, then written: a size read after a write
             // lays the page out again, and 36 labels tried at 9 spots each took 150 ms a pass.
@@ -182,6 +215,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 }
                 const spot = chosen || fallback;
                 s.spot = spot ? spot[0] : 0;  // no room: hidden on its line
+                s.box = spot && spot[1];
                 s.off = !spot;
                 if (spot) labels.push(spot[1]); else hidden += 1;
             }
@@ -191,9 +225,12 @@ window.nsp = Object.assign({}, window.nsp, {
                 if (o.off) hidden += 1; else labels.push(o.box);
             }
             // ---- write
+            dropLeaders(map);
             for (const s of sections) {
                 moveTip(map, s.tip, s.el, s.w, s.h, s.spot);
                 s.el.classList.toggle("nsp-label-off", s.off);
+                s.el.setAttribute("data-nsp-spot", String(s.spot));
+                setLeader(map, s, s.box);
             }
             for (const o of others) if (o.off !== undefined) o.el.classList.toggle("nsp-label-off", o.off);
             root.setAttribute("data-nsp-labels-hidden", String(hidden));
@@ -265,6 +302,9 @@ window.nsp = Object.assign({}, window.nsp, {
                     requestAnimationFrame(() => { pending = false; placeLabels(map); });
                 };
                 map.on("zoomend moveend layeradd layerremove resize", map._nspPlaceLabels);
+                // Leaflet moves each label through a zoom's animation, not the leaders: they
+                // wait for the placement at its end
+                map.on("zoomstart", () => { for (const l of map._nspLeaders || []) l.style.display = "none"; });
                 const wrap = map.getContainer().closest(".nsp-map-wrap");
                 if (wrap) new MutationObserver(map._nspPlaceLabels).observe(wrap, {attributes: true, attributeFilter: ["class"]});
                 followSize(map);

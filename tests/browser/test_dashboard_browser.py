@@ -682,6 +682,47 @@ def test_the_section_table_fits_its_column_with_times_of_earlier_days(logged_in,
     assert table_w <= box_w, (table_w, box_w)
 
 
+def test_a_section_label_moved_off_its_line_is_tied_to_it_by_a_leader(logged_in, live_server):
+    # Labels move up to 44 px off their line to clear the markers; at the far spots, in the
+    # busy south-east, a code could read as the neighbouring line's.
+    d = logged_in
+    d.get(live_server + "/")
+    wait_for_sections(d)
+    # a label on its line (spot 0: centred on its point), away from the map's edges
+    wait(d).until(lambda x: x.execute_script("""const m = document.querySelector('.leaflet-container').getBoundingClientRect();
+        window.__nsp_label = [...document.querySelectorAll('.nsp-section-label')].find(e => {
+            const r = e.getBoundingClientRect();
+            return e.dataset.nspSpot === '0' && !e.classList.contains('nsp-label-off') && r.left > m.left + 150
+                && r.right < m.right - 300 && r.top > m.top + 100 && r.bottom < m.bottom - 100; });
+        return !!window.__nsp_label"""))
+    label = "window.__nsp_label"
+    # cover the label's place on its line and the near spots around it with the layer switch
+    # (the placement keeps clear of what lies over the map), then let it place again
+    px, py = d.execute_script(f"""const r = {label}.getBoundingClientRect();
+        const box = document.querySelector('details.nsp-layer-box'), wrap = box.parentElement.getBoundingClientRect();
+        box.open = false;
+        Object.assign(box.style, {{left: (r.left - wrap.left - 22) + 'px', top: (r.top - wrap.top - 18) + 'px',
+            right: 'auto', width: (r.width + 44) + 'px', height: (r.height + 36) + 'px', boxSizing: 'border-box'}});
+        box.parentElement.classList.add('nsp-test-moved');
+        return [r.left + r.width / 2, r.top + r.height / 2];""")
+    wait(d, 5).until(lambda x: int(x.execute_script(f"return {label}.dataset.nspSpot")) >= 5)
+    time.sleep(0.3)
+    # a leader from the label's point on the line to the label's box
+    lead, box = d.execute_script(f"""const e = {label};
+        const l = e._nspLeader;  // its own (others may have one too)
+        const r = l.getBoundingClientRect(), b = e.getBoundingClientRect();
+        return [[r.left, r.top, r.right, r.bottom], [b.left, b.top, b.right, b.bottom]];""")
+    near = lambda v, lo, hi: lo - 2 <= v <= hi + 2  # noqa: E731
+    assert near(px, lead[0], lead[2]) and near(py, lead[1], lead[3]), (px, py, lead)  # starts on the line
+    assert lead[0] <= box[2] + 2 and lead[2] >= box[0] - 2 and lead[1] <= box[3] + 2 and lead[3] >= box[1] - 2, \
+        (lead, box)  # and reaches the label
+    assert max(lead[2] - lead[0], lead[3] - lead[1]) >= 20, lead  # a real length: the label moved away
+    # the lines switched off: the leader goes with the label
+    _layer_toggle(d, "Border sections").click()
+    wait(d, 5).until(lambda x: not x.execute_script(
+        "return [...document.querySelectorAll('.nsp-leader')].some(l => l.getBoundingClientRect().width > 0)"))
+
+
 def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, live_server):
     # At 1366x768 the legend covered most of the map, the replay slider ran under the
     # category filter, and an invisible input of Dash's dropdown widened the page.
