@@ -158,12 +158,17 @@ def window_bounds(
 # ------------------------------------------------------------------------ helpers
 
 
+# Blocks of picture.sql that other blocks include by name: {filter}, {observed_by}.
+INCLUDED = {"filter": "picture_event_filter", "observed_by": "picture_observed_by"}
+
+
+def _composed(name: str) -> sql.Composed:
+    """The block ``name`` with the blocks it includes (:data:`INCLUDED`) written in."""
+    return sql.SQL(queries[name]).format(**{k: sql.SQL(queries[v]) for k, v in INCLUDED.items()})
+
+
 def _run(conn, name: str, params: dict, with_filter: bool = False) -> list[dict]:
-    text = queries[name]
-    if with_filter:
-        query = sql.SQL(text).format(filter=sql.SQL(queries["picture_event_filter"]))
-    else:
-        query = text
+    query = _composed(name) if with_filter else queries[name]
     # Unprepared on purpose: the NULL-means-no-filter conditions fold away only when
     # the planner sees the actual values.
     return conn.execute(query, params, prepare=False).fetchall()
@@ -420,7 +425,7 @@ def export_events(scope: Scope, f: PictureFilter, chunk: int = 5000) -> Iterator
     cursor, so memory holds one chunk whatever the window; the connection is held until the
     generator is exhausted or closed."""
     f = f.scoped(scope)
-    query = sql.SQL(queries["picture_event_export"]).format(filter=sql.SQL(queries["picture_event_filter"]))
+    query = _composed("picture_event_export")
     with access.connection(scope) as conn, conn.cursor(name="nsp_event_export", row_factory=tuple_row) as cur:
         cur.itersize = chunk
         cur.execute(query, f.params())

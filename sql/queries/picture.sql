@@ -1,6 +1,7 @@
 -- The queries behind the map, the panels and the wall (geo/picture.py).
--- Blocks that contain {filter} are composed in Python with the picture_event_filter block
--- (psycopg.sql.SQL.format), so the filter is written once. Every parameter that is NULL
+-- Blocks that contain {filter} or {observed_by} are composed in Python with the
+-- picture_event_filter or picture_observed_by block (psycopg.sql.SQL.format; geo/picture.py
+-- _composed), so each is written once. Every parameter that is NULL
 -- turns its condition off; the planner folds those away because the queries run unprepared.
 
 -- picture_event_filter --
@@ -19,6 +20,14 @@ AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[])
 AND (%(bbox)s::float8[] IS NULL OR e.geom && ST_MakeEnvelope(
         (%(bbox)s::float8[])[1], (%(bbox)s::float8[])[2],
         (%(bbox)s::float8[])[3], (%(bbox)s::float8[])[4], 4326))
+
+-- picture_observed_by --
+-- The patrols that observed event e (patrol_event; 2019/1896 Art 24(2)), as "unit (mode)", in
+-- the order they started: one probe of patrol_event_event_idx (0023). Row-level security keeps
+-- out a patrol the user may not see. Included as {observed_by} by the point and list queries.
+(SELECT string_agg(p.unit || ' (' || p.mode || ')', ', ' ORDER BY p.started_at, p.unit)
+   FROM patrol_event pe JOIN patrol p ON p.id = pe.patrol_id
+  WHERE pe.event_id = e.id)
 
 -- picture_events_count --
 -- How many events match, counting at most %(cap)s (enough to choose points or aggregates).
@@ -39,9 +48,7 @@ SELECT e.id::text AS id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.category, e
        nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz) AS impact, e.source_reliability, e.credibility, e.validation,
        nsp_status_at(e.id, e.status, e.closed_at, %(known_at)s::timestamptz) AS status, e.source, e.section_code, e.distance_to_border_m, left(e.description, 200) AS description,
        coalesce(fu.n, 0) AS follow_ups, fu.t AS follow_up_t, left(fu.description, 200) AS follow_up,
-       (SELECT string_agg(p.unit || ' (' || p.mode || ')', ', ' ORDER BY p.started_at, p.unit)
-          FROM patrol_event pe JOIN patrol p ON p.id = pe.patrol_id
-         WHERE pe.event_id = e.id) AS observed_by
+       {observed_by} AS observed_by
   FROM event e
   LEFT JOIN LATERAL (
         SELECT count(*) OVER () AS n, c.description,
@@ -98,9 +105,7 @@ SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype,
        e.source_reliability, e.credibility, e.distance_to_border_m,
        ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, left(e.description, 200) AS description,
        (SELECT count(*) FROM event c WHERE c.parent_id = e.id) AS follow_ups,
-       (SELECT string_agg(p.unit || ' (' || p.mode || ')', ', ' ORDER BY p.started_at, p.unit)
-          FROM patrol_event pe JOIN patrol p ON p.id = pe.patrol_id
-         WHERE pe.event_id = e.id) AS observed_by
+       {observed_by} AS observed_by
   FROM event e
  WHERE e.occurred_at >= %(start)s AND e.occurred_at < %(end)s AND {filter}
  ORDER BY e.occurred_at DESC
