@@ -745,6 +745,9 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     assert height <= 44 and no_sideways, height
     d.get(live_server + "/")
     wait_for_sections(d)
+    # (the slider and the dropdowns may come after the map: Dash loads their code apart)
+    wait(d).until(lambda x: x.execute_script(
+        "return !!document.querySelector('.nsp-replay-slider') && !!document.getElementById('main-category')"))
     slider_right, category_left = d.execute_script(
         "const s = document.querySelector('.nsp-replay-slider').getBoundingClientRect();"
         "const marks = Array.from(document.querySelectorAll('.nsp-replay-slider *')).map(e => e.getBoundingClientRect().right);"
