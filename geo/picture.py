@@ -68,7 +68,8 @@ WINDOWS = {
 LEVEL_CHANGERS = ("watch_officer", "system")
 # The first report of a high or very high event is due within 24 hours of the authority
 # becoming aware (Implementing Regulation (EU) 2021/581): later is a late report, which the
-# alert bar, the wall's banners and the weekly summary say.
+# alert bar, the wall's banners, the weekly summary and the monthly indicators say (the
+# export's queries take it as %(report_limit)s).
 REPORT_LIMIT = timedelta(hours=24)
 
 

@@ -137,7 +137,7 @@ window.nsp = Object.assign({}, window.nsp, {
         // a code could read as the neighbouring line's. One leader per label, in the tooltip
         // pane (layer pixels, as the labels); gone with its label.
         const FAR_SPOT = 5;
-        function setLeader(map, s, box) {
+        function setLeader(map, s) {
             let leader = s.el._nspLeader;
             if (s.off || s.spot < FAR_SPOT) {
                 if (leader) leader.style.display = "none";
@@ -149,6 +149,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 leader._nspLabel = s.el;
             }
             // from the point to the nearest point of the label's box (container pixels)
+            const box = s.box;
             const qx = Math.max(box.left, Math.min(s.p.x, box.right)), qy = Math.max(box.top, Math.min(s.p.y, box.bottom));
             const dx = qx - s.p.x, dy = qy - s.p.y;
             const at = map.latLngToLayerPoint(s.tip.getLatLng());
@@ -230,7 +231,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 moveTip(map, s.tip, s.el, s.w, s.h, s.spot);
                 s.el.classList.toggle("nsp-label-off", s.off);
                 s.el.setAttribute("data-nsp-spot", String(s.spot));
-                setLeader(map, s, s.box);
+                setLeader(map, s);
             }
             for (const o of others) if (o.off !== undefined) o.el.classList.toggle("nsp-label-off", o.off);
             root.setAttribute("data-nsp-labels-hidden", String(hidden));

@@ -29,6 +29,7 @@ from pathlib import Path
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from psycopg.types.json import Jsonb
 
+from geo.picture import REPORT_LIMIT
 from geo.snapshot import bundle
 from geo.snapshot.export import ExportError, resolve_sections, snapshot_name
 from geo.snapshot.summary import TEMPLATES
@@ -104,7 +105,8 @@ def compute(conn, month: Month, sections: list[str] | None, now: datetime | None
     A month not over yet counts its level days up to ``now``."""
     now = now or datetime.now(UTC)
     prev = month.previous()
-    params = {"start": month.start, "end_": month.end, "prev_start": prev.start, "sections": sections}
+    params = {"start": month.start, "end_": month.end, "prev_start": prev.start, "sections": sections,
+              "report_limit": REPORT_LIMIT}
     rows = conn.execute("SELECT code, name FROM border_section WHERE %(sections)s::text[] IS NULL"
                         " OR code = ANY (%(sections)s::text[]) ORDER BY (kind = 'land-internal'), code",
                         params).fetchall()

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from geo.picture import subtype_words
+from geo.picture import REPORT_LIMIT, subtype_words
 from geo.snapshot.mapview import CATEGORIES
 from geo.snapshot.week import Week, zone
 from nsp.queries import queries
@@ -52,7 +52,7 @@ def _delay_text(seconds: float) -> str:
 
 def collect(conn, params: dict, section_rows: list[dict], ctx: SummaryContext) -> dict:
     """Every number of the summary, in a few aggregate queries."""
-    p = {**params, "prev_start": ctx.week.previous().start, "limit": ctx.max_rows}
+    p = {**params, "prev_start": ctx.week.previous().start, "limit": ctx.max_rows, "report_limit": REPORT_LIMIT}
     by_code: dict[str, dict] = {}
     for s in section_rows:
         by_code[s["code"]] = {"code": s["code"], "name": s["name"], "level": s["impact_level"],
@@ -87,7 +87,7 @@ def collect(conn, params: dict, section_rows: list[dict], ctx: SummaryContext) -
     high = conn.execute(queries["summary_high_totals"], p).fetchone()
     high_rows = conn.execute(queries["summary_high_events"], p).fetchall()
     for e in high_rows:
-        e["late"] = e["delay_s"] is not None and e["delay_s"] > 24 * 3600
+        e["late"] = e["delay_s"] is not None and e["delay_s"] > REPORT_LIMIT.total_seconds()
         e["delay_text"] = _delay_text(e["delay_s"] or 0)
         e["category_label"] = CATEGORIES[e["category"]][0]
         e["subtype"] = subtype_words(e["subtype"])  # "suspect UAV", as on the dashboard

@@ -164,7 +164,7 @@ SELECT d.section_code, d.action, d.from_value, d.to_value, d.decided_by, d.reaso
 -- summary_high_totals --
 -- How many high/very_high first reports the week has, and how many were reported late.
 SELECT count(*) AS n,
-       count(*) FILTER (WHERE coalesce(reported_at, received_at) - occurred_at > interval '24 hours') AS late
+       count(*) FILTER (WHERE coalesce(reported_at, received_at) - occurred_at > %(report_limit)s::interval) AS late
   FROM event
  WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL AND validation <> 'rejected'
    AND impact IN ('high', 'very_high')
@@ -182,7 +182,7 @@ SELECT id::text AS id, category, subtype, impact, persons, section_code, source,
  WHERE occurred_at >= %(start)s AND occurred_at < %(end_)s AND parent_id IS NULL AND validation <> 'rejected'
    AND impact IN ('high', 'very_high')
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
- ORDER BY (coalesce(reported_at, received_at) - occurred_at > interval '24 hours') DESC, occurred_at, id
+ ORDER BY (coalesce(reported_at, received_at) - occurred_at > %(report_limit)s::interval) DESC, occurred_at, id
  LIMIT %(limit)s;
 
 -- export_audit --
@@ -223,7 +223,7 @@ SELECT e.section_code, e.cur, GROUPING(e.section_code) = 1 AS is_total,
        count(*) FILTER (WHERE e.ubc AND e.sar_link) AS ubc_sar,
        count(*) FILTER (WHERE e.first AND e.impact IN ('high', 'very_high')) AS high_impact,
        count(*) FILTER (WHERE e.first AND e.impact IN ('high', 'very_high')
-                          AND coalesce(e.reported_at, e.received_at) - e.occurred_at > interval '24 hours')
+                          AND coalesce(e.reported_at, e.received_at) - e.occurred_at > %(report_limit)s::interval)
            AS reports_over_24h,
        count(*) FILTER (WHERE e.parent_id IS NOT NULL AND e.validation <> 'rejected') AS follow_ups,
        count(*) FILTER (WHERE e.validation = 'rejected') AS rejected
