@@ -579,14 +579,18 @@ def recent_high(scope: Scope, since: datetime, sections=None, limit: int = 20) -
     ``alerted_at`` (the later of the two) keeps its microseconds (ISO 8601), so that it can be
     passed back as the next ``since`` (the main page's alert acknowledges up to it).
     ``late_minutes`` is the time from occurrence to the first report when that is more than
-    :data:`REPORT_LIMIT` (a late single-event report), else None."""
+    :data:`REPORT_LIMIT` (a late single-event report), else None; ``arrived_late_minutes`` the
+    time from occurrence to its arrival here when the report was in time but reached the NCC
+    more than :data:`REPORT_LIMIT` after the event (a feed's backlog), else None."""
     sections = scope.restrict(list(sections) if sections else None)  # [] matches nothing
     with access.connection(scope) as conn:
         rows = _run(conn, "picture_recent_high", {"since": since, "sections": sections,
                                                   "limit": limit})
     for r in rows:
-        delay = r.pop("reported_at") - r["occurred_at"]
-        r["late_minutes"] = delay.total_seconds() / 60 if delay > REPORT_LIMIT else None
+        report, arrival = r.pop("reported_at") - r["occurred_at"], r["received_at"] - r["occurred_at"]
+        r["late_minutes"] = report.total_seconds() / 60 if report > REPORT_LIMIT else None
+        r["arrived_late_minutes"] = (arrival.total_seconds() / 60
+                                     if r["late_minutes"] is None and arrival > REPORT_LIMIT else None)
         r["occurred_at"] = _iso(r["occurred_at"])
         r["received_at"] = r["received_at"].astimezone(UTC).isoformat()
         r["alerted_at"] = r["alerted_at"].astimezone(UTC).isoformat()

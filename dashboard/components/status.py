@@ -25,13 +25,16 @@ def age_words(minutes: float, lang: str = "en") -> str:
 
 
 def late_report(event: dict, lang: str = "en") -> str:
-    """``reported 3 days after the event`` for a high-impact event whose first report came
-    more than 24 hours after it (``late_minutes`` of :func:`geo.picture.recent_high`), else
-    ``""``. After a backlog (a board's late batch, a history loaded at once) the alert bar and
-    the banners show old events as new; this says why."""
-    if not event.get("late_minutes"):
-        return ""
-    return t("reported {age} after the event", lang, age=age_words(event["late_minutes"], lang))
+    """Why an old high-impact event arrives as new, else ``""``: ``reported 3 days after the
+    event`` when its first report came more than 24 hours after it (``late_minutes`` of
+    :func:`geo.picture.recent_high`), ``arrived 5 days after the event`` when the report was in
+    time but reached the NCC that late (``arrived_late_minutes``: a feed's backlog, a board's
+    late batch, a history loaded at once)."""
+    if event.get("late_minutes"):
+        return t("reported {age} after the event", lang, age=age_words(event["late_minutes"], lang))
+    if event.get("arrived_late_minutes"):
+        return t("arrived {age} after the event", lang, age=age_words(event["arrived_late_minutes"], lang))
+    return ""
 
 
 def _since(last, now, lang: str) -> str:

@@ -285,12 +285,15 @@ def test_the_wall_names_a_section_by_its_place_the_whole_name_as_its_tooltip():
     assert (name.children, name.title) == ("Krāslava", "Krāslava (Belarus)")
 
 
-def test_a_late_first_report_is_said_with_how_late_it_came():
+def test_a_late_first_report_or_a_late_arrival_is_said_with_how_late_it_came():
     from dashboard.components.status import late_report
 
     assert late_report({"late_minutes": None}) == ""
     assert late_report({"late_minutes": 3 * 1440 + 20}) == "reported 3 days after the event"
     assert late_report({"late_minutes": 30 * 60}, "lv") == "ziņots 30 h pēc notikuma"
+    assert late_report({"late_minutes": None, "arrived_late_minutes": 5 * 1440}) == "arrived 5 days after the event"
+    assert late_report({"late_minutes": None, "arrived_late_minutes": 26 * 60}, "lv") == "saņemts 26 h pēc notikuma"
+    assert late_report({"late_minutes": None, "arrived_late_minutes": None}) == ""
 
 
 def test_every_animation_stops_for_a_user_who_asked_for_less_motion():
