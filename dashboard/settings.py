@@ -43,6 +43,10 @@ class WebSettings(BaseSettings):
     vessel_trail_minutes: int = Field(default=60, description="length of vessel trails")
     asset_max_age_hours: int = Field(default=24, description="own assets older than this are not drawn")
     rotation_seconds: int = Field(default=0, ge=0, description="wall rotation period; 0 turns rotation off")
+    wall_page_seconds: int = Field(
+        default=10, ge=0,
+        description="when the wall's section list is too long for its panel, it turns a page this often; 0: it is cut",
+    )
     replay_days: int = Field(default=7, ge=1, le=92, description="how far back the replay slider of / reaches")
     replay_step_minutes: int = Field(default=60, ge=1, description="how far the picture moves per replay step")
     replay_tick_seconds: float = Field(default=2.0, gt=0, description="time between two replay steps")

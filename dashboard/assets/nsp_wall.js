@@ -33,7 +33,69 @@ window.nsp = Object.assign({}, window.nsp, {
             return {bounds: t.bounds, transition: first ? "fitBounds" : (t.transition || "flyToBounds"), options: options};
         }
 
+        // The section list in pages. When the panel is too short for every section it shows as
+        // many whole rows as fit, "5–8 of 22" in its title, and turns the page every
+        // data-nsp-page-ms (NSP_WEB_WALL_PAGE_SECONDS; 0: no pages, the list is cut). The rows
+        // are most severe first, so the first page holds the most severe. A refresh that
+        // redraws the rows keeps the page; a resize counts the rows that fit again.
+        const pages = (function () {
+            let box = null, page = 0;
+            const redrawn = new MutationObserver(() => show());
+
+            function show() {
+                if (!box) return;
+                const root = document.querySelector(".wall-page");
+                const mark = document.getElementById("wall-sections-page");
+                const rows = Array.from(box.children);
+                rows.forEach(r => { r.hidden = false; });
+                box.classList.remove("wall-paged");
+                if (mark) mark.textContent = "";
+                if (!rows.length || !root || !(Number(root.dataset.nspPageMs) > 0)) return;
+                const rowHeight = Math.max(...rows.map(r => r.getBoundingClientRect().height));
+                const per = Math.max(1, Math.floor((box.clientHeight + 0.5) / rowHeight));
+                if (rows.length <= per) { page = 0; return; }
+                page %= Math.ceil(rows.length / per);
+                const first = page * per, last = Math.min(rows.length, first + per);
+                rows.forEach((r, i) => { r.hidden = i < first || i >= last; });
+                box.classList.add("wall-paged");
+                const range = last === first + 1 ? `${last}` : `${first + 1}–${last}`;
+                if (mark) mark.textContent = (root.dataset.nspPageWords || "{range} of {n}")
+                    .replace("{range}", range).replace("{n}", rows.length);
+            }
+
+            // the list appears when Dash has drawn the page (and again if it draws it anew)
+            function attach() {
+                const el = document.getElementById("wall-sections");
+                if (el === box) return;
+                redrawn.disconnect();
+                box = el;
+                page = 0;
+                if (box) {
+                    redrawn.observe(box, {childList: true, subtree: true, characterData: true});
+                    show();
+                }
+            }
+
+            function start() {
+                setInterval(attach, 500);
+                window.addEventListener("resize", show);
+                let ms = 0;
+                const tick = () => {
+                    const root = document.querySelector(".wall-page");
+                    const want = root ? Number(root.dataset.nspPageMs) || 0 : 0;
+                    if (want > 0 && ms > 0) { page += 1; show(); }
+                    ms = want;
+                    setTimeout(tick, want > 0 ? want : 1000);
+                };
+                tick();
+            }
+
+            return {start: start, show: show};
+        })();
+        pages.start();
+
         return {
+            pages: pages,
             coveredTop: coveredTop,
             // measured after the browser has drawn the banners that triggered the call
             fit: function (target, info) {

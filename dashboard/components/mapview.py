@@ -293,7 +293,8 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
         ops.append(_row(svg.Svg(svg.Circle(cx=9, cy=9, r=8, fill="#ef8a62", fillOpacity=0.6), width=18, height=18,
                                 className="nsp-legend-sym", style=_mark_size(18, 18)),
                         t("event density (when shown)", lang)))
-    groups = [(t("Border sections", lang), levels), (t("Events (shape = category)", lang), cats),
+    # the wall's totals show each category's shape, colour and name above its compact legend
+    groups = [(t("Border sections", lang), levels), *([] if compact else [(t("Events (shape = category)", lang), cats)]),
               (t("Impact", lang), sizes), (t("Operational", lang), ops)]
     return html.Div(
         [html.Div([html.Div(title, className="nsp-legend-title"), *rows], className="nsp-legend-group")

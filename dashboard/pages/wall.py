@@ -58,7 +58,8 @@ def place_name(name: str) -> str:
 
 def _sections_panel(rows: list[dict], lang: str = "en") -> list:
     """The external sections, most severe first, then the busiest, then by code: when the
-    panel is too short for all of them, the ones cut off at the bottom matter least."""
+    panel is too short for all of them, it shows them in pages (nsp_wall.js), the first page
+    the most severe; with paging off they are cut at the bottom, where they matter least."""
     rows = picture.by_severity([r for r in rows if r["kind"] != "land-internal"])
     items = []
     for r in rows:
@@ -252,15 +253,21 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                  id="wall-stale", className="wall-stale-cover nsp-hidden"),
         html.Div(id="wall-banners", className="wall-banners"),
         html.Div([html.Div([t("Border sections", lang),
+                            html.Span(id="wall-sections-page", className="wall-sec-page"),  # nsp_wall.js
                             html.Span(t("events, against the {window} before", lang, window=state["window"]),
                                       className="wall-panel-note")], className="wall-panel-title"),
                   html.Div(id="wall-sections", className="wall-sections"),
-                  html.Div(t("Events, last {window}", lang, window=state["window"]), className="wall-panel-title"),
+                  # the category key of the compact legend below (mapview.legend)
+                  html.Div([t("Events, last {window}", lang, window=state["window"]),
+                            html.Span(t("shape = category", lang), className="wall-panel-note")],
+                           className="wall-panel-title"),
                   html.Div(id="wall-totals", className="wall-totals"),
                   html.Div(id="wall-view", className="wall-view"),
                   html.Div(mapview.legend(P, compact=True, lang=lang), className="wall-legend")], className="wall-panel"),
     ], className="nsp-page wall-page", lang=lang, **{
         "data-nsp-words": mapview.map_words(lang),  # nsp_map.js's tooltips
+        "data-nsp-page-ms": s.wall_page_seconds * 1000,  # the section list's pages (nsp_wall.js)
+        "data-nsp-page-words": t("{range} of {n}", lang),
         "data-nsp-refresh-ms": s.refresh_seconds * 1000,  # nsp_watchdog.js, and its words:
         "data-nsp-offline": t("NO CONNECTION — the picture is from {time}; retrying", lang),
         "data-nsp-signed-out": t("SIGNED OUT — the picture is from {time}; open the kiosk link again", lang)})

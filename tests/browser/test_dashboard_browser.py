@@ -194,6 +194,46 @@ def test_wall_panel_keeps_the_legend_clear_of_the_sections(logged_in, live_serve
     screenshot(d, "wall_small")
 
 
+WALL_PAGE = """const box = document.getElementById('wall-sections'), b = box.getBoundingClientRect();
+    const rows = Array.from(box.children), code = r => r.querySelector('.wall-sec-code').textContent;
+    return {mark: document.getElementById('wall-sections-page').textContent, all: rows.map(code),
+            shown: rows.filter(r => r.getClientRects().length).map(r => {
+                const q = r.getBoundingClientRect(); return [code(r), q.top >= b.top - 0.5 && q.bottom <= b.bottom + 0.5]; })}"""
+
+
+def test_a_short_wall_shows_every_section_in_pages_of_whole_rows(logged_in, live_server, monkeypatch):
+    # At 1280x720 the panel had room for one section of 22 (on the demo); the rest were never
+    # on screen. Now it turns pages of whole rows: every section shows, one page at a time.
+    import re
+
+    from dashboard.settings import web_settings
+
+    monkeypatch.setenv("NSP_WEB_WALL_PAGE_SECONDS", "1")
+    web_settings.cache_clear()
+    d = logged_in
+    d.set_window_size(1280, 720)
+    d.get(live_server + "/wall")
+    wait(d).until(lambda x: x.find_element(By.ID, "wall-sections-page").text)
+    pages, deadline = {}, time.time() + 15
+    while time.time() < deadline and sum(map(len, pages.values())) < len((now := d.execute_script(WALL_PAGE))["all"]):
+        m = re.fullmatch(r"(\d+)(?:–(\d+))? of (\d+)", now["mark"])  # "3–4 of 5", or "5 of 5"
+        assert m and int(m[3]) == len(now["all"]), now
+        first, last = int(m[1]), int(m[2] or m[1])
+        shown = [c for c, _ in now["shown"]]
+        # this page's rows, in the list's order, each whole inside the panel
+        assert shown == now["all"][first - 1:last] and all(whole for _, whole in now["shown"]), now
+        pages[first] = shown
+        time.sleep(0.25)
+    every = d.execute_script(WALL_PAGE)["all"]
+    assert 1 in pages and pages[1][0] == every[0]  # the first page starts with the most severe
+    assert sorted(c for page in pages.values() for c in page) == sorted(every), (pages, every)
+    screenshot(d, "wall_pages")
+    # with room for every row there are no pages
+    d.set_window_size(1920, 1080)
+    wait(d, 5).until(lambda x: x.execute_script(WALL_PAGE)["mark"] == "")
+    assert [c for c, whole in d.execute_script(WALL_PAGE)["shown"] if whole] == every
+
+
 def _layer_toggle(driver, label: str):
     box = driver.find_element(By.CSS_SELECTOR, "details.nsp-layer-box")
     if not box.get_attribute("open"):  # folded on a map under 700 px (nsp_map_boxes.js)
