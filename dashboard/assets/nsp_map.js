@@ -262,6 +262,23 @@ window.nsp = Object.assign({}, window.nsp, {
                     return own.apply(this, arguments);
                 };
             }
+            lessMotion();
+        }
+
+        // A user who asked for less motion (prefers-reduced-motion: reduce, read at each move)
+        // gets no zoom animation, no pan glide and no flight: the map jumps to the new view. The
+        // CSS animations stop by nsp.css's rule of the same name. Every move of the view ends in
+        // one of these four, with its options last.
+        function lessMotion() {
+            const less = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)");
+            for (const [name, at] of [["setView", 2], ["flyTo", 2], ["flyToBounds", 1], ["panBy", 1]]) {
+                const own = L.Map.prototype[name];
+                L.Map.prototype[name] = function () {
+                    const args = Array.from(arguments);
+                    if (less && less.matches) args[at] = Object.assign({}, args[at], {animate: false});
+                    return own.apply(this, args);
+                };
+            }
         }
         keepFits();
 

@@ -450,6 +450,19 @@ def test_main_page_alerts_a_new_high_impact_event_until_acknowledged(logged_in, 
     assert not alert(d).is_displayed()
 
 
+# Records, from now on, whether the main map ran a zoom animation (Leaflet's class on the map
+# pane) and in how many separate moments its drawing changed (a flight redraws every frame).
+WATCH_MOTION = """
+    const pane = document.querySelector('#main-map .leaflet-map-pane');
+    window.nspMotion = [false, 0];
+    (window.nspMotionWatch || []).forEach(o => o.disconnect());
+    const zoom = new MutationObserver(() => { if (pane.classList.contains('leaflet-zoom-anim')) window.nspMotion[0] = true; });
+    zoom.observe(pane, {attributes: true, attributeFilter: ['class']});
+    const frames = new MutationObserver(() => { window.nspMotion[1] += 1; });
+    frames.observe(pane, {attributes: true, subtree: true, attributeFilter: ['style', 'd']});
+    window.nspMotionWatch = [zoom, frames];"""
+
+
 def test_a_very_high_event_stops_pulsing_for_a_user_who_asked_for_less_motion(logged_in, live_server, picture_db):
     d = logged_in
     with db.connect(picture_db, autocommit=True) as conn:
@@ -464,6 +477,25 @@ def test_a_very_high_event_stops_pulsing_for_a_user_who_asked_for_less_motion(lo
     d.execute_cdp_cmd("Emulation.setEmulatedMedia",
                       {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
     assert set(d.execute_script(animations)) == {"none"}
+    # and the map jumps: a zoom without Leaflet's zoom animation, a flight to an event without
+    # its frames. The same two moves with motion, first, show that the watch sees motion.
+    rows = "#main-events .ag-center-cols-container .ag-row[row-index='{}'] [col-id='category_text']"
+    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    seen = {}
+    for less, zoom_button, row in ((False, "in", 0), (True, "out", 1)):
+        if less:
+            d.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                              {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+        d.execute_script(WATCH_MOTION)
+        d.find_element(By.CSS_SELECTOR, f".leaflet-control-zoom-{zoom_button}").click()
+        time.sleep(1)
+        zoom_animated = d.execute_script("return window.nspMotion")[0]
+        d.execute_script(WATCH_MOTION)
+        d.find_element(By.CSS_SELECTOR, rows.format(row)).click()
+        time.sleep(2)
+        seen[less] = (zoom_animated, d.execute_script("return window.nspMotion")[1])
+    assert seen[False][0] and seen[False][1] > 10, seen
+    assert not seen[True][0] and seen[True][1] <= 5, seen
 
 
 def test_wall_shows_data_stale_when_feeds_stop(logged_in, live_server, picture_db):
