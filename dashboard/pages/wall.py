@@ -23,7 +23,7 @@ from dash import Input, Output, State, callback, clientside_callback, dcc, html
 from dashboard.components import mapview, status
 from dashboard.components.times import event_time
 from dashboard.components.trend import change_mark
-from dashboard.i18n import category_label, choose, kind_label, t
+from dashboard.i18n import category_label, choose, kind_label, subtype_label, t
 from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import parse_query, to_filter
@@ -90,12 +90,18 @@ def _banner(e: dict, now, lang: str) -> html.Div:
     kind = kind_label(e["category"], e.get("subtype"), lang)
     return html.Div([
         html.Span(t(IMPACT_WORD.get(e["impact"], e["impact"]), lang), className="wall-banner-imp"),
-        html.Span(kind, className="wall-banner-cat", title=kind),
+        # the category, and under it the subtype in words (the whole as the tooltip)
+        html.Span([html.Span(category_label(e["category"], lang)),
+                   *([html.Span(sub, className="wall-banner-sub")] if (sub := subtype_label(e.get("subtype"), lang)) else [])],
+                  className="wall-banner-cat", title=kind),
         html.Span(e["section_code"] or t("outside sections", lang), className="wall-banner-sec"),
         html.Span(t("{n} persons", lang, n=e["persons"]) if e["persons"] else "", className="wall-banner-p"),
-        html.Span(t("impact set by the NCC", lang) if e["set_by_ncc"] else "", className="wall-banner-ncc"),
-        html.Span(status.late_report(e, lang), className="wall-banner-ncc wall-banner-late"),
-        html.Span(event_time(e["occurred_at"], now), className="wall-banner-t"),
+        # the time, and under it what to know of the report: set by the NCC, late, arrived late
+        html.Span([html.Span(event_time(e["occurred_at"], now), className="wall-banner-t"),
+                   *[html.Span(note, className="wall-banner-ncc")
+                     for note in (t("impact set by the NCC", lang) if e["set_by_ncc"] else "",
+                                  status.late_report(e, lang)) if note]],
+                  className="wall-banner-when"),
     ], className=f"wall-banner wall-banner-{e['impact']}", **{"data-event": e["id"]})
 
 

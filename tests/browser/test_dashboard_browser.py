@@ -425,6 +425,22 @@ def test_wall_shows_a_new_high_impact_event_within_one_refresh(logged_in, live_s
     time.sleep(2 * interval)
     assert d.execute_script("return document.querySelector('.leaflet-map-pane').style.transform") == view
     screenshot(d, "wall_new_event")
+    # a report that came three days after the event says so under its time, and the subtype
+    # goes under the category: on one line with the note, a 1920 px wall showed "Unauthorised b…"
+    with db.connect(picture_db, autocommit=True) as conn:
+        late = insert_event(conn, code="LV-BY-02", impact="high", persons=40, ref="wall-late",
+                            subtype="group_crossing_attempt", occurred_at=datetime.now(UTC) - timedelta(days=3, hours=1))
+    banner = wait(d, 3 * interval + 2).until(
+        lambda x: x.find_elements(By.CSS_SELECTOR, f".wall-banner[data-event='{late}']"))[0]
+    kind, sub, when, note = (banner.find_element(By.CSS_SELECTOR, c) for c in
+                             (".wall-banner-cat > span", ".wall-banner-sub", ".wall-banner-t", ".wall-banner-ncc"))
+    screenshot(d, "wall_late_banner")
+    whole = "return arguments[0].scrollWidth <= arguments[0].clientWidth"
+    assert (kind.text, sub.text, note.text) == ("Unauthorised border crossing", "group crossing attempt",
+                                                "reported 3 days after the event")
+    assert d.execute_script(whole, kind) and d.execute_script(whole, sub)
+    assert note.rect["y"] >= when.rect["y"] + when.rect["height"] - 1  # under the time
+    assert sub.rect["y"] >= kind.rect["y"] + kind.rect["height"] - 1  # under the category
 
 
 def test_main_page_alerts_a_new_high_impact_event_until_acknowledged(logged_in, live_server, picture_db):

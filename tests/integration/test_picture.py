@@ -810,7 +810,7 @@ def test_banners_of_one_delivery_put_very_high_first_and_date_what_is_not_today(
         text, cls, _newest = main.update_alert(0, state, None)
         banners = wall.update_wall_alerts(0, state)[0]
     assert cls == "nsp-alert nsp-alert-very_high" and f"{old - timedelta(hours=1):%m-%d %H:%M} UTC" in str(text)
-    times = [b.children[-1].children for b in banners[:3]]
+    times = [b.children[-1].children[0].children for b in banners[:3]]  # the time, then its notes
     assert times == [f"{old - timedelta(hours=1):%m-%d %H:%M} UTC", f"{now:%H:%M} UTC", f"{old:%m-%d %H:%M} UTC"]
 
 
@@ -829,8 +829,10 @@ def test_banners_alert_bar_and_event_list_say_what_an_other_event_is(pic):
         en = wall.update_wall_alerts(0, parse_query("window=24h"))[0][0]
         lv = wall.update_wall_alerts(0, {**parse_query("window=24h"), "lang": "lv"})[0][0]
     assert "Other · suspect UAV · LV-BY-02" in text
-    assert en.children[1].children == "Other · suspect UAV" and getattr(en, "data-event") == uav
-    assert lv.children[1].children == "Citi · aizdomīgs bezpilota gaisa kuģis"
+    # on the wall the subtype goes under the category; the whole kind is the tooltip
+    assert [c.children for c in en.children[1].children] == ["Other", "suspect UAV"]
+    assert en.children[1].title == "Other · suspect UAV" and getattr(en, "data-event") == uav
+    assert lv.children[1].title == "Citi · aizdomīgs bezpilota gaisa kuģis"
     listed = main.event_list_rows(picture.event_rows(OFFICER, window(hours=24)), "en")
     by_id = {r["id"]: r for r in listed}
     assert by_id[uav]["subtype_text"] == "suspect UAV" and by_id[uav]["subtype"] == "suspect_uav"
