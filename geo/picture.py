@@ -453,10 +453,18 @@ def timeseries(scope: Scope, f: PictureFilter) -> tuple[str, list[dict]]:
 # ---------------------------------------------------------------------- sections
 
 
+# A view of some sections (a sector commander's, a wall's rotation) shows this far beyond their
+# border lines: the ground on the other side from which crossings, smuggling and UAVs come.
+# The sections' areas lie on the home side only, and a view fitted to them put the border at
+# the map's very edge.
+VIEW_MARGIN_M = 10_000
+
+
 def sections_layer(scope: Scope, level_at: datetime | None = None) -> dict:
-    """Section lines (coloured by level), areas, and each section's bounds for zooming."""
+    """Section lines (coloured by level), areas, and each section's bounds for zooming: its
+    area and :data:`VIEW_MARGIN_M` around its line."""
     with access.connection(scope) as conn:
-        rows = _run(conn, "picture_sections_geo", {"level_at": level_at})
+        rows = _run(conn, "picture_sections_geo", {"level_at": level_at, "margin_m": VIEW_MARGIN_M})
     lines, areas, bounds = [], [], {}
     for r in rows:
         props = {

@@ -215,15 +215,20 @@ SELECT s.code, s.name, s.kind, s.impact_level
 
 -- picture_sections_geo --
 -- Section lines and (simplified) areas as GeoJSON text, with the level as at %(level_at)s.
+-- The box a view of the section fits: its area, and its line with %(margin_m)s metres on every
+-- side (in the section's metric CRS), so that the view shows the approach from the other side.
 SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board, s.length_km,
        CASE WHEN %(level_at)s::timestamptz IS NULL THEN s.impact_level
             ELSE coalesce(h.to_level, s.impact_level) END AS impact_level,
        ST_AsGeoJSON(s.line, 5) AS line,
        ST_AsGeoJSON(ST_SimplifyPreserveTopology(s.area, 0.003), 4) AS area,
-       ST_XMin(s.area) AS xmin, ST_YMin(s.area) AS ymin, ST_XMax(s.area) AS xmax, ST_YMax(s.area) AS ymax,
+       ST_XMin(v.box) AS xmin, ST_YMin(v.box) AS ymin, ST_XMax(v.box) AS xmax, ST_YMax(v.box) AS ymax,
        ST_X(ST_PointOnSurface(coalesce(s.line, s.area))) AS label_lon,
        ST_Y(ST_PointOnSurface(coalesce(s.line, s.area))) AS label_lat
   FROM border_section s
+  CROSS JOIN LATERAL (
+        SELECT ST_Envelope(ST_Collect(ARRAY[
+                   s.area, ST_Transform(ST_Expand(ST_Envelope(s.line_m), %(margin_m)s::float8), 4326)])) AS box) v
   LEFT JOIN LATERAL (
         SELECT c.to_level FROM impact_level_change c
          WHERE c.section_code = s.code AND c.decided_at <= %(level_at)s::timestamptz

@@ -210,6 +210,22 @@ def test_operational_layer(pic):
     assert picture.operational_layer(OFFICER, early)["patrols"]["features"] == []
 
 
+def test_a_view_of_a_section_reaches_past_its_border_line(pic):
+    """A commander's view was fitted to their section's area, which lies on the home side: the
+    border ran along the map's edge, and nothing beyond it showed."""
+    bounds = picture.sections_layer(OFFICER)["bounds"]
+    for code in ("LV-BY-01", "LV-RU-02", "LV-SEA-01"):
+        (south, west), (north, east) = bounds[code]
+        holds = pic.execute(
+            """SELECT ST_Covers(b, area) AS area,
+                      ST_Covers(ST_Transform(b, ST_SRID(line_m)), ST_Buffer(line_m, %(m)s * 0.99)) AS margin,
+                      ST_Covers(ST_Transform(b, ST_SRID(line_m)), ST_Buffer(line_m, %(m)s * 1.5)) AS more
+                 FROM border_section, ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) b WHERE code = %(code)s""",
+            {"m": picture.VIEW_MARGIN_M, "w": west, "s": south, "e": east, "n": north, "code": code}).fetchone()
+        # the area, and the line with 10 km around it; not much more than that
+        assert holds["area"] and holds["margin"] and not holds["more"], (code, holds)
+
+
 def test_freshness_recent_high_sources_timeseries(pic):
     last = picture.last_delivery(OFFICER)
     assert not picture.is_stale(last, 10)
