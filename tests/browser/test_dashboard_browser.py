@@ -234,6 +234,27 @@ def test_a_short_wall_shows_every_section_in_pages_of_whole_rows(logged_in, live
     assert [c for c, whole in d.execute_script(WALL_PAGE)["shown"] if whole] == every
 
 
+def test_the_wall_panel_shows_each_level_code_and_place_whole(logged_in, live_server, picture_db):
+    # "Robežnieki" and "Rīga airport" were cut to "Robežni…" and "Rīga air…" at 1920 px: the
+    # level's column was wider than "CRITICAL" needs. Also in Latvian ("KRITISKS", "VIDĒJS").
+    d = logged_in
+    with db.connect(picture_db, autocommit=True) as conn:
+        conn.execute("UPDATE border_section SET name = 'Rīga airport' WHERE code = 'LV-SEA-01'")
+        conn.execute("UPDATE border_section SET name = 'Robežnieki (Belarus)' WHERE code = 'LV-BY-01'")
+    cut = """return Array.from(document.querySelectorAll('#wall-sections .wall-sec'))
+        .filter(r => r.getClientRects().length).flatMap(r => Array.from(r.children).slice(0, 3))
+        .filter(e => e.scrollWidth > e.clientWidth + 0.5).map(e => e.textContent)"""
+    for width, height in ((1920, 1080), (1366, 768), (3840, 2160)):
+        d.set_window_size(width, height)
+        for lang in ("en", "lv"):
+            d.get(f"{live_server}/wall?lang={lang}")
+            wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#wall-sections .wall-sec"))
+            names = d.execute_script("return Array.from(document.querySelectorAll('#wall-sections .wall-sec-name'))"
+                                     ".map(e => e.textContent)")
+            assert {"Rīga airport", "Robežnieki"} <= set(names), names
+            assert d.execute_script(cut) == [], (width, lang)
+
+
 def _layer_toggle(driver, label: str):
     box = driver.find_element(By.CSS_SELECTOR, "details.nsp-layer-box")
     if not box.get_attribute("open"):  # folded on a map under 700 px (nsp_map_boxes.js)
