@@ -43,6 +43,8 @@ class WebSettings(BaseSettings):
     vessel_trail_minutes: int = Field(default=60, description="length of vessel trails")
     asset_max_age_hours: int = Field(default=24, description="own assets older than this are not drawn")
     rotation_seconds: int = Field(default=0, ge=0, description="wall rotation period; 0 turns rotation off")
+    wall_sound: bool = Field(default=False, description="a chime on the wall for each new high or very high "
+                                                        "event; ?sound=1 or ?sound=0 in the wall's URL overrides")
     wall_page_seconds: int = Field(
         default=10, ge=0,
         description="when the wall's section list is too long for its panel, it turns a page this often; 0: it is cut",

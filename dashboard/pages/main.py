@@ -596,6 +596,12 @@ def layout(**query):
                       title=t("only the reports their source rejected on validation, which the picture leaves out",
                               lang)), "value": "on"}],
                                 value=["on"] if state["rejected"] else [], className="nsp-check"),
+                  # a chime for each new high-impact alert (nsp_sound.js); kept in this browser
+                  dcc.Checklist(id="main-sound", options=[{"label": html.Span(
+                      " " + t("sound", lang),
+                      title=t("a chime when a new high or very high event arrives (this browser)", lang)),
+                      "value": "on"}], value=[], persistence=True, persistence_type="local",
+                                className="nsp-check"),
                   html.Button(t("Reset", lang), id="main-reset", className="nsp-btn nsp-btn-ghost")],
                  className="nsp-f nsp-f-end"),
     ], className="nsp-filters")
@@ -690,7 +696,10 @@ def layout(**query):
         dcc.Interval(id="main-clock-tick", interval=1000),
         dcc.Store(id="main-replay-origin", data=origin),
         dcc.Interval(id="main-replay-tick", interval=int(s.replay_tick_seconds * 1000), disabled=True),
-        dcc.Store(id="main-alert-newest"),
+        # the newest alert time shown (update_alert); at first the page's own time, so that the
+        # alerts already on the bar when it opens make no sound (nsp_sound.js)
+        dcc.Store(id="main-alert-newest", data=picture.now_utc().isoformat()),
+        dcc.Store(id="main-sound-heard"), dcc.Store(id="main-sound-unlocked"),  # nsp_sound.js
         dcc.Store(id="main-alert-ack", storage_type="session"),
         dcc.Store(id="main-clock-words", data={"local": t("local", lang)}),
         # the first screen: the header, the alert bar, the filters and the map fill the window
@@ -865,6 +874,13 @@ callback(Output("main-alert-text", "children"), Output("main-alert", "className"
 
 callback(Output("main-alert-ack", "data"), Input("main-alert-ack-button", "n_clicks"),
          State("main-alert-newest", "data"), prevent_initial_call=True)(acknowledge_alert)
+
+# the chime of a new alert, and the box's tick that lets the browser make sound (nsp_sound.js)
+clientside_callback("function(t, c, on) { return window.nsp.sound.alert(t, c, on); }",
+                    Output("main-sound-heard", "data"), Input("main-alert-newest", "data"),
+                    State("main-alert", "className"), State("main-sound", "value"))
+clientside_callback("function(on) { return window.nsp.sound.unlock(on); }",
+                    Output("main-sound-unlocked", "data"), Input("main-sound", "value"), prevent_initial_call=True)
 
 callback(
     Output("main-level-message", "children"), Output("main-levels-version", "data"),

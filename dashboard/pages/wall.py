@@ -222,6 +222,7 @@ def layout(**query):
     q.setdefault("window", s.wall_window)
     state = parse_query(urlencode(q), s.wall_window)
     state["lang"] = lang = choose(q.get("lang"))
+    state["sound"] = q.get("sound", "1" if s.wall_sound else "0") in ("1", "on", "true", "yes")
     scope = current_scope()
     wanted = scope.restrict(state["sections"] or None)  # what this wall shows: the link's, in scope
     scope_note = ", ".join(wanted) if wanted else t("national", lang) if scope.all_sections else t("no section", lang)
@@ -239,6 +240,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
         dcc.Store(id="wall-info"),
         dcc.Store(id="wall-step", data=0),
         dcc.Store(id="wall-target"),  # the rotation's view; none: the overview (wall-info)
+        dcc.Store(id="wall-sound-heard"),  # the banners that chimed (nsp_sound.js)
         dcc.Interval(id="wall-refresh", interval=s.refresh_seconds * 1000),
         dcc.Interval(id="wall-clock-tick", interval=1000),
         dcc.Interval(id="wall-rotate", interval=max(s.rotation_seconds, 1) * 1000,
@@ -272,6 +274,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                   html.Div(mapview.legend(P, compact=True, lang=lang), className="wall-legend")], className="wall-panel"),
     ], className="nsp-page wall-page", lang=lang, **{
         "data-nsp-words": mapview.map_words(lang),  # nsp_map.js's tooltips
+        "data-nsp-sound": "1" if state.get("sound") else "0",  # a chime for a new banner (nsp_sound.js)
         "data-nsp-page-ms": s.wall_page_seconds * 1000,  # the section list's pages (nsp_wall.js)
         "data-nsp-page-words": t("{range} of {n}", lang),
         "data-nsp-refresh-ms": s.refresh_seconds * 1000,  # nsp_watchdog.js, and its words:
@@ -302,6 +305,11 @@ clientside_callback(
     "function(banners, target, info) { return window.nsp.wall.fit(target, info); }",
     Output("wall-map", "viewport"),
     Input("wall-banners", "children"), Input("wall-target", "data"), State("wall-info", "data"),
+)
+
+clientside_callback(
+    "function(banners) { return window.nsp.sound.banners(banners); }",
+    Output("wall-sound-heard", "data"), Input("wall-banners", "children"),
 )
 
 clientside_callback(

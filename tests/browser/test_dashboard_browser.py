@@ -535,6 +535,65 @@ def test_a_very_high_event_stops_pulsing_for_a_user_who_asked_for_less_motion(lo
     assert not seen[True][0] and seen[True][1] <= 5, seen
 
 
+# Records the frequency of every tone the page starts (nsp_sound.js makes them with the Web
+# Audio API), from now on.
+SOUND_SPY = """window.nspTones = [];
+    const own = AudioContext.prototype.createOscillator;
+    AudioContext.prototype.createOscillator = function () {
+        const tone = own.call(this), start = tone.start.bind(tone);
+        tone.start = (...a) => { window.nspTones.push(tone.frequency.value); return start(...a); };
+        return tone; };"""
+
+
+def test_a_new_high_impact_alert_chimes_once_where_sound_is_on(logged_in, live_server, picture_db):
+    d = logged_in
+    d.get(live_server + "/?window=24h")
+    wait_for_sections(d)
+    d.execute_script(SOUND_SPY)
+    tones = lambda: d.execute_script("return window.nspTones")  # noqa: E731
+    alert_says = lambda words: lambda x: words in x.find_element(By.ID, "main-alert").text  # noqa: E731
+
+    def arrives(impact, persons):
+        with db.connect(picture_db, autocommit=True) as conn:
+            insert_event(conn, code="LV-RU-02", impact=impact, persons=persons, ref=f"chime-{persons}",
+                         occurred_at=datetime.now(UTC) - timedelta(minutes=1))
+        wait(d, 8).until(alert_says(f"{persons} persons"))
+
+    # the box unticked: an alert, and no sound (nor for the seed's alerts, on the bar at the start)
+    arrives("very_high", 21)
+    time.sleep(1)
+    assert tones() == []
+    d.find_element(By.CSS_SELECTOR, "#main-sound input").click()
+    arrives("high", 22)
+    wait(d, 3).until(lambda x: tones() == [660, 880])  # high: two tones
+    arrives("very_high", 23)
+    wait(d, 3).until(lambda x: tones() == [660, 880, 660, 880, 1175])  # very high: three, rising
+    time.sleep(4.5)  # the same alert over two more refreshes makes no more sound
+    assert len(tones()) == 5
+    # the box stays ticked in this browser, and a page opened anew makes no sound for what it shows
+    d.refresh()
+    wait_for_sections(d)
+    d.execute_script(SOUND_SPY)
+    assert d.find_element(By.CSS_SELECTOR, "#main-sound input").is_selected()
+    time.sleep(4.5)
+    assert tones() == []
+
+
+def test_a_wall_with_sound_chimes_for_each_new_banner(logged_in, live_server, picture_db):
+    d = logged_in
+    for sound in ("0", "1"):
+        d.get(f"{live_server}/wall?sound={sound}")
+        wait(d).until(lambda x: "LIVE" in x.find_element(By.ID, "wall-status").text)
+        d.execute_script(SOUND_SPY)
+        with db.connect(picture_db, autocommit=True) as conn:
+            new = insert_event(conn, code="LV-RU-02", impact="high", ref=f"wall-chime-{sound}",
+                               occurred_at=datetime.now(UTC) - timedelta(minutes=1))
+        wait(d, 8).until(lambda x: x.find_elements(By.CSS_SELECTOR, f".wall-banner[data-event='{new}']"))
+        time.sleep(1)
+        # with sound, the new banner's two tones, and none for the banners it opened with
+        assert d.execute_script("return window.nspTones") == ([660, 880] if sound == "1" else []), sound
+
+
 def test_wall_shows_data_stale_when_feeds_stop(logged_in, live_server, picture_db):
     d = logged_in
     d.get(live_server + "/wall")
