@@ -98,7 +98,7 @@ def _banner(e: dict, now, lang: str) -> html.Div:
         html.Span(t("{n} persons", lang, n=e["persons"]) if e["persons"] else "", className="wall-banner-p"),
         # the time, and under it what to know of the report: set by the NCC, late, arrived late
         html.Span([html.Span(event_time(e["occurred_at"], now), className="wall-banner-t"),
-                   *[html.Span(note, className="wall-banner-ncc")
+                   *[html.Span(note, className="wall-banner-note")
                      for note in (t("impact set by the NCC", lang) if e["set_by_ncc"] else "",
                                   status.late_report(e, lang)) if note]],
                   className="wall-banner-when"),

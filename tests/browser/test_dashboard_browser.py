@@ -454,7 +454,7 @@ def test_wall_shows_a_new_high_impact_event_within_one_refresh(logged_in, live_s
     banner = wait(d, 3 * interval + 2).until(
         lambda x: x.find_elements(By.CSS_SELECTOR, f".wall-banner[data-event='{late}']"))[0]
     kind, sub, when, note = (banner.find_element(By.CSS_SELECTOR, c) for c in
-                             (".wall-banner-cat > span", ".wall-banner-sub", ".wall-banner-t", ".wall-banner-ncc"))
+                             (".wall-banner-cat > span", ".wall-banner-sub", ".wall-banner-t", ".wall-banner-note"))
     screenshot(d, "wall_late_banner")
     whole = "return arguments[0].scrollWidth <= arguments[0].clientWidth"
     assert (kind.text, sub.text, note.text) == ("Unauthorised border crossing", "group crossing attempt",
