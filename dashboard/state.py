@@ -160,3 +160,12 @@ def to_filter(state: dict, now: datetime | None = None) -> PictureFilter:
         sections=tuple(state.get("sections") or ()) or None,
         rejected=bool(state.get("rejected")),
     )
+
+
+def rotation_seconds(asked: str | None, default: int) -> int:
+    """A wall's rotation period: ``?rotate=30`` in its URL (0 stops it; at least 5 s), else
+    NSP_WEB_ROTATION_SECONDS. Each wall of a centre, opened by its own kiosk link, can differ."""
+    if asked is None or not asked.strip().isdigit():
+        return default
+    n = int(asked)
+    return 0 if n == 0 else max(n, 5)

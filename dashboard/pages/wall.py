@@ -26,7 +26,7 @@ from dashboard.components.trend import change_mark
 from dashboard.i18n import category_label, choose, kind_label, subtype_label, t
 from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
-from dashboard.state import parse_query, to_filter
+from dashboard.state import parse_query, rotation_seconds, to_filter
 from geo import picture
 from geo.picture import CATEGORIES
 
@@ -223,6 +223,7 @@ def layout(**query):
     state = parse_query(urlencode(q), s.wall_window)
     state["lang"] = lang = choose(q.get("lang"))
     state["sound"] = q.get("sound", "1" if s.wall_sound else "0") in ("1", "on", "true", "yes")
+    state["rotate"] = rotation_seconds(q.get("rotate"), s.rotation_seconds)
     scope = current_scope()
     wanted = scope.restrict(state["sections"] or None)  # what this wall shows: the link's, in scope
     scope_note = ", ".join(wanted) if wanted else t("national", lang) if scope.all_sections else t("no section", lang)
@@ -233,6 +234,7 @@ def layout(**query):
 
 def _page(s, state: dict, scope_note: str) -> html.Div:
     lang = state.get("lang", "en")
+    rotate = state.get("rotate", s.rotation_seconds)
     return html.Div([
         dcc.Store(id="wall-state", data=state),
         dcc.Store(id="wall-layer-digests"),  # what the browser's layers hold (mapview.changed_only)
@@ -243,8 +245,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
         dcc.Store(id="wall-sound-heard"),  # the banners that chimed (nsp_sound.js)
         dcc.Interval(id="wall-refresh", interval=s.refresh_seconds * 1000),
         dcc.Interval(id="wall-clock-tick", interval=1000),
-        dcc.Interval(id="wall-rotate", interval=max(s.rotation_seconds, 1) * 1000,
-                     disabled=s.rotation_seconds <= 0),
+        dcc.Interval(id="wall-rotate", interval=max(rotate, 1) * 1000, disabled=rotate <= 0),
         html.Div(mapview.build_map(P, dark=True, controls=False), className="wall-map"),
         html.Div([
             html.Div([html.Div(t("NATIONAL SITUATIONAL PICTURE", lang), className="wall-title"),

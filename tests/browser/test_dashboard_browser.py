@@ -594,6 +594,23 @@ def test_a_wall_with_sound_chimes_for_each_new_banner(logged_in, live_server, pi
         assert d.execute_script("return window.nspTones") == ([660, 880] if sound == "1" else []), sound
 
 
+def test_a_wall_rotates_at_the_pace_its_link_asks(logged_in, live_server):
+    # Rotation was one setting for every wall of the centre (NSP_WEB_ROTATION_SECONDS, off by
+    # default); a wall's own link can turn it on: ?rotate=5 (a kiosk link passes it on).
+    d = logged_in
+    d.get(live_server + "/wall?rotate=5")
+    wait(d).until(lambda x: "LIVE" in x.find_element(By.ID, "wall-status").text)
+    pane = "return document.querySelector('.leaflet-map-pane').style.transform + getComputedStyle(document.querySelector('.leaflet-proxy')).transform"
+    before = steady(d, pane)
+    # the next step of the rotation: the first section with events, and the map flies there
+    wait(d, 12).until(lambda x: x.find_element(By.ID, "wall-view").text.startswith("LV-"))
+    wait(d, 5).until(lambda x: steady(x, pane) != before)
+    d.get(live_server + "/wall")  # without it, the setting's 0: no rotation
+    wait(d).until(lambda x: "LIVE" in x.find_element(By.ID, "wall-status").text)
+    time.sleep(6)
+    assert d.find_element(By.ID, "wall-view").text == ""
+
+
 def test_wall_shows_data_stale_when_feeds_stop(logged_in, live_server, picture_db):
     d = logged_in
     d.get(live_server + "/wall")

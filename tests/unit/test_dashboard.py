@@ -366,3 +366,12 @@ def test_the_dashboard_and_the_weekly_snapshot_draw_a_category_alike():
     assert {c: (colour, shape) for c, (_label, shape, colour) in snapshot_map.CATEGORIES.items()} == CATEGORY_STYLE
     assert len({shape for _c, shape in CATEGORY_STYLE.values()}) == len(CATEGORY_STYLE)  # shape alone tells them apart
     assert not {c.lower() for c, _s in CATEGORY_STYLE.values()} & {c.lower() for c in LEVEL_COLOURS.values()}
+
+
+def test_a_wall_link_sets_its_own_rotation():
+    from dashboard.state import rotation_seconds
+
+    assert rotation_seconds(None, 0) == 0 and rotation_seconds(None, 30) == 30
+    assert rotation_seconds("45", 0) == 45 and rotation_seconds("0", 30) == 0
+    assert rotation_seconds("2", 0) == 5  # at least 5 s
+    assert rotation_seconds("fast", 30) == 30 and rotation_seconds("-3", 30) == 30
