@@ -114,11 +114,16 @@ def parse_query(search: str | None, default_window: str = "24h", ignored: list[s
         state[key] = _list(values, allowed=allowed, pattern=pattern, dropped=dropped)
         ignored.extend(f"{key}={v}" for v in dropped)
     for key in ("heat", "rejected"):
-        flag = (q.get(key) or ["0"])[0].lower()
-        state[key] = _FLAGS.get(flag, False)
-        if flag not in _FLAGS:
-            ignored.append(f"{key}={flag}")
+        value = (q.get(key) or ["0"])[0].lower()
+        state[key] = flag(value, False)
+        if value not in _FLAGS:
+            ignored.append(f"{key}={value}")
     return state
+
+
+def flag(text: str | None, default: bool) -> bool:
+    """A yes / no in a query (1, true, yes, on; 0, false, no, off; any case), else ``default``."""
+    return _FLAGS.get((text or "").strip().lower(), default)
 
 
 def build_query(state: dict) -> str:

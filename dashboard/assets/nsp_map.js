@@ -239,44 +239,30 @@ window.nsp = Object.assign({}, window.nsp, {
 
         // Every fit is kept (the bounds and options asked for) until the view is moved some other
         // way — a hand on the map, a zoom, a flight to one event (setView, flyTo, panTo) — so
-        // that a change of the map's size can fit the same bounds again. Patched on Leaflet's
-        // Map itself, as soon as Leaflet is there, so that the fit a map makes when it is
-        // created (dash-leaflet's bounds) is kept too. (A fit moves by setView or flyTo itself;
-        // it keeps its bounds after those return.)
+        // that a change of the map's size can fit the same bounds again. A user who asked for
+        // less motion (prefers-reduced-motion: reduce, read at each move) gets no zoom
+        // animation, no pan glide and no flight: the map jumps to the new view (the CSS
+        // animations stop by nsp.css's rule of the same name). Patched on Leaflet's Map itself,
+        // as soon as Leaflet is there, so that the fit a map makes when it is created
+        // (dash-leaflet's bounds) is kept too. (A fit moves by setView or flyTo itself; it keeps
+        // its bounds after those return.)
+        const VIEW_MOVES = [  // [method, index of its options, what it does to the kept fit]
+            ["fitBounds", 1, "keep"], ["flyToBounds", 1, "keep"],
+            ["setView", 2, "clear"], ["flyTo", 2, "clear"], ["panTo", 1, "clear"], ["panBy", 1, null]];
         function keepFits() {
             if (!window.L || L.Map.prototype._nspKeepsFits) return;
             L.Map.prototype._nspKeepsFits = true;
-            for (const name of ["fitBounds", "flyToBounds"]) {
-                const own = L.Map.prototype[name];
-                L.Map.prototype[name] = function (bounds, options) {
-                    const fit = {bounds: L.latLngBounds(bounds), options: Object.assign({}, options)};
-                    const result = own.apply(this, arguments);
-                    this._nspFit = fit;
-                    return result;
-                };
-            }
-            for (const name of ["setView", "flyTo", "panTo"]) {
-                const own = L.Map.prototype[name];
-                L.Map.prototype[name] = function () {
-                    this._nspFit = null;
-                    return own.apply(this, arguments);
-                };
-            }
-            lessMotion();
-        }
-
-        // A user who asked for less motion (prefers-reduced-motion: reduce, read at each move)
-        // gets no zoom animation, no pan glide and no flight: the map jumps to the new view. The
-        // CSS animations stop by nsp.css's rule of the same name. Every move of the view ends in
-        // one of these four, with its options last.
-        function lessMotion() {
             const less = window.matchMedia && window.matchMedia("(prefers-reduced-motion: reduce)");
-            for (const [name, at] of [["setView", 2], ["flyTo", 2], ["flyToBounds", 1], ["panBy", 1]]) {
+            for (const [name, at, fit] of VIEW_MOVES) {
                 const own = L.Map.prototype[name];
                 L.Map.prototype[name] = function () {
                     const args = Array.from(arguments);
+                    const kept = fit === "keep" ? {bounds: L.latLngBounds(args[0]), options: Object.assign({}, args[at])} : null;
                     if (less && less.matches) args[at] = Object.assign({}, args[at], {animate: false});
-                    return own.apply(this, args);
+                    if (fit === "clear") this._nspFit = null;
+                    const result = own.apply(this, args);
+                    if (kept) this._nspFit = kept;
+                    return result;
                 };
             }
         }

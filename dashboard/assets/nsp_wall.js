@@ -90,12 +90,11 @@ window.nsp = Object.assign({}, window.nsp, {
                 tick();
             }
 
-            return {start: start, show: show};
+            return {start: start};
         })();
         pages.start();
 
         return {
-            pages: pages,
             coveredTop: coveredTop,
             // measured after the browser has drawn the banners that triggered the call
             fit: function (target, info) {

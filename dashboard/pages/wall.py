@@ -26,7 +26,7 @@ from dashboard.components.trend import change_mark
 from dashboard.i18n import category_label, choose, kind_label, subtype_label, t
 from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
-from dashboard.state import parse_query, rotation_seconds, to_filter
+from dashboard.state import flag, parse_query, rotation_seconds, to_filter
 from geo import picture
 from geo.picture import CATEGORIES
 
@@ -222,7 +222,7 @@ def layout(**query):
     q.setdefault("window", s.wall_window)
     state = parse_query(urlencode(q), s.wall_window)
     state["lang"] = lang = choose(q.get("lang"))
-    state["sound"] = q.get("sound", "1" if s.wall_sound else "0") in ("1", "on", "true", "yes")
+    state["sound"] = flag(q.get("sound"), s.wall_sound)
     state["rotate"] = rotation_seconds(q.get("rotate"), s.rotation_seconds)
     scope = current_scope()
     wanted = scope.restrict(state["sections"] or None)  # what this wall shows: the link's, in scope
