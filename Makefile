@@ -7,20 +7,23 @@ BIN    := $(VENV)/bin
 NSP    := $(BIN)/nsp
 PYTEST_ARGS ?=
 
-.PHONY: help setup system db demo test test-unit test-integration test-browser bench audit pip-audit serve lock lock-upgrade clean
+.PHONY: help setup system db demo docs test test-unit test-integration test-browser fuzz bench audit pip-audit serve lock lock-upgrade clean
 
 help:
 	@echo "make demo    set up, load Latvia, stream a scenario through the workers, serve the dashboard"
 	@echo "make test    run the test suite (real PostGIS, real Chromium)"
+	@echo "make docs    build the documentation site into site/ (offline; open site/index.html)"
+	@echo "make fuzz    fuzz the parsers and the pipeline: thousands of mutated samples per format (no database)"
 	@echo "make bench   run the benchmarks (tests/benchmarks) side by side with their peers"
 	@echo "make audit   known vulnerabilities of requirements.lock (PyPI's vulnerability data)"
 	@echo "make setup   only install: .venv and the Debian packages"
 
-# The venv is rebuilt when the project's dependencies change.
+# The venv is rebuilt when the project's dependencies change. pip installs uv (its pin in
+# requirements.lock), and uv the pinned set: it fetches in parallel and links from its cache.
 $(BIN)/.installed: pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -c requirements.lock -e '.[test]'
+	$(BIN)/python -m pip install -q "$$(grep -i '^uv==' requirements.lock)"
+	$(BIN)/uv pip install -q --python $(BIN)/python -c requirements.lock -e '.[test]'
 	touch $@
 
 setup: $(BIN)/.installed system
@@ -40,20 +43,42 @@ demo: db
 serve: db
 	$(NSP) serve
 
+# The documentation site (mkdocs.yml, docs/): offline, and --strict, so a broken link,
+# a missing page or a command without its reference fails the build.
+MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
+
+docs: $(BIN)/.installed
+	$(MKDOCS) build --strict
+
+# Two pytest processes (pytest-xdist), a test file to each at a time, the longest first (by
+# tests/conftest.py's estimate; --no-loadscope-reorder keeps xdist from putting the files with
+# most tests first); each process has its own Chromium and template databases. Keep a file to
+# one concern, so that no single file holds one process busy while the other is done. The docs
+# checks (tests/unit/test_docs.py) read the site built here instead of building it again.
 test: $(BIN)/.installed
-	@sh .ci/system-packages postgis chromium compose
+	@sh .ci/system-packages postgis chromium gdal compose
 	$(NSP) db up >/dev/null
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/ruff check .
+	$(MKDOCS) build --strict --quiet --site-dir site
+	NSP_TEST_DOCS_SITE=$(CURDIR)/site $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 test-unit: $(BIN)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: $(BIN)/.installed
+	@sh .ci/system-packages postgis gdal
 	$(BIN)/pytest tests/integration $(PYTEST_ARGS)
 
 test-browser: $(BIN)/.installed
 	@sh .ci/system-packages postgis chromium
 	$(BIN)/pytest tests/browser $(PYTEST_ARGS)
+
+# The property tests of tests/unit with many more examples, each run new ones (make test runs
+# a few dozen, always the same). NSP_FUZZ_EXAMPLES=20000 make fuzz for a longer hunt.
+FUZZ_EXAMPLES ?= $(or $(NSP_FUZZ_EXAMPLES),3000)
+fuzz: $(BIN)/.installed
+	NSP_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) NSP_PROPERTY_EXAMPLES=$(FUZZ_EXAMPLES) \
+	  $(BIN)/pytest tests/unit/test_fuzz_pipeline.py tests/unit/test_parsers_hypothesis.py -q $(PYTEST_ARGS)
 
 bench: $(BIN)/.installed
 	@sh .ci/system-packages postgis chromium gdal socat
@@ -83,4 +108,4 @@ lock-upgrade:
 
 clean:
 	-$(NSP) db down
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis site

@@ -5,36 +5,46 @@
 browser loads is served by the app itself (``serve_locally``): Dash's and dash-leaflet's
 bundles (Leaflet's CSS included), ``dashboard/assets`` and the offline basemap under
 ``/basemap/``. A tile server is used only when ``NSP_WEB_TILE_URL`` is set.
+
+Dash answers every path with the app page and shows its 404 in the browser; here a path
+that is no registered page (``dash.page_registry``) and no other route answers ``404``.
 """
 
 from __future__ import annotations
 
-import importlib
+import html as html_text
+import json
 import logging
+import re
 from pathlib import Path
 
 import dash
 from dash import Dash, html
-from flask import abort, jsonify, send_from_directory
+from flask import Response, abort, jsonify, request, send_from_directory
 
-from dashboard import i18n
+from dashboard import auth, basemap_tiles, exports, health, i18n, ogc
+from dashboard.components import neighbours
 from dashboard.components.mapview import BASEMAP_FILES
 from dashboard.settings import web_settings
+from geo import symbology
 from geo.basemap import outside
+from ingest.delivery import api, neighbours_api
+from nsp import vocab
 from nsp.settings import geo_settings
 
 HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
 
 
-def _optional(module: str):
-    """Import an optional integration module (login, ingest API); None if it is not there."""
-    try:
-        return importlib.import_module(module)
-    except ModuleNotFoundError as exc:
-        if exc.name and module.startswith(exc.name):
-            return None
-        raise
+def vocab_script() -> Response:
+    """``/vocab.js``: the picture's vocabulary (nsp/vocab.py) and the symbols (geo/symbology.py)
+    for the browser's scripts, as ``window.nspVocab``; loaded before dashboard/assets, so
+    nsp_map.js holds no copy of them."""
+    body = "window.nspVocab = " + json.dumps(vocab.for_browser() | symbology.for_browser(),
+                                             ensure_ascii=False) + ";\n"
+    response = Response(body, mimetype="text/javascript")
+    response.cache_control.max_age = 3600
+    return response
 
 
 def _register_basemap(server) -> None:
@@ -68,6 +78,33 @@ def _register_basemap(server) -> None:
         return response
 
 
+DASH_CATCH_ALL = "/<path:path>"
+
+
+def page_pattern(page: dict) -> re.Pattern:
+    """What request paths show ``page`` (its path, or its ``path_template`` with <variables>)."""
+    template = (page.get("path_template") or page["path"]).strip("/")
+    return re.compile("[^/]+".join(re.escape(part) for part in re.split(r"<[^>]+>", template)))
+
+
+def is_page(path: str) -> bool:
+    wanted = path.strip("/")
+    return any(page_pattern(page).fullmatch(wanted) for page in dash.page_registry.values())
+
+
+def _unknown_path():
+    """404 for a path Dash would answer with the app page although no page has it."""
+    rule = request.url_rule
+    if rule is None or rule.rule != DASH_CATCH_ALL or is_page(request.path):
+        return None
+    say = i18n.t
+    lang = i18n.current()
+    body = (f'<!doctype html><html lang="{lang}"><head><meta charset="utf-8"><title>nsp — 404</title></head>'
+            f'<body><h1>{html_text.escape(say("Page not found.", lang))}</h1>'
+            f'<p><a href="/">{html_text.escape(say("Back to the picture", lang))}</a></p></body></html>')
+    return Response(body, status=404, mimetype="text/html")
+
+
 def create_app() -> Dash:
     app = Dash(
         "dashboard",
@@ -78,25 +115,24 @@ def create_app() -> Dash:
         title="nsp — national situational picture",
         update_title=None,
         suppress_callback_exceptions=True,
+        external_scripts=["/vocab.js"],  # same origin: served below
     )
     app.scripts.config.serve_locally = True
     app.css.config.serve_locally = True
     server = app.server
     _register_basemap(server)
-    from dashboard.health import blueprint as health
-
-    server.register_blueprint(health)  # GET /healthz, open without login (dashboard/health.py)
+    server.register_blueprint(basemap_tiles.blueprint)  # /basemap/tiles/: NSP_WEB_BASEMAP_TILES (dashboard/basemap_tiles.py)
+    server.add_url_rule("/vocab.js", "nsp_vocab", vocab_script)
+    server.register_blueprint(health.blueprint)  # GET /healthz, open without login (dashboard/health.py)
     server.after_request(i18n.remember)  # ?lang= on a page is kept in a cookie (dashboard/i18n.py)
-
-    auth = _optional("dashboard.auth")
-    if auth is not None and hasattr(auth, "init_app"):
-        auth.init_app(server)
-    else:
-        log.warning("dashboard.auth is not installed: every user is a watch officer")
-
-    api = _optional("ingest.api")
-    if api is not None and hasattr(api, "blueprint"):
-        server.register_blueprint(api.blueprint)
+    auth.init_app(server)  # the login gate and /login, /logout (dashboard/auth.py)
+    server.before_request(_unknown_path)  # after the login gate: strangers are sent to /login
+    server.register_blueprint(api.blueprint)  # POST /api/ingest (ingest/delivery/api.py)
+    server.register_blueprint(neighbours_api.blueprint)  # POST /api/ingest/neighbours/<name> (partner pushes)
+    server.register_blueprint(neighbours.blueprint)  # GET /neighbours.geojson: the neighbour picture's layer
+    server.register_blueprint(exports.blueprint)  # /export/... downloads (dashboard/exports.py)
+    server.register_blueprint(ogc.blueprint)  # /ogc: OGC API - Features for GIS clients (dashboard/ogc.py)
+    server.register_blueprint(ogc.tiles_blueprint)  # /tiles/{z}/{x}/{y}.mvt vector tiles (dashboard/ogc.py)
 
     app.layout = html.Div([dash.page_container], className="nsp-root")
     return app

@@ -8,18 +8,28 @@ user's row-level-security scope from :func:`current_scope`.
 Three kinds of session:
 
 - **password** (``NSP_AUTH_MODE=password``): ``app_user`` rows with argon2 hashes, a login
-  page at ``/login``; N failed logins in a row lock the account for M minutes.
+  page at ``/login``. Every failure gets the same answer after the same time; repeated
+  failures slow a name down and too many attempts from one client are refused
+  (``nsp.login_guard``); nobody is locked out.
 - **header** (``NSP_AUTH_MODE=header``): a reverse proxy that authenticated the user sends
   ``X-Remote-User`` and ``X-Remote-Groups``; they are honoured only from
   ``NSP_AUTH_TRUSTED_PROXIES`` and mapped to a role and sections by ``NSP_AUTH_GROUP_ROLES``.
 - **kiosk**: ``/kiosk/<token>`` (a token made by ``nsp users kiosk-token``) starts a
   read-only session, scoped to the token's sections, and redirects to ``/wall``.
+
+Password and kiosk sessions are rows of ``app_session``: the signed cookie carries a random
+session id, and every request checks that its row has not ended. Logout (a POST with a form
+token; ``GET /logout`` only asks), an idle timeout, disabling the user, a password change and
+revoking a kiosk token end it, so a copy of the cookie is worth nothing afterwards.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import html
+import math
+import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
@@ -27,17 +37,17 @@ from functools import lru_cache
 from urllib.parse import quote
 
 import flask_login
-from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from flask import Flask, Response, jsonify, redirect, request, session, url_for
+from flask import Flask, Response, current_app, jsonify, redirect, request, session, url_for
 from flask_login import LoginManager, login_user, logout_user
 
 from dashboard import i18n
-from dashboard.auth_settings import AuthSettings, auth_settings
 from dashboard.i18n import t
-from dashboard.security import init_security
-from nsp import access
+from dashboard.security import check_callback_body, init_security
+from nsp import access, login_guard
 from nsp.access import Scope
+from nsp.auth_settings import AuthSettings, auth_settings
+from nsp.passwords import HASHER, token_sha256
 
 #: The scope of the login machinery itself (reads users, writes audit rows).
 AUTH_SCOPE = Scope(user="nsp-auth", role="system")
@@ -45,12 +55,12 @@ AUTH_SCOPE = Scope(user="nsp-auth", role="system")
 NOBODY = Scope(user="anonymous", role="kiosk", sections=())
 # What the sign-in page says (translated there: dashboard/locale).
 BAD_LOGIN = "Invalid user name or password."
-LOCKED = "This account is locked after too many failed logins; try again later."
+TOO_MANY = "Too many sign-in attempts from your address; try again in a few minutes."
 MISSING = "Enter a user name and a password."
 SSO_NOTE = "Sign-in is handled by your organisation's identity provider."
-LOGIN_MESSAGES = (BAD_LOGIN, LOCKED, MISSING, SSO_NOTE)
+LOGIN_MESSAGES = (BAD_LOGIN, TOO_MANY, MISSING, SSO_NOTE)
 
-_hasher = PasswordHasher()
+_hasher = HASHER
 
 
 @lru_cache(maxsize=1)
@@ -60,7 +70,7 @@ def _dummy_hash() -> str:
     return _hasher.hash("not a password of anyone")
 # A kiosk session may navigate to the wall only, and never export or post outside Dash.
 KIOSK_PAGES = ("/wall", "/logout")
-KIOSK_DENIED = ("/export", "/api/", "/audit")
+KIOSK_DENIED = ("/export", "/api/", "/audit", "/ogc")
 PUBLIC_ENDPOINTS = {"nsp_auth.login", "nsp_auth.kiosk", "nsp_auth.logout", "nsp_auth.css",
                     "nsp_health.healthz"}  # says nothing operational (dashboard/health.py)
 
@@ -82,14 +92,6 @@ class User(flask_login.UserMixin):
         return Scope(user=self.name, role=self.role, sections=self.sections)
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
-
-
-def token_sha256(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def current_user() -> User | None:
     try:
         user = flask_login.current_user
@@ -105,10 +107,13 @@ def current_scope() -> Scope:
 
 
 def _remote_addr() -> str | None:
-    return request.remote_addr if request else None
+    """The client's address (behind a trusted proxy: the one it names; see login_guard)."""
+    if not request:
+        return None
+    return login_guard.client_address(request.remote_addr, request.headers, auth_settings())
 
 
-def _user_sections(row) -> tuple[str, ...] | None:
+def user_sections(row) -> tuple[str, ...] | None:
     if row["role"] == "sector_commander":
         return tuple(row["sections"])
     if row["role"] == "admin":
@@ -127,49 +132,27 @@ class LoginResult:
 
 def authenticate(name: str, password: str, remote_addr: str | None = None,
                  settings: AuthSettings | None = None) -> LoginResult:
-    """Check a name and password, keep the lockout counters, write the audit row."""
-    s = settings or auth_settings()
-    bad = BAD_LOGIN
+    """Check a name and password, count failures of the name, write the audit row.
+
+    Every failure (unknown user, disabled, wrong password) does the same work: one row read,
+    one argon2 verification, one failure counted for the name as typed, one audit row; and
+    it gets the same answer, :data:`BAD_LOGIN`. No state refuses a right password."""
     with access.connection(AUTH_SCOPE) as conn:
         row = conn.execute(
-            "SELECT name, role, sections, password_hash, disabled, failed_logins, locked_until, "
-            "locked_until > now() AS locked FROM app_user WHERE name = %s FOR UPDATE",
+            "SELECT name, role, sections, password_hash, disabled FROM app_user WHERE name = %s FOR UPDATE",
             (name,),
         ).fetchone()
-        if row is None:
-            _verify(_dummy_hash(), password)  # same work as for a real user
-            access.audit(conn, name[:64], "login_failed", name[:64], {"reason": "unknown user"}, remote_addr)
-            return LoginResult(None, bad)
-        if row["disabled"]:
-            _verify(row["password_hash"], password)
-            access.audit(conn, name, "login_failed", name, {"reason": "disabled"}, remote_addr)
-            return LoginResult(None, bad)
-        if row["locked"]:
-            access.audit(conn, name, "login_failed", name, {"reason": "locked",
-                         "locked_until": row["locked_until"]}, remote_addr)
-            return LoginResult(None, LOCKED)
-        if not _verify(row["password_hash"], password):
-            failed = row["failed_logins"] + 1
-            details = {"reason": "wrong password", "failed_logins": failed}
-            if failed >= s.max_failed_logins:
-                conn.execute(
-                    "UPDATE app_user SET failed_logins = 0, "
-                    "locked_until = now() + make_interval(mins => %s) WHERE name = %s",
-                    (s.lockout_minutes, name),
-                )
-                details["locked_minutes"] = s.lockout_minutes
-            else:
-                conn.execute("UPDATE app_user SET failed_logins = %s WHERE name = %s", (failed, name))
-            access.audit(conn, name, "login_failed", name, details, remote_addr)
-            if "locked_minutes" in details:
-                return LoginResult(None, LOCKED)
-            return LoginResult(None, bad)
-        conn.execute(
-            "UPDATE app_user SET failed_logins = 0, locked_until = NULL, last_login_at = now() "
-            "WHERE name = %s", (name,),
-        )
+        ok = _verify(row["password_hash"] if row else _dummy_hash(), password)
+        if row is None or row["disabled"] or not ok:
+            reason = "unknown user" if row is None else "disabled" if row["disabled"] else "wrong password"
+            failures = login_guard.record_failure(conn, name)
+            access.audit(conn, name[:64], "login_failed", name[:64],
+                         {"reason": reason, "failures": failures}, remote_addr)
+            return LoginResult(None, BAD_LOGIN)
+        login_guard.clear(conn, name)
+        conn.execute("UPDATE app_user SET last_login_at = now() WHERE name = %s", (name,))
         access.audit(conn, name, "login", name, {"role": row["role"]}, remote_addr)
-        return LoginResult(User("user", row["name"], row["role"], _user_sections(row)))
+        return LoginResult(User("user", row["name"], row["role"], user_sections(row)))
 
 
 def _verify(password_hash: str, password: str) -> bool:
@@ -182,23 +165,69 @@ def _verify(password_hash: str, password: str) -> bool:
 # ------------------------------------------------------------------ loading sessions
 
 
+def _session_hash() -> str | None:
+    sid = session.get("sid")
+    return token_sha256(sid) if isinstance(sid, str) and sid else None
+
+
+def _start_session(kind: str, principal: str, remote_addr: str | None) -> None:
+    """A fresh cookie session with a new ``app_session`` row (after a successful login)."""
+    sid = secrets.token_urlsafe(32)
+    with access.connection(AUTH_SCOPE) as conn:  # rows ended, or idle past any timeout, for 2 days
+        conn.execute("DELETE FROM app_session WHERE coalesce(ended_at, seen_at) "
+                     "< now() - make_interval(mins => greatest(%s, 0) + 2880)", (auth_settings().idle_minutes,))
+        conn.execute("INSERT INTO app_session (id_sha256, kind, principal, remote_addr) VALUES (%s, %s, %s, %s)",
+                     (token_sha256(sid), kind, principal, remote_addr))
+    session.clear()
+    now = time.time()
+    session.permanent = True
+    session.update(sid=sid, auth_at=now, seen=now, seen_db=now)
+
+
+def end_session(reason: str) -> None:
+    """End this request's server-side session (its cookie stops working everywhere)."""
+    sid_hash = _session_hash()
+    if sid_hash is not None:
+        with access.connection(AUTH_SCOPE) as conn:
+            conn.execute("UPDATE app_session SET ended_at = now(), ended_reason = %s "
+                         "WHERE id_sha256 = %s AND ended_at IS NULL", (reason, sid_hash))
+    logout_user()
+    session.clear()
+
+
+def _touch_session(now: float) -> None:
+    """Note activity on the session row, at most once a minute (rows idle for days are removed)."""
+    if now - session.get("seen_db", 0) < 60:
+        return
+    sid_hash = _session_hash()
+    if sid_hash is not None:
+        with access.connection(AUTH_SCOPE) as conn:
+            conn.execute("UPDATE app_session SET seen_at = now() WHERE id_sha256 = %s", (sid_hash,))
+    session["seen_db"] = now
+
+
 def _load_user(user_id: str) -> User | None:
+    """The session's user, if its ``app_session`` row is still open (and the user enabled,
+    the kiosk token valid)."""
     kind, _, name = user_id.partition(":")
+    sid_hash = _session_hash()
+    if sid_hash is None or kind not in ("u", "k"):
+        return None  # header-mode users are never stored in the session
     if kind == "u":
         with access.connection(AUTH_SCOPE) as conn:
             row = conn.execute(
-                "SELECT name, role, sections, disabled, extract(epoch FROM password_changed_at) AS pw "
-                "FROM app_user WHERE name = %s", (name,),
+                "SELECT u.name, u.role, u.sections FROM app_user u JOIN app_session s "
+                "ON s.kind = 'user' AND s.principal = u.name "
+                "WHERE u.name = %s AND s.id_sha256 = %s AND s.ended_at IS NULL AND NOT u.disabled",
+                (name, sid_hash),
             ).fetchone()
-        if row is None or row["disabled"] or float(row["pw"]) > session.get("auth_at", 0):
-            return None  # gone, disabled, or the password changed since this login
-        return User("user", row["name"], row["role"], _user_sections(row))
-    if kind == "k":
-        row = _kiosk_row(token_hash=None, token_id=int(name.split("-", 1)[0]))
-        if row is None:
-            return None
-        return _kiosk_user(row)
-    return None  # header-mode users are never stored in the session
+        return None if row is None else User("user", row["name"], row["role"], user_sections(row))
+    token_id = name.split("-", 1)[0]
+    with access.connection(AUTH_SCOPE) as conn:
+        open_ = conn.execute("SELECT 1 FROM app_session WHERE id_sha256 = %s AND kind = 'kiosk' "
+                             "AND principal = %s AND ended_at IS NULL", (sid_hash, token_id)).fetchone()
+    row = _kiosk_row(token_hash=None, token_id=int(token_id)) if open_ and token_id.isdigit() else None
+    return None if row is None else _kiosk_user(row)
 
 
 def _kiosk_row(token_hash: str | None, token_id: int | None = None):
@@ -270,6 +299,10 @@ def _gate():
         return None
     user = current_user()
     if user is None:
+        from dashboard import tokens  # personal access tokens (/ogc): a 401 a GIS client can answer
+
+        if tokens.covers(request.path) and not tokens.wants_login_page():
+            return tokens.challenge()
         if s.mode == "header":
             return _deny("not authenticated by the trusted proxy", 401 if request.method == "GET" else 403)
         return _deny("login required")
@@ -277,12 +310,13 @@ def _gate():
     if user.kind == "user":
         if now - session.get("seen", 0) > s.idle_minutes * 60:
             _audit(user.name, "logout", {"reason": "idle timeout"})
-            logout_user()
-            session.clear()
+            end_session("idle timeout")
             return _deny("session expired")
         if not _only_timer_driven():
             session["seen"] = now
+            _touch_session(now)
     elif user.kind == "kiosk":
+        _touch_session(now)
         navigation = request.method == "GET" and "text/html" in request.headers.get("Accept", "")
         if navigation and not request.path.startswith(KIOSK_PAGES):
             return redirect("/wall")
@@ -367,28 +401,77 @@ def _login():
         return _login_page(note=SSO_NOTE, status=403)
     if request.method == "GET":
         return _login_page()
+    started = time.monotonic()
     name = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
     if not name or not password:
         return _login_page(MISSING, status=400)
-    result = authenticate(name, password, _remote_addr(), s)
+    addr = _remote_addr()
+    with access.connection(AUTH_SCOPE) as conn:
+        attempts, window_left = login_guard.client_attempt(conn, addr, s)
+        if attempts > s.client_max_attempts:
+            if attempts == s.client_max_attempts + 1:  # once per window: the log is not a flood target
+                access.audit(conn, name[:64], "login_failed", name[:64],
+                             {"reason": "too many attempts from the client", "attempts": attempts}, addr)
+            page = _login_page(TOO_MANY, status=429)
+            page.headers["Retry-After"] = str(max(1, math.ceil(window_left)))
+            return page
+        wait = min(login_guard.wait_before_check(conn, name, s), s.login_delay_max_seconds)
+    time.sleep(wait)  # a slowed name: held, then checked (never refused)
+    result = authenticate(name, password, addr, s)
     if result.user is None:
+        # Every failure answers at the same time after the request (and its wait) began.
+        time.sleep(max(0.0, started + wait + s.login_failure_seconds - time.monotonic()))
         return _login_page(result.error, status=401)
-    session.clear()
-    now = time.time()
-    session.permanent = True
-    session["auth_at"] = now
-    session["seen"] = now
+    with access.connection(AUTH_SCOPE) as conn:
+        login_guard.client_refund(conn, addr)
+    _start_session("user", result.user.name, addr)
     login_user(result.user)
     return redirect(_safe_next(request.args.get("next")))
 
 
+def logout_token() -> str:
+    """The form token of this session's logout button (an HMAC of its session id)."""
+    key = (current_app.secret_key or "").encode()
+    return hmac.new(key, f"logout:{session.get('sid', '')}".encode(), hashlib.sha256).hexdigest()
+
+
+def _logout_page(status: int = 200) -> Response:
+    lang = i18n.current()
+
+    def say(text: str) -> str:
+        return html.escape(t(text, lang))
+
+    body = f"""<!doctype html>
+<html lang="{lang}"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>nsp — {say("Log out")}</title><link rel="stylesheet" href="{url_for('nsp_auth.css')}"></head>
+<body><main class="login">
+<h1>{say("Log out?")}</h1>
+<p class="sub">{say("Your session ends on this and every other copy of it.")}</p>
+<form method="post" action="{url_for('nsp_auth.logout')}">
+<input type="hidden" name="token" value="{logout_token()}">
+<button id="logout-submit" type="submit">{say("Log out")}</button>
+</form>
+<p><a id="logout-cancel" href="/">{say("Back to the picture")}</a></p>
+</main></body></html>"""
+    return Response(body, status=status, mimetype="text/html")
+
+
 def _logout():
+    """GET asks (a link from another site logs nobody out); POST with the form token logs out."""
     user = current_user()
-    if user is not None and user.kind != "header":
+    if user is None:
+        logout_user()
+        session.clear()
+        return redirect(url_for("nsp_auth.login"))
+    if request.method == "GET":
+        return _logout_page()
+    if not hmac.compare_digest(request.form.get("token") or "", logout_token()):
+        return _logout_page(status=403)
+    if user.kind != "header":
         _audit(user.name, "logout", {"reason": "user"})
-    logout_user()
-    session.clear()
+    end_session("logout")
     return redirect(url_for("nsp_auth.login"))
 
 
@@ -401,11 +484,21 @@ def _kiosk(token: str):
         conn.execute("UPDATE kiosk_token SET last_used_at = now() WHERE id = %s", (row["id"],))
         access.audit(conn, f"kiosk:{row['label']}", "kiosk_login", str(row["id"]),
                      {"sections": row["sections"]}, _remote_addr())
-    session.clear()
-    session.permanent = True
+    _start_session("kiosk", str(row["id"]), _remote_addr())
     login_user(_kiosk_user(row))
     target = "/wall" + (f"?{request.query_string.decode()}" if request.query_string else "")
     return redirect(target)
+
+
+def _request_user(req) -> User | None:
+    """A user from the request itself, not the session: a personal access token under
+    dashboard/tokens.py's prefixes, or the trusted proxy's headers (SSO header mode)."""
+    from dashboard import tokens
+
+    user = tokens.user_from_request(req)
+    if user is None and auth_settings().mode == "header":
+        user = user_from_headers(req.headers, req.remote_addr, auth_settings())
+    return user
 
 
 def init_app(server: Flask) -> None:
@@ -435,7 +528,7 @@ def init_app(server: Flask) -> None:
     manager = LoginManager()
     manager.session_protection = "basic"
     manager.user_loader(_load_user)
-    manager.request_loader(lambda req: user_from_headers(req.headers, req.remote_addr, auth_settings())
-                           if auth_settings().mode == "header" else None)
+    manager.request_loader(_request_user)
     manager.init_app(server)
     server.before_request(_gate)
+    server.before_request(check_callback_body)

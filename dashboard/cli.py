@@ -18,7 +18,9 @@ def _gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 10)
-            self.cfg.set("accesslog", "-")
+            # access lines only when asked for, and never with a kiosk token (dashboard/access_log.py)
+            self.cfg.set("accesslog", "-" if web_settings().access_log else None)
+            self.cfg.set("logger_class", "dashboard.access_log.GunicornLogger")
 
         def load(self):
             from dashboard.app import server
@@ -54,9 +56,8 @@ def _threaded(host: str, port: int) -> None:
     import signal
     import threading
 
-    from werkzeug.serving import make_server
-
     from dashboard.app import server
+    from dashboard.security import make_server  # werkzeug's, with no version in Server
 
     httpd = make_server(host, port, server, threaded=True)
 

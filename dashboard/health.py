@@ -12,7 +12,12 @@ schema this code expects, and whether the feeds still deliver (the wall's DATA S
   runs, or they cannot keep up), or a feed with an expected interval (``nsp feeds expect``)
   has not delivered within it (``"feeds": "late"``; which one is not said here: ``nsp feeds
   list``), or a webhook alert was given up in the last 24 hours or has waited more than
-  10 minutes (``"alerts": "failing"``: ``nsp alerts log``); the picture is served but old;
+  10 minutes (``"alerts": "failing"``: ``nsp alerts log``), or no ``nsp worker`` has sent a
+  heartbeat within ``NSP_QUEUE_STALLED_SECONDS`` (``"workers": "none"``: none runs, or they are
+  still waiting for the database after an outage), or a read replica (``NSP_DB_READ_URL``) is
+  past ``NSP_DB_READ_MAX_LAG_SECONDS`` behind or does not answer (``"replica": "behind"``; its
+  reads are on the primary meanwhile; ``"none"``: no replica configured); the picture is served
+  but old;
 - 503 ``{"status": "down", ...}``: the database does not answer within
   ``CONNECT_TIMEOUT_S`` seconds, or migrations are pending (run ``nsp db migrate``).
 """
@@ -26,8 +31,9 @@ from flask import Blueprint, jsonify
 
 from dashboard.settings import web_settings
 from geo.picture import is_stale
-from nsp import db
+from nsp import db, replica
 from nsp.queries import queries
+from nsp.queue import queue_settings
 
 CONNECT_TIMEOUT_S = 3
 QUEUE_BEHIND_MINUTES = 10
@@ -37,6 +43,11 @@ SELECT min(ev.at) AS since
   FROM procrastinate_jobs j
   JOIN procrastinate_events ev ON ev.job_id = j.id AND ev.type = 'deferred'
  WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= now())
+"""
+# Workers whose heartbeat is fresh (procrastinate_workers; a worker waiting for the database
+# after an outage, or none started, has none).
+LIVE_WORKERS = """
+SELECT count(*) AS n FROM procrastinate_workers WHERE last_heartbeat > now() - make_interval(secs => %s)
 """
 blueprint = Blueprint("nsp_health", __name__)
 log = logging.getLogger(__name__)
@@ -54,6 +65,7 @@ def check() -> tuple[dict, int]:
             waiting = conn.execute(OLDEST_WAITING).fetchone()["since"]
             late = conn.execute(queries["picture_feeds_late"]).fetchall()
             alert_trouble = conn.execute(queries["alerts_trouble"]).fetchone()
+            live = conn.execute(LIVE_WORKERS, (queue_settings().stalled_seconds,)).fetchone()["n"]
     except (psycopg.Error, db.DatabaseError) as exc:
         log.warning("health check: database unreachable: %s", db.first_line(exc))
         return {"status": "down", "database": "unreachable"}, 503
@@ -61,9 +73,12 @@ def check() -> tuple[dict, int]:
     queue = "behind" if waiting is not None and is_stale(waiting, QUEUE_BEHIND_MINUTES) else "ok"
     feeds = "late" if late else "ok"
     alerts = "failing" if alert_trouble["failed"] or alert_trouble["late"] else "ok"
-    status = "ok" if (deliveries, feeds, queue, alerts) == ("fresh", "ok", "ok", "ok") else "degraded"
+    workers = "ok" if live else "none"
+    rep = replica.state().status
+    status = "ok" if ((deliveries, feeds, queue, alerts, workers) == ("fresh", "ok", "ok", "ok", "ok")
+                      and rep != "behind") else "degraded"
     return {"status": status, "database": "ok", "migrations_pending": 0, "deliveries": deliveries,
-            "feeds": feeds, "queue": queue, "alerts": alerts}, 200
+            "feeds": feeds, "queue": queue, "alerts": alerts, "workers": workers, "replica": rep}, 200
 
 
 @blueprint.route("/healthz")

@@ -48,23 +48,23 @@ def t(text: str, lang: str = "en", *, context: str | None = None, **values) -> s
 
 
 def category_label(category: str, lang: str = "en") -> str:
-    """An event category's short label (geo.picture.CATEGORY_SHORT) in ``lang``."""
-    from geo.picture import CATEGORY_SHORT
+    """An event category's short label (nsp.vocab.CATEGORY_SHORT) in ``lang``."""
+    from nsp.vocab import CATEGORY_SHORT
 
     return t(CATEGORY_SHORT.get(category, category), lang)
 
 
 def impact_label(impact: str, lang: str = "en") -> str:
     """An event's impact in words (not a section's level: context "impact") in ``lang``."""
-    from geo.picture import IMPACT_WORDS
+    from nsp.vocab import IMPACT_WORDS
 
     return t(IMPACT_WORDS.get(impact, impact), lang, context="impact")
 
 
 def subtype_label(subtype: str | None, lang: str = "en") -> str:
-    """An event's subtype in words (geo.picture.subtype_words) in ``lang`` (context "subtype");
+    """An event's subtype in words (nsp.vocab.subtype_words) in ``lang`` (context "subtype");
     a code that nsp does not know is shown in its own words, untranslated."""
-    from geo.picture import subtype_words
+    from nsp.vocab import subtype_words
 
     return t(subtype_words(subtype), lang, context="subtype") if subtype else ""
 

@@ -17,6 +17,13 @@
   ``Strict``). This covers Dash's ``POST /_dash-update-component`` without changes to Dash.
   Paths in ``NSP_AUTH_TOKEN_AUTH_PREFIXES`` (the ingest API, bearer tokens, no cookies)
   are exempt.
+- ``Cache-Control: no-store`` on every response but the static assets
+  (:data:`STATIC_PREFIXES`): no page, callback answer or export stays in a browser's or a
+  proxy's cache. ``Server`` names no version (``nsp``); :func:`make_server` is the werkzeug
+  server with that handler (gunicorn sends only ``gunicorn``).
+- A Dash callback whose input has the wrong shape or type (``TypeError``, ``ValueError``,
+  ``KeyError``, ``AttributeError``, ``IndexError`` while handling ``/_dash-update-component``,
+  or a body that is not a JSON object) answers ``400``; the server log says why.
 - Never debug mode; an unhandled error answers a generic 500, the traceback goes to the log.
 """
 
@@ -28,11 +35,20 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException
+from werkzeug.serving import make_server as _werkzeug_make_server
 
-from dashboard.auth_settings import auth_settings
+from dashboard.access_log import RedactingRequestHandler, redact
+from nsp.auth_settings import auth_settings
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+SERVER_NAME = "nsp"
+#: Versioned or public files a browser may cache: Dash's and the components' bundles, the
+#: app's assets, the sign-in stylesheet and the offline basemap. Everything else: no-store.
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/auth/login.css", "/basemap/", "/_favicon.ico")
+CALLBACK_PATH = "/_dash-update-component"
+#: What a callback raises when its input is not what its component would ever send.
+INPUT_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
 _INLINE_SCRIPT = re.compile(r"<script(?P<attrs>[^>]*)>(?P<body>.*?)</script>", re.DOTALL | re.IGNORECASE)
 _TYPE_ATTR = re.compile(r"""\btype\s*=\s*["']?([^"'\s>]+)""", re.IGNORECASE)
 _EXECUTABLE_TYPES = {"", "text/javascript", "application/javascript", "module"}
@@ -115,9 +131,21 @@ def _headers(response: Response) -> Response:
     s = auth_settings()
     if request.is_secure and s.hsts_seconds:
         response.headers["Strict-Transport-Security"] = f"max-age={s.hsts_seconds}; includeSubDomains"
-    if request.path.startswith(("/login", "/kiosk", "/logout")) or response.mimetype == "application/json":
-        response.headers.setdefault("Cache-Control", "no-store")
+    if not request.path.startswith(STATIC_PREFIXES):
+        response.headers["Cache-Control"] = "no-store"
+        response.headers.pop("Expires", None)
+        response.headers.pop("ETag", None)
+        response.headers.pop("Last-Modified", None)
     return response
+
+
+def check_callback_body():
+    """A Dash callback request must be a JSON object (anything else is the client's error).
+    Registered after the login gate (dashboard.auth.init_app): strangers get 401 first."""
+    if request.path == CALLBACK_PATH and request.method == "POST":
+        if not isinstance(request.get_json(silent=True), dict):
+            raise BadRequest("a Dash callback takes a JSON object")
+    return None
 
 
 def _generic_error(exc: Exception):
@@ -125,7 +153,12 @@ def _generic_error(exc: Exception):
         return exc
     from flask import current_app
 
-    current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    if request.path == CALLBACK_PATH and isinstance(exc, INPUT_ERRORS):
+        current_app.logger.warning("callback input refused on %s: %s: %s", redact(request.path),
+                                   type(exc).__name__, exc, exc_info=exc)
+        return Response("Bad callback input.\n", status=400, mimetype="text/plain")
+
+    current_app.logger.exception("unhandled error on %s %s", request.method, redact(request.path))
     return Response("Internal error. It was logged; please tell the administrator the time.\n",
                     status=500, mimetype="text/plain")
 
@@ -136,3 +169,16 @@ def init_security(server: Flask) -> None:
     server.before_request(_check_csrf)
     server.after_request(_headers)
     server.register_error_handler(Exception, _generic_error)
+
+
+class QuietRequestHandler(RedactingRequestHandler):
+    """werkzeug's handler without its version (``Server: Werkzeug/x Python/y``), with no access
+    log unless NSP_WEB_ACCESS_LOG is on and no kiosk token in any line (dashboard/access_log.py)."""
+
+    def version_string(self) -> str:
+        return SERVER_NAME
+
+
+def make_server(host: str, port: int, app, **kwargs):
+    """:func:`werkzeug.serving.make_server` with :class:`QuietRequestHandler`."""
+    return _werkzeug_make_server(host, port, app, request_handler=QuietRequestHandler, **kwargs)

@@ -18,6 +18,8 @@ class WebSettings(BaseSettings):
 
     host: str = Field(default="127.0.0.1", description="address `nsp serve` binds to")
     port: int = Field(default=8050, description="port `nsp serve` listens on")
+    access_log: bool = Field(default=False, description="write a line per web request to the console (kiosk "
+                                                         "tokens are redacted); off: errors only")
     workers: int = Field(default=1, description="gunicorn workers; 1 runs the built-in threaded server")
     refresh_seconds: int = Field(default=15, ge=1, description="how often / and /wall update their data")
     stale_minutes: int = Field(default=10, ge=1, description="no feed delivery for this long shows DATA STALE")
@@ -29,6 +31,17 @@ class WebSettings(BaseSettings):
         default=ASSETS_DIR / "geodata" / "latvia",
         description="folder of the offline basemap GeoJSON (countries, lakes, rivers, places)",
     )
+    basemap_tiles: Path | None = Field(
+        default=None,
+        description="the centre's own offline basemap: an MBTiles or PMTiles file of raster tiles (PNG, JPEG, WebP) "
+                    "or vector tiles (MVT, drawn to PNG by the app with its plain style) that the app serves at "
+                    "/basemap/tiles/ and draws under the picture; empty: none",
+    )
+    basemap_tiles_min_zoom: int = Field(default=9, ge=0, le=22,
+                                        description="zoom level from which the own basemap tiles are drawn "
+                                                    "(below it, the Natural Earth basemap alone)")
+    basemap_tiles_attribution: str = Field(default="", description="attribution of the own basemap tiles; "
+                                                                   "empty: the file's own (metadata)")
     home_country: str = Field(default="LVA", description="ISO alpha-3 of the country drawn as home land")
     bounds: tuple[float, float, float, float] = Field(
         default=(55.62, 20.9, 58.1, 28.3),
@@ -45,6 +58,12 @@ class WebSettings(BaseSettings):
     rotation_seconds: int = Field(default=0, ge=0, description="wall rotation period; 0 turns rotation off")
     wall_sound: bool = Field(default=False, description="a chime on the wall for each new high or very high "
                                                         "event; ?sound=1 or ?sound=0 in the wall's URL overrides")
+    wall_label_px: int = Field(default=20, ge=10, le=60,
+                               description="size of the wall map's section labels on a 1080p panel, in pixels "
+                                           "(larger screens grow it); 20 reads from about 4 m")
+    wall_count_px: int = Field(default=18, ge=10, le=40,
+                               description="size of the numbers in the wall map's event groups on a 1080p panel, "
+                                           "in pixels")
     wall_page_seconds: int = Field(
         default=10, ge=0,
         description="when the wall's section list is too long for its panel, it turns a page this often; 0: it is cut",

@@ -6,8 +6,11 @@ view. Parameters (all optional; lists are comma-separated):
 =========  ==================================================================
 window     ``1h``, ``6h``, ``24h`` (default ``NSP_WEB_DEFAULT_WINDOW``), ``7d`` or ``custom``
 start,end  the custom range, ISO 8601 (``2026-11-20T06:00``; UTC unless an offset is given)
-at         the picture as it was at this time (ISO 8601): the window ends there, only what
-           had been received by then is shown, and sections show the level they had then
+at         the picture as it was at this time (ISO 8601): the window ends there, and
+           sections show the level they had then
+replay     how ``at`` shows the past: ``known`` (the default), as known then, only what had
+           been received by then, with the decisions taken by then; ``happened``, as happened,
+           every event that occurred by then from all reports held now (late ones too)
 category   event categories (``unauthorised_border_crossing``, ``cross_border_crime``,
            ``crisis_situation``, ``other``)
 impact     ``low``, ``medium``, ``high``, ``very_high``
@@ -35,12 +38,16 @@ import re
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode
 
-from geo.picture import CATEGORIES, IMPACTS, WINDOWS, PictureFilter, window_bounds
+from geo.picture import WINDOWS, PictureFilter, window_bounds
+from nsp.vocab import CATEGORIES, IMPACTS, REPLAY_MODES
 
-KEYS = ("window", "start", "end", "at", "category", "impact", "source", "sections", "heat", "rejected")
+KEYS = ("window", "start", "end", "at", "replay", "category", "impact", "source", "sections", "heat", "rejected")
 # Other names a hand-written link uses for a parameter.
 ALIASES = {"section": "sections", "sector": "sections", "sectors": "sections", "categories": "category",
-           "impacts": "impact", "sources": "source", "from": "start", "to": "end", "density": "heat"}
+           "impacts": "impact", "sources": "source", "from": "start", "to": "end", "density": "heat",
+           "mode": "replay", "as": "replay"}
+# Other words a hand-written link uses for a replay mode.
+REPLAY_ALIASES = {"as-known": "known", "received": "known", "as-happened": "happened", "occurred": "happened"}
 OTHER_KEYS = ("lang",)  # read by the page itself (its language), not part of the filter
 _FLAGS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 _CODE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
@@ -48,18 +55,22 @@ _SOURCE = re.compile(r"^[\w.:@/-]{1,100}$")
 
 
 def parse_time(text: str | None) -> datetime | None:
-    """ISO 8601 (or what a datetime-local input gives); naive times are UTC. None if invalid."""
+    """ISO 8601 (``2026-12-04 14:00``, ``2026-12-04T14:00``) or day first (``04.12.2026 14:00``);
+    naive times are UTC. None if invalid."""
     if not text:
         return None
     try:
         value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     except ValueError:
-        return None
+        try:  # day first, as written in Latvia: 04.12.2026 14:00
+            value = datetime.strptime(text.strip(), "%d.%m.%Y %H:%M")
+        except ValueError:
+            return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def format_time(value: datetime | None) -> str | None:
-    """For the URL and the datetime-local inputs: minutes, UTC, no offset."""
+    """For the URL (and, with a space for the T, the time fields): minutes, UTC, no offset."""
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if value else None
 
 
@@ -78,7 +89,7 @@ def _list(values: list[str], allowed=None, pattern=None, dropped: list[str] | No
 
 
 def default_state(window: str = "24h") -> dict:
-    return {"window": window, "start": None, "end": None, "at": None, "category": [],
+    return {"window": window, "start": None, "end": None, "at": None, "replay": "known", "category": [],
             "impact": [], "source": [], "sections": [], "heat": False, "rejected": False}
 
 
@@ -107,6 +118,11 @@ def parse_query(search: str | None, default_window: str = "24h", ignored: list[s
                                             and state["start"] < state["end"]):
         state["window"] = default_window
         ignored.append("window=custom")
+    replay = (q.get("replay") or ["known"])[0].strip().lower()
+    state["replay"] = REPLAY_ALIASES.get(replay, replay)
+    if state["replay"] not in REPLAY_MODES:
+        state["replay"] = "known"
+        ignored.append(f"replay={replay}")
     for key, allowed, pattern in (("category", CATEGORIES, None), ("impact", IMPACTS, None),
                                   ("source", None, _SOURCE), ("sections", None, _CODE)):
         values = [v.upper() for v in q.get(key, [])] if key == "sections" else q.get(key, [])
@@ -138,6 +154,8 @@ def build_query(state: dict) -> str:
                 pairs.append((key, state[key]))
     if state.get("at"):
         pairs.append(("at", state["at"]))
+    if state.get("replay", "known") != "known":  # kept without a time too: the switch's position
+        pairs.append(("replay", state["replay"]))
     for key in ("category", "impact", "source"):
         if state.get(key):
             pairs.append((key, ",".join(state[key])))
@@ -159,6 +177,7 @@ def to_filter(state: dict, now: datetime | None = None) -> PictureFilter:
         start=start,
         end=end,
         known_at=at,
+        replay=state.get("replay") if state.get("replay") in REPLAY_MODES else "known",
         categories=tuple(state.get("category") or ()) or None,
         impacts=tuple(state.get("impact") or ()) or None,
         sources=tuple(state.get("source") or ()) or None,

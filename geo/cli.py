@@ -10,6 +10,8 @@ import click
 from rich.console import Console
 
 from nsp import db
+from nsp.cli_support import actor_option
+from nsp.vocab import LEVELS
 
 
 def _working(message: str):
@@ -30,8 +32,7 @@ def sections():
 @sections.command("load")
 @click.argument("path", required=False, type=click.Path(dir_okay=False, path_type=Path),
                 envvar="NSP_GEO_SECTIONS_PATH")
-@click.option("--actor", default="system", show_default=True, envvar="NSP_ACTOR",
-              help="who loads; recorded with new sections' initial levels [env NSP_ACTOR]")
+@actor_option
 def load_cmd(path: Path | None, actor: str):
     """Load a sections file (GeoJSON, GeoPackage, Shapefile) into the database.
 
@@ -117,16 +118,15 @@ def derive_cmd(out: Path | None):
 
 @sections.command("set-level")
 @click.argument("code")
-@click.argument("level", type=click.Choice(["low", "medium", "high", "critical"], case_sensitive=False))
+@click.argument("level", type=click.Choice(LEVELS, case_sensitive=False))
 @click.option("--reason", required=True, help="why (recorded with the decision)")
-@click.option("--by", "decided_by", default="system", show_default=True, envvar="NSP_ACTOR",
-              help="who decides [env NSP_ACTOR]")
-def set_level_cmd(code: str, level: str, reason: str, decided_by: str):
+@actor_option
+def set_level_cmd(code: str, level: str, reason: str, actor: str):
     """Set a section's impact level (recorded with who, when and why)."""
     from geo.sections import set_impact_level
 
     with db.connect(autocommit=True) as conn:
-        ch = set_impact_level(conn, code, level, decided_by, reason)
+        ch = set_impact_level(conn, code, level, actor, reason)
     click.echo(f"{ch['section_code']}: {ch['from_level'] or '-'} -> {ch['to_level']} "
                f"by {ch['decided_by']} at {ch['decided_at']:%Y-%m-%d %H:%M:%S%z}")
 

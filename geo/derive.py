@@ -298,7 +298,7 @@ def derive(geodata_dir: Path = GEODATA_DIR, country: str = "LVA") -> dict:
     areas = [a.difference(air) for a in areas]
 
     features, used = [], set()
-    for (code, spec, line), area in zip(sections, areas):
+    for (code, spec, line), area in zip(sections, areas, strict=False):
         name = f"{nearest_landmark(line, used)} ({spec.country_word})"
         features.append(_feature(code, spec.kind, spec.neighbour, line, area, name))
     runway = LineString([(rix.x, rix.y - RUNWAY_M / 2), (rix.x, rix.y + RUNWAY_M / 2)])

@@ -44,9 +44,9 @@ from nsp.access import audit
 from nsp.errors import NspError
 from nsp.queries import queries
 from nsp.settings import geo_settings
+from nsp.vocab import LEVELS
 
 KINDS = ("land-external", "sea-external", "air", "land-internal")
-LEVELS = ("low", "medium", "high", "critical")
 CODE_RE = re.compile(r"^[A-Z0-9][A-Z0-9-]{1,31}$")
 REQUIRED = ("code", "name", "kind")
 KNOWN = (*REQUIRED, "neighbour", "regional_board", "length_km", "impact_level", "impact_reason", "line")
@@ -197,7 +197,7 @@ def _read_frame(path: Path) -> gpd.GeoDataFrame:
     if "code" not in lines.columns:
         raise SectionFileError(src, "the field is missing from the lines layer", field_name="code")
     by_code: dict[str, BaseGeometry] = {}
-    for i, (code, geom) in enumerate(zip(lines["code"], lines.to_crs(gdf.crs).geometry), start=1):
+    for i, (code, geom) in enumerate(zip(lines["code"], lines.to_crs(gdf.crs).geometry, strict=False), start=1):
         code = _text(code)
         if code is None or code in by_code:
             raise SectionFileError(src, "missing or duplicate code in the lines layer",
@@ -291,7 +291,7 @@ def read_sections(path: Path | str) -> list[Section]:
     areas = _to_4326(path, [a for _, a, _ in raw], gdf.crs, "geometry", raw)
     line_idx = [k for k, (_, _, ln) in enumerate(raw) if ln is not None]
     lines = _to_4326(path, [raw[k][2] for k in line_idx], gdf.crs, "line", [raw[k] for k in line_idx])
-    line_by_idx = dict(zip(line_idx, lines))
+    line_by_idx = dict(zip(line_idx, lines, strict=False))
     return [
         Section(area=areas[k], line=line_by_idx.get(k), **fields)
         for k, (fields, _, _) in enumerate(raw)

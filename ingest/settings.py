@@ -88,6 +88,12 @@ class IngestSettings(BaseSettings):
     chunk_rows: int = Field(default=50000, description="rows buffered per COPY into staging")
     max_reasons: int = Field(default=5, description="how many reasons a summary lists")
     source: str = Field(default="manual", description="source name when none is given")
+    waypoint_link_km: float = Field(
+        default=2.0, description="GPX: a waypoint is linked to a track at most this far from it"
+    )
+    waypoint_link_minutes: float = Field(
+        default=60, description="GPX: ... and timed at most this long before or after the track"
+    )
 
     def full_category_map(self) -> dict[str, str]:
         merged = dict(DEFAULT_CATEGORY_MAP)

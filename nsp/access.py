@@ -32,7 +32,7 @@ from threading import Lock
 
 import psycopg
 from psycopg.rows import dict_row
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -166,13 +166,53 @@ def as_app_role(conn: psycopg.Connection) -> None:
 
 
 @contextmanager
-def connection(scope: Scope) -> Iterator[psycopg.Connection]:
-    """A pooled connection inside a transaction that runs as nsp_app under ``scope``."""
-    with _pool().connection() as conn:
+def connection(scope: Scope, timeout: float | None = None) -> Iterator[psycopg.Connection]:
+    """A pooled connection inside a transaction that runs as nsp_app under ``scope``.
+    ``timeout``: seconds to wait for one (default: the pool's), then ``PoolTimeout``."""
+    with _pool().connection(timeout=timeout) as conn:
         with conn.transaction():
             as_app_role(conn)
             apply_scope(conn, scope)
             yield conn
+
+
+@contextmanager
+def read_connection(scope: Scope) -> Iterator[psycopg.Connection]:
+    """As :func:`connection`, for reads only: on a read replica (``NSP_DB_READ_URL``) within
+    its lag limit, else on the primary (:mod:`nsp.replica`). The transaction is read-only on
+    either, so a write slipped in here fails on the primary as it would on a standby."""
+    from nsp import replica
+
+    rs = replica.replicas()
+    chosen = rs.choose()
+    if chosen is None:
+        with connection(scope) as conn:
+            conn.execute("SET TRANSACTION READ ONLY")
+            yield conn
+        return
+    try:
+        checkout = chosen.pool().connection(timeout=replica.CONNECT_TIMEOUT_S * 2)
+        conn = checkout.__enter__()
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        rs.left_out(chosen, exc)
+        with connection(scope) as conn:
+            conn.execute("SET TRANSACTION READ ONLY")
+            yield conn
+        return
+    try:
+        with conn.transaction():
+            as_app_role(conn)
+            apply_scope(conn, scope)
+            yield conn
+    except BaseException as exc:
+        if isinstance(exc, psycopg.OperationalError):
+            # the standby went away, or cancelled the read in a conflict with its replay: this
+            # read fails; the next ones go elsewhere until a measure finds the standby back
+            rs.left_out(chosen, exc)
+        if not checkout.__exit__(type(exc), exc, exc.__traceback__):
+            raise
+    else:
+        checkout.__exit__(None, None, None)
 
 
 def audit(
@@ -190,9 +230,10 @@ def audit(
     ``logout``, ``kiosk_login``, ``export``, ``snapshot_download``, ``impact_level_change``,
     ``event_impact``, ``event_close``, ``event_reopen``, ``user_add``, ``user_disable``, ``user_enable``,
     ``user_set_password``, ``kiosk_token_add``, ``kiosk_token_revoke``,
+    ``token_add``, ``token_revoke``, ``token_failed``,
     ``source_add``, ``source_revoke``, ``object_restrict``, ``object_unrestrict``,
     ``feed_expect``, ``feed_forget``, ``alert_add``, ``alert_disable``, ``alert_enable``,
-    ``alert_remove``.
+    ``alert_remove``, ``cot_out_start``, ``share_add``, ``share_revoke``, ``share_pull``, ``share_push``.
     """
     conn.execute(
         "INSERT INTO audit_log (actor, action, object, details, remote_addr) "

@@ -1,6 +1,6 @@
 """The ``nsp`` console script: one entry point, one subcommand per job.
 
-Each area of the code base owns its commands (``geo/cli.py``, ``ingest/cli.py``,
+Each area of the code base owns its commands (``geo/cli.py``, ``ingest/loading/ingest_cli.py``,
 ``dashboard/cli.py``, ...); this module only assembles them, so that adding a
 command never touches another area's file. Options fall back to environment
 variables, named in each command's ``--help``.
@@ -20,21 +20,27 @@ from nsp.errors import NspError
 # (module, attribute) of every command group or command that areas contribute.
 CONTRIBUTED = [
     ("geo.cli", "sections"),           # nsp sections load|list|locate|derive
-    ("ingest.cli", "ingest"),          # nsp ingest FILE...
-    ("ingest.delivery_cli", "watch"),  # nsp watch DIR
-    ("ingest.delivery_cli", "listen"),  # nsp listen --udp PORT --format ais --out DIR
-    ("ingest.delivery_cli", "worker"),  # nsp worker
-    ("ingest.delivery_cli", "sources"),  # nsp sources add|list|revoke
-    ("ingest.review_cli", "deliveries"),  # nsp deliveries: recent batches and their counts
-    ("ingest.review_cli", "quarantine"),  # nsp quarantine: refused records, where and why
-    ("ingest.feeds_cli", "feeds"),     # nsp feeds list|expect: last delivery, expected interval
-    ("ingest.alerts_cli", "alerts"),   # nsp alerts add|list|test|log|send|...: webhook alerts
-    ("ingest.objects_cli", "objects"),  # nsp objects list|restrict (Art 25(4) restrictions)
-    ("ingest.delivery_cli", "scenario"),  # nsp scenario
-    ("ingest.delivery_cli", "demo"),   # nsp demo (what `make demo` runs)
+    ("ingest.loading.ingest_cli", "ingest"),          # nsp ingest FILE...
+    ("ingest.delivery.delivery_cli", "watch"),  # nsp watch DIR
+    ("ingest.delivery.delivery_cli", "listen"),  # nsp listen --udp PORT --format ais --out DIR
+    ("ingest.delivery.delivery_cli", "worker"),  # nsp worker
+    ("ingest.formats.adsb_json", "poll-aircraft"),  # nsp poll-aircraft URL --every 5s --out DIR
+    ("ingest.delivery.delivery_cli", "sources"),  # nsp sources add|list|revoke
+    ("ingest.loading.review_cli", "deliveries"),  # nsp deliveries: recent batches and their counts
+    ("ingest.loading.review_cli", "quarantine"),  # nsp quarantine: refused records, where and why
+    ("ingest.delivery.feeds_cli", "feeds"),     # nsp feeds list|expect: last delivery, expected interval
+    ("ingest.delivery.alerts_cli", "alerts"),   # nsp alerts add|list|test|log|send|...: webhook alerts
+    ("ingest.loading.objects_cli", "objects"),  # nsp objects list|restrict (Art 25(4) restrictions)
+    ("ingest.delivery.delivery_cli", "scenario"),  # nsp scenario
+    ("ingest.delivery.delivery_cli", "demo"),   # nsp demo (what `make demo` runs)
     ("dashboard.cli", "serve"),        # nsp serve
     ("geo.snapshot.cli", "export"),    # nsp export weekly
+    ("geo.cot_out_cli", "cot-out"),    # nsp cot-out --to tls://tak:8089: the picture to TAK clients
+    ("geo.shares_cli", "shares"),      # nsp shares add|list|revoke|push: partner shares
+    ("geo.neighbours_cli", "neighbours"),  # nsp neighbours add|list|pull: the neighbour picture
     ("dashboard.auth_cli", "users"),   # nsp users add|list|disable|set-password|kiosk-token
+    ("ingest.loading.archive_cli", "retention"),  # nsp retention apply [--dry-run]: thin and detach positions
+    ("ingest.loading.archive_cli", "archive"),  # nsp archive positions|query: the GeoParquet archive
 ]
 
 
@@ -53,9 +59,8 @@ class NspGroup(click.Group):
         if command is None:
             for module_name, attr in CONTRIBUTED:
                 if attr == cmd_name:
-                    command = _contributed(module_name, attr)
-                    if command is not None:
-                        self.add_command(command)
+                    command = getattr(importlib.import_module(module_name), attr)
+                    self.add_command(command)
                     break
         return command
 
@@ -136,16 +141,6 @@ def db_status(as_json: bool):
         click.echo(f"  pending  {name}")
     for table, n in st["rows"].items():
         click.echo(f"{table:<16} {n:>10,}")
-
-
-def _contributed(module_name: str, attr: str):
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if module_name.startswith(exc.name or "?"):  # that area has no commands yet
-            return None
-        raise
-    return getattr(module, attr, None)
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ their checksum in ``nsp_migration``.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pwd
 import shutil
@@ -17,7 +18,7 @@ import subprocess
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from threading import Lock
+from threading import Event, Lock
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import psycopg
@@ -102,6 +103,54 @@ def close_pool() -> None:
         if _pool is not None:
             _pool.close()
             _pool = None
+
+
+# ------------------------------------------------------------------------ outages
+
+
+class Backoff:
+    """Waits of ``first``, then twice as long each time, at most ``maximum`` seconds."""
+
+    def __init__(self, first: float = 1.0, maximum: float = 30.0):
+        self.first, self.maximum = first, maximum
+        self.attempts = 0
+
+    def next(self) -> float:
+        delay = min(self.first * 2 ** self.attempts, self.maximum)
+        self.attempts += 1
+        return delay
+
+
+def unreachable(url: str, timeout: float = 3.0) -> str | None:
+    """None when the database at ``url`` answers a query within ``timeout``; else why not."""
+    try:
+        with psycopg.connect(url, connect_timeout=max(1, round(timeout))) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as exc:
+        return first_line(exc)
+    return None
+
+
+def wait_for_database(stop: Event, command: str, log: logging.Logger, url: str | None = None) -> bool:
+    """Block until the database answers (True) or ``stop`` is set (False), trying again after 1,
+    2, 4 ... seconds (at most ``NSP_DB_RECONNECT_MAX_SECONDS``); every failed try is logged with
+    ``action=db_wait``, the attempt, the reason and the next wait; the first success after one
+    with ``action=db_reachable``. For the long-running commands, which must outlive an outage."""
+    url = url or database_url()
+    backoff = Backoff(maximum=db_settings().reconnect_max_seconds)
+    while not stop.is_set():
+        reason = unreachable(url)
+        if reason is None:
+            if backoff.attempts:
+                log.warning("database reachable again", extra={
+                    "action": "db_reachable", "command": command, "attempts": backoff.attempts})
+            return True
+        delay = backoff.next()
+        log.warning("database unreachable, waiting for it", extra={
+            "action": "db_wait", "command": command, "attempt": backoff.attempts, "retry_in": delay,
+            "error": reason})
+        stop.wait(delay)
+    return False
 
 
 # ----------------------------------------------------------------- embedded default

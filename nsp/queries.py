@@ -21,7 +21,7 @@ def parse(text: str, origin: str = "<string>") -> dict[str, str]:
     blocks: dict[str, str] = {}
     parts = _HEADER.split(text)
     # parts = [preamble, name1, body1, name2, body2, ...]
-    for name, body in zip(parts[1::2], parts[2::2]):
+    for name, body in zip(parts[1::2], parts[2::2], strict=False):
         if name in blocks:
             raise ValueError(f"{origin}: query {name!r} is defined twice")
         lines = [ln for ln in body.strip().splitlines() if not ln.lstrip().startswith("--")]

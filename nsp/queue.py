@@ -20,15 +20,15 @@ from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from nsp import db
-from nsp.settings import _config
+from nsp.settings import settings_config
 
-TASK_MODULES = ("ingest.tasks", "geo.snapshot.tasks")
+TASK_MODULES = ("ingest.delivery.tasks", "geo.snapshot.tasks")
 
 
 class QueueSettings(BaseSettings):
     """The queue and its workers (``NSP_QUEUE_*``)."""
 
-    model_config = _config("NSP_QUEUE_")
+    model_config = settings_config("NSP_QUEUE_")
 
     concurrency: int = Field(default=1, ge=1, description="jobs one worker runs at a time")
     heartbeat_seconds: float = Field(default=5.0, gt=0, description="worker heartbeat interval")
@@ -47,6 +47,11 @@ class QueueSettings(BaseSettings):
     retry_attempts: int = Field(default=5, ge=0, description="retries of a failed ingest job")
     retry_exponential_wait: int = Field(
         default=4, ge=0, description="backoff base: retry n waits base**n seconds"
+    )
+    orphan_batch_seconds: float = Field(
+        default=60.0, ge=0,
+        description="a batch still 'running' this long after it began, whose database session has ended (a killed "
+                    "`nsp ingest`), is marked failed ('process ended') by the maintenance task (every minute)",
     )
 
 
@@ -72,11 +77,33 @@ class _LazyConnector(PsycopgConnector):
     def _pool_args(self, value: dict[str, Any]) -> None:
         self._extra_pool_args = value
 
+    # A pool that could not open (the database went away, or refused connections, while the pool
+    # waited for its first ones) closes itself but stays procrastinate's: every later open returned
+    # it at once and every query failed with "the pool is closed" for good, although the database
+    # was back. A closed pool is dropped, and the next open makes a new one.
+
     def get_sync_connector(self):
         sync = self._sync_connector
-        if sync is not None and getattr(sync, "_pool", None) is None:
+        if sync is not None and _closed(getattr(sync, "_pool", None)):
             self._sync_connector = None  # closed: the next open reads the URL again
+        if _closed(self._async_pool) and not self._pool_externally_set:
+            self._async_pool = None
         return super().get_sync_connector()
+
+    async def open_async(self, pool=None) -> None:
+        if pool is None and _closed(self._async_pool) and not self._pool_externally_set:
+            self._async_pool = None
+        try:
+            await super().open_async(pool)
+        except BaseException:
+            if pool is None and _closed(self._async_pool):
+                self._async_pool = None
+            raise
+
+
+def _closed(pool) -> bool:
+    """No pool, or one that is closed."""
+    return pool is None or bool(getattr(pool, "closed", False))
 
 
 app = App(

@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import itertools
 import os
+from collections import defaultdict
 from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 from nsp import db
 from nsp.settings import db_settings, geo_settings
+from tests.support import chrome
+from tests.support.db import PREFIX as _PREFIX
+from tests.support.db import create as _create
+from tests.support.db import drop as _drop
+from tests.support.db import drop_later, dropped
 
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
-_PREFIX = f"nsp_t{os.getpid()}"
 
 
 def _admin_url() -> str:
@@ -31,21 +35,6 @@ def _admin_url() -> str:
     return db.with_dbname(up.url, "postgres")
 
 
-def _create(admin: str, name: str, template: str | None = None) -> str:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-        q = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
-        if template:
-            q += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
-        conn.execute(q)
-    return db.with_dbname(admin, name)
-
-
-def _drop(admin: str, name: str) -> None:
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
-
-
 @pytest.fixture(scope="session")
 def pg_admin_url() -> str:
     try:
@@ -54,7 +43,9 @@ def pg_admin_url() -> str:
             conn.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - reported as a failure, never a skip
         pytest.fail(f"PostgreSQL is not reachable for the tests: {exc}", pytrace=False)
-    return url
+    yield url
+    failures = dropped()  # the tests' copies, dropped by a thread while the next tests ran
+    assert not failures, "test databases not dropped:\n" + "\n".join(failures)
 
 
 @pytest.fixture(scope="session")
@@ -93,7 +84,7 @@ def _fresh(pg_admin_url, template, monkeypatch):
     yield url
     db.close_pool()
     db_settings.cache_clear()
-    _drop(pg_admin_url, name)
+    drop_later(pg_admin_url, name)  # its checkpoint is waited for by a thread, not the next test
 
 
 @pytest.fixture
@@ -115,7 +106,71 @@ def conn(db_url):
         yield c
 
 
+@pytest.fixture(scope="session")
+def chromium():
+    """The test process's one Chromium (tests/support/chrome.py), started at first use."""
+    session = chrome.Session()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The session's Chromium, clean as a new one: 1920x1080, no cookies, no storage."""
+    driver = chromium.fresh()
+    yield driver
+    if chrome.alive(driver):
+        driver.get("about:blank")  # a page left open would go on refreshing against no server
+
+
+# The order of the files, for pytest-xdist's --dist loadfile (make test adds
+# --no-loadscope-reorder, which would otherwise hand out the files with most tests first): the
+# longest first, so that the last files to start are short ones and the two processes end
+# together. A test's length is its time in an earlier run here (pytest's cache, key
+# TEST_SECONDS), else the typical time of a test of its layer.
+TEST_SECONDS = "nsp/test-seconds"
+TYPICAL_SECONDS = {"browser": 8.0, "integration": 1.5, "unit": 0.05}
+
+
+def _file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def _typical(nodeid: str) -> float:
+    layer = nodeid.split("/")[1] if nodeid.startswith("tests/") and nodeid.count("/") > 1 else ""
+    return TYPICAL_SECONDS.get(layer, TYPICAL_SECONDS["unit"])
+
+
+def longest_files_first(items, known: dict[str, float]) -> None:
+    """Sort ``items`` by their file's expected time, longest first; a file's tests keep their order."""
+    per_file: dict[str, float] = defaultdict(float)
+    for item in items:
+        per_file[_file(item.nodeid)] += known.get(item.nodeid, _typical(item.nodeid))
+    items.sort(key=lambda item: (-per_file[_file(item.nodeid)], _file(item.nodeid)))
+
+
 def pytest_collection_modifyitems(config, items):
     for item in items:
         if "tests/browser" in str(item.fspath):
             item.add_marker(pytest.mark.browser)
+    if config.getoption("dist", "no") in ("loadfile", "loadscope"):
+        cache = getattr(config, "cache", None)
+        longest_files_first(items, cache.get(TEST_SECONDS, {}) if cache else {})
+
+
+_ran: dict[str, float] = defaultdict(float)
+
+
+def pytest_runtest_logreport(report):
+    if report.outcome != "skipped":
+        _ran[report.nodeid] += report.duration  # set-up, call and tear-down
+
+
+def pytest_sessionfinish(session):
+    """The times of the tests that ran, into the cache (by the controller, or a lone process)."""
+    cache = getattr(session.config, "cache", None)
+    if cache is None or hasattr(session.config, "workerinput") or not _ran:
+        return
+    known = cache.get(TEST_SECONDS, {})
+    known.update({nodeid: round(seconds, 3) for nodeid, seconds in _ran.items()})
+    cache.set(TEST_SECONDS, known)

@@ -4,23 +4,24 @@
  * parameters only, never the styling. Served by the app itself (dashboard/assets). */
 window.nsp = Object.assign({}, window.nsp, {
     map: (function () {
-        // Colour-blind-safe palette (Paul Tol "bright") for categories; shapes differ too.
-        const CAT = {
-            unauthorised_border_crossing: {colour: "#4477AA", shape: "triangle", label: "Unauthorised border crossing"},
-            cross_border_crime: {colour: "#AA3377", shape: "square", label: "Cross-border crime"},
-            crisis_situation: {colour: "#66CCEE", shape: "diamond", label: "Crisis situation"},
-            other: {colour: "#BBBBBB", shape: "circle", label: "Other"}
-        };
+        // The vocabulary and its symbols come from Python (nsp/vocab.py, geo/symbology.py),
+        // served as /vocab.js before this file: categories (colour-blind-safe colours and a
+        // shape each), impacts, and a section's level as colour, line width and bars.
+        const V = window.nspVocab;
+        const CAT = Object.fromEntries(V.categories.map(c => [c, {
+            colour: V.categoryStyle[c][0], shape: V.categoryStyle[c][1], label: V.categoryShort[c]}]));
         const SIZE = {low: 14, medium: 18, high: 24, very_high: 30};
-        const LEVEL = {low: "#2e9e44", medium: "#f2c80f", high: "#f07f09", critical: "#d7191c"};
-        // A section's level without colour too (for colour-blind readers): the width of its
-        // line and bars after its code in the label. Same values as mapview.py's legend.
-        const LEVEL_WEIGHT = {low: 3, medium: 5, high: 7, critical: 9};
-        const LEVEL_BARS = {low: "▂", medium: "▂▄", high: "▂▄▆", critical: "▂▄▆█"};
-        const IMPACT_LABEL = {low: "low", medium: "medium", high: "high", very_high: "very high"};
+        const LEVEL = V.levelColours;
+        const LEVEL_WEIGHT = V.levelWeights;
+        const LEVEL_BARS = V.levelBars;
+        const IMPACT_LABEL = V.impactWords;
+        const strongImpact = imp => V.highImpacts.includes(imp);
         // past the offline basemap's extent (geo/basemap.py OUTSIDE_STYLE, OUTSIDE_STYLE_DARK)
         const OUTSIDE = {fill: "#d5d5d5", edge: "#8d8d8d"};
         const OUTSIDE_DARK = {fill: "#14171c", edge: "#4a5260"};
+
+        // A time as every page writes it (nsp_time.js, dashboard/components/times.py)
+        const clockTime = iso => window.nsp.time.clock(iso);
 
         // Minutes as nsp/durations.py duration_text writes them (the units table beside the
         // map uses it): "5 min", "2 h", "16 h 38 min", "2 d 1 h"; "0 min" for a report this minute.
@@ -183,10 +184,15 @@ window.nsp = Object.assign({}, window.nsp, {
                 if (box && getComputedStyle(el).visibility !== "hidden") marks.push(local(box));
             }
             // (the drawn parts: on the wall they are scaled beyond their icon's box)
+            // A group's count is never covered, not even by a label that finds no other room
+            // (that one is hidden instead): on a wall the counts are what is read from afar.
+            const counts = [];
             for (const el of root.querySelectorAll(".leaflet-marker-pane .nsp-ev svg, .leaflet-marker-pane .nsp-count, " +
                     ".leaflet-marker-pane .nsp-asset-sym")) {
                 const box = labelBox([el]);
-                if (box) marks.push(local(box));
+                if (!box) continue;
+                marks.push(local(box));
+                if (el.classList.contains("nsp-count")) counts.push(local(box));
             }
             const sections = [];
             for (const layer of map._nspSectionLayers || []) {
@@ -212,7 +218,7 @@ window.nsp = Object.assign({}, window.nsp, {
                     const box = spotBox(s.p, s.w, s.h, i);
                     if (!clear(box, labels)) continue;
                     if (clear(box, marks) && inView(box)) chosen = [i, box];
-                    else if (!fallback) fallback = [i, box];
+                    else if (!fallback && clear(box, counts)) fallback = [i, box];
                 }
                 const spot = chosen || fallback;
                 s.spot = spot ? spot[0] : 0;  // no room: hidden on its line
@@ -249,6 +255,30 @@ window.nsp = Object.assign({}, window.nsp, {
         const VIEW_MOVES = [  // [method, index of its options, what it does to the kept fit]
             ["fitBounds", 1, "keep"], ["flyToBounds", 1, "keep"],
             ["setView", 2, "clear"], ["flyTo", 2, "clear"], ["panTo", 1, "clear"], ["panBy", 1, null]];
+        // A fit asked with the option nspClearLegend (a sector's sections: the commander's view)
+        // keeps its bounds clear of the legend box over the map's lower left corner: at
+        // 1920x1080 the open legend covered the western part of LV-BY-01. Of the two ways round
+        // it — everything right of the box, or everything above it — the one with the closer
+        // zoom is taken. A folded legend is its title only, and is cleared the same way.
+        function clearOfLegend(map, bounds, options) {
+            if (!options || !options.nspClearLegend) return options;
+            const box = map.getContainer().parentElement.querySelector("details.nsp-legend-box");
+            if (!box || !box.getClientRects().length) return options;
+            const m = map.getContainer().getBoundingClientRect(), b = box.getBoundingClientRect();
+            if (b.right <= m.left || b.left >= m.right || b.bottom <= m.top || b.top >= m.bottom) return options;
+            const pad = L.point(options.padding || [0, 0]);
+            const tl = L.point(options.paddingTopLeft || pad), br = L.point(options.paddingBottomRight || pad);
+            const right = L.point(Math.max(tl.x, b.right - m.left + pad.x), tl.y);  // right of the box
+            const above = L.point(br.x, Math.max(br.y, m.bottom - b.top + pad.y));  // above it
+            const zRight = map.getBoundsZoom(bounds, false, right.add(br));
+            const zAbove = map.getBoundsZoom(bounds, false, tl.add(above));
+            const out = Object.assign({}, options);
+            delete out.padding;
+            if (zAbove > zRight) Object.assign(out, {paddingTopLeft: [tl.x, tl.y], paddingBottomRight: [above.x, above.y]});
+            else Object.assign(out, {paddingTopLeft: [right.x, right.y], paddingBottomRight: [br.x, br.y]});
+            return out;
+        }
+
         function keepFits() {
             if (!window.L || L.Map.prototype._nspKeepsFits) return;
             L.Map.prototype._nspKeepsFits = true;
@@ -258,6 +288,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 L.Map.prototype[name] = function () {
                     const args = Array.from(arguments);
                     const kept = fit === "keep" ? {bounds: L.latLngBounds(args[0]), options: Object.assign({}, args[at])} : null;
+                    if (kept) args[at] = clearOfLegend(this, kept.bounds, args[at]);
                     if (less && less.matches) args[at] = Object.assign({}, args[at], {animate: false});
                     if (fit === "clear") this._nspFit = null;
                     const result = own.apply(this, args);
@@ -281,6 +312,13 @@ window.nsp = Object.assign({}, window.nsp, {
             for (const type of ["mousedown", "touchstart", "wheel", "keydown"]) {
                 container.addEventListener(type, () => { map._nspFit = null; }, {capture: true, passive: true});
             }
+            // the legend opened or folded: a kept fit is made again around it
+            // ("toggle" does not bubble: heard on the way down, whenever the box was rendered)
+            container.parentElement.addEventListener("toggle", (e) => {
+                const fit = map._nspFit;
+                if (e.target.matches && e.target.matches("details.nsp-legend-box") && fit && fit.options
+                    && fit.options.nspClearLegend) map.fitBounds(fit.bounds, Object.assign({}, fit.options, {animate: false}));
+            }, true);
             let size = map.getSize();
             new ResizeObserver(() => {
                 const now = L.point(container.clientWidth, container.clientHeight);
@@ -334,13 +372,39 @@ window.nsp = Object.assign({}, window.nsp, {
                 `<g fill="${fill}" stroke="${stroke}" stroke-width="${sw}" stroke-linejoin="round">${body}</g></svg>`;
         }
 
+        // An own unit: the friendly frame (geo/symbology.py OWN_UNIT_STYLE, mapview.unit_frame),
+        // a shape family apart from every event's; the silent fill when it has not reported.
+        function unitSvg(silent) {
+            const u = V.ownUnit, w = u.width, h = u.height, sw = u.strokeWidth;
+            return `<svg xmlns="http://www.w3.org/2000/svg" class="nsp-unit-frame" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}">` +
+                `<rect x="${sw / 2}" y="${sw / 2}" width="${w - sw}" height="${h - sw}" rx="1" fill="${silent ? u.silentFill : u.fill}"` +
+                ` stroke="${u.stroke}" stroke-width="${sw}"/>` +
+                `<path d="M${sw} ${sw}L${w - sw} ${h - sw}M${w - sw} ${sw}L${sw} ${h - sw}" stroke="${u.stroke}" stroke-width="${sw}"/></svg>`;
+        }
+
         // The event whose details are open. The picture's layers are replaced on every refresh
         // (NSP_WEB_REFRESH_SECONDS), and from zoom 9 on every pan, the one the popup itself makes
         // to fit on screen included: the popup went with its layer within a second. The event's
         // new marker opens it again; a close by the user, or a zoom, forgets it.
         let openEvent = null;
+        // A popup opens clear of the boxes over the map (the legend on one side, the layer
+        // switch on the other): its close button under the layer switch could not be clicked.
+        function clearOfBoxes(popup, map) {
+            const m = map.getContainer().getBoundingClientRect();
+            let left = 10, right = 10;
+            document.querySelectorAll(".nsp-legend-box, .nsp-layer-box").forEach(function (box) {
+                const r = box.getBoundingClientRect();
+                if (!r.width || r.right < m.left || r.left > m.right || r.bottom < m.top || r.top > m.bottom) return;
+                if (r.left - m.left < m.right - r.right) left = Math.max(left, r.right - m.left + 10);
+                else right = Math.max(right, m.right - r.left + 10);
+            });
+            popup.options.autoPanPaddingTopLeft = L.point(left, 10);
+            popup.options.autoPanPaddingBottomRight = L.point(right, 10);
+        }
         function keepPopupOpen(layer, id) {
-            layer.on("popupopen", function () {
+            layer.on("popupopen", function (e) {
+                clearOfBoxes(e.popup, layer._map);
+                e.popup.update();  // panned again, now clear of the boxes
                 openEvent = id;
                 layer._map.once("zoomstart", function () { if (openEvent === id) openEvent = null; });
             });
@@ -353,14 +417,24 @@ window.nsp = Object.assign({}, window.nsp, {
             }
         }
 
+        // An event's age as a class: nsp-age-new (the last hour), nsp-age-mid (up to 6 h),
+        // nsp-age-old (older); the wall draws the new ones with a halo and fades the old ones
+        // (nsp.css), so the last hour reads from 4 m. Redrawn with each refresh of the data.
+        function ageClass(t) {
+            const occurred = Date.parse(t || "");
+            if (isNaN(occurred)) return "";
+            const hours = (Date.now() - occurred) / 3.6e6;
+            return hours < 1 ? "nsp-age-new" : hours < 6 ? "nsp-age-mid" : "nsp-age-old";
+        }
+
         function eventIcon(p) {
             const c = CAT[p.cat] || CAT.other;
             const s = SIZE[p.imp] || 14;
-            const strong = p.imp === "high" || p.imp === "very_high";
+            const strong = strongImpact(p.imp);
             const svg = shapeSvg(c.shape, s, c.colour, strong ? "#000" : "#fff", strong ? 3 : 1.5);
             // closed by the NCC (the owner): faded, and a very high one no longer pulses
             const closed = p.st === "closed";
-            const cls = "nsp-ev nsp-ev-" + (p.cat || "other") + " nsp-imp-" + (p.imp || "low") +
+            const cls = "nsp-ev nsp-ev-" + (p.cat || "other") + " nsp-imp-" + (p.imp || "low") + " " + ageClass(p.t) +
                 (closed ? " nsp-ev-closed" : p.imp === "very_high" ? " nsp-pulse" : "");
             return L.divIcon({html: svg, className: cls, iconSize: [s, s], iconAnchor: [s / 2, s / 2]});
         }
@@ -369,7 +443,7 @@ window.nsp = Object.assign({}, window.nsp, {
             const c = CAT[cat] || CAT.other;
             const size = n < 10 ? 30 : n < 100 ? 36 : n < 1000 ? 44 : 52;
             const txt = n >= 10000 ? Math.round(n / 1000) + "k" : n >= 1000 ? (n / 1000).toFixed(1) + "k" : String(n);
-            const ring = (imp === "high" || imp === "very_high") ? "#000" : "#fff";
+            const ring = strongImpact(imp) ? "#000" : "#fff";
             const html = `<div class="nsp-count nsp-count-${c.shape}" style="--c:${c.colour};--r:${ring};width:${size}px;height:${size}px;line-height:${size}px">${txt}</div>`;
             return L.divIcon({html: html, className: "nsp-cluster nsp-cluster-" + (cat || "other"), iconSize: [size, size]});
         }
@@ -408,6 +482,8 @@ window.nsp = Object.assign({}, window.nsp, {
                 layer.bindPopup(`<b>${esc(p.code)} ${esc(p.name)}</b><br>${lvl}<br>${esc(p.kind)}, ${esc(p.km)} km` +
                     `<br>${esc(w("board"))}: ${esc(p.board)}`);
                 layer.on("add", e => watchLabels(e.target._map, e.target));
+                // a click on a section's line filters the main page to it (nsp_crossfilter.js)
+                layer.on("click", () => window.nsp.crossfilter && window.nsp.crossfilter.pick("section", p.code));
                 if (h.labels !== false) {
                     // the name only from zoom 9 (nsp-zoom-near, set by trackView): at the national
                     // zoom 36 full labels overlap one another
@@ -429,7 +505,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 // The count is the number of events, also when the leaves are server aggregates.
                 const leaves = index.getLeaves(feature.properties.cluster_id, Infinity);
                 let n = 0, top = 0, cat = null;
-                const rank = {low: 1, medium: 2, high: 3, very_high: 4};
+                const rank = V.impactRank;
                 for (const l of leaves) {
                     n += l.properties.n || 1;
                     top = Math.max(top, rank[l.properties.imp] || 1);
@@ -452,7 +528,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 layer.bindPopup(
                     `<table class="nsp-popup">` +
                     `<tr><th colspan="2">${esc(catLabel(c))}</th></tr>` +
-                    `<tr><td>${esc(w("time (UTC)"))}</td><td>${esc(p.t)}</td></tr>` +
+                    `<tr><td>${esc(w("time (UTC)"))}</td><td>${esc(clockTime(p.t))}</td></tr>` +
                     `<tr><td>${esc(w("subtype"))}</td><td>${esc(subtypeLabel(p.sub))}</td></tr>` +
                     `<tr><td>${esc(w("persons"))}</td><td>${esc(p.p)}</td></tr>` +
                     `<tr><td>${esc(w("impact"))}</td><td>${esc(impactLabel(p.imp))}</td></tr>` +
@@ -464,7 +540,7 @@ window.nsp = Object.assign({}, window.nsp, {
                     (p.obs ? `<tr><td>${esc(w("observed by patrol"))}</td><td>${esc(p.obs)}</td></tr>` : "") +
                     (p.desc ? `<tr><td colspan="2" class="nsp-popup-text">${esc(p.desc)}</td></tr>` : "") +
                     (p.fu ? `<tr><th colspan="2">${esc(w("follow-up reports: {n}").replace("{n}", p.fu))}</th></tr>` +
-                            `<tr><td>${esc(w("latest (UTC)"))}</td><td>${esc(p.fut)}</td></tr>` +
+                            `<tr><td>${esc(w("latest (UTC)"))}</td><td>${esc(clockTime(p.fut))}</td></tr>` +
                             (p.fud ? `<tr><td colspan="2" class="nsp-popup-text">${esc(p.fud)}</td></tr>` : "") : "") +
                     `</table>`, {className: "nsp-event-popup"});
                 keepPopupOpen(layer, p.id);
@@ -480,7 +556,7 @@ window.nsp = Object.assign({}, window.nsp, {
             },
             patrolEach: function (feature, layer, context) {
                 const p = feature.properties;
-                layer.bindTooltip(`${esc(w("patrol"))} ${esc(p.unit)} (${esc(p.mode)})<br>${esc(p.from)} – ${esc(p.to)}<br>${esc(p.km)} km` +
+                layer.bindTooltip(`${esc(w("patrol"))} ${esc(p.unit)} (${esc(p.mode)})<br>${esc(clockTime(p.from))} – ${esc(clockTime(p.to))} UTC<br>${esc(p.km)} km` +
                     (p.ev ? `<br>${esc(w("events observed: {n}").replace("{n}", p.ev))}` : ""));
             },
             assetPoint: function (feature, latlng, context) {
@@ -488,7 +564,7 @@ window.nsp = Object.assign({}, window.nsp, {
                 const h = (context && context.hideout) || {};
                 const old = p.age > (h.assetStaleMinutes || 30);
                 const age = ageText(p.age);
-                const html = `<div class="nsp-asset${old ? " nsp-asset-old" : ""}"><span class="nsp-asset-sym">&#9650;</span>` +
+                const html = `<div class="nsp-asset${old ? " nsp-asset-old" : ""}"><span class="nsp-asset-sym">${unitSvg(old)}</span>` +
                     `<span class="nsp-asset-cs">${esc(p.cs)}</span><span class="nsp-asset-age">${age}</span></div>`;
                 return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-asset-icon", iconSize: [0, 0]}),
                     title: `${p.cs}: ` + w("last report {age} ago").replace("{age}", age)});
@@ -555,7 +631,7 @@ window.nsp = Object.assign({}, window.nsp, {
             // and no `center` (emilhe/dash-leaflet#254), so the server never heard of a zoom.
             trackView: function (e, ctx) {
                 const m = e.target, b = m.getBounds();
-                // 9: VIEWPORT_ZOOM of dashboard/pages/main.py, where the view limits the queries
+                // 9: VIEWPORT_ZOOM of dashboard/pages/main/map_layers.py, where the view limits the queries
                 m.getContainer().classList.toggle("nsp-zoom-near", m.getZoom() >= 9);
                 const bounds = [[b.getSouth(), b.getWest()], [b.getNorth(), b.getEast()]];
                 if (ctx.zoom !== m.getZoom() || JSON.stringify(ctx.bounds) !== JSON.stringify(bounds)) {

@@ -59,7 +59,9 @@ window.nsp = Object.assign({}, window.nsp, {
                 if (known === undefined || alertedAt > known) newest = alertedAt;
                 if (known === undefined || alertedAt <= known) return none();
                 if (!(on && on.length) || /nsp-hidden/.test(className || "")) return none();
-                chime(/very_high/.test(className) ? "very_high" : "high");
+                // the newest alert's impact (nsp-newest-…); the bar shows the most severe
+                const m = /nsp-newest-(\w+)/.exec(className) || /nsp-alert-(very_high)/.exec(className);
+                chime(m && m[1] === "very_high" ? "very_high" : "high");
                 return alertedAt;
             },
 

@@ -24,7 +24,10 @@ window.nsp = Object.assign({}, window.nsp, {
             const t = target || (info && info.overview ? {bounds: info.overview} : null);
             if (!t || !t.bounds) return window.dash_clientside.no_update;
             const pad = t.options && t.options.padding ? t.options.padding[0] : 10;
-            const options = {paddingTopLeft: [pad, coveredTop() + pad], paddingBottomRight: [pad, pad]};
+            // below: room for half a group (the largest count is 52 px, grown with the markers),
+            // or the events on the southern border were cut by the screen's bottom edge
+            const scale = window.nsp.map && window.nsp.map.markScale ? window.nsp.map.markScale() : 1;
+            const options = {paddingTopLeft: [pad, coveredTop() + pad], paddingBottomRight: [pad, pad + Math.ceil(26 * scale)]};
             const key = JSON.stringify([t.bounds, options]);
             if (key === fitted) return window.dash_clientside.no_update;
             const first = fitted === null;
@@ -42,6 +45,19 @@ window.nsp = Object.assign({}, window.nsp, {
             let box = null, page = 0;
             const redrawn = new MutationObserver(() => show());
 
+            // Where each page starts: the rows laid out as they are, a page ends before the
+            // first row that would not be whole in the box. (Pages of "the tallest row" fitted
+            // 8 rows of 15 when one name took two lines.)
+            function breaks(rows) {
+                const room = box.clientHeight + 0.5;
+                const tops = rows.map(r => r.offsetTop), bottoms = rows.map(r => r.offsetTop + r.offsetHeight);
+                const starts = [0];
+                for (let i = 1; i < rows.length; i++) {
+                    if (bottoms[i] - tops[starts[starts.length - 1]] > room) starts.push(i);
+                }
+                return starts;
+            }
+
             function show() {
                 if (!box) return;
                 const root = document.querySelector(".wall-page");
@@ -51,11 +67,10 @@ window.nsp = Object.assign({}, window.nsp, {
                 box.classList.remove("wall-paged");
                 if (mark) mark.textContent = "";
                 if (!rows.length || !root || !(Number(root.dataset.nspPageMs) > 0)) return;
-                const rowHeight = Math.max(...rows.map(r => r.getBoundingClientRect().height));
-                const per = Math.max(1, Math.floor((box.clientHeight + 0.5) / rowHeight));
-                if (rows.length <= per) { page = 0; return; }
-                page %= Math.ceil(rows.length / per);
-                const first = page * per, last = Math.min(rows.length, first + per);
+                const starts = breaks(rows);
+                if (starts.length < 2) { page = 0; return; }
+                page %= starts.length;
+                const first = starts[page], last = page + 1 < starts.length ? starts[page + 1] : rows.length;
                 rows.forEach((r, i) => { r.hidden = i < first || i >= last; });
                 box.classList.add("wall-paged");
                 const range = last === first + 1 ? `${last}` : `${first + 1}–${last}`;

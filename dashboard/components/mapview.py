@@ -17,11 +17,14 @@ import orjson
 from dash import dcc, html, no_update
 from dash_extensions.javascript import Namespace
 
+from dashboard.basemap_tiles import tile_layers
+from dashboard.components import airlayer, neighbours
 from dashboard.i18n import category_label, subtype_label, t
 from dashboard.settings import national_bounds
-from geo.picture import CATEGORIES, CATEGORY_SHORT, IMPACT_WORDS, SUBTYPE_WORDS
+
 # The section levels' symbology; nsp_map.js draws with the same values (tests/unit/test_dashboard.py).
-from geo.symbology import CATEGORY_STYLE, LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
+from geo.symbology import CATEGORY_STYLE, LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR, OWN_UNIT_STYLE
+from nsp.vocab import CATEGORIES, CATEGORY_SHORT, IMPACT_WORDS, LEVELS, SUBTYPE_WORDS
 
 ns = Namespace("nsp", "map")
 
@@ -59,6 +62,7 @@ def basemap(prefix: str, dark: bool) -> list:
         dl.GeoJSON(id=f"{prefix}-base-rivers", url="/basemap/rivers.geojson", style=ns("riverStyle"),
                    hideout=hide, interactive=False),
     ]))  # in its own pane under the overlays, whenever its files arrive
+    layers += tile_layers(prefix)  # the centre's own tiles over it, from a zoom level on
     return layers
 
 
@@ -137,18 +141,18 @@ def operational_layers(prefix: str) -> dict[str, dl.GeoJSON]:
 LAYERS = ([("areas", "Section areas"), ("lines", "Border sections")]
           + [(c, CATEGORY_SHORT[c]) for c in CATEGORIES]
           + [("patrols", "Patrol tracks"), ("assets", "Own assets"), ("vessels", "Vessels"),
-             ("bcp", "Crossing points")])
+             ("air", "Aircraft and UAVs"), ("bcp", "Crossing points"), ("neighbours", "Neighbour picture")])
 LAYER_SWITCH_JS = """function(shown) {
-    const all = %s;
+    const all = __LAYERS__;
     return "nsp-map-wrap" + all.filter(k => !(shown || []).includes(k)).map(k => " nsp-hide-" + k).join("");
-}""" % json.dumps([k for k, _n in LAYERS])
+}""".replace("__LAYERS__", json.dumps([k for k, _n in LAYERS]))
 
 
 # What nsp_map.js writes in popups and tooltips (its w("...") calls), by English text; the
 # page root carries them in its language as data-nsp-words. Impacts are an event's: the key
 # "impact|<text>" (a section's level is "low" -> "zems", an event's impact "low" -> "zema").
 MAP_WORDS = (
-    *CATEGORY_SHORT.values(), "low", "medium", "high", "critical",
+    *CATEGORY_SHORT.values(), *LEVELS,
     "internal border (no impact level)", "impact level", "board", "{n} events", "persons", "highest impact",
     "zoom in or narrow the filter to see single events", "time (UTC)", "subtype", "impact", "confidence",
     "status", "source", "section", "distance to border", "patrol", "last report {age} ago", "{n} min ago",
@@ -197,7 +201,7 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
     events = [event_layer(prefix, c) for c in CATEGORIES]
     heat = heat_layer(prefix)
     children = [*basemap(prefix, dark), areas, places(prefix, dark), crossing_points(prefix, dark), lines, heat,
-                ops["patrols"], ops["vessels"], ops["assets"], *events]
+                ops["patrols"], ops["vessels"], airlayer.layer(prefix), ops["assets"], *events, neighbours.layer(prefix)]
     if controls:
         children.append(dl.ScaleControl(position="bottomleft"))
     children.append(dl.AttributionControl(prefix=f"Leaflet | {ATTRIBUTION}", position="bottomright"))
@@ -250,6 +254,18 @@ def shape(kind: str, size: int, fill: str, stroke: str = "#fff", width: float = 
                    style=_mark_size(size, size))
 
 
+def unit_frame(silent: bool = False) -> svg.Svg:
+    """An own unit's symbol as nsp_map.js draws it (geo/symbology.py OWN_UNIT_STYLE): the
+    APP-6 friendly frame, a 3:2 rectangle, with the infantry cross inside."""
+    u = OWN_UNIT_STYLE
+    w, h, sw = u["width"], u["height"], u["strokeWidth"]
+    return svg.Svg([
+        svg.Rect(x=sw / 2, y=sw / 2, width=w - sw, height=h - sw, rx=1,
+                 fill=u["silentFill"] if silent else u["fill"], stroke=u["stroke"], strokeWidth=sw),
+        svg.Path(d=f"M{sw} {sw}L{w - sw} {h - sw}M{w - sw} {sw}L{sw} {h - sw}", stroke=u["stroke"], strokeWidth=sw),
+    ], width=w, height=h, viewBox=f"0 0 {w} {h}", className="nsp-legend-sym nsp-unit-frame", style=_mark_size(w, h))
+
+
 def _line(colour: str, dash: str = "", width: int = 5, dot: bool = False) -> svg.Svg:
     parts = [svg.Line(x1=1, y1=7, x2=20 if dot else 27, y2=7, stroke=colour, strokeWidth=width,
                       strokeLinecap="round", strokeDasharray=dash or None)]
@@ -259,9 +275,9 @@ def _line(colour: str, dash: str = "", width: int = 5, dot: bool = False) -> svg
                    style=_mark_size(28, 14))
 
 
-def _row(symbol, text, extra_class: str = "") -> html.Div:
+def _row(symbol, text, extra_class: str = "", **attrs) -> html.Div:
     return html.Div([html.Span(symbol, className="nsp-legend-key"), html.Span(text)],
-                    className=f"nsp-legend-row {extra_class}".strip())
+                    className=f"nsp-legend-row {extra_class}".strip(), **attrs)
 
 
 def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
@@ -271,8 +287,9 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
                     " " + t("{level} impact level", lang, level=t(k, lang))])
               for k in LEVEL_COLOURS]
     levels.append(_row(_line(NO_LEVEL_COLOUR, "5 5", width=3), t("internal border (no level)", lang)))
-    cats = [_row(shape(CATEGORY_STYLE[c][1], 16, CATEGORY_STYLE[c][0]), category_label(c, lang))
-            for c in CATEGORIES]
+    # data-nsp-cat: a click on the row filters the main page to the category (nsp_crossfilter.js)
+    cats = [_row(shape(CATEGORY_STYLE[c][1], 16, CATEGORY_STYLE[c][0]), category_label(c, lang), "nsp-legend-cat",
+                 **{"data-nsp-cat": c}) for c in CATEGORIES]
     sizes = [
         _row([shape("circle", s, "#999", "#000" if strong else "#fff", 3 if strong else 1.5)
               for s, strong in ((12, False), (16, False), (20, True), (24, True))],
@@ -283,12 +300,20 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
     ]
     ops = [
         _row(_line("#1f78b4", "8 4", width=3), t("patrol track", lang)),
-        _row(html.Span("▲", className="nsp-legend-asset"), t("own asset: call sign, time since last report", lang)),
+        _row(html.Span(unit_frame(), className="nsp-legend-asset"), t("own asset: call sign, time since last report", lang)),
         _row(_line("#0b3c5d", "2 4", width=2, dot=True), t("vessel and its trail", lang)),
         # the wall's compact legend: one line, and no density (the wall never shows it)
         _row(html.Span(className="nsp-bcp-sym nsp-legend-bcp"),
              t("border crossing point", lang) if compact else t("border crossing point (road, rail, air, sea)", lang)),
+        # a partner centre's share (dashboard/components/neighbours.py): never in the own figures.
+        # The wall's row is one short line with the diamond only: a taller operational column
+        # would take a row of the section list at 1080p.
+        _row(neighbours.legend_symbol(outline=not compact),
+             t("neighbour picture", lang) if compact
+             else t("neighbour picture: a partner centre's shared reports, marked with its country code; "
+                    "its sections dashed", lang)),
     ]
+    ops[3:3] = airlayer.legend_rows(lang, compact)  # aircraft, UAVs, operators, before the crossing points
     if not compact:
         ops.append(_row(svg.Svg(svg.Circle(cx=9, cy=9, r=8, fill="#ef8a62", fillOpacity=0.6), width=18, height=18,
                                 className="nsp-legend-sym", style=_mark_size(18, 18)),
@@ -303,6 +328,19 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
     )
 
 
+def fill_initial(component, values: dict) -> None:
+    """Set initial property values on the components of a layout, by id (``values``:
+    {id: {property: value}}): a page complete on its first paint, not one round trip later."""
+    cid = getattr(component, "id", None)
+    if isinstance(cid, str) and cid in values:
+        for prop, value in values[cid].items():
+            setattr(component, prop, value)
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json"):
+            fill_initial(child, values)
+
+
 def digest(data) -> str:
     """A short fingerprint of a layer's data (its GeoJSON), to tell whether it changed."""
     return hashlib.blake2b(orjson.dumps(data), digest_size=8).hexdigest()
@@ -315,5 +353,5 @@ def changed_only(layers: list, sent: list | None) -> tuple[list, list[str]]:
     labels placed again, an open popup closed; on an unattended wall every refresh."""
     digests = [digest(x) for x in layers]
     sent = sent or []
-    return [no_update if i < len(sent) and sent[i] == d else x for i, (x, d) in enumerate(zip(layers, digests))], digests
+    return [no_update if i < len(sent) and sent[i] == d else x for i, (x, d) in enumerate(zip(layers, digests, strict=False))], digests
 

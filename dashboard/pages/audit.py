@@ -7,7 +7,7 @@ system) read ``audit_log``; everyone else gets a refusal here and nothing from t
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import dash
 import dash_ag_grid as dag
@@ -41,13 +41,13 @@ def audit_rows(scope: access.Scope, actor: str | None = None, action: str | None
     params = {
         "actor": (actor or "").strip() or None,
         "action": (action or "").strip() or None,
-        "since": datetime.now(timezone.utc) - delta if delta else None,
+        "since": datetime.now(UTC) - delta if delta else None,
         "limit": LIMIT,
     }
     with access.connection(scope) as conn:
         rows = conn.execute(queries["audit_recent"], params).fetchall()
     for r in rows:
-        r["at"] = r["at"].astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+        r["at"] = r["at"].astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
     return rows
 
 

@@ -11,10 +11,10 @@ from __future__ import annotations
 import dash
 from dash import Input, Output, State, callback, dcc, html, no_update
 
+from dashboard import exports
 from dashboard.components.header import page_header
 from dashboard.i18n import current, t
 from dashboard.scope import current_scope
-from geo.snapshot import web
 from geo.snapshot.export import ExportError
 from geo.snapshot.settings import export_settings
 from geo.snapshot.week import MONTH_ABBREVIATIONS, MONTH_NAMES, Month, Week
@@ -28,19 +28,6 @@ DOWNLOAD = {"display": "inline-block", "padding": "8px 18px", "background": "#2e
             "borderRadius": "4px", "textDecoration": "none", "fontWeight": "600"}
 BUTTON = {"marginTop": "16px", "padding": "8px 18px", "fontSize": "15px", "background": "#1f4e79",
           "color": "#fff", "border": "none", "borderRadius": "4px", "cursor": "pointer"}
-
-
-def _register_download_route() -> None:
-    """Serve downloads from the app that loads this page (unless the app did it already)."""
-    try:
-        server = dash.get_app().server
-    except Exception:  # noqa: BLE001 - imported outside an app: the app registers web.blueprint
-        return
-    if web.blueprint.name not in server.blueprints:
-        server.register_blueprint(web.blueprint)
-
-
-_register_download_route()
 
 
 # Earlier complete weeks the picker offers after the last one (a quarter back in all).
@@ -77,7 +64,7 @@ def scheduled_list(scope, lang: str = "en") -> html.Div:
     """The schedule's weekly snapshots (all sections) for users who may see all sections."""
     if not scope.all_sections:
         return html.Div()  # a commander's own exports only: the schedule's hold every section
-    items = web.scheduled_snapshots(scope)
+    items = exports.scheduled_snapshots(scope)
     s = export_settings()
 
     def label(it: dict) -> str:
@@ -122,7 +109,7 @@ def month_choices(tz: str | None = None, lang: str = "en") -> list[dict]:
 def indicator_links(month: str | None, sections: list[str] | None) -> tuple[str, str]:
     """(table href, CSV href) of the chosen month and sections."""
     month = month or Month.last_complete(export_settings().timezone).label
-    return web.indicators_url(month, "html", sections or None), web.indicators_url(month, "csv", sections or None)
+    return exports.indicators_url(month, "html", sections or None), exports.indicators_url(month, "csv", sections or None)
 
 
 def indicators_card(scope, lang: str = "en") -> html.Div:
@@ -142,7 +129,7 @@ def indicators_card(scope, lang: str = "en") -> html.Div:
 
 
 def section_options(scope) -> list[dict]:
-    with access.connection(scope) as conn:
+    with access.read_connection(scope) as conn:
         rows = conn.execute("SELECT code, name FROM border_section ORDER BY code").fetchall()
     return [{"label": f"{r['code']} — {r['name']}", "value": r["code"]} for r in rows]
 
@@ -184,7 +171,7 @@ def run_export(n_clicks, week_label, sections, scope=None):
     lang = current()
     tz = export_settings().timezone
     try:
-        req = web.start(scope, Week.parse(week_label, tz), sections or None)
+        req = exports.start(scope, Week.parse(week_label, tz), sections or None)
     except ExportError as exc:
         return None, True, t("Cannot export: {error}", lang, error=exc)
     return {"token": req["token"], "week": req["week"]}, False, t("Export of {week} queued…", lang, week=req["week"])
@@ -197,7 +184,7 @@ def poll_export(_n, req, scope=None):
     if not req:
         return no_update, no_update, no_update, True
     try:
-        st = web.status(req["token"], scope or current_scope())
+        st = exports.status(req["token"], scope or current_scope())
     except ExportError as exc:
         return t("Cannot export: {error}", lang, error=exc), "", hidden, True
     if st["state"] == "done":

@@ -1,8 +1,9 @@
 """The wall display at ``/wall``: dark, full screen, no controls, updates itself.
 
 Every ``NSP_WEB_REFRESH_SECONDS`` the layers' data are replaced (never the map, so the view
-is kept); a banner shows every high or very high event received in the last
-``NSP_WEB_BANNER_MINUTES``; a DATA STALE sign covers the top of the screen when no feed has
+is kept); a banner shows the high and very high events received in the last
+``NSP_WEB_BANNER_MINUTES``, most severe first, then the newest (an event from before that
+window, a late report, is counted, not shown as new); a DATA STALE sign covers the top of the screen when no feed has
 delivered for ``NSP_WEB_STALE_MINUTES``. With ``NSP_WEB_ROTATION_SECONDS`` > 0 the view
 rotates: national → each section with events in the window → national.
 Query parameters: ``sections`` (limit the wall to these sections), ``window``, ``lang`` (``en``
@@ -20,7 +21,7 @@ from urllib.parse import urlencode
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
-from dashboard.components import mapview, status
+from dashboard.components import airlayer, mapview, status
 from dashboard.components.times import event_time
 from dashboard.components.trend import change_mark
 from dashboard.i18n import category_label, choose, kind_label, subtype_label, t
@@ -28,7 +29,7 @@ from dashboard.scope import acting_as, current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import flag, parse_query, rotation_seconds, to_filter
 from geo import picture
-from geo.picture import CATEGORIES
+from nsp.vocab import CATEGORIES
 
 dash.register_page(__name__, path="/wall", name="Wall display", title="nsp — wall")
 
@@ -105,13 +106,37 @@ def _banner(e: dict, now, lang: str) -> html.Div:
     ], className=f"wall-banner wall-banner-{e['impact']}", **{"data-event": e["id"]})
 
 
-def _banners(events: list[dict], now, lang: str = "en") -> list:
-    shown = events[:3]
+def _banners(alerts: dict, now, lang: str = "en") -> list:
+    """The three most severe, then newest, high-impact events that are news (picture.high_alerts),
+    how many more there are, and how many late reports came in (events from before the
+    banner window, a feed's backlog: counted, never shown as new)."""
+    shown = alerts["news"][:3]
     items = [_banner(e, now, lang) for e in shown]
-    if len(events) > len(shown):
-        items.append(html.Div(t("+ {n} more high-impact events", lang, n=len(events) - len(shown)),
+    if alerts["news_total"] > len(shown):
+        items.append(html.Div(t("+ {n} more high-impact events", lang, n=alerts["news_total"] - len(shown)),
                               className="wall-banner-more"))
+    if alerts["late"]:
+        items.append(html.Div(status.late_count(alerts["late"], lang),
+                              className="wall-banner-more wall-banner-late"))
     return items
+
+
+def _last_hour(hour: dict, lang: str = "en") -> html.Div:
+    """The "last hour" strip (picture.last_hour): events per category that occurred in the
+    last 60 minutes, by shape and count, and the newest three with their section and age —
+    what happened just now, where the totals are the window's (24 h)."""
+    counts = [html.Span([mapview.shape(mapview.CATEGORY_STYLE[c][1], 18, mapview.CATEGORY_STYLE[c][0]),
+                         html.Span(f"{hour['counts'][c]:,}", className="wall-hour-n")],
+                        className="wall-hour-cat", title=category_label(c, lang)) for c in CATEGORIES]
+    newest = [html.Span([mapview.shape(mapview.CATEGORY_STYLE[e["category"]][1], 14, mapview.CATEGORY_STYLE[e["category"]][0]),
+                         f" {e['section_code'] or t('outside sections', lang)} · "
+                         f"{kind_label(e['category'], e.get('subtype'), lang)} · ",
+                         html.B(t("{age} ago", lang, age=status.age_words(e["age"], lang)))],
+                        className="wall-hour-ev", **{"data-event": e["id"]})
+              for e in hour["newest"]]
+    return html.Div([html.Span(t("Last hour", lang), className="wall-hour-title"), *counts,
+                     *(newest or [html.Span(t("no events", lang), className="wall-hour-ev")])],
+                    className="wall-hour", id="wall-hour")
 
 
 def update_wall_layers(_n, state: dict, sent: list | None = None) -> tuple:
@@ -151,16 +176,19 @@ def update_wall_sections(_n, state: dict, sent: list | None = None) -> tuple:
 
 
 def update_wall_alerts(_n, state: dict) -> tuple:
-    """Banners for new high / very high events, and the LIVE or DATA STALE sign."""
+    """Banners for new high / very high events, the "last hour" strip under them, and the LIVE
+    or DATA STALE sign."""
     s = web_settings()
     scope = current_scope()
     now = picture.now_utc()
     sections = tuple(state.get("sections") or ()) or None
-    highs = picture.recent_high(scope, now - timedelta(minutes=s.banner_minutes), sections)
+    highs = picture.high_alerts(scope, now - timedelta(minutes=s.banner_minutes), sections)
+    hour = picture.last_hour(scope, now, sections)
     lang = state.get("lang", "en")
     sign, sign_class = status.freshness(scope, now, lang)
     stale = "nsp-stale" in sign_class.split()
-    return _banners(highs, now, lang), sign, sign_class, "wall-stale-cover" + ("" if stale else " nsp-hidden")
+    return ([*_banners(highs, now, lang), _last_hour(hour, lang)], sign, sign_class,
+            "wall-stale-cover" + ("" if stale else " nsp-hidden"))
 
 
 def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
@@ -199,21 +227,9 @@ def _initial(state: dict) -> dict:
         results = [(pool.submit(run, fn), outs) for fn, outs in jobs]
         values: dict = {}
         for future, outs in results:
-            for (cid, prop), value in zip(outs, future.result()):
+            for (cid, prop), value in zip(outs, future.result(), strict=False):
                 values.setdefault(cid, {})[prop] = value
     return values
-
-
-def _fill(component, values: dict) -> None:
-    """Set initial property values on the components of a layout, by id."""
-    cid = getattr(component, "id", None)
-    if isinstance(cid, str) and cid in values:
-        for prop, value in values[cid].items():
-            setattr(component, prop, value)
-    children = getattr(component, "children", None)
-    for child in children if isinstance(children, (list, tuple)) else [children]:
-        if hasattr(child, "to_plotly_json"):
-            _fill(child, values)
 
 
 def layout(**query):
@@ -228,7 +244,7 @@ def layout(**query):
     wanted = scope.restrict(state["sections"] or None)  # what this wall shows: the link's, in scope
     scope_note = ", ".join(wanted) if wanted else t("national", lang) if scope.all_sections else t("no section", lang)
     page = _page(s, state, scope_note)
-    _fill(page, _initial(state))
+    mapview.fill_initial(page, _initial(state))
     return page
 
 
@@ -268,12 +284,13 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                   html.Div(id="wall-sections", className="wall-sections"),
                   # the category key of the compact legend below (mapview.legend)
                   html.Div([t("Events, last {window}", lang, window=state["window"]),
-                            html.Span(t("shape = category", lang), className="wall-panel-note")],
+                            html.Span(t("shape = category", lang), className="wall-panel-note wall-panel-note-inline")],
                            className="wall-panel-title"),
                   html.Div(id="wall-totals", className="wall-totals"),
                   html.Div(id="wall-view", className="wall-view"),
                   html.Div(mapview.legend(P, compact=True, lang=lang), className="wall-legend")], className="wall-panel"),
-    ], className="nsp-page wall-page", lang=lang, **{
+    ], className="nsp-page wall-page", lang=lang,
+        style={"--wall-label-px": f"{s.wall_label_px}px", "--wall-count-px": f"{s.wall_count_px}px"}, **{
         "data-nsp-words": mapview.map_words(lang),  # nsp_map.js's tooltips
         "data-nsp-sound": "1" if state.get("sound") else "0",  # a chime for a new banner (nsp_sound.js)
         "data-nsp-page-ms": s.wall_page_seconds * 1000,  # the section list's pages (nsp_wall.js)
@@ -293,6 +310,7 @@ for _fn, _outs, _more in ((update_wall_layers, LAYER_OUTPUTS, [State("wall-layer
     callback([Output(cid, prop) for cid, prop in _outs],
              Input("wall-refresh", "n_intervals"), State("wall-state", "data"), *_more,
              prevent_initial_call=True)(_fn)
+airlayer.register("wall")  # aircraft and UAVs, from the first load (dashboard/components/airlayer.py)
 
 callback(
     Output("wall-target", "data"), Output("wall-step", "data"), Output("wall-view", "children"),

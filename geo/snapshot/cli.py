@@ -86,7 +86,7 @@ def _export_options(command):
 
 @click.group("export")
 def export():
-    """Snapshot exports of the picture (issue 5)."""
+    """Snapshot exports of the picture: the weekly analyst files and the monthly indicators."""
 
 
 @export.command("weekly")

@@ -1,6 +1,6 @@
 """The weekly snapshot export: one ISO week of the picture as a folder and a .zip.
 
-    snapshot.html  offline Folium map          picture.gpkg  4 layers for QGIS/ArcGIS
+    snapshot.html  offline Folium map          picture.gpkg  6 layers for QGIS/ArcGIS, styled
     events.csv     one row per event            summary.html  printable (+ summary.pdf)
     manifest.json  week, sections, who, counts per layer, sha256 of every file
 
@@ -18,7 +18,7 @@ import shutil
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -26,8 +26,7 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from geo import crossing_points
-from geo.picture import subtype_words
-from geo.snapshot import bundle, mapview, summary
+from geo.snapshot import bundle, mapview, styles, summary
 from geo.snapshot.settings import ExportSettings, export_settings
 from geo.snapshot.week import Week, zone
 from geo.snapshot.writers import EventsCsv, write_layer
@@ -35,9 +34,10 @@ from nsp import access
 from nsp.access import Scope
 from nsp.errors import NspError
 from nsp.queries import queries
+from nsp.vocab import subtype_words
 
 FILES = ("snapshot.html", "picture.gpkg", "events.csv", "summary.html", "manifest.json")
-LAYERS = ("border_sections", "events", "patrols", "asset_positions")
+LAYERS = ("border_sections", "border_lines", "events", "patrols", "asset_positions", "level_changes")
 
 
 class ExportError(NspError):
@@ -122,7 +122,7 @@ def export_weekly(
     progress = progress or Progress()
     if not scope.can_export:
         raise ExportError(f"user {scope.user!r} (role {scope.role}) may not export")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     out_dir = Path(out_dir)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -132,7 +132,7 @@ def export_weekly(
     t0 = time.perf_counter()
     timings: dict[str, float] = {}
 
-    with access.connection(scope) as conn:
+    with access.read_connection(scope) as conn:
         codes = resolve_sections(conn, scope, sections)
         name = snapshot_name(week, codes)
         tmp = out_dir / f".{name}.tmp-{os.getpid()}-{secrets.token_hex(3)}"
@@ -184,9 +184,10 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
                     codes, tz, scope: Scope, now: datetime):
     gpkg = tmp / "picture.gpkg"
     totals = {k: conn.execute(queries[f"export_count_{k}"], params).fetchone()["n"]
-              for k in ("sections", "events", "patrols", "positions")}
+              for k in ("sections", "border_lines", "events", "patrols", "positions", "level_changes")}
 
-    def layer(key: str, query: str, name: str, drop: tuple[str, ...] = (), on_columns=None, on_chunk=None) -> int:
+    def layer(key: str, query: str, name: str, drop: tuple[str, ...] = (), on_columns=None, on_chunk=None,
+              **extra) -> int:
         progress.stage(key, totals[name])
 
         def seen(rows: list[tuple]) -> None:
@@ -194,12 +195,13 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
                 on_chunk(rows)
             progress.advance(len(rows))
 
-        with _cursor(conn, queries[query], params, s.chunk_rows, name) as (cols, chunks):
+        with _cursor(conn, queries[query], params | extra, s.chunk_rows, name) as (cols, chunks):
             if on_columns:
                 on_columns(cols)
             return write_layer(gpkg, key, cols, chunks, drop=drop, on_chunk=seen)
 
-    counts = {"border_sections": layer("border_sections", "export_sections", "sections")}
+    counts = {"border_sections": layer("border_sections", "export_sections", "sections", lines=False),
+              "border_lines": layer("border_lines", "export_sections", "border_lines", lines=True)}
 
     # events: one pass feeds the GeoPackage, the CSV and (when small enough) the map
     grid = totals["events"] > s.map_max_markers
@@ -250,6 +252,8 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
             marker_of[parent][9:] = [n, (text or "")[:200]]
     counts["patrols"] = layer("patrols", "export_patrols", "patrols")
     counts["asset_positions"] = layer("asset_positions", "export_positions", "positions")
+    counts["level_changes"] = layer("level_changes", "export_level_changes", "level_changes")
+    styles.write(gpkg)
 
     progress.stage("map and summary data", None)
     section_rows = conn.execute(queries["export_sections_map"], params).fetchall()

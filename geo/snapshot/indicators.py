@@ -37,9 +37,9 @@ from geo.snapshot.week import Month
 from nsp import access
 from nsp.access import Scope
 from nsp.queries import queries
+from nsp.vocab import LEVELS
 
 TOTAL = "TOTAL"
-LEVELS = ("low", "medium", "high", "critical")
 
 # (key, layer, label): the order of the table and the CSV.
 INDICATORS = (
@@ -92,7 +92,7 @@ def _level_days(decisions: list[dict], start: datetime, end: datetime) -> tuple[
     decision is not counted: the level was not recorded then."""
     days = dict.fromkeys(LEVELS, 0.0)
     changes = sum(1 for d in decisions if start <= d["decided_at"] < end)
-    for d, nxt in zip(decisions, decisions[1:] + [None]):
+    for d, nxt in zip(decisions, decisions[1:] + [None], strict=False):
         a = max(d["decided_at"], start)
         b = min(nxt["decided_at"] if nxt else end, end)
         if b > a and d["to_level"] in days:
@@ -216,7 +216,7 @@ def read(scope: Scope, month: Month, sections: list[str] | None = None,
     """The indicators under ``scope`` (the sections resolved as an export's) and the sections."""
     if not scope.can_export:
         raise ExportError(f"user {scope.user!r} (role {scope.role}) may not export")
-    with access.connection(scope) as conn:
+    with access.read_connection(scope) as conn:
         codes = resolve_sections(conn, scope, sections)
         return compute(conn, month, codes, now), codes
 

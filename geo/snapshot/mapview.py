@@ -19,11 +19,11 @@ import folium
 from branca.element import Element, MacroElement
 from jinja2 import Template
 
-from geo.snapshot import offline
 from geo.basemap import OUTSIDE_STYLE, outside
-from geo.picture import CATEGORY_SHORT
+from geo.snapshot import offline
 from geo.symbology import CATEGORY_STYLE, LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 from nsp.settings import ASSETS_DIR
+from nsp.vocab import CATEGORY_SHORT, HIGH_IMPACTS, IMPACTS
 
 BASEMAP = ASSETS_DIR / "geodata" / "latvia"
 
@@ -31,7 +31,6 @@ BASEMAP = ASSETS_DIR / "geodata" / "latvia"
 # dashboard's symbols (geo/symbology.py), so the week's map reads as the wall does
 CATEGORIES = {c: (label, CATEGORY_STYLE[c][1], CATEGORY_STYLE[c][0])
               for c, label in (CATEGORY_SHORT | {"other": "Other event"}).items()}
-IMPACTS = ("low", "medium", "high", "very_high")
 IMPACT_SIZE = {"low": 14, "medium": 17, "high": 21, "very_high": 25}
 
 SHAPES_JS = """
@@ -177,10 +176,39 @@ def _sections(m: folium.Map, sections: list[dict]) -> list[list[float]] | None:
         folium.GeoJson(lines, style_function=lambda f: {
             "color": colour(f), "weight": weight(f), "opacity": 0.95, "className": "nsp-section-line"},
             tooltip=folium.GeoJsonTooltip(tooltip, aliases=["Section", "Name", "Impact level"])).add_to(group)
+    _section_labels(m, sections)
     xs, ys = [], []
     for f in areas["features"]:
         _coords(f["geometry"]["coordinates"], xs, ys)
     return [[min(ys), min(xs)], [max(ys), max(xs)]] if xs else None
+
+
+def label_point(section: dict) -> tuple[float, float]:
+    """Where a section's code is written: the middle of its border line (the border is what the
+    reader looks at), else a point inside its area; (lat, lon)."""
+    from shapely.geometry import shape
+
+    geom = shape(json.loads(section["line"])) if section.get("line") else None
+    if geom is not None and not geom.is_empty:
+        if geom.geom_type == "MultiLineString":
+            geom = max(geom.geoms, key=lambda g: g.length)
+        point = geom.interpolate(0.5, normalized=True)
+    else:
+        point = shape(json.loads(section["area"])).representative_point()
+    return point.y, point.x
+
+
+def _section_labels(m: folium.Map, sections: list[dict]) -> None:
+    """Each external section's code on the map (internal borders have no level and no label),
+    in a layer of its own that the layer switch can hide."""
+    group = folium.FeatureGroup(name="Section labels").add_to(m)
+    for s in sections:
+        if not s.get("impact_level"):
+            continue
+        lat, lon = label_point(s)
+        folium.Marker([lat, lon], interactive=False, icon=folium.DivIcon(
+            html=f'<span class="nsp-sec-label" title="{html.escape(s["name"] or "")}">{html.escape(s["code"])}</span>',
+            icon_size=(0, 0), icon_anchor=(0, 0), class_name="nsp-sec-label-icon")).add_to(group)
 
 
 def _coords(c, xs: list, ys: list) -> None:
@@ -233,7 +261,7 @@ def _legend(data: MapData) -> str:
         f'<div>{_level_line(c, LEVEL_WEIGHTS[lvl])} {LEVEL_BARS[lvl]} {lvl}</div>'
         for lvl, c in LEVEL_COLOURS.items()) + f'<div>{_level_line(NO_LEVEL_COLOUR, 3)} internal border</div>'
 
-    sizes = " ".join(_shape_svg("circle", IMPACT_SIZE[i], "#bbb", 2.5 if i in ("high", "very_high") else 1)
+    sizes = " ".join(_shape_svg("circle", IMPACT_SIZE[i], "#bbb", 2.5 if i in HIGH_IMPACTS else 1)
                      + f" {i.replace('_', ' ')}" for i in IMPACTS)
     grid = ""
     if data.grid is not None:
@@ -274,6 +302,8 @@ def _shape_svg(shape: str, s: int, fill: str, sw: float = 1) -> str:
 CSS = """
 <style>
   .folium-map { background: #cfe0ea; }
+  .nsp-sec-label { position: absolute; transform: translate(-50%, -50%); white-space: nowrap; font: 600 11px/1.1 system-ui,
+                   sans-serif; color: #1d2733; background: rgba(255,255,255,.8); border-radius: 2px; padding: 0 2px; }
   .nsp-box { position: fixed; z-index: 1000; background: rgba(255,255,255,.94); border: 1px solid #888;
              border-radius: 4px; padding: 8px 10px; font: 13px/1.35 system-ui, sans-serif; color: #111; }
   #nsp-title { top: 10px; left: 60px; max-width: 60%; }

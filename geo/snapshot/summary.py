@@ -19,10 +19,12 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from geo.picture import REPORT_LIMIT, subtype_words
+from geo.picture import REPORT_LIMIT
+from geo.snapshot import crossings
 from geo.snapshot.mapview import CATEGORIES
 from geo.snapshot.week import Week, zone
 from nsp.queries import queries
+from nsp.vocab import IMPACT_WORDS, subtype_words
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 _env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["j2", "html"]))
@@ -91,14 +93,66 @@ def collect(conn, params: dict, section_rows: list[dict], ctx: SummaryContext) -
         e["delay_text"] = _delay_text(e["delay_s"] or 0)
         e["category_label"] = CATEGORIES[e["category"]][0]
         e["subtype"] = subtype_words(e["subtype"])  # "suspect UAV", as on the dashboard
+    names = {r["code"]: r["name"] for r in rows if r["code"]}
+    for e in high_rows:
+        e["impact_text"] = IMPACT_WORDS.get(e["impact"], e["impact"])
+        e["reference"] = f"{e['source']} {e['source_ref']}" if e["source_ref"] else e["source"]
+        e["section_text"] = section_text(e["section_code"], names)
+    changes = conn.execute(queries["summary_level_changes"], p).fetchall()
+    decisions = [c | {"section_text": section_text(c["section_code"], names)} for c in changes if not c["set_up"]]
+    quiet = [r for r in rows if r["code"] and not r["n"] and not r["n_prev"]]
+    shown = [r for r in rows if r not in quiet]
     return {
-        "section_rows": rows, "totals": totals, "days": days,
-        "level_changes": conn.execute(queries["summary_level_changes"], p).fetchall(),
+        "section_rows": shown, "quiet_sections": quiet, "totals": totals, "days": days,
+        "headline": headline(totals, shown, high, len(decisions), ctx),
+        "level_changes": decisions, "set_up_levels": len(changes) - len(decisions),
         "event_decisions": [d | {"category_label": CATEGORIES[d["category"]][0]}
                             for d in conn.execute(queries["summary_event_decisions"], p).fetchall()],
         "high": high, "high_rows": high_rows,
         "left_out": conn.execute(queries["summary_left_out"], p).fetchone(),
+        "crossings": crossings.collect(conn, p),
     }
+
+
+def section_text(code: str | None, names: dict[str, str]) -> str:
+    """``LV-BY-02 Krāslava``: the code and the name, as the superior reads it."""
+    if not code:
+        return "outside every section"
+    return f"{code} {names[code]}" if names.get(code) else code
+
+
+def _events(n: int) -> str:
+    return f"{n:,} event" + ("" if n == 1 else "s")
+
+
+def headline(totals: dict, rows: list[dict], high: dict, decisions: int, ctx: SummaryContext) -> list[str]:
+    """The summary's opening paragraph, sentence by sentence: the week's events against the
+    previous week's, the sections that rose most, the late first reports, the decisions."""
+    n, prev = totals["n"], totals["n_prev"]
+    if prev:
+        trend = "more than" if n > prev else "fewer than" if n < prev else "as many as"
+        first = f"{_events(n)} in week {ctx.week.label}, {trend} the {prev:,} of the week before ({totals['change']})."
+    else:
+        first = f"{_events(n)} in week {ctx.week.label}; none the week before."
+    out = [first]
+    rose = sorted((r for r in rows if r["code"] and r["n"] > r["n_prev"]),
+                  key=lambda r: (r["n_prev"] - r["n"], r["code"]))
+    if rose:
+        named = [f"{r['code']} {r['name']} ({r['n_prev']} → {r['n']})".replace("  ", " ") for r in rose[:3]]
+        more = f" and {len(rose) - 3} more" if len(rose) > 3 else ""
+        out.append(("Rose most: " if len(rose) > 1 else "Rose: ") + ", ".join(named) + more + ".")
+    else:
+        out.append("No section had more events than the week before.")
+    if high["n"]:
+        late = high["late"]
+        out.append(f"{late} of {high['n']} high or very high first reports came more than 24 hours after the event"
+                   if late else f"All {high['n']} high or very high first reports came within 24 hours")
+        out[-1] += "."
+    else:
+        out.append("No high or very high event.")
+    out.append(f"{decisions} impact-level decision{'' if decisions == 1 else 's'} during the week."
+               if decisions else "No impact level was changed during the week.")
+    return out
 
 
 def daily_chart(days: list[dict]) -> str:
@@ -129,7 +183,7 @@ def daily_chart(days: list[dict]) -> str:
         parts.append(f'<text x="{x + bar_w * 0.35:.1f}" y="{top + plot_h + 16}" text-anchor="middle">'
                      f'{html.escape(d["label"])}</text>')
     lx = left
-    for cat, (label, _, colour) in CATEGORIES.items():
+    for label, _, colour in CATEGORIES.values():
         parts.append(f'<g class="legend-item"><rect x="{lx}" y="{h + 8}" width="12" height="12" fill="{colour}"/>'
                      f'<text x="{lx + 16}" y="{h + 18}">{html.escape(label)}</text></g>')
         # each item as wide as its label (11 px text: under 7 px a character); a fixed 175 px

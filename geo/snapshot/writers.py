@@ -29,12 +29,15 @@ TYPES = {
     "patrols": {"started_at": "time", "ended_at": "time", "length_km": "float"},
     "asset_positions": {
         "observed_at": "time", "speed_kn": "float", "course_deg": "float", "heading_deg": "float",
-        "accuracy_m": "float",
+        "accuracy_m": "float", "operator_lon": "float", "operator_lat": "float",
     },
-    "border_sections": {"length_km": "float"},
+    "border_sections": {"length_km": "float", "level_changes": "int32"},
+    "border_lines": {"length_km": "float", "level_changes": "int32"},
+    "level_changes": {"decided_at": "time"},
 }
+# A layer's geometry type; None: a table without geometry.
 GEOMETRY = {"events": "Point", "patrols": "MultiLineString", "asset_positions": "Point",
-            "border_sections": "MultiPolygon"}
+            "border_sections": "MultiPolygon", "border_lines": "MultiLineString", "level_changes": None}
 ARROW = {"time": pa.timestamp("s", tz="UTC"), "float": pa.float64(), "int32": pa.int32(), "int16": pa.int16(),
          "bool": pa.bool_(), "str": pa.string(), "wkb": pa.binary()}
 ISO = "%Y-%m-%dT%H:%M:%SZ"
@@ -70,13 +73,14 @@ def write_layer(path: Path, layer: str, columns: list[str], chunks: Iterator[lis
                 on_chunk(rows)
             if not rows:
                 continue
-            cols = list(zip(*rows))
+            cols = list(zip(*rows, strict=False))
             count += len(rows)
             yield pa.record_batch([_array(cols[i], _kind(layer, c)) for i, c in keep], schema=schema)
 
     options = {} if path.exists() else {"dataset_options": {"VERSION": "1.2"}}  # read by every GDAL 3.x and QGIS
+    if GEOMETRY[layer]:
+        options |= {"geometry_name": "wkb", "geometry_type": GEOMETRY[layer], "crs": "EPSG:4326"}
     pyogrio.write_arrow(pa.RecordBatchReader.from_batches(schema, batches()), path, layer=layer, driver="GPKG",
-                        geometry_name="wkb", geometry_type=GEOMETRY[layer], crs="EPSG:4326",
                         append=path.exists(), **options)
     return count
 

@@ -23,13 +23,49 @@ SELECT count(*) AS n FROM asset_position
  WHERE observed_at >= %(start)s AND observed_at < %(end_)s
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s));
 
+-- export_count_border_lines --
+SELECT count(*) AS n FROM border_section
+ WHERE line IS NOT NULL AND (%(sections)s::text[] IS NULL OR code = ANY(%(sections)s));
+
+-- export_count_level_changes --
+SELECT count(*) AS n FROM impact_level_change
+ WHERE decided_at >= %(start)s AND decided_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s));
+
 -- export_sections --
--- The border sections of the export with their current impact level; geometry = area.
-SELECT code, name, kind, neighbour, regional_board, length_km, impact_level,
-       ST_AsBinary(area) AS wkb
-  FROM border_section
- WHERE (%(sections)s::text[] IS NULL OR code = ANY(%(sections)s))
- ORDER BY code;
+-- The border sections of the export; geometry = the area, or, when the parameter lines is
+-- true, the border line (sections without one are then left out).
+-- impact_level is the level in force at the week's end: the last decision before it, or, for
+-- a section whose first recorded level is later, that first level. impact_level_now is
+-- today's, level_changes the number of decisions taken during the week.
+SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board, s.length_km,
+       CASE WHEN s.kind = 'land-internal' THEN NULL
+            ELSE coalesce(before_end.to_level, first_known.to_level) END AS impact_level,
+       s.impact_level AS impact_level_now,
+       (SELECT count(*) FROM impact_level_change c
+         WHERE c.section_code = s.code AND c.decided_at >= %(start)s AND c.decided_at < %(end_)s)::int
+           AS level_changes,
+       ST_AsBinary(CASE WHEN %(lines)s THEN s.line ELSE s.area END) AS wkb
+  FROM border_section s
+  LEFT JOIN LATERAL (SELECT c.to_level FROM impact_level_change c
+                      WHERE c.section_code = s.code AND c.decided_at < %(end_)s
+                      ORDER BY c.decided_at DESC, c.id DESC LIMIT 1) before_end ON true
+  LEFT JOIN LATERAL (SELECT c.to_level FROM impact_level_change c
+                      WHERE c.section_code = s.code
+                      ORDER BY c.decided_at, c.id LIMIT 1) first_known ON true
+ WHERE (%(sections)s::text[] IS NULL OR s.code = ANY(%(sections)s))
+   AND (NOT %(lines)s OR s.line IS NOT NULL)
+ ORDER BY s.code;
+
+-- export_level_changes --
+-- The impact-level decisions taken during the week (a table without geometry).
+SELECT section_code, from_level, to_level,
+       to_char(decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS decided_at,
+       decided_by, reason
+  FROM impact_level_change
+ WHERE decided_at >= %(start)s AND decided_at < %(end_)s
+   AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
+ ORDER BY decided_at, id;
 
 -- export_sections_map --
 -- Sections for the map: simplified area and line as GeoJSON (WGS 84, 5 decimals).
@@ -85,12 +121,20 @@ SELECT unit, mode,
  ORDER BY started_at, id;
 
 -- export_positions --
--- Asset positions of the week (own assets, vessels, aircraft, ...).
-SELECT source, object_id, kind, object_type, status,
+-- Asset positions of the week (own assets, vessels, aircraft, ...), with the object's name
+-- and call sign (tracked_object) where a feed gave them; a UAV's operator where its Remote ID
+-- gave one (ingest/remoteid.py).
+SELECT source, object_id, o.name AS object_name, o.callsign, asset_position.kind,
+       asset_position.object_type, status,
        to_char(observed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS observed_at,
        speed_kn, course_deg, heading_deg, accuracy_m, section_code,
+       CASE WHEN jsonb_typeof(asset_position.attrs -> 'operator_lon') = 'number'
+            THEN (asset_position.attrs ->> 'operator_lon')::float8 END AS operator_lon,
+       CASE WHEN jsonb_typeof(asset_position.attrs -> 'operator_lat') = 'number'
+            THEN (asset_position.attrs ->> 'operator_lat')::float8 END AS operator_lat,
        patrol_id::text AS patrol_id, ST_AsBinary(geom) AS wkb
   FROM asset_position
+  LEFT JOIN tracked_object o USING (object_id)
  WHERE observed_at >= %(start)s AND observed_at < %(end_)s
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s))
  ORDER BY asset_position.observed_at, asset_position.object_id;
@@ -140,8 +184,11 @@ SELECT count(*) FILTER (WHERE parent_id IS NOT NULL) AS follow_ups,
    AND (%(sections)s::text[] IS NULL OR section_code = ANY(%(sections)s));
 
 -- summary_level_changes --
--- Impact-level decisions taken during the week.
+-- Impact-level changes recorded during the week; set_up: a section's first level, recorded when
+-- the sections were loaded (no level before it), or one recorded by 'system' — not a decision
+-- of the week (the summary lists only the others; level_changes of the GeoPackage has them all).
 SELECT c.section_code, c.from_level, c.to_level, c.decided_by, c.reason,
+       (c.from_level IS NULL OR c.decided_by = 'system') AS set_up,
        to_char(c.decided_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS decided_local
   FROM impact_level_change c
  WHERE c.decided_at >= %(start)s AND c.decided_at < %(end_)s
@@ -150,14 +197,15 @@ SELECT c.section_code, c.from_level, c.to_level, c.decided_by, c.reason,
 
 -- summary_event_decisions --
 -- The NCC's decisions on events taken during the week (0019_event_decisions.sql), with what
--- the event is: its time, category and source's ref.
+-- the event is: its time, category and source's ref. Not the changes a feed made itself
+-- (decided_by 'source:<feed>': a Cursor on Target cancel or delete, an emergency raised again).
 SELECT d.section_code, d.action, d.from_value, d.to_value, d.decided_by, d.reason, e.category,
        e.source, e.source_ref,
        to_char(d.decided_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS decided_local,
        to_char(e.occurred_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS occurred_local
   FROM event_decision d
   JOIN event e ON e.id = d.event_id
- WHERE d.decided_at >= %(start)s AND d.decided_at < %(end_)s
+ WHERE d.decided_at >= %(start)s AND d.decided_at < %(end_)s AND d.decided_by NOT LIKE 'source:%%'
    AND (%(sections)s::text[] IS NULL OR d.section_code = ANY(%(sections)s))
  ORDER BY d.decided_at, d.id;
 
@@ -173,7 +221,7 @@ SELECT count(*) AS n,
 -- summary_high_events --
 -- High and very_high first reports with the time from occurrence to the first report
 -- (reported_at, else received_at); the late ones first, then by time, up to %(limit)s.
-SELECT id::text AS id, category, subtype, impact, persons, section_code, source,
+SELECT id::text AS id, category, subtype, impact, persons, section_code, source, source_ref,
        to_char(occurred_at AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS occurred_local,
        to_char(coalesce(reported_at, received_at) AT TIME ZONE %(tz)s, 'YYYY-MM-DD HH24:MI') AS reported_local,
        reported_at IS NULL AS from_received,

@@ -1,18 +1,19 @@
--- Ingest: staging tables and the set-based merges of one batch (ingest/pipeline.py).
+-- Ingest: staging tables and the set-based merges of one batch (ingest/loading/pipeline.py).
 -- Everything between ingest_stage_create and ingest_batch_done runs in ONE transaction.
 
 -- ingest_batch_start --
 -- A new delivery; committed on its own so that a failed load still leaves its record.
 INSERT INTO ingest_batch (source, file_name, format, submitted_by)
 VALUES (%(source)s, %(file_name)s, %(format)s, %(submitted_by)s)
-RETURNING id;
+RETURNING id, received_at;
 
 -- ingest_batch_done --
 -- The batch's counts, in the same transaction as its rows.
 UPDATE ingest_batch
    SET status = 'done', finished_at = now(), format = %(format)s, sha256 = %(sha256)s,
        size_bytes = %(size_bytes)s, n_records = %(records)s, n_accepted = %(accepted)s,
-       n_duplicates = %(duplicates)s, n_quarantined = %(quarantined)s, error = NULL
+       n_duplicates = %(duplicates)s, n_quarantined = %(quarantined)s, n_skipped = %(skipped)s,
+       skipped_reasons = %(skipped_reasons)s::jsonb, error = NULL
  WHERE id = %(batch_id)s;
 
 -- ingest_batch_failed --
@@ -62,6 +63,8 @@ SELECT s.source_ref, s.category, s.subtype, s.occurred_at, s.reported_at, s.pt A
          ORDER BY (x.kind = 'air') DESC, x.code LIMIT 1) l ON true
   LEFT JOIN border_section b ON b.code = coalesce(c.section_code, f.section_code, l.code);
 CREATE TEMP TABLE stage_parent (source_ref text, parent_ref text) ON COMMIT DROP;
+-- Deletes and cancels (ingest.formats.base.Closure): the item a source ends, when, and why.
+CREATE TEMP TABLE stage_closure (source_ref text, closed_at timestamptz, reason text) ON COMMIT DROP;
 -- The stored impact of events that newer messages update, kept only while an alert
 -- subscription is active (ingest_prior_impacts; the outbox tells raised ones by it).
 CREATE TEMP TABLE stage_prior (source_ref text PRIMARY KEY, impact text) ON COMMIT DROP;
@@ -83,7 +86,7 @@ CREATE TEMP TABLE stage_patrol (
 ) ON COMMIT DROP;
 CREATE TEMP TABLE stage_observation (
     patrol_ref text, observed_at timestamptz, geom bytea, name text, description text,
-    event_ref text, attrs text
+    event_ref text, attrs text, source_ref text
 ) ON COMMIT DROP;
 
 -- ingest_merge_lock --
@@ -143,14 +146,63 @@ ON CONFLICT (source, source_ref) DO UPDATE
        description = EXCLUDED.description,
        stale_at = EXCLUDED.stale_at, section_code = EXCLUDED.section_code,
        distance_to_border_m = EXCLUDED.distance_to_border_m, attrs = EXCLUDED.attrs,
-       -- A newer message may close the event (a CoT cancel, b-a-o-can); it never reopens
-       -- one that is closed (the NCC, the owner, may have closed it).
-       status = CASE WHEN EXCLUDED.status = 'closed' THEN 'closed' ELSE e.status END,
-       closed_at = CASE WHEN e.status = 'closed' THEN e.closed_at
+       -- A newer message may close the event; it reopens a closed one (closed by the
+       -- source's cancel or by the NCC) only when it raises it again (attrs.reopen_reason:
+       -- an ATAK emergency on its reused <device>-9-1-1 uid); ingest_reopen_decisions
+       -- records that as a decision. Any other message leaves a closed event closed.
+       status = CASE WHEN EXCLUDED.status = 'closed' THEN 'closed'
+                     WHEN e.status = 'closed' AND EXCLUDED.attrs ? 'reopen_reason' THEN EXCLUDED.status
+                     ELSE e.status END,
+       closed_at = CASE WHEN e.status = 'closed' AND EXCLUDED.status <> 'closed'
+                             AND EXCLUDED.attrs ? 'reopen_reason' THEN NULL
+                        WHEN e.status = 'closed' THEN e.closed_at
                         WHEN EXCLUDED.status = 'closed' THEN EXCLUDED.closed_at END,
        updated_at = now()
  WHERE (e.attrs ->> 'cot_time') IS NULL
     OR (e.attrs ->> 'cot_time')::timestamptz < (EXCLUDED.attrs ->> 'cot_time')::timestamptz;
+
+-- ingest_reopen_decisions --
+-- Before ingest_merge_events_versioned: a closed event that a newer message of the chunk
+-- raises again (attrs.reopen_reason) is reopened by that merge; the decision row says so,
+-- by the source, at the message's time (so the replay's nsp_status_at sees it then).
+INSERT INTO event_decision (event_id, section_code, decided_at, decided_by, action, from_value, to_value, reason)
+SELECT e.id, e.section_code, s.version, 'source:' || %(source)s, 'reopen', 'closed', 'open',
+       'reopened by the source: ' || (s.attrs::jsonb ->> 'reopen_reason')
+  FROM (SELECT DISTINCT ON (source_ref) source_ref, version, status, attrs
+          FROM stage_event WHERE version IS NOT NULL
+         ORDER BY source_ref, version DESC) s
+  JOIN event e ON e.source = %(source)s AND e.source_ref = s.source_ref
+ WHERE s.attrs LIKE '%%"reopen_reason"%%' AND s.status <> 'closed' AND s.attrs::jsonb ? 'reopen_reason'
+   AND e.status = 'closed'
+   AND ((e.attrs ->> 'cot_time') IS NULL OR (e.attrs ->> 'cot_time')::timestamptz < s.version);
+
+-- ingest_close_events --
+-- Deletes and cancels (stage_closure), after all the batch's events are merged: each closes
+-- the open event of this source with that source_ref, unless a newer message about it came
+-- (attrs.cot_time after the delete's time), with a decision row by the source giving the
+-- reason. The closing message's time becomes the event's cot_time, so an older message that
+-- arrives late (a repeated emergency) neither updates nor reopens it. A delete of an item
+-- never stored, or already closed, changes nothing (counted as a duplicate).
+WITH c AS (
+    SELECT DISTINCT ON (source_ref) source_ref, closed_at, reason
+      FROM stage_closure ORDER BY source_ref, closed_at DESC
+), target AS (
+    SELECT e.id, e.status AS before, e.section_code, c.closed_at, c.reason
+      FROM c JOIN event e ON e.source = %(source)s AND e.source_ref = c.source_ref
+     WHERE e.status <> 'closed'
+       AND ((e.attrs ->> 'cot_time') IS NULL OR (e.attrs ->> 'cot_time')::timestamptz <= c.closed_at)
+       FOR UPDATE OF e
+), closed AS (
+    UPDATE event e
+       SET status = 'closed', closed_at = t.closed_at, updated_at = now(),
+           attrs = e.attrs || jsonb_build_object('cot_time', to_jsonb(t.closed_at))
+      FROM target t
+     WHERE e.id = t.id
+    RETURNING e.id
+)
+INSERT INTO event_decision (event_id, section_code, decided_at, decided_by, action, from_value, to_value, reason)
+SELECT t.id, t.section_code, t.closed_at, 'source:' || %(source)s, 'close', t.before, 'closed', t.reason
+  FROM target t JOIN closed USING (id);
 
 -- ingest_link_parents --
 -- Follow-up reports: parent_ref -> the first report's id (same source, any batch).
@@ -221,8 +273,10 @@ WITH ins AS (
     ON CONFLICT (source, source_ref) DO NOTHING
     RETURNING id, source_ref
 ), obs AS (
-    INSERT INTO patrol_observation (patrol_id, observed_at, geom, name, description, event_id, attrs)
-    SELECT ins.id, o.observed_at, ST_GeomFromEWKB(o.geom), o.name, o.description, e.id, o.attrs::jsonb
+    INSERT INTO patrol_observation (patrol_id, source, batch_id, observed_at, geom, name, description,
+                                    event_id, attrs)
+    SELECT ins.id, %(source)s, %(batch_id)s, o.observed_at, ST_GeomFromEWKB(o.geom), o.name,
+           o.description, e.id, o.attrs::jsonb
       FROM stage_observation o
       JOIN ins ON ins.source_ref = o.patrol_ref
       LEFT JOIN event e ON e.source = %(source)s AND e.source_ref = o.event_ref
@@ -235,20 +289,99 @@ WITH ins AS (
 )
 SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM links) AS links;
 
+-- ingest_merge_observations --
+-- Waypoints near no track of their own file (GPX, 0040_unlinked_observations.sql): linked to
+-- the nearest stored patrol of the same source that they lie near in space and time (the
+-- same rule as within a file: %(link_m)s metres from its line, timed within %(link_window)s of
+-- its span; without a time, in space only), else kept as observations of the source, linked
+-- to no patrol, with the section that holds them. The event they name is linked to the
+-- patrol as well. One already stored (source + content key) is a duplicate.
+WITH ins AS (
+    INSERT INTO patrol_observation (patrol_id, source, source_ref, batch_id, observed_at, geom, name,
+                                    description, event_id, attrs, section_code)
+    SELECT l.id, %(source)s, o.source_ref, %(batch_id)s, o.observed_at, g.geom, o.name, o.description,
+           e.id,
+           CASE WHEN l.id IS NULL THEN o.attrs::jsonb
+                ELSE (o.attrs::jsonb - 'unlinked' - 'nearest_track_km') || jsonb_build_object(
+                     'linked_by', CASE WHEN o.observed_at IS NULL THEN 'space' ELSE 'time+space' END,
+                     'distance_m', round(l.d::numeric, 1), 'linked_to', 'a stored patrol') END,
+           (SELECT b.code FROM border_section b WHERE ST_Intersects(b.area, g.geom)
+             ORDER BY (b.kind = 'air') DESC, b.code LIMIT 1)
+      FROM stage_observation o
+     CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(o.geom) AS geom) g
+      LEFT JOIN LATERAL (
+          SELECT p.id, ST_Distance(p.track::geography, g.geom::geography) AS d
+            FROM patrol p
+           WHERE p.source = %(source)s
+             AND p.track && ST_Expand(g.geom,
+                     %(link_m)s * 1.1 / (111320.0 * greatest(cos(radians(ST_Y(g.geom))), 0.01)),
+                     %(link_m)s * 1.1 / 110540.0)
+             AND (o.observed_at IS NULL OR o.observed_at BETWEEN p.started_at - %(link_window)s
+                                                           AND p.ended_at + %(link_window)s)
+             AND ST_DWithin(p.track::geography, g.geom::geography, %(link_m)s)
+           ORDER BY 2 LIMIT 1) l ON true
+      LEFT JOIN event e ON e.source = %(source)s AND e.source_ref = o.event_ref
+     WHERE o.patrol_ref IS NULL
+    ON CONFLICT (source, source_ref) DO NOTHING
+    RETURNING patrol_id, event_id
+), links AS (
+    INSERT INTO patrol_event (patrol_id, event_id)
+    SELECT DISTINCT patrol_id, event_id FROM ins WHERE patrol_id IS NOT NULL AND event_id IS NOT NULL
+    ON CONFLICT DO NOTHING
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins) AS inserted, (SELECT count(*) FROM links) AS links;
+
+-- ingest_time_reference --
+-- The first completed delivery of the same file by the same source that read positions
+-- against an assumed (delivery) time: a re-delivery is read against the same time.
+SELECT id, time_reference FROM ingest_batch
+ WHERE source = %(source)s AND sha256 = %(sha256)s AND time_reference IS NOT NULL
+   AND status = 'done' AND id <> %(batch_id)s
+ ORDER BY id LIMIT 1;
+
+-- ingest_reread_assumed_times --
+-- The positions whose times were assumed, read against the first delivery's reference: the
+-- latest moment at or before it with the report's UTC second (ingest/formats/ais.py's rule), or the
+-- reference itself for a report without one.
+UPDATE stage_position s
+   SET observed_at = CASE WHEN s.attrs::jsonb ->> 'utc_second' IS NULL THEN %(reference)s::timestamptz
+                          ELSE date_trunc('second', %(reference)s::timestamptz) - make_interval(secs =>
+                               ((extract(second FROM date_trunc('second', %(reference)s::timestamptz))::int
+                                 - (s.attrs::jsonb ->> 'utc_second')::int) %% 60 + 60) %% 60)
+                     END
+ WHERE s.attrs::jsonb ->> 'time_source' = 'received';
+
+-- ingest_batch_warnings --
+-- What the batch tells the operator beyond its counts, and the assumed-time reference.
+UPDATE ingest_batch SET warnings = %(warnings)s, time_reference = %(time_reference)s
+ WHERE id = %(batch_id)s;
+
 -- ingest_merge_positions --
--- Positions; (object_id, observed_at, source) already stored is a duplicate. The section
--- is the one whose area holds the fix (nsp_locate's rule, without the distance). A position
--- of a restricted object is restricted too (0010_restricted_objects.sql).
+-- Positions; (object_id, observed_at, source, geom) already stored is a duplicate: two
+-- reports of one object at the same second but at different places are both kept. The section
+-- is the one whose area holds the fix (nsp_locate's rule, without the distance): from the
+-- lookup grid as for events (section_grid, 0009_section_grid.sql: a listed cell lies in one
+-- section's area and touches no other, so it has that one answer), and for a fix in no listed
+-- cell from the exact test (COALESCE runs it only then). Same answers; the exact test alone
+-- cost 3 to 4 times as much for the benchmark's vessels. A position of a restricted object is
+-- restricted too (0010_restricted_objects.sql).
 INSERT INTO asset_position (source, object_id, kind, object_type, status, observed_at, geom,
                             speed_kn, course_deg, heading_deg, accuracy_m, stale_at,
                             section_code, patrol_id, batch_id, attrs, restricted)
 SELECT %(source)s, s.object_id, s.kind, s.object_type, s.status, s.observed_at, g.geom,
        s.speed_kn, s.course_deg, s.heading_deg, s.accuracy_m, s.stale_at,
-       (SELECT b.code FROM border_section b WHERE ST_Intersects(b.area, g.geom)
-         ORDER BY (b.kind = 'air') DESC, b.code LIMIT 1),
+       coalesce(c.section_code, f.section_code,
+                (SELECT b.code FROM border_section b WHERE ST_Intersects(b.area, g.geom)
+                  ORDER BY (b.kind = 'air') DESC, b.code LIMIT 1)),
        p.id, %(batch_id)s, s.attrs::jsonb, coalesce(o.restricted, false)
   FROM stage_position s
  CROSS JOIN LATERAL (SELECT ST_GeomFromEWKB(s.geom) AS geom) g
+  LEFT JOIN section_grid c ON c.k = 16 AND c.gx = floor(ST_X(g.geom) * 16)::integer
+                          AND c.gy = floor(ST_Y(g.geom) * 16)::integer
+  LEFT JOIN section_grid f ON c.section_code IS NULL AND f.k = 128
+                          AND f.gx = floor(ST_X(g.geom) * 128)::integer
+                          AND f.gy = floor(ST_Y(g.geom) * 128)::integer
   LEFT JOIN patrol p ON p.source = %(source)s AND p.source_ref = s.patrol_ref
   LEFT JOIN tracked_object o ON o.object_id = s.object_id
 ON CONFLICT DO NOTHING;
@@ -263,6 +396,16 @@ SELECT %(batch_id)s, %(source)s, %(file_name)s, %(format)s, s.location, s.line_n
                     WHERE q.source = %(source)s AND q.location = s.location
                       AND md5(q.raw) = md5(s.raw) AND q.raw = s.raw AND q.reason = s.reason);
 
+-- ingest_quarantine_file --
+-- A file refused as a whole (UnreadableFile): one row at 'file' saying why, stored once per
+-- source, file name, reason and first bytes; the same file delivered again adds none.
+INSERT INTO quarantine (batch_id, source, file_name, format, location, raw, reason)
+SELECT %(batch_id)s, %(source)s, %(file_name)s, %(format)s, 'file', %(raw)s, %(reason)s
+ WHERE NOT EXISTS (SELECT 1 FROM quarantine q
+                    WHERE q.source = %(source)s AND q.location = 'file' AND md5(q.raw) = md5(%(raw)s)
+                      AND q.raw = %(raw)s AND q.reason = %(reason)s
+                      AND q.file_name IS NOT DISTINCT FROM %(file_name)s);
+
 -- ingest_position_weeks --
 -- Make sure a weekly partition exists for every week the batch's positions fall in.
 SELECT nsp_ensure_position_partitions(w, w)
@@ -272,7 +415,7 @@ SELECT nsp_ensure_position_partitions(w, w)
 -- ingest_deliveries --
 -- Recent deliveries (`nsp deliveries`), newest first; NULL parameters filter nothing.
 SELECT b.id, b.received_at, b.finished_at, b.source, b.file_name, b.format, b.status,
-       b.n_records, b.n_accepted, b.n_duplicates, b.n_quarantined, b.error
+       b.n_records, b.n_accepted, b.n_duplicates, b.n_quarantined, b.n_skipped, b.skipped_reasons, b.error
   FROM ingest_batch b
  WHERE b.received_at >= %(since)s
    AND (%(source)s::text IS NULL OR b.source = %(source)s::text)

@@ -10,6 +10,10 @@
 -- rejected on validation are not drawn or counted either (0017_picture_counts.sql), except
 -- when %(rejected)s is true, which asks for those alone (the map's note counts them). The
 -- planner folds "(x) = false" to "NOT x" and "(x) = true" to "x" (event_rejected_idx).
+-- A viewport (%(bbox)s, zoom 9 and more) comes with the cells it touches (%(cells)s) and those
+-- wholly inside it (%(inner_cells)s; geo/picture/viewcells.py): the events are read by cell and
+-- time from event_cell_time_idx (0170_event_view_cells.sql), and only those of the cells on
+-- the box's edge take the exact test. Too many cells: both NULL, the box test alone.
 e.parent_id IS NULL
 AND (e.validation = 'rejected') = %(rejected)s::boolean
 AND (%(known_at)s::timestamptz IS NULL OR e.received_at <= %(known_at)s::timestamptz)
@@ -17,7 +21,8 @@ AND (%(categories)s::text[] IS NULL OR e.category = ANY (%(categories)s::text[])
 AND (%(impacts)s::text[] IS NULL OR nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz) = ANY (%(impacts)s::text[]))
 AND (%(sources)s::text[] IS NULL OR e.source = ANY (%(sources)s::text[]))
 AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
-AND (%(bbox)s::float8[] IS NULL OR e.geom && ST_MakeEnvelope(
+AND (%(cells)s::integer[] IS NULL OR e.cell = ANY (%(cells)s::integer[]))
+AND (%(bbox)s::float8[] IS NULL OR e.cell = ANY (%(inner_cells)s::integer[]) OR e.geom && ST_MakeEnvelope(
         (%(bbox)s::float8[])[1], (%(bbox)s::float8[])[2],
         (%(bbox)s::float8[])[3], (%(bbox)s::float8[])[4], 4326))
 
@@ -69,6 +74,9 @@ SELECT e.id::text AS id, ST_X(e.geom) AS lon, ST_Y(e.geom) AS lat, e.category, e
 -- (sql/migrations/0008_event_cells.sql; its cells shifted right by %(shift)s are this grid's),
 -- the time ranges [edge_lo[i], edge_hi[i]) from the events themselves. When the aggregate
 -- cannot answer, day_from = day_to and one edge is the whole window (geo/picture.py _split).
+-- An event's cell on grids up to level 13 is its stored event.cell shifted right by %(cshift)s
+-- (0170_event_view_cells.sql: the same cell floor(lon * kx / 360) gives, without reading the
+-- point); NULL on finer grids, which compute it.
 WITH parts AS (
     SELECT a.category, a.gx >> %(shift)s AS cx, a.gy >> %(shift)s AS cy,
            a.n_low + a.n_medium + a.n_high + a.n_very_high AS n, a.persons,
@@ -82,7 +90,11 @@ WITH parts AS (
        AND (%(sources)s::text[] IS NULL OR a.source = ANY (%(sources)s::text[]))
        AND (%(sections)s::text[] IS NULL OR a.section_code = ANY (%(sections)s::text[]))
     UNION ALL
-    SELECT e.category, floor(ST_X(e.geom) * %(kx)s / 360)::integer, floor(ST_Y(e.geom) * %(ky)s / 360)::integer,
+    SELECT e.category,
+           CASE WHEN %(cshift)s::integer IS NULL THEN floor(ST_X(e.geom) * %(kx)s / 360)::integer
+                ELSE ((e.cell >> 14) - 4096) >> %(cshift)s::integer END,
+           CASE WHEN %(cshift)s::integer IS NULL THEN floor(ST_Y(e.geom) * %(ky)s / 360)::integer
+                ELSE ((e.cell & 16383) - 4096) >> %(cshift)s::integer END,
            1, coalesce(e.persons, 0), array_position(ARRAY['low', 'medium', 'high', 'very_high'],
                           nsp_impact_at(e.id, e.impact, e.impact_decided_at, %(known_at)s::timestamptz)),
            ST_X(e.geom), ST_Y(e.geom)
@@ -215,8 +227,10 @@ SELECT s.code, s.name, s.kind, s.impact_level
 
 -- picture_sections_geo --
 -- Section lines and (simplified) areas as GeoJSON text, with the level as at %(level_at)s.
--- The box a view of the section fits: its area, and its line with %(margin_m)s metres on every
--- side (in the section's metric CRS), so that the view shows the approach from the other side.
+-- The box a view of the section fits: its line with %(margin_m)s metres on every side (in the
+-- section's metric CRS), so that the border runs through the middle of the view with the
+-- approach from the other side as wide as the home side; not the area, whose long inland part
+-- put the border at the view's bottom edge. A section without a line: its area.
 SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board, s.length_km,
        CASE WHEN %(level_at)s::timestamptz IS NULL THEN s.impact_level
             ELSE coalesce(h.to_level, s.impact_level) END AS impact_level,
@@ -227,8 +241,8 @@ SELECT s.code, s.name, s.kind, s.neighbour, s.regional_board, s.length_km,
        ST_Y(ST_PointOnSurface(coalesce(s.line, s.area))) AS label_lat
   FROM border_section s
   CROSS JOIN LATERAL (
-        SELECT ST_Envelope(ST_Collect(ARRAY[
-                   s.area, ST_Transform(ST_Expand(ST_Envelope(s.line_m), %(margin_m)s::float8), 4326)])) AS box) v
+        SELECT coalesce(ST_Envelope(ST_Transform(ST_Expand(ST_Envelope(s.line_m), %(margin_m)s::float8), 4326)),
+                        ST_Envelope(s.area)) AS box) v
   LEFT JOIN LATERAL (
         SELECT c.to_level FROM impact_level_change c
          WHERE c.section_code = s.code AND c.decided_at <= %(level_at)s::timestamptz
@@ -251,11 +265,14 @@ SELECT p.id::text AS id, p.unit, p.mode, p.started_at, p.ended_at, p.length_km,
 -- picture_assets_latest --
 -- Own assets at their latest position as at %(at)s, if not older than %(max_age_h)s hours.
 -- The latest time per object by hash aggregation, then the row itself by primary key
--- (cheaper than sorting every position of the period).
+-- (cheaper than sorting every position of the period). ended: the position belongs to a
+-- patrol that had ended by %(at)s (a GPX track's patrol ends at its last point): the unit is
+-- off duty, not silent.
 SELECT DISTINCT ON (p.object_id)
        p.object_id, coalesce(o.name, p.object_id) AS name, o.callsign,
        coalesce(p.object_type, o.object_type) AS object_type, p.status, p.observed_at,
-       ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.speed_kn, p.course_deg, p.section_code
+       ST_X(p.geom) AS lon, ST_Y(p.geom) AS lat, p.speed_kn, p.course_deg, p.section_code,
+       coalesce((SELECT pt.ended_at <= %(at)s FROM patrol pt WHERE pt.id = p.patrol_id), false) AS ended
   FROM (SELECT a.object_id, max(a.observed_at) AS last
           FROM asset_position a
          WHERE a.kind = 'own'
@@ -288,39 +305,79 @@ SELECT p.object_id, max(coalesce(o.name, p.object_id)) AS name, max(o.mmsi) AS m
 
 -- picture_last_delivery --
 -- When a feed last delivered anything: the last finished batch or the last received event.
-SELECT greatest((SELECT max(b.finished_at) FROM ingest_batch b),
+-- ingest_batch is read by scopes of every section only (0055_rls_operations.sql); its last
+-- finish comes from nsp_last_batch_finished(), which tells that one time to any scope's wall.
+SELECT greatest(nsp_last_batch_finished(),
                 (SELECT max(e.received_at) FROM event e)) AS last_delivery
 
 -- picture_recent_high --
 -- High and very high events received after %(since)s (the wall's banners), or whose impact the
--- NCC set after it (0020_raised_impact_alerts.sql), newest first (alerted_at: the later of the
--- two); a report its source rejected on validation raises no banner. Reports of one delivery
--- share their received_at: among them very high first, then the latest to occur. reported_at
--- is the report's own time, else its arrival: more than 24 hours after occurred_at is a late
--- first report (the single-event-report limit; the weekly summary flags the same).
-SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
-       coalesce(e.reported_at, e.received_at) AS reported_at,
-       e.persons, e.section_code, e.source,
-       greatest(e.received_at, e.impact_decided_at) AS alerted_at,
-       coalesce(e.impact_decided_at > e.received_at, false) AS set_by_ncc
+-- NCC set after it (0020_raised_impact_alerts.sql); a report its source rejected on validation
+-- raises no banner. reported_at is the report's own time, else its arrival: more than 24 hours
+-- after occurred_at is a late first report (the single-event-report limit; the weekly summary
+-- flags the same). backlog: an event that occurred before %(window_start)s (the banner window)
+-- and came in only now, with a feed's backlog or a history loaded at once: not news, counted
+-- as a late report rather than shown as a banner (an NCC decision is news whatever the
+-- event's age). Order: news first, very high before high, then the latest alerted, then the
+-- latest to occur (reports of one delivery share their received_at). The totals over all the
+-- rows, not only the first %(limit)s: news, very high news, backlog, and the latest alerted_at
+-- (what an acknowledgement covers).
+WITH hit AS (
+    SELECT e.id::text AS id, e.occurred_at, e.received_at, e.category, e.subtype, e.impact,
+           coalesce(e.reported_at, e.received_at) AS reported_at,
+           e.persons, e.section_code, e.source,
+           greatest(e.received_at, e.impact_decided_at) AS alerted_at,
+           coalesce(e.impact_decided_at > e.received_at, false) AS set_by_ncc
+      FROM event e
+     WHERE (e.received_at > %(since)s OR e.impact_decided_at > %(since)s)
+       AND e.impact IN ('high', 'very_high') AND e.parent_id IS NULL
+       AND e.validation <> 'rejected'
+       AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
+), marked AS (
+    SELECT h.*, (h.occurred_at < %(window_start)s AND NOT h.set_by_ncc) AS backlog FROM hit h
+)
+SELECT m.*,
+       count(*) FILTER (WHERE NOT m.backlog) OVER () AS news_total,
+       count(*) FILTER (WHERE NOT m.backlog AND m.impact = 'very_high') OVER () AS very_high_total,
+       count(*) FILTER (WHERE m.backlog) OVER () AS backlog_total,
+       max(m.alerted_at) OVER () AS newest_alerted_at
+  FROM marked m
+ ORDER BY m.backlog, m.impact = 'very_high' DESC, m.alerted_at DESC, m.occurred_at DESC
+ LIMIT %(limit)s
+
+-- picture_last_hour_counts --
+-- The wall's "last hour": first reports per category that occurred in (%(since)s, %(now)s]
+-- (none its source rejected on validation), in %(sections)s or all.
+SELECT e.category, count(*) AS n
   FROM event e
- WHERE (e.received_at > %(since)s OR e.impact_decided_at > %(since)s)
-   AND e.impact IN ('high', 'very_high') AND e.parent_id IS NULL
-   AND e.validation <> 'rejected'
+ WHERE e.occurred_at > %(since)s AND e.occurred_at <= %(now)s
+   AND e.parent_id IS NULL AND e.validation <> 'rejected'
    AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
- ORDER BY greatest(e.received_at, e.impact_decided_at) DESC, e.impact = 'very_high' DESC, e.occurred_at DESC
+ GROUP BY e.category
+
+-- picture_last_hour_newest --
+-- The newest %(limit)s of those first reports, the latest to occur first.
+SELECT e.id::text AS id, e.category, e.subtype, e.impact, e.section_code, e.occurred_at
+  FROM event e
+ WHERE e.occurred_at > %(since)s AND e.occurred_at <= %(now)s
+   AND e.parent_id IS NULL AND e.validation <> 'rejected'
+   AND (%(sections)s::text[] IS NULL OR e.section_code = ANY (%(sections)s::text[]))
+ ORDER BY e.occurred_at DESC, e.id
  LIMIT %(limit)s
 
 -- picture_feeds --
 -- Per source that delivered in the last %(days)s days (files and HTTP bodies alike) or has an
 -- expected interval (feed_expectation, kept however long it is silent): its last completed
 -- delivery, its expected interval and whether it is late, and in the last 24 hours its files,
--- refused records and failed files. Late ones first, then the longest silent.
+-- refused records, skipped records (with their reasons) and failed files. Late ones first,
+-- then the longest silent.
 WITH recent AS (
     SELECT b.source, max(b.finished_at) FILTER (WHERE b.status = 'done') AS last_delivery,
            count(*) FILTER (WHERE b.received_at > now() - interval '24 hours') AS files_24h,
            coalesce(sum(b.n_quarantined) FILTER (WHERE b.received_at > now() - interval '24 hours'), 0)::bigint
                AS quarantined_24h,
+           coalesce(sum(b.n_skipped) FILTER (WHERE b.received_at > now() - interval '24 hours'), 0)::bigint
+               AS skipped_24h,
            count(*) FILTER (WHERE b.status = 'failed' AND b.received_at > now() - interval '24 hours') AS failed_24h
       FROM ingest_batch b
      WHERE b.received_at > now() - make_interval(days => %(days)s)
@@ -330,6 +387,12 @@ WITH recent AS (
            -- an expected feed silent for longer than the window: its last delivery all the same
            coalesce(r.last_delivery, nsp_feed_last_delivery(x.source)) AS last_delivery,
            coalesce(r.files_24h, 0) AS files_24h, coalesce(r.quarantined_24h, 0)::bigint AS quarantined_24h,
+           coalesce(r.skipped_24h, 0)::bigint AS skipped_24h,
+           (SELECT jsonb_object_agg(k, n) FROM (
+                SELECT s.key AS k, sum(s.value::bigint) AS n
+                  FROM ingest_batch b, jsonb_each_text(b.skipped_reasons) s
+                 WHERE b.source = r.source AND b.received_at > now() - interval '24 hours'
+                 GROUP BY s.key) t) AS skipped_reasons_24h,
            coalesce(r.failed_24h, 0) AS failed_24h, x.every AS expected_every
       FROM recent r
       FULL JOIN feed_expectation x ON x.source = r.source
@@ -351,6 +414,12 @@ SELECT l.source, l.expected_every, l.last_delivery
 -- Webhook alerts in counts (0014_alert_health.sql): active subscriptions, sent in 24 h,
 -- waiting, waiting over 10 minutes, given up in 24 h. Zeros unless the scope sees every section.
 SELECT * FROM nsp_alert_health()
+
+-- picture_neighbour_pulls --
+-- How the scheduled pulls of partner centres' shares go (0190_neighbour_pull_schedule.sql): per
+-- partner with a pull URL, the last try, the last good pull, the last error and the failures
+-- since; failing ones first. No rows unless the scope sees every section.
+SELECT * FROM nsp_neighbour_pull_health()
 
 -- picture_sources --
 -- The distinct event sources, read by a loose index scan of (source, source_ref).

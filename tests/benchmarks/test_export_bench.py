@@ -13,13 +13,14 @@ import os
 import subprocess
 import sys
 import time
-from datetime import timezone
+from datetime import UTC
 from pathlib import Path
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
 from geo.snapshot.week import Week
+from tests.support.bench_inputs import EVENTS_SQL
 
 pytestmark = pytest.mark.bench
 
@@ -42,25 +43,6 @@ finally:
                       "maxrss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                       "children_maxrss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024}),
           file=sys.stderr)
-"""
-
-EVENTS_SQL = """
-WITH s AS (
-    SELECT code, area, row_number() OVER (ORDER BY code) - 1 AS i, count(*) OVER () AS k
-      FROM border_section WHERE kind = 'land-external'),
-pts AS (
-    SELECT s.code, (ST_Dump(ST_GeneratePoints(s.area, (%(n)s / s.k + CASE WHEN s.i < %(n)s %% s.k THEN 1 ELSE 0 END)::int,
-                                               42 + s.i::int))).geom AS geom
-      FROM s)
-INSERT INTO event (source, source_ref, category, subtype, occurred_at, reported_at, received_at, geom, persons,
-                   impact, source_reliability, credibility, description, section_code, distance_to_border_m)
-SELECT 'bench', 'b' || n, (ARRAY['unauthorised_border_crossing', 'cross_border_crime', 'crisis_situation', 'other'])[1 + n %% 4],
-       'group', t, t + make_interval(hours => (n %% 37)::int), t + make_interval(hours => (n %% 37)::int + 1), geom,
-       CASE WHEN n %% 4 = 0 THEN 1 + n %% 40 END,
-       (ARRAY['low', 'low', 'low', 'medium', 'medium', 'high', 'very_high'])[1 + n %% 7],
-       (ARRAY['A', 'B', 'C', 'D'])[1 + n %% 4], 1 + n %% 6, 'benchmark event ' || n, code, (n %% 5000)::float8
-  FROM (SELECT code, geom, row_number() OVER () AS n FROM pts) p,
-       LATERAL (SELECT %(start)s::timestamptz + make_interval(secs => (n * 604799.0 / %(n)s)) AS t) tt
 """
 
 PATROLS_SQL = """
@@ -116,7 +98,7 @@ def test_export_week_bench(conn, db_url, tmp_path):
     ogr_s = _ogr2ogr(db_url, tmp_path / "ogr.gpkg")
     sizes = {p.name: p.stat().st_size / 1e6 for p in folder.iterdir()}
     print(f"\nexport of {N_EVENTS:,} events + {N_PATROLS:,} patrol tracks (scale {SCALE:g})")
-    print(f"| measure | value |\n| --- | --- |")
+    print("| measure | value |\n| --- | --- |")
     print(f"| `nsp export weekly` wall time (all files, PDF {'yes' if manifest['pdf'] else 'no'}) | {stats['seconds']:.1f} s |")
     print(f"| peak memory of the export process (ru_maxrss) | {stats['maxrss_mb']:.0f} MB |")
     print(f"| peak memory of its children (Chromium printing the PDF) | {stats['children_maxrss_mb']:.0f} MB |")
@@ -133,11 +115,11 @@ def test_export_week_bench(conn, db_url, tmp_path):
 DOWNLOAD_RUNNER = """
 import json, resource, sys, time
 from flask import Flask
-from geo.snapshot import web
+from dashboard import exports as web
 from nsp.access import Scope
 app = Flask("bench")
 app.register_blueprint(web.blueprint)
-web._current_scope = lambda: Scope("bench", "watch_officer")
+web.current_scope = lambda: Scope("bench", "watch_officer")
 t = time.perf_counter()
 resp = app.test_client().get(sys.argv[1], buffered=False)
 first, size = None, 0
@@ -158,7 +140,7 @@ def test_filter_download_bench(conn, db_url):
     from nsp.queries import queries
 
     _seed(conn)
-    start, end = (t.astimezone(timezone.utc) for t in (WEEK.start, WEEK.end))  # the link's times are UTC
+    start, end = (t.astimezone(UTC) for t in (WEEK.start, WEEK.end))  # the link's times are UTC
     query = f"?window=custom&start={start:%Y-%m-%dT%H:%M}&end={end:%Y-%m-%dT%H:%M}"
     env = {**os.environ, "DATABASE_URL": db_url}
     runs = {}

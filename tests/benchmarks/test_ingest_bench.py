@@ -22,13 +22,15 @@ import random
 import subprocess
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
 import psycopg
 import pytest
 from psycopg.conninfo import conninfo_to_dict
+
+from tests.support.bench_inputs import anchors_in_sections, messages_inputs
 
 ROOT = Path(__file__).resolve().parents[2]
 EVENTS = int(os.environ.get("NSP_BENCH_EVENTS", "1000000"))
@@ -50,21 +52,9 @@ CATEGORIES = ("unauthorised_border_crossing", "cross_border_crime", "other", "cr
 IMPACTS = ("low", "low", "low", "medium", "high")
 
 
-def _anchors(url: str, n: int = 5000) -> list[tuple[float, float]]:
-    """Random points inside the sections' areas (events land in a section, as real ones do)."""
-    with psycopg.connect(url) as conn:
-        rows = conn.execute(
-            "SELECT ST_X(d.geom), ST_Y(d.geom) FROM ST_Dump(ST_GeneratePoints("
-            "(SELECT ST_Union(area) FROM border_section WHERE kind <> 'air'), %s, 7)) d",
-            (n,),
-        ).fetchall()
-    assert len(rows) == n
-    return rows
-
-
 def _generate(dirpath: Path, anchors, n: int) -> tuple[Path, Path]:
     rnd = random.Random(7)
-    t0 = datetime.now(timezone.utc) - timedelta(days=30)
+    t0 = datetime.now(UTC) - timedelta(days=30)
     ndjson, csvf = dirpath / "events.geojsonl", dirpath / "events.csv"
     with ndjson.open("wb") as fj, csvf.open("w", newline="", encoding="utf-8") as fc:
         w = csv.writer(fc)
@@ -171,60 +161,10 @@ def _database_floor(url: str, n: int) -> list[tuple[str, int, float, None]]:
     return out
 
 
-def _messages_inputs(dirpath: Path, anchors, n: int) -> dict[str, Path]:
-    """GPX, CoT and AIS files of about ``n`` messages, shaped like the samples."""
-    rnd = random.Random(11)
-    t0 = datetime.now(timezone.utc) - timedelta(days=3)
-    out = {}
-    # GPX: tracks of 1,000 points each.
-    gpx = dirpath / "tracks.gpx"
-    with gpx.open("w") as f:
-        f.write('<?xml version="1.0" encoding="UTF-8"?>\n<gpx version="1.1" creator="bench" '
-                'xmlns="http://www.topografix.com/GPX/1/1">\n')
-        for t in range(max(1, n // 1000)):
-            ax, ay = anchors[t % len(anchors)]
-            f.write(f"<trk><name>BENCH-{t:04d}</name><type>foot</type><trkseg>\n")
-            for k in range(1000):
-                when = (t0 + timedelta(seconds=t * 7 + k * 5)).strftime("%Y-%m-%dT%H:%M:%SZ")
-                f.write(f'<trkpt lat="{ay + k * 1e-5:.6f}" lon="{ax + k * 1e-5:.6f}"><time>{when}</time></trkpt>\n')
-            f.write("</trkseg></trk>\n")
-        f.write("</gpx>\n")
-    out["gpx"] = gpx
-    # CoT: a stream of concatenated friendly position reports.
-    cot = dirpath / "stream.cot.xml"
-    with cot.open("w") as f:
-        for i in range(n):
-            ax, ay = anchors[i % len(anchors)]
-            when = t0 + timedelta(seconds=i)
-            ts, stale = when.strftime("%Y-%m-%dT%H:%M:%S.000Z"), (when + timedelta(minutes=2)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
-            f.write(f'<event version="2.0" uid="ANDROID-{i % 500:04x}" type="a-f-G-U-C" how="m-g" time="{ts}" '
-                    f'start="{ts}" stale="{stale}"><point lat="{ay:.6f}" lon="{ax:.6f}" hae="120" ce="9.9" le="9999999"/>'
-                    f'<detail><contact callsign="BG-{i % 500:03d}"/></detail></event>\n')
-    out["cot"] = cot
-    # AIS: type 1 position reports with tag blocks (pyais encoder).
-    from pyais.encode import encode_dict
-
-    ais = dirpath / "ais.nmea"
-    with ais.open("w") as f:
-        for i in range(n):
-            ax, ay = 21.0 + rnd.uniform(0, 3.0), 56.9 + rnd.uniform(0, 0.8)
-            msg = {"type": 1, "mmsi": 275000000 + i % 2000, "lon": ax, "lat": ay, "speed": 9.5,
-                   "course": 180.0, "heading": 181, "status": 0}
-            ts = int((t0 + timedelta(seconds=i)).timestamp())
-            for sentence in encode_dict(msg, radio_channel="A", talker_id="AI"):
-                tag = f"s:bench,c:{ts}"
-                cs = 0
-                for ch in tag:
-                    cs ^= ord(ch)
-                f.write(f"\\{tag}*{cs:02X}\\{sentence}\n")
-    out["ais"] = ais
-    return out
-
-
 @pytest.mark.bench
 def test_ingest_benchmark(db_url, tmp_path):
     env = {**os.environ, "DATABASE_URL": db_url, "PYTHONPATH": str(ROOT)}
-    anchors = _anchors(db_url)
+    anchors = anchors_in_sections(db_url)
     t = time.perf_counter()
     ndjson, csvf = _generate(tmp_path, anchors, EVENTS)
     print(f"\ngenerated {EVENTS:,} events in {time.perf_counter() - t:.1f} s "
@@ -259,16 +199,24 @@ def test_ingest_benchmark(db_url, tmp_path):
     floor = _database_floor(db_url, min(FLOOR, EVENTS))
 
     msg_results = []
-    for fmt, path in _messages_inputs(tmp_path, anchors, MESSAGES).items():
+    for fmt, path in messages_inputs(tmp_path, anchors, MESSAGES).items():
         n = sum(1 for _ in path.open()) if fmt != "gpx" else MESSAGES
+        if fmt == "ais":
+            # the loading path alone, then with border-crossing detection (ingest/loading/crossings.py):
+            # these vessels jump between random points, so most of their segments cross the
+            # territorial sea's limit, far more often than real traffic does
+            secs, rss = _run(_nsp(rss_file, "ingest", str(path), "--source", "bench-ais-plain", "--json"),
+                             {**env, "NSP_CROSSING_ENABLED": "false"})
+            msg_results.append(("nsp ingest AIS messages, no crossings", n, secs, rss))
         secs, rss = _run(_nsp(rss_file, "ingest", str(path), "--source", f"bench-{fmt}", "--json"), env)
-        msg_results.append((f"nsp ingest {fmt.upper()} messages", n, secs, rss))
+        label = "AIS messages + crossing detection" if fmt == "ais" else f"{fmt.upper()} messages"
+        msg_results.append((f"nsp ingest {label}", n, secs, rss))
 
     ogr_rate = EVENTS / results[2][2]
-    print(f"\n{'load':<34} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'vs ogr2ogr':>10} {'peak RSS':>9}")
+    print(f"\n{'load':<44} {'rows':>10} {'seconds':>8} {'rows/s':>9} {'vs ogr2ogr':>10} {'peak RSS':>9}")
     for name, n, secs, rss in results + floor + msg_results:
         rate = n / secs
         rss_txt = f"{rss} MiB" if rss is not None else "—"
-        print(f"{name:<34} {n:>10,} {secs:>8.1f} {rate:>9,.0f} {rate / ogr_rate:>9.2f}x {rss_txt:>9}")
+        print(f"{name:<44} {n:>10,} {secs:>8.1f} {rate:>9,.0f} {rate / ogr_rate:>9.2f}x {rss_txt:>9}")
     for name, _n, _s, rss in results[:2]:
         assert rss < 500, f"{name}: peak RSS {rss} MiB is over 500 MiB"

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.unit.test_ais import position
+from tests.support.feeds import position
 
 pytestmark = pytest.mark.bench
 

@@ -5,34 +5,24 @@ from __future__ import annotations
 import json
 
 import pytest
-from selenium import webdriver
-from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.support.ui import WebDriverWait
 
 from geo.snapshot import export as snapshot
 from geo.snapshot.settings import ExportSettings
 from nsp.access import Scope
-from tests.browser.conftest import screenshot
-from tests.integration.test_export import WEEK, db_counts, seed_week
+from tests.support.chrome import screenshot
+from tests.support.export import WEEK, db_counts, seed_week
 
 
 @pytest.fixture
-def offline_driver():
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--window-size=1400,1000",
-                # Belt and braces: no name resolves and every proxied request goes nowhere ...
-                "--host-resolver-rules=MAP * ~NOTFOUND", "--proxy-server=127.0.0.1:9",
-                "--proxy-bypass-list=<-loopback>"):
-        opts.add_argument(arg)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
-    driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=opts)
-    # ... and DevTools blocks every http(s) and ws URL outright.
-    driver.execute_cdp_cmd("Network.enable", {})
-    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*"]})
-    yield driver
-    driver.quit()
+def offline_driver(browser):
+    """The session's Chromium with no network at all: DevTools takes the network offline and,
+    belt and braces, blocks every http(s) and ws URL outright."""
+    browser.set_window_size(1400, 1000)
+    browser.execute_cdp_cmd("Network.emulateNetworkConditions",
+                            {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*"]})
+    return browser
 
 
 def test_snapshot_map_works_offline(conn, tmp_path, offline_driver):
@@ -52,8 +42,13 @@ def test_snapshot_map_works_offline(conn, tmp_path, offline_driver):
     by_cat = {c: count(f".nsp-event.nsp-{c}") for c in ("unauthorised_border_crossing", "cross_border_crime",
                                                         "crisis_situation", "other")}
     assert by_cat == {"unauthorised_border_crossing": 5, "cross_border_crime": 3, "crisis_situation": 1, "other": 1}
-    # sections, patrols, crossing points, 4 categories
-    assert count(".leaflet-control-layers-overlays input") == 7
+    # sections, section labels, patrols, crossing points, 4 categories
+    assert count(".leaflet-control-layers-overlays input") == 8
+    # each external section's code on the map, drawn (the summary's reader finds LV-BY-02 by it)
+    external = conn.execute("SELECT count(*) AS n FROM border_section WHERE impact_level IS NOT NULL").fetchone()["n"]
+    labels = driver.execute_script("return Array.from(document.querySelectorAll('.nsp-sec-label'))"
+                                   ".filter(e => e.getBoundingClientRect().width > 0).map(e => e.textContent)")
+    assert len(labels) == external > 0 and "LV-BY-02" in labels, labels
     assert count(".leaflet-marker-icon.nsp-bcp") == 10
     assert count("path.nsp-outside") == 1  # grey where the basemap's data ends
     # the map opens with every section clear of the title, the layer switch and the legend
@@ -114,7 +109,7 @@ def test_export_page_queues_a_job_and_offers_the_download(logged_in, live_server
     from selenium.webdriver.common.by import By
 
     from geo.snapshot.settings import export_settings
-    from tests.integration.delivery_helpers import run_worker_until_empty
+    from tests.support.delivery import run_worker_until_empty
 
     monkeypatch.setenv("NSP_EXPORT_OUT_DIR", str(tmp_path / "snapshots"))
     export_settings.cache_clear()

@@ -8,16 +8,15 @@ external URL).
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from selenium import webdriver
 from selenium.webdriver.common.by import By
-from werkzeug.serving import make_server
 
-from dashboard.auth_settings import auth_settings
+from nsp.auth_settings import auth_settings
 from tests.auth_helpers import kiosk_url, login, make_user
+from tests.support.browser import ZOOM_SCALE, refreshed
+from tests.support.live import dashboard_app, serve
 
 PASSWORD = "correct horse battery"
 pytestmark = pytest.mark.browser
@@ -31,24 +30,16 @@ document.addEventListener('securitypolicyviolation',
 
 
 @pytest.fixture
-def chrome():
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = "/usr/bin/chromium"
-    for a in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-              "--window-size=1600,1000"):
-        opts.add_argument(a)
-    opts.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    try:
-        driver = webdriver.Chrome(options=opts)
-    except Exception as exc:  # noqa: BLE001 - a missing browser is a failure, never a skip
-        pytest.fail(f"Chromium/chromedriver not usable: {exc}", pytrace=False)
-    driver.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LISTEN})
-    yield driver
-    driver.quit()
+def chrome(browser):
+    """The session's Chromium at 1600x1000, recording CSP violations in every page it opens."""
+    browser.set_window_size(1600, 1000)
+    script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LISTEN})["identifier"]
+    yield browser
+    browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script})
 
 
 @pytest.fixture
-def dashboard(db_url, conn, monkeypatch):
+def dashboard(db_url, conn, monkeypatch, chromium):
     monkeypatch.setenv("NSP_AUTH_COOKIE_SECURE", "false")
     monkeypatch.setenv("NSP_AUTH_SECRET_KEY", "b" * 64)
     auth_settings.cache_clear()
@@ -61,15 +52,9 @@ def dashboard(db_url, conn, monkeypatch):
              FROM border_section, generate_series(1, 3) n"""
     )
     make_user(db_url, "anna", "watch_officer", PASSWORD)
-    # The process's one app: Dash hands the pages' callbacks to the first app that serves,
-    # so a second create_app() here would leave the other tests' app without them.
-    from dashboard.app import app
-
-    app.server.config["SESSION_COOKIE_SECURE"] = False  # plain http on loopback
-    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
+    with serve(dashboard_app().server) as live:
+        chromium.origins.add(live.url)
+        yield live.url
     auth_settings.cache_clear()
 
 
@@ -94,7 +79,7 @@ def test_pages_work_under_the_csp(chrome, dashboard, db_url):
     login(chrome, dashboard, "anna", PASSWORD)
     _wait_for(chrome, ".leaflet-container")
     _wait_for(chrome, ".leaflet-overlay-pane path")  # section lines drawn by the browser
-    time.sleep(2)  # let the first refresh and the chart finish
+    refreshed(chrome)  # a refresh and the chart, drawn
     assert _violations(chrome) == []
     # The wall, by kiosk URL: read-only session, same policy.
     chrome.delete_all_cookies()
@@ -102,7 +87,7 @@ def test_pages_work_under_the_csp(chrome, dashboard, db_url):
     assert chrome.current_url.endswith("/wall")
     _wait_for(chrome, ".leaflet-container")
     _wait_for(chrome, ".leaflet-overlay-pane path")
-    time.sleep(2)
+    refreshed(chrome)
     assert _violations(chrome) == []
     # The listener works: an inline script injected into the page is blocked and reported.
     chrome.execute_script("const s = document.createElement('script'); s.textContent = 'window.__x = 1';"
@@ -115,8 +100,6 @@ def test_pages_work_under_the_csp(chrome, dashboard, db_url):
 def test_a_wall_of_some_sections_opens_on_those_sections(chrome, dashboard, db_url):
     # Without rotation a sections-only wall stayed on the whole country, its sections a corner
     # of it: its overview is its sections (rotate_wall already used that box).
-    from tests.browser.test_dashboard_browser import ZOOM_SCALE
-
     scales = {}
     for sections in ((), ("LV-BY-01",)):
         chrome.delete_all_cookies()

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-import threading
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 
-from dashboard.auth_settings import auth_settings
+from nsp.auth_settings import auth_settings
 from tests.auth_helpers import login, make_user
+from tests.support.live import dashboard_app, serve
 
 OWN = "LV-BY-01"
 PASSWORD = "correct horse battery"
@@ -65,16 +64,9 @@ def dashboard_site(db_url, conn, monkeypatch):
     ids = {r["section_code"]: str(r["id"]) for r in conn.execute("SELECT id, section_code FROM event").fetchall()}
     levels = conn.execute("SELECT code, impact_level FROM border_section ORDER BY code").fetchall()
     make_user(db_url, "cmd", "sector_commander", PASSWORD, [OWN])
-    # The process's one app: Dash hands the pages' callbacks to the first app that serves,
-    # so a second create_app() here would leave the other tests' app without them.
-    from dashboard.app import app
-
-    app.server.config["SESSION_COOKIE_SECURE"] = False  # plain http on loopback
-    srv = make_server("127.0.0.1", 0, app.server, threaded=True)
-    threading.Thread(target=srv.serve_forever, daemon=True).start()
-    yield {"base": f"http://127.0.0.1:{srv.server_port}", "app": app, "codes": codes, "ids": ids,
-           "levels": levels}
-    srv.shutdown()
+    app = dashboard_app()
+    with serve(app.server) as live:
+        yield {"base": live.url, "app": app, "codes": codes, "ids": ids, "levels": levels}
     auth_settings.cache_clear()
 
 
@@ -290,3 +282,58 @@ def test_audit_filter_callback(dashboard_site, db_url):
     cmd = login(requests.Session(), base, "cmd", PASSWORD)
     r = cmd.post(f"{base}/_dash-update-component", json=body)
     assert r.json()["response"]["audit-table"]["rowData"] == []
+
+
+def test_unknown_paths_answer_404_and_the_pages_stay(dashboard_site):
+    base = dashboard_site["base"]
+    s = login(requests.Session(), base, "cmd", PASSWORD)
+    for page in ("/", "/wall", "/export", "/audit", "/wall/", "/?window=7d"):
+        r = s.get(base + page, allow_redirects=False)
+        assert r.status_code == 200 and "_dash-config" in r.text, page
+    for path in ("/nope", "/wall/extra", "/export.php", "/.env", "/admin/login", "/wall%27--"):
+        r = s.get(base + path, allow_redirects=False)
+        assert r.status_code == 404 and "_dash-config" not in r.text, path
+        assert r.headers["Cache-Control"] == "no-store"
+    # A stranger is still sent to the login page first (a 404 would tell which paths exist).
+    r = requests.get(base + "/nope", allow_redirects=False)
+    assert r.status_code == 302 and r.headers["Location"].startswith("/login")
+
+
+def _export_run(session, base, week, sections):
+    dep = next(d for d in _deps(session, base) if "export-request.data" in d["output"])
+    values = {"export-run.n_clicks": 1, "export-week.value": week, "export-sections.value": sections}
+    body = {"output": dep["output"], "outputs": _outputs(dep["output"]),
+            "inputs": [{**i, "value": values[f"{i['id']}.{i['property']}"]} for i in dep["inputs"]],
+            "state": [{**i, "value": values[f"{i['id']}.{i['property']}"]} for i in dep["state"]],
+            "changedPropIds": ["export-run.n_clicks"]}
+    return session.post(f"{base}/_dash-update-component", json=body, timeout=60)
+
+
+def test_weekly_export_refuses_other_sections_when_asked(dashboard_site, conn):
+    """The "Export week" button as the commander of LV-BY-01: another section is refused in
+    the request (as the indicators route does), and no job is queued to fail in the worker."""
+    from geo.snapshot.settings import export_settings
+    from geo.snapshot.week import Week
+
+    base = dashboard_site["base"]
+    week = Week.last_complete(export_settings().timezone).label
+    s = login(requests.Session(), base, "cmd", PASSWORD)
+
+    def jobs() -> int:
+        return conn.execute("SELECT count(*) AS n FROM procrastinate_jobs").fetchone()["n"]
+
+    before = jobs()
+    for sections in (["LV-RU-01"], [OWN, "LV-RU-01"], ["LV-XX-99"]):
+        r = _export_run(s, base, week, sections)
+        assert r.status_code == 200, r.text[:200]
+        status = r.json()["response"]["export-status"]["children"]
+        assert "Cannot export" in status, (sections, status)
+        assert jobs() == before, sections
+    assert "may not export section(s): LV-RU-01" in _export_run(s, base, week, ["LV-RU-01"]).text
+    # Wrongly typed input: the client's error (400), not a server error (500).
+    assert _export_run(s, base, 5, None).status_code == 400
+    assert _export_run(s, base, week, 7).status_code == 400
+    # Its own section is queued.
+    r = _export_run(s, base, week, [OWN])
+    assert r.status_code == 200 and "queued" in r.json()["response"]["export-status"]["children"]
+    assert jobs() == before + 1

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import psycopg
 import pytest
 
-from ingest.pipeline import ingest_file
+from ingest.loading.pipeline import ingest_file
 from nsp import access, db
 from nsp.access import Scope
 
@@ -17,17 +17,26 @@ ANALYST = Scope(user="ana", role="analyst")
 ADMIN = Scope(user="adm", role="admin")
 KIOSK_ALL = Scope(user="wall", role="kiosk")
 
-# Tables the app role may read without a scope policy, and why (anything else readable by
-# nsp_app must have RLS enabled; a new table in a later migration fails here until decided).
+# Relations the app role may read without row-level security, and why. Anything else nsp_app
+# can SELECT must have RLS enabled (a view: be security_invoker; a sequence: belong to a table
+# it may read); a new table in a later migration fails here until decided.
 UNSCOPED_OK = {
-    "nsp_config": "configuration values",
-    "nsp_migration": "migration bookkeeping",
-    "spatial_ref_sys": "PostGIS CRS definitions",
-    "ingest_batch": "delivery counts for the stale-data sign; raw records (quarantine) are scoped",
-    "ingest_source": "source names and token hashes for the ingest API",
-    "feed_expectation": "how often each source should deliver, shown with ingest_batch",
+    "public.nsp_config": "configuration values (the metric SRID), no operational data",
+    "public.nsp_migration": "migration names and checksums, read by the schema check",
+    "public.spatial_ref_sys": "PostGIS's CRS definitions, public reference data",
+    "public.geometry_columns": "PostGIS's catalogue view of geometry columns (names and types only)",
+    "public.geography_columns": "PostGIS's catalogue view of geography columns (names and types only)",
 }
-
+# SECURITY DEFINER functions (they run as their owner, past RLS), each reviewed:
+DEFINERS_OK = {
+    "nsp_apply_impact_change": "trigger: sets a section's level from an allowed decision",
+    "nsp_event_cells_maintain": "trigger: keeps the map's pre-aggregate, which the app may only read",
+    "nsp_alert_health": "four counts of webhook deliveries, to scopes of every section only",
+    "nsp_queue_raised_alerts": "queues alerts only for a scope that may decide on the event",
+    "nsp_last_batch_finished": "one time (the last finished delivery) for the walls' LIVE sign; not to admins",
+    "nsp_neighbour_pull_health": "how the scheduled neighbour pulls went (no secret, no token), to scopes of "
+                                 "every section only",
+}
 
 @pytest.fixture
 def seeded(conn):
@@ -178,29 +187,40 @@ def test_app_role_cannot_bypass(db_url, conn):
             WHERE n.nspname = 'public' AND p.prosecdef
               AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.objid = p.oid AND d.deptype = 'e')"""
     ).fetchall()}
-    # nsp_event_cells_maintain is a trigger function (it cannot be called directly) that keeps
-    # the map's pre-aggregate, which the app role may only read. nsp_alert_health returns four
-    # counts of webhook deliveries, to scopes of every section only (test below).
-    # nsp_queue_raised_alerts queues the webhook alerts of an impact the NCC raised, only for a
-    # scope that may decide on the event (tests/integration/test_alerts.py: a commander gets 0).
-    assert definers <= {"nsp_apply_impact_change", "nsp_event_cells_maintain", "nsp_alert_health",
-                        "nsp_queue_raised_alerts"}, definers
+    assert definers <= set(DEFINERS_OK), definers - set(DEFINERS_OK)
     assert conn.execute("SELECT prorettype = 'trigger'::regtype AS t FROM pg_proc"
                         " WHERE proname = 'nsp_event_cells_maintain'").fetchone()["t"]
-    # Anything the app role can read either has RLS or is known not to need it.
+
+
+def test_everything_the_app_role_can_read_has_row_level_security_or_a_reason(db_url, conn):
+    """Every table, view, sequence and foreign table of every schema that nsp_app can SELECT."""
     readable = conn.execute(
-        """SELECT c.relname, c.relrowsecurity, c.relkind FROM pg_class c
-             JOIN pg_namespace n ON n.oid = c.relnamespace
-            WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p', 'm')
-              AND NOT c.relispartition
-              AND has_table_privilege('nsp_app', c.oid, 'SELECT')"""
+        """SELECT n.nspname || '.' || c.relname AS name, c.relkind, c.relrowsecurity AS rls,
+                  coalesce(c.reloptions::text, '') LIKE '%security_invoker=true%' AS invoker,
+                  (SELECT has_table_privilege('nsp_app', d.refobjid, 'SELECT') FROM pg_depend d
+                    WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
+                      AND d.refclassid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')) AS table_readable
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'
+              AND c.relkind IN ('r', 'p', 'm', 'v', 'f', 'S') AND NOT c.relispartition
+              AND (CASE WHEN c.relkind = 'S' THEN has_sequence_privilege('nsp_app', c.oid, 'SELECT')
+                        ELSE has_table_privilege('nsp_app', c.oid, 'SELECT') END)"""
     ).fetchall()
-    unprotected = sorted(r["relname"] for r in readable
-                         if not r["relrowsecurity"] and r["relname"] not in UNSCOPED_OK
-                         and not r["relname"].startswith("procrastinate_"))
+    names = {r["name"] for r in readable}
+    assert {"public.event", "public.ingest_batch", "public.feed_expectation"} <= names  # the listing works
+    unprotected = sorted(
+        r["name"] for r in readable
+        if r["name"] not in UNSCOPED_OK and not (
+            r["relkind"] in ("r", "p") and r["rls"]
+            or r["relkind"] == "v" and r["invoker"]
+            or r["relkind"] == "S" and r["table_readable"]))
     assert unprotected == [], (
-        f"tables readable by nsp_app without row-level security: {unprotected}; "
-        "enable RLS with a scope policy (see 0007_access.sql) or add them to UNSCOPED_OK")
+        f"readable by nsp_app without row-level security: {unprotected}; enable RLS with a scope "
+        "policy (see 0007_access.sql, 0055_rls_operations.sql), revoke the grant, or add it to "
+        "UNSCOPED_OK with the reason")
+    # the queue and the sources' token hashes are not readable at all
+    assert not names & {"public.procrastinate_jobs", "public.procrastinate_events", "public.ingest_source",
+                        "public.procrastinate_jobs_id_seq", "public.ingest_source_id_seq"}
 
 
 def test_connection_runs_as_app_role(db_url, seeded):
@@ -388,3 +408,37 @@ def test_app_login_role_via_app_url(db_url, conn, seeded, monkeypatch):
     finally:
         access.close_pool()
         conn.execute(sql.SQL("DROP ROLE IF EXISTS {}").format(sql.Identifier(name)))
+
+
+def test_deliveries_queue_and_sources_are_not_a_commanders(db_url, conn):
+    """0055: a commander reads no delivery, expected interval, queued job or token hash; the feeds
+    card of a watch officer and every scope's LIVE / DATA STALE sign keep working."""
+    from geo import picture
+    from ingest.delivery.tasks import defer_file
+    from nsp.queue import app
+
+    conn.execute("INSERT INTO ingest_batch (source, file_name, status, finished_at, submitted_by)"
+                 " VALUES ('ais', '/srv/inbox/ais/x.nmea', 'done', now() - interval '3 minutes', 'watch')")
+    conn.execute("INSERT INTO feed_expectation (source, every, set_by, note) VALUES ('ais', '1 hour', 'ncc', 'n')")
+    conn.execute("INSERT INTO ingest_source (name, token_sha256, created_by) VALUES ('app', repeat('a', 64), 't')")
+    with app.open():
+        defer_file("/srv/inbox/by01/report.geojson", "by01")
+    finished = conn.execute("SELECT finished_at FROM ingest_batch").fetchone()["finished_at"]
+
+    assert _as(db_url, COMMANDER, "SELECT * FROM ingest_batch") == []
+    assert _as(db_url, COMMANDER, "SELECT * FROM feed_expectation") == []
+    for table in ("procrastinate_jobs", "procrastinate_events", "procrastinate_workers", "ingest_source"):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            _as(db_url, WATCH, f"SELECT * FROM {table}")
+    for scope in (WATCH, access.SYSTEM):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            _as(db_url, scope, "UPDATE ingest_batch SET status = 'failed'")
+    assert [r["source"] for r in _as(db_url, WATCH, "SELECT source FROM ingest_batch")] == ["ais"]
+    # the wall's sign: the last finished delivery, for a commander too; never for an admin
+    assert picture.delivery_state(COMMANDER) == (finished, [])
+    assert picture.delivery_state(WATCH)[0] == finished
+    assert _as(db_url, ADMIN, "SELECT nsp_last_batch_finished() AS t") == [{"t": None}]
+    # the feeds card (scopes of every section)
+    feeds = picture.feeds(WATCH)
+    assert [(f["source"], f["expected_every"].total_seconds()) for f in feeds] == [("ais", 3600.0)]
+    assert picture.feeds(COMMANDER) == []

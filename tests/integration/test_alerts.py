@@ -14,12 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from click.testing import CliRunner
 
-from ingest.alerts import deliver_due
-from ingest.delivery_settings import AlertSettings
-from ingest.pipeline import LoadFailed, ingest_file
+from ingest.delivery.alerts import deliver_due
+from ingest.delivery.settings import AlertSettings
+from ingest.loading.pipeline import LoadFailed, ingest_file
 from nsp.cli import cli
-
-from .delivery_helpers import run_worker_until_empty
+from tests.support.delivery import run_worker_until_empty
 
 
 class Receiver:
@@ -266,7 +265,7 @@ def test_alerts_cli_manages_subscriptions_and_is_audited(db_url, conn, receiver)
 
 
 def test_a_worker_posts_the_alert_of_a_dropped_file_after_loading_it(db_url, conn, receiver, tmp_path):
-    from ingest.tasks import defer_file
+    from ingest.delivery.tasks import defer_file
     from nsp.queue import app
 
     _add("duty", receiver.url)
@@ -285,7 +284,7 @@ def test_a_worker_posts_the_alert_of_a_dropped_file_after_loading_it(db_url, con
 
 def test_the_feeds_card_counts_webhook_alerts_for_those_who_see_every_section(db_url, conn, tmp_path):
     import dashboard.app  # noqa: F401 - the pages register with the app
-    from dashboard.pages import main
+    from dashboard.pages.main import side_panels
     from dashboard.scope import acting_as
     from geo import picture
     from nsp import access
@@ -305,11 +304,11 @@ def test_the_feeds_card_counts_webhook_alerts_for_those_who_see_every_section(db
     health = picture.alert_health(officer)
     assert (health["subscriptions"], health["sent_24h"], health["waiting"], health["failed_24h"]) == (1, 0, 0, 1)
     with acting_as(officer):
-        card = str(main.feeds_view(0))
+        card = str(side_panels.feeds_view(0))
         assert "Webhook alerts, 24 h: 0 sent, 0 waiting, 1 given up" in card and "nsp-alert-trouble" in card
     assert picture.alert_health(commander) is None
     with acting_as(commander):
-        assert "Webhook alerts" not in str(main.feeds_view(0))
+        assert "Webhook alerts" not in str(side_panels.feeds_view(0))
     # the app role gets counts only, and a commander's scope gets zeros even when it asks itself
     with access.connection(commander) as c:
         assert c.execute("SELECT * FROM nsp_alert_health()").fetchone() == {
@@ -353,7 +352,7 @@ def test_an_event_raised_to_an_alerting_impact_by_a_newer_message_alerts_once(db
 
 
 def test_a_late_feed_alerts_the_subscriptions_that_asked_once_per_silence(db_url, conn, receiver):
-    from ingest.tasks import deliver_alerts
+    from ingest.delivery.tasks import deliver_alerts
 
     _add("duty", receiver.url, "--feeds")
     _add("events-only", receiver.url + "/events")

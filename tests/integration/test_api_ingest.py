@@ -2,49 +2,12 @@
 
 from __future__ import annotations
 
-import http.client
-import json
-import threading
-
-import pytest
 from click.testing import CliRunner
-from flask import Flask
-from werkzeug.serving import make_server
 
-from ingest import sources
-from ingest.api import blueprint
+from ingest.delivery import sources
 from nsp.cli import cli
-
-from .delivery_helpers import ndjson_events
-
-
-@pytest.fixture
-def server(db_url, monkeypatch):
-    monkeypatch.setenv("NSP_API_MAX_BODY_BYTES", "20000")
-    app = Flask("test")
-    app.register_blueprint(blueprint)
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield srv.server_port
-    srv.shutdown()
-    thread.join(5)
-
-
-def post(port, body: bytes, token: str | None = None, query: str = "", chunked: bool = False):
-    c = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    headers = {"Content-Type": "application/octet-stream"}
-    if token is not None:
-        headers["Authorization"] = f"Bearer {token}"
-    if chunked:
-        c.request("POST", "/api/ingest" + query, body=iter([body[i:i + 4096] for i in range(0, len(body), 4096)]),
-                  headers=headers, encode_chunked=True)
-    else:
-        c.request("POST", "/api/ingest" + query, body=body, headers=headers)
-    r = c.getresponse()
-    data = r.read()
-    c.close()
-    return r.status, (json.loads(data) if data else None)
+from tests.support.delivery import ndjson_events
+from tests.support.ingest_api import post
 
 
 def test_tokens_are_required_and_counts_come_back(server, conn):

@@ -5,13 +5,14 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
-from ingest.demo import Demo
-
-from .delivery_helpers import wait_for
+from ingest.delivery.demo import Demo, _free_udp_ports
+from tests.support.delivery import wait_for
 
 
 def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_path):
-    demo = Demo(tmp_path / "demo", days=1, speed=5, serve=False)
+    (ais_port,) = _free_udp_ports(1)  # the AIS listener's port as given; CoT's a free one
+    demo = Demo(tmp_path / "demo", days=1, speed=5, serve=False, ais_udp=ais_port)
+    assert demo.ais_port == ais_port and demo.tak_port not in (ais_port, None)
     stop = threading.Event()
     lines: list[str] = []
     result: list[int] = []
@@ -25,11 +26,31 @@ def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_pat
         # the live AIS comes over UDP, one sentence a datagram, through `nsp listen`
         wait_for(lambda: list(inbox.glob("ais/processed/live-udp-*.nmea")), 180, "AIS heard over UDP, loaded")
         wait_for(lambda: list(inbox.glob("tak/processed/live-udp-*.cot")), 180, "CoT heard over UDP, loaded")
+        # and the drones' Remote ID, a detection a datagram, through `nsp listen --format remoteid`
+        wait_for(lambda: list(inbox.glob("remote-id/processed/live-udp-*.remoteid")), 180,
+                 "Remote ID heard over UDP, loaded")
+        wait_for(lambda: conn.execute(
+            """SELECT count(*) AS n FROM asset_position p JOIN ingest_batch b ON b.id = p.batch_id
+                WHERE p.kind = 'uav' AND b.file_name LIKE '%%live-udp-%%'""").fetchone()["n"] > 0,
+                 120, "a live drone's fixes in the picture")
+        # one ready block, once every history file has left the inbox
+        wait_for(lambda: any(line.startswith("nsp demo ready") for line in lines), 180, "the ready block")
+        history = sum(1 for p in inbox.rglob("*") if p.is_file() and "live" not in p.name)
+        # the history's events received as the feeds would have delivered them, before the
+        # demo's start and after each event (ingest/delivery/history_receipt.py), not all at the start
+        got = conn.execute("SELECT count(*) AS n, count(*) FILTER (WHERE received_at > %(t)s "
+                           "OR received_at < occurred_at) AS wrong, min(received_at) AS first FROM event "
+                           "WHERE occurred_at < %(end)s", {"t": demo.loaded_since, "end": demo.history_end}).fetchone()
+        assert got["n"] > 0 and got["wrong"] == 0 and got["first"] < demo.loaded_since - timedelta(hours=2)
+        assert history > 0 and not [p for p in demo.pending() if "live" not in p.name]
     finally:
         stop.set()
         runner.join(90)
     assert result == [0], lines
-    assert set(demo.children) == {"watch", "listen-ais", "listen-tak", "worker", "live"}
+    assert sum(line.startswith("nsp demo ready") for line in lines) == 1
+    assert (f"live AIS on udp://127.0.0.1:{ais_port}, CoT on udp://127.0.0.1:{demo.tak_port}, Remote ID on "
+            f"udp://127.0.0.1:{demo.rid_port} (a drone from Belarus every 15 minutes or so)") in lines
+    assert set(demo.children) == {"watch", "listen-ais", "listen-tak", "listen-rid", "worker", "live"}
     assert {n: p.returncode for n, p in demo.children.items()} == dict.fromkeys(demo.children, 0)
     sources = {r["source"] for r in conn.execute("SELECT DISTINCT source FROM event")}
     assert "daugavpils-board" in sources
@@ -48,7 +69,7 @@ def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_pat
 def test_demo_accounts_are_made_once_and_their_passwords_kept(db_url, conn, tmp_path):
     from argon2 import PasswordHasher
 
-    from ingest.demo import DEMO_USERS
+    from ingest.delivery.demo import DEMO_USERS
 
     demo = Demo(tmp_path / "demo", days=1)
     first, kiosk1 = demo.accounts()
@@ -71,7 +92,7 @@ def test_demo_accounts_are_made_once_and_their_passwords_kept(db_url, conn, tmp_
 
 
 def test_demo_feeds_get_expected_intervals_once_and_an_operator_s_change_is_kept(db_url, conn, tmp_path):
-    from ingest.demo import DEMO_FEEDS
+    from ingest.delivery.demo import DEMO_FEEDS
 
     demo = Demo(tmp_path / "demo", days=1)
     assert demo.expect_feeds() == [source for source, _ in DEMO_FEEDS]

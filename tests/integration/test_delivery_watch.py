@@ -2,18 +2,10 @@
 
 from __future__ import annotations
 
-import threading
-
-from ingest.tasks import defer_file
-from ingest.watch import DropFolder
+from ingest.delivery.tasks import defer_file
+from ingest.delivery.watch import DropFolder
 from nsp.queue import app
-
-from .delivery_helpers import job_statuses, ndjson_events, run_worker_until_empty
-
-
-def watch_once(root, source="dropfolder"):
-    with app.open():
-        return DropFolder(root, source, defer_file).run(0.2, threading.Event(), once=True)
+from tests.support.delivery import job_statuses, ndjson_events, run_worker_until_empty, watch_once
 
 
 def test_dropped_file_loaded_and_moved_unreadable_to_failed(db_url, conn, tmp_path):
@@ -77,7 +69,7 @@ def test_a_file_that_changes_is_not_taken_until_stable(tmp_path):
 
 
 def test_a_second_file_of_the_same_name_does_not_overwrite_the_first(tmp_path):
-    from ingest.tasks import move_aside
+    from ingest.delivery.tasks import move_aside
 
     for content in (b"first", b"second", b"third"):
         f = tmp_path / "report.csv"
@@ -92,7 +84,7 @@ def test_logs_are_structured(capsys):
     import json
     import logging
 
-    from ingest.worker import setup_logging
+    from ingest.delivery.worker import setup_logging
 
     root = logging.getLogger()
     saved = root.handlers[:], root.level

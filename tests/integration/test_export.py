@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import csv
 import json
-import subprocess
 import zipfile
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 
@@ -17,104 +16,8 @@ from geo.snapshot.settings import ExportSettings
 from geo.snapshot.week import Week
 from geo.symbology import LEVEL_BARS, LEVEL_WEIGHTS
 from nsp.access import Scope
-
-WEEK = Week(2026, 40, "Europe/Riga")  # Mon 28 Sep - Sun 4 Oct 2026, Riga time
-UTC = timezone.utc
-
-
-def _at(day: int, hour: int, week: Week = WEEK) -> datetime:
-    """Local time on day ``day`` (0 = Monday) of ``week``, as UTC."""
-    return (week.start + timedelta(days=day, hours=hour)).astimezone(UTC)
-
-
-def seed_week(conn) -> None:
-    """A handful of events, patrols and positions in WEEK, around it, and a level change."""
-    # ST_GeneratePoints on a point gives nothing; use a point inside the area instead.
-    conn.execute("""CREATE OR REPLACE FUNCTION pg_temp.inside(code_ text, i int) RETURNS geometry
-                    LANGUAGE sql AS $$ SELECT (ST_Dump(ST_GeneratePoints(area, 20, 11))).geom
-                    FROM border_section WHERE code = code_ OFFSET i LIMIT 1 $$""")
-    events = [
-        # ref, section, category, day, hour, impact, persons, reported delay h
-        ("e1", "LV-BY-02", "unauthorised_border_crossing", 0, 2, "high", 12, 30),  # reported late
-        ("e2", "LV-BY-02", "unauthorised_border_crossing", 1, 3, "very_high", 25, 2),
-        ("e3", "LV-BY-02", "unauthorised_border_crossing", 2, 23, "medium", 5, None),
-        ("e4", "LV-BY-02", "unauthorised_border_crossing", 6, 22, "low", 3, None),
-        ("e5", "LV-BY-02", "cross_border_crime", 3, 10, "low", None, None),
-        ("e6", "LV-BY-01", "cross_border_crime", 0, 12, "medium", 2, 1),
-        ("e7", "LV-BY-01", "cross_border_crime", 4, 14, "low", None, None),
-        ("e8", "LV-BY-01", "crisis_situation", 5, 9, "high", 40, 3),
-        ("e9", "LV-RU-05", "other", 2, 8, "low", None, None),
-        ("e10", "LV-RU-05", "unauthorised_border_crossing", 3, 1, "medium", 4, None),
-        # around the week: not exported (the previous week counts for the comparison)
-        ("p1", "LV-BY-02", "unauthorised_border_crossing", -2, 3, "low", 6, None),
-        ("p2", "LV-BY-02", "unauthorised_border_crossing", -7, 0, "low", 6, None),
-        ("p3", "LV-BY-01", "cross_border_crime", -1, 23, "low", None, None),
-        ("n1", "LV-BY-02", "unauthorised_border_crossing", 7, 0, "high", 8, None),
-    ]
-    for i, (ref, section, cat, day, hour, impact, persons, delay) in enumerate(events):
-        occurred = _at(day, hour)
-        conn.execute(
-            """INSERT INTO event (source, source_ref, category, subtype, occurred_at, reported_at, received_at,
-                                  geom, persons, impact, description)
-               VALUES ('seed', %s, %s, %s, %s, %s, %s, pg_temp.inside(%s, %s), %s, %s,
-                       'seeded, "quoted" — Krāslava')""",
-            (ref, cat, "group_crossing_attempt" if cat == "unauthorised_border_crossing" else None, occurred,
-             occurred + timedelta(hours=delay) if delay is not None else None,
-             occurred + timedelta(hours=(delay or 0) + 1), section, i, persons, impact),
-        )
-    patrols = [  # ref, section, start day, start hour, hours
-        ("t1", "LV-BY-02", 1, 8, 6), ("t2", "LV-BY-01", 3, 20, 8),
-        ("t3", "LV-BY-02", -1, 20, 6),  # overlaps the week's start: exported
-        ("t4", "LV-BY-02", -3, 8, 4),  # the week before: not exported
-    ]
-    for i, (ref, section, day, hour, hours) in enumerate(patrols):
-        conn.execute(
-            """INSERT INTO patrol (source, source_ref, unit, mode, started_at, ended_at, track)
-               VALUES ('seed', %s, %s, 'vehicle', %s, %s,
-                       ST_Multi(ST_MakeLine(ARRAY[pg_temp.inside(%s, %s), pg_temp.inside(%s, %s),
-                                                  pg_temp.inside(%s, %s)])))""",
-            (ref, f"Unit {i + 1}", _at(day, hour), _at(day, hour + hours),
-             section, 10 + i, section, 14 + i, section, 18 - i),
-        )
-    for i in range(7):  # 5 in the week, 2 outside it
-        day = i - 1 if i < 6 else 7
-        conn.execute(
-            """INSERT INTO asset_position (source, object_id, kind, object_type, observed_at, geom, section_code,
-                                           speed_kn)
-               VALUES ('seed', 'BG-01', 'own', 'vehicle', %s, pg_temp.inside('LV-BY-02', %s), 'LV-BY-02', 12.5)""",
-            (_at(day, 12), i),
-        )
-    conn.execute(
-        """INSERT INTO impact_level_change (section_code, to_level, decided_at, decided_by, reason)
-           VALUES ('LV-BY-02', 'critical', %s, 'duty.officer', 'mass crossing attempts near Krāslava')""",
-        (_at(1, 6),),
-    )
-
-
-def db_counts(conn, sections: list[str] | None = None) -> dict:
-    p = {"s": WEEK.start, "e": WEEK.end, "c": sections}
-    one = lambda q: conn.execute(q, p).fetchone()["n"]  # noqa: E731
-    return {
-        "border_sections": one("SELECT count(*) n FROM border_section WHERE %(c)s::text[] IS NULL OR code = ANY(%(c)s)"),
-        "events": one("SELECT count(*) n FROM event WHERE occurred_at >= %(s)s AND occurred_at < %(e)s "
-                      "AND (%(c)s::text[] IS NULL OR section_code = ANY(%(c)s))"),
-        "patrols": one("SELECT count(*) n FROM patrol WHERE started_at < %(e)s AND ended_at >= %(s)s "
-                       "AND (%(c)s::text[] IS NULL OR section_codes && %(c)s::text[])"),
-        "asset_positions": one("SELECT count(*) n FROM asset_position WHERE observed_at >= %(s)s "
-                               "AND observed_at < %(e)s AND (%(c)s::text[] IS NULL OR section_code = ANY(%(c)s))"),
-    }
-
-
-def ogr_counts(path) -> dict:
-    out = subprocess.run(["ogrinfo", "-ro", "-al", "-so", str(path)], capture_output=True, text=True, check=True)
-    assert "ERROR" not in out.stderr, out.stderr
-    counts, layer = {}, None
-    for line in out.stdout.splitlines():
-        if line.startswith("Layer name:"):
-            layer = line.split(":", 1)[1].strip()
-        elif line.startswith("Feature Count:"):
-            counts[layer] = int(line.split(":", 1)[1])
-    return counts
+from tests.support.export import WEEK, db_counts, ogr_counts, seed_week
+from tests.support.export import at as _at
 
 
 @pytest.fixture
@@ -205,7 +108,8 @@ def test_sector_commander_exports_only_own_sections(seeded, tmp_path):
     commander = Scope("cmdr.silene", "sector_commander", ("LV-BY-01",))
     result = snapshot.export_weekly(WEEK, tmp_path, commander, settings=SETTINGS)
     expected = db_counts(seeded, ["LV-BY-01"])
-    assert expected == {"border_sections": 1, "events": 3, "patrols": 1, "asset_positions": 0}
+    assert expected == {"border_sections": 1, "border_lines": 1, "events": 3, "patrols": 1, "asset_positions": 0,
+                        "level_changes": 0}
     assert ogr_counts(result.folder / "picture.gpkg") == expected
     assert result.folder.name == "nsp-snapshot-2026-W40-LV-BY-01"
     with (result.folder / "events.csv").open(encoding="utf-8-sig") as f:
@@ -225,7 +129,8 @@ def test_sector_commander_exports_only_own_sections(seeded, tmp_path):
 def test_empty_week_still_writes_every_layer(conn, tmp_path):
     result = snapshot.export_weekly(Week(2026, 2, "Europe/Riga"), tmp_path, Scope("ana", "analyst"), settings=SETTINGS)
     counts = ogr_counts(result.folder / "picture.gpkg")
-    assert counts == {"border_sections": 36, "events": 0, "patrols": 0, "asset_positions": 0}
+    assert counts == {"border_sections": 36, "border_lines": db_counts(conn)["border_lines"], "events": 0,
+                      "patrols": 0, "asset_positions": 0, "level_changes": 0}
     with (result.folder / "events.csv").open(encoding="utf-8-sig") as f:
         header = next(csv.reader(f))
     assert header[:3] == ["id", "source", "source_ref"] and "lon" in header and "lat" in header
@@ -235,7 +140,10 @@ def test_map_switches_to_grid_above_the_marker_limit(seeded, tmp_path):
     result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana", "analyst"),
                                     settings=ExportSettings(pdf=False, map_max_markers=5))
     page = (result.folder / "snapshot.html").read_text()
-    assert page.count("className: 'nsp-cell nsp-") == 4 and page.count("L.divIcon(") == 10  # the crossing points' only
+    labels = page.count('"className": "nsp-sec-label-icon"')  # the section labels' layer
+    assert labels >= 10  # the external sections' codes
+    # the crossing points' only, beside the labels
+    assert page.count("className: 'nsp-cell nsp-") == 4 and page.count("L.divIcon(") - labels == 10
     assert result.counts["events"] == 10  # the files still have every event
 
 
@@ -298,3 +206,67 @@ def test_summary_lists_the_weeks_decisions_on_events(seeded, tmp_path):
     other = snapshot.export_weekly(WEEK, tmp_path / "c", Scope("c", "sector_commander", sections=("LV-BY-01",)),
                                    settings=SETTINGS)
     assert "No decision on an event during the week." in (other.folder / "summary.html").read_text()
+
+
+def test_the_geopackage_has_border_lines_the_weeks_levels_object_names_and_qgis_styles(seeded, tmp_path):
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    import pyogrio
+
+    from geo.symbology import CATEGORY_STYLE, LEVEL_COLOURS, LEVEL_WEIGHTS
+    from nsp.vocab import LEVELS
+
+    # after the week LV-BY-02 went from critical (decided in the week) to low; the export tells both
+    seeded.execute("INSERT INTO impact_level_change (section_code, to_level, decided_by, reason) "
+                   "VALUES ('LV-BY-02', 'low', 'duty.officer', 'calm again')")
+    seeded.execute("INSERT INTO tracked_object (object_id, kind, name, callsign) "
+                   "VALUES ('BG-01', 'own', 'Border guard car 01', 'BG01')")
+    first = {r["section_code"]: r["to_level"] for r in seeded.execute(
+        "SELECT DISTINCT ON (section_code) section_code, to_level FROM impact_level_change "
+        "ORDER BY section_code, decided_at, id").fetchall()}
+    result = snapshot.export_weekly(WEEK, tmp_path, Scope("ana.lyst", "analyst"), settings=SETTINGS)
+    gpkg = result.folder / "picture.gpkg"
+
+    areas = pyogrio.read_dataframe(gpkg, layer="border_sections").set_index("code")
+    assert (areas.loc["LV-BY-02", "impact_level"], areas.loc["LV-BY-02", "impact_level_now"],
+            areas.loc["LV-BY-02", "level_changes"]) == ("critical", "low", 1)
+    # a section with no decision before the week's end: its first recorded level
+    assert areas.loc["LV-BY-01", "impact_level"] == first["LV-BY-01"]
+    lines = pyogrio.read_dataframe(gpkg, layer="border_lines").set_index("code")
+    assert set(lines.geometry.geom_type) == {"MultiLineString"}
+    assert lines.loc["LV-BY-02", "impact_level"] == "critical" and len(lines) == result.counts["border_lines"] > 0
+    changes = pyogrio.read_dataframe(gpkg, layer="level_changes", read_geometry=False)
+    assert changes[["section_code", "to_level", "decided_by"]].values.tolist() == [
+        ["LV-BY-02", "critical", "duty.officer"]]
+    positions = pyogrio.read_dataframe(gpkg, layer="asset_positions")
+    assert set(positions["object_name"]) == {"Border guard car 01"} and set(positions["callsign"]) == {"BG01"}
+
+    con = sqlite3.connect(gpkg)
+    rows = con.execute("SELECT f_table_name, useAsDefault, styleQML FROM layer_styles").fetchall()
+    # QGIS loads a layer's default style with this filter, the geometry column as GDAL names it
+    for layer in ("border_sections", "border_lines", "events", "patrols", "asset_positions"):
+        column = pyogrio.read_info(gpkg, layer=layer)["geometry_name"]
+        found = con.execute("SELECT styleName FROM layer_styles WHERE f_table_schema = '' AND f_table_name = ? "
+                            "AND f_geometry_column = ? AND useAsDefault", (layer, column)).fetchall()
+        assert found == [(f"nsp {layer}",)], (layer, column, found)
+    con.close()
+    styles = {name: ET.fromstring(qml.split("'SYSTEM'>", 1)[1]) for name, default, qml in rows if default == 1}
+    assert sorted(styles) == sorted(["border_sections", "border_lines", "events", "patrols", "asset_positions"])
+    assert all(root.tag == "qgis" and root.find("renderer-v2") is not None for root in styles.values())
+
+    def categories(layer: str) -> dict[str, dict[str, str]]:
+        r = styles[layer].find("renderer-v2")
+        symbols = {s.get("name"): {o.get("name"): o.get("value") for o in s.find("layer/Option")}
+                   for s in r.find("symbols")}
+        return {c.get("value"): symbols[c.get("symbol")] for c in r.find("categories")}
+
+    line_cats = categories("border_lines")
+    assert [v for v in line_cats if v] == list(LEVELS)
+    widths = [float(line_cats[lv]["line_width"]) for lv in LEVELS]
+    assert widths == sorted(widths) and len(set(widths)) == 4 and LEVEL_WEIGHTS["critical"] > LEVEL_WEIGHTS["low"]
+    assert line_cats["critical"]["line_color"].startswith(
+        ",".join(str(int(LEVEL_COLOURS["critical"][i:i + 2], 16)) for i in (1, 3, 5)))
+    event_cats = categories("events")
+    assert {c: o["name"] for c, o in event_cats.items()} == {c: shape for c, (_col, shape) in CATEGORY_STYLE.items()}
+    assert styles["border_sections"].find("labeling").find(".//text-style").get("fieldName") == "code"

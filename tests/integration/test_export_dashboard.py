@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import zipfile
-from contextlib import contextmanager
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
 
-from geo.snapshot import web
+from dashboard import exports as web
 from geo.snapshot.settings import export_settings
 from nsp.access import Scope
 from nsp.cli import cli
-from tests.integration.delivery_helpers import run_worker_until_empty
-from tests.integration.test_export import WEEK, db_counts, ogr_counts, seed_week
+from tests.support.delivery import run_worker_until_empty
+from tests.support.export import WEEK, db_counts, export_routes, ogr_counts, seed_week
 
 ANALYST = Scope("ana.lyst", "analyst")
 
@@ -26,20 +24,6 @@ def out_dir(tmp_path, monkeypatch):
     export_settings.cache_clear()
     yield tmp_path / "snapshots"
     export_settings.cache_clear()
-
-
-@contextmanager
-def _export_routes(scope: Scope):
-    """A test client of the export blueprint, acting as ``who["scope"]`` (starts as ``scope``)."""
-    app = Flask(__name__)
-    app.register_blueprint(web.blueprint)
-    who = {"scope": scope}
-    web_scope = web._current_scope
-    web._current_scope = lambda: who["scope"]
-    try:
-        yield app.test_client(), who
-    finally:
-        web._current_scope = web_scope
 
 
 def test_dashboard_job_produces_the_same_files_as_the_cli(conn, db_url, out_dir, tmp_path):
@@ -83,7 +67,7 @@ def test_dashboard_job_produces_the_same_files_as_the_cli(conn, db_url, out_dir,
     assert [(a["actor"], a["via"]) for a in audit] == [(cm["generated_by"]["user"], "cli"), ("ana.lyst", "dashboard")]
 
     # the download route serves the zip to the requester only
-    with _export_routes(ANALYST) as (client, who):
+    with export_routes(ANALYST) as (client, who):
         resp = client.get(href)
         assert resp.status_code == 200 and resp.mimetype == "application/zip"
         (tmp_path / "dl.zip").write_bytes(resp.data)
@@ -157,7 +141,7 @@ def test_scheduled_monthly_indicators_are_made_kept_listed_and_downloaded(conn, 
     listed = web.scheduled_snapshots(ANALYST)
     assert [it.get("month") for it in listed] == ["2026-10", "2026-08"]
     assert "Monthly indicators 2026-10" in str(scheduled_list(ANALYST))
-    with _export_routes(ANALYST) as (client, _who):
+    with export_routes(ANALYST) as (client, _who):
         resp = client.get(listed[0]["url"])
         assert resp.status_code == 200 and resp.mimetype == "application/zip" and resp.data[:2] == b"PK"
         assert client.get("/export/scheduled/nsp-indicators-2026-10-LV-BY-01.zip").status_code == 404
@@ -180,7 +164,7 @@ def test_the_schedules_snapshots_are_listed_and_downloaded_by_those_who_see_ever
     assert web.scheduled_snapshots(commander) == [] and web.scheduled_snapshots(Scope("wall", "kiosk")) == []
     assert "2026-W40" in str(scheduled_list(ANALYST)) and "2026-W40" not in str(scheduled_list(commander))
 
-    with _export_routes(ANALYST) as (client, who):
+    with export_routes(ANALYST) as (client, who):
         resp = client.get(listed[0]["url"])
         assert resp.status_code == 200 and resp.data == b"PK-40" and resp.mimetype == "application/zip"
         for path in ("/export/scheduled/nsp-snapshot-2026-W40-LV-BY-01.zip",  # not the schedule's

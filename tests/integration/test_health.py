@@ -22,16 +22,19 @@ def test_open_without_login_and_says_whether_feeds_deliver(client, conn):
     r = client.get("/healthz")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
     assert r.json == {"status": "degraded", "database": "ok", "migrations_pending": 0, "deliveries": "none",
-                      "feeds": "ok", "queue": "ok", "alerts": "ok"}
+                      "feeds": "ok", "queue": "ok", "alerts": "ok", "workers": "none", "replica": "none"}
     conn.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('t', 'done', now())")
+    assert client.get("/healthz").json["status"] == "degraded"  # delivered, but no worker runs
+    worker = _register_worker(conn)
     assert client.get("/healthz").json["status"] == "ok"
     assert client.get("/healthz").json["deliveries"] == "fresh"
     conn.execute("UPDATE ingest_batch SET finished_at = now() - interval '1 day'")
     assert client.get("/healthz").json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
-                                           "deliveries": "stale", "feeds": "ok", "queue": "ok", "alerts": "ok"}
+                                           "deliveries": "stale", "feeds": "ok", "queue": "ok", "alerts": "ok",
+                                           "workers": "ok", "replica": "none"}
     # a job that has waited 20 minutes: no worker runs (a real procrastinate defer)
     conn.execute("UPDATE ingest_batch SET finished_at = now()")
-    from ingest.tasks import defer_file
+    from ingest.delivery.tasks import defer_file
     from nsp.queue import app
 
     with app.open():
@@ -39,21 +42,33 @@ def test_open_without_login_and_says_whether_feeds_deliver(client, conn):
     assert client.get("/healthz").json["queue"] == "ok"  # just queued
     conn.execute("UPDATE procrastinate_events SET at = now() - interval '20 minutes' WHERE job_id = %s", (job,))
     assert client.get("/healthz").json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
-                                           "deliveries": "fresh", "feeds": "ok", "queue": "behind", "alerts": "ok"}
+                                           "deliveries": "fresh", "feeds": "ok", "queue": "behind", "alerts": "ok",
+                                           "workers": "ok", "replica": "none"}
+    # a worker silent for longer than NSP_QUEUE_STALLED_SECONDS (dead, or waiting for the database)
+    conn.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '31 seconds'"
+                 " WHERE id = %s", (worker,))
+    assert client.get("/healthz").json["workers"] == "none"
     # the rest of the site still asks for a login
     assert client.get("/", headers={"Accept": "text/html"}).status_code == 302
+
+
+def _register_worker(conn) -> int:
+    """A worker as `nsp worker` registers itself (procrastinate's own function)."""
+    return conn.execute("SELECT worker_id FROM procrastinate_register_worker_v1()").fetchone()["worker_id"]
 
 
 def test_a_late_expected_feed_makes_it_degraded_without_naming_it(client, conn):
     conn.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES"
                  " ('ais', 'done', now() - interval '20 minutes'), ('tak', 'done', now())")
+    _register_worker(conn)
     assert client.get("/healthz").json["status"] == "ok"  # no expectation: a silent ais is not late
     conn.execute("INSERT INTO feed_expectation (source, every, set_by) VALUES ('ais', interval '30 minutes', 't')")
     assert client.get("/healthz").json["status"] == "ok"  # 20 minutes < 30
     conn.execute("UPDATE feed_expectation SET every = interval '5 minutes'")
     r = client.get("/healthz")
     assert r.status_code == 200 and r.json == {"status": "degraded", "database": "ok", "migrations_pending": 0,
-                                               "deliveries": "fresh", "feeds": "late", "queue": "ok", "alerts": "ok"}
+                                               "deliveries": "fresh", "feeds": "late", "queue": "ok", "alerts": "ok",
+                                               "workers": "ok", "replica": "none"}
     assert "ais" not in r.get_data(as_text=True)
     # expected but never delivered is late too
     conn.execute("UPDATE feed_expectation SET every = interval '1 hour'")

@@ -17,7 +17,7 @@ from geo.snapshot import indicators
 from geo.snapshot.week import Month
 from nsp.access import Scope
 from nsp.cli import cli
-from tests.integration.test_export_dashboard import _export_routes
+from tests.support.export import export_routes
 
 RIGA = ZoneInfo("Europe/Riga")
 NOV = Month(2026, 11)
@@ -151,7 +151,7 @@ def test_export_page_links_give_the_table_and_the_csv_of_the_chosen_sections(db_
     assert choices[0]["label"].startswith("Last complete month") and len(choices) == 13
     assert indicator_links("2026-11", ["LV-BY-01"]) == ("/export/indicators/2026-11.html?sections=LV-BY-01",
                                                         "/export/indicators/2026-11.csv?sections=LV-BY-01")
-    with _export_routes(ANALYST) as (client, who):
+    with export_routes(ANALYST) as (client, who):
         r = client.get("/export/indicators/2026-11.csv?sections=LV-BY-01")
         assert r.status_code == 200 and r.mimetype == "text/csv"
         assert 'filename="nsp-indicators-2026-11-LV-BY-01.csv"' in r.headers["Content-Disposition"]

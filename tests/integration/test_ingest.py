@@ -7,19 +7,19 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.base import UnreadableFile
-from ingest.pipeline import LoadFailed, ingest_file, ingest_stream
+from ingest.formats.base import UnreadableFile
+from ingest.loading.pipeline import LoadFailed, ingest_file, ingest_stream
 
 ROOT = Path(__file__).resolve().parents[2]
 SAMPLES = ROOT / "assets" / "samples"
-NOW = datetime.now(timezone.utc).replace(microsecond=0)
+NOW = datetime.now(UTC).replace(microsecond=0)
 
 
 def feature_line(i: int, **props) -> str:
@@ -177,7 +177,7 @@ def test_csv_samples_encodings_and_content_hash_dedupe(conn, tmp_path):
     s = ingest_file(SAMPLES / "events.csv", source="rs")
     assert (s.format, s.accepted, s.quarantined) == ("csv", 3, 0)
     row = conn.execute("SELECT * FROM event WHERE source_ref = 'RS-1187'").fetchone()
-    assert row["occurred_at"] == datetime(2026, 11, 21, 0, 40, tzinfo=timezone.utc)  # Riga time, UTC+2
+    assert row["occurred_at"] == datetime(2026, 11, 21, 0, 40, tzinfo=UTC)  # Riga time, UTC+2
     assert row["persons"] == 14 and row["section_code"] == "LV-BY-02"
     # cp1257, no id column: a content hash is the source_ref, so a second delivery is a duplicate
     text = "Platums;Garums;Laiks;Kategorija;Apraksts\n56,0;27,0;21.11.2026 10:00;kontrabanda;Krāslavā\n"
@@ -271,9 +271,9 @@ def test_cot_markers_update_when_newer_and_ignore_when_older(conn, tmp_path):
 
 
 def test_mapping_file_through_the_cli_loader(tmp_path):
-    from ingest.cli import MappingError, load_mapping
+    from ingest.loading.ingest_cli import MappingError, load_mapping
 
-    assert load_mapping(SAMPLES / "csv_mapping.toml")["lat"] == "Z.pl."
+    assert load_mapping(SAMPLES / "csv_mapping.toml").columns["lat"] == "Z.pl."
     bad = tmp_path / "m.json"
     bad.write_text('{"latitude_column": "x"}')
     with pytest.raises(MappingError, match="unknown event fields"):

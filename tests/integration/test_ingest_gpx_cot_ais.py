@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ingest.pipeline import ingest_file
+from ingest.loading.pipeline import ingest_file
 from nsp.settings import ASSETS_DIR
-from tests.unit.test_ais import nmea, position, static5, tag
-from tests.unit.test_cot import event
-from tests.unit.test_gpx import HEAD, track, trkpt, wpt
+from tests.support.feeds import HEAD, SA_DETAIL, event, nmea, position, static5, tag, track, trkpt, wpt
 
 SAMPLES = ASSETS_DIR / "samples"
 
@@ -60,14 +58,14 @@ def test_cot_marker_updates_by_uid_and_position_by_time(conn, tmp_path: Path):
     first = tmp_path / "a.cot"
     first.write_text(event(uid="M-1", type_="a-h-G-E-V", time="2024-05-01T21:00:00Z",
                            detail="<remarks>first</remarks>")
-                     + event(uid="D-1", type_="a-f-G-U-C", time="2024-05-01T21:00:00Z"))
+                     + event(uid="D-1", type_="a-f-G-U-C", time="2024-05-01T21:00:00Z", detail=SA_DETAIL))
     ingest_file(first, source="tak")
     second = tmp_path / "b.cot"
     second.write_text(event(uid="M-1", type_="a-h-G-E-V", time="2024-05-01T21:05:00Z",
                             detail="<remarks>moved</remarks>", lat="55.89")
                       + event(uid="M-1", type_="a-h-G-E-V", time="2024-05-01T20:00:00Z",
                               detail="<remarks>old</remarks>")
-                      + event(uid="D-1", type_="a-f-G-U-C", time="2024-05-01T21:00:05Z"))
+                      + event(uid="D-1", type_="a-f-G-U-C", time="2024-05-01T21:00:05Z", detail=SA_DETAIL))
     ingest_file(second, source="tak")
     rows = conn.execute("SELECT description, ST_Y(geom) AS lat FROM event WHERE source = 'tak'").fetchall()
     assert len(rows) == 1 and rows[0]["description"] == "moved" and abs(rows[0]["lat"] - 55.89) < 1e-9
@@ -119,21 +117,3 @@ def test_gpx_bad_point_and_hostile_cot_quarantined(conn, tmp_path: Path):
     assert summary.quarantined == 1 and summary.accepted == 1
     reason = conn.execute("SELECT reason FROM quarantine WHERE reason LIKE '%%XML bomb%%'").fetchone()
     assert reason is not None
-
-
-def test_cot_cancel_closes_the_alert_of_an_earlier_batch_and_never_reopens(conn, tmp_path: Path):
-    alert = tmp_path / "alert.cot"
-    alert.write_text(event(uid="ALERT-1", type_="b-a-o-tbl", time="2024-05-01T21:00:00Z"))
-    ingest_file(alert, source="tak")
-    row = conn.execute("SELECT status, closed_at FROM event WHERE source_ref = 'ALERT-1'").fetchone()
-    assert row["status"] == "open" and row["closed_at"] is None
-    cancel = tmp_path / "cancel.cot"
-    cancel.write_text(event(uid="ALERT-1", type_="b-a-o-can", time="2024-05-01T21:05:00Z"))
-    ingest_file(cancel, source="tak")
-    row = conn.execute("SELECT status, closed_at FROM event WHERE source_ref = 'ALERT-1'").fetchone()
-    assert row["status"] == "closed" and row["closed_at"] is not None
-    later = tmp_path / "later.cot"
-    later.write_text(event(uid="ALERT-1", type_="b-a-o-tbl", time="2024-05-01T21:10:00Z"))
-    ingest_file(later, source="tak")
-    row = conn.execute("SELECT status FROM event WHERE source_ref = 'ALERT-1'").fetchone()
-    assert row["status"] == "closed"

@@ -9,7 +9,7 @@ import random
 import psycopg
 import pytest
 
-from ingest.pipeline import ewkb_point, ingest_stream
+from ingest.loading.pipeline import ewkb_point, ingest_stream
 from nsp.queries import queries
 
 
@@ -97,7 +97,7 @@ def test_a_change_of_the_sections_empties_the_grid_and_ensure_rebuilds_it(tx):
     points = [(rnd.uniform(26.5, 28.2), rnd.uniform(55.6, 56.2)) for _ in range(500)]
     assert _compare(tx, points) == (500, 0)
     tx.execute("DROP TABLE stage_event, stage_parent, stage_quarantine, stage_position, stage_object, "
-               "stage_patrol, stage_observation, stage_prior CASCADE")
+               "stage_patrol, stage_observation, stage_prior, stage_closure CASCADE")
     assert tx.execute("SELECT nsp_section_grid_ensure() AS built").fetchone()["built"] is True
     assert tx.execute("SELECT nsp_section_grid_ensure() AS built").fetchone()["built"] is False
     assert tx.execute("SELECT count(*) AS n FROM section_grid").fetchone()["n"] > 10000

@@ -4,49 +4,36 @@ by the drop folder and loaded by a real worker into PostGIS."""
 from __future__ import annotations
 
 import re
-import signal
 import socket
 import subprocess
 import sys
 import time
 from datetime import UTC, datetime
 
-from tests.unit.test_ais import position, static5, tag
-from tests.unit.test_cot import event
-
-from .delivery_helpers import ROOT, run_worker_until_empty, wait_for, worker_env
-from .test_delivery_watch import watch_once
-
-
-def _listen(db_url: str, out, *args: str) -> tuple[subprocess.Popen, dict[str, int]]:
-    proc = subprocess.Popen([sys.executable, "-m", "nsp.cli", "listen", "--out", str(out), *args],
-                            cwd=ROOT, env=worker_env(db_url), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
-    lines = []
-    while (line := proc.stderr.readline()) and not line.startswith("receiving on"):
-        lines.append(line)
-    assert line.startswith("receiving on"), "".join(lines)
-    ports = {proto: int(port) for proto, port in re.findall(r"(?<!from )(udp|tcp|tls) [\d.]+:(\d+)", line)}
-    return proc, ports
-
-
-def _stop(proc: subprocess.Popen) -> str:
-    proc.send_signal(signal.SIGTERM)
-    _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 0, err
-    return err
+from tests.support.delivery import (
+    ROOT,
+    run_worker_until_empty,
+    start_listener,
+    stop_listener,
+    wait_for,
+    watch_once,
+    worker_env,
+)
+from tests.support.feeds import SA_DETAIL, event, position, static5, tag
 
 
 def test_ais_over_udp_and_tcp_reaches_the_picture_with_the_time_it_was_heard(db_url, conn, tmp_path):
     inbox = tmp_path / "inbox"
-    proc, ports = _listen(db_url, inbox / "ais-shore", "--format", "ais", "--udp", "127.0.0.1:0",
+    proc, ports = start_listener(db_url, inbox / "ais-shore", "--format", "ais", "--udp", "127.0.0.1:0",
                           "--tcp", "127.0.0.1:0", "--flush-seconds", "0.5")
     heard = datetime.now(UTC).replace(microsecond=0)
     try:
         udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         # a receiver's datagrams: one sentence, then two in one datagram
-        udp.sendto((position(mmsi=275000001) + "\r\n").encode(), ("127.0.0.1", ports["udp"]))
-        udp.sendto((position(mmsi=275000002) + "\r\n" + position(mmsi=275000003) + "\r\n").encode(),
+        # each report carries the UTC second it was made (heard at once): the stamp is refined to it
+        udp.sendto((position(mmsi=275000001, second=heard.second) + "\r\n").encode(), ("127.0.0.1", ports["udp"]))
+        udp.sendto((position(mmsi=275000002, second=heard.second) + "\r\n"
+                    + position(mmsi=275000003, second=heard.second) + "\r\n").encode(),
                    ("127.0.0.1", ports["udp"]))
         with socket.create_connection(("127.0.0.1", ports["tcp"])) as tcp:
             first, second = static5(mmsi=275000001, seq_id=7)
@@ -58,7 +45,7 @@ def test_ais_over_udp_and_tcp_reaches_the_picture_with_the_time_it_was_heard(db_
             tcp.sendall(stream[cut:])
         wait_for(lambda: len(list((inbox / "ais-shore").glob("*.nmea"))) >= 2, 10, "the listener's files")
     finally:
-        err = _stop(proc)
+        err = stop_listener(proc)
     assert "wrote 6 message(s)" in err
 
     assert watch_once(inbox) >= 2  # the sub-folder is the source
@@ -69,7 +56,8 @@ def test_ais_over_udp_and_tcp_reaches_the_picture_with_the_time_it_was_heard(db_
     assert [r["object_id"] for r in rows] == [f"MMSI:27500000{i}" for i in (1, 2, 3, 4)]
     for r in rows[:3]:  # stamped on receipt, not when the worker read the file
         assert r["how"] == "tag_block" and abs((r["observed_at"] - heard).total_seconds()) < 5
-    assert rows[3]["observed_at"] == datetime(2025, 12, 2, 12, 53, 20, tzinfo=UTC)  # its own tag block
+    # its own tag block (12:53:20), refined by its UTC second (0)
+    assert rows[3]["observed_at"] == datetime(2025, 12, 2, 12, 53, 0, tzinfo=UTC)
     vessel = conn.execute("SELECT name, callsign FROM tracked_object WHERE object_id = 'MMSI:275000001'").fetchone()
     assert vessel == {"name": "BALTIC STAR", "callsign": "YLBT"}  # the fragments were kept together
     assert conn.execute("SELECT count(*) AS n FROM quarantine").fetchone()["n"] == 0
@@ -77,7 +65,7 @@ def test_ais_over_udp_and_tcp_reaches_the_picture_with_the_time_it_was_heard(db_
 
 def test_cot_over_tcp_loads_the_good_events_and_quarantines_the_broken_one(db_url, conn, tmp_path):
     inbox = tmp_path / "inbox"
-    proc, ports = _listen(db_url, inbox / "tak", "--format", "cot", "--tcp", "127.0.0.1:0",
+    proc, ports = start_listener(db_url, inbox / "tak", "--format", "cot", "--tcp", "127.0.0.1:0",
                           "--flush-seconds", "30")
     try:
         with socket.create_connection(("127.0.0.1", ports["tcp"])) as tcp:
@@ -87,7 +75,7 @@ def test_cot_over_tcp_loads_the_good_events_and_quarantines_the_broken_one(db_ur
                 time.sleep(0.01)
             tcp.sendall(b'<event version="2.0" uid="cut-off" type="a-h-G"><point lat="55.9"')
     finally:
-        err = _stop(proc)  # the broken event is written on the way out, not lost
+        err = stop_listener(proc)  # the broken event is written on the way out, not lost
     assert "wrote 3 message(s) in 1 file(s)" in err
     assert watch_once(inbox) == 1
     assert run_worker_until_empty(db_url).returncode == 0
@@ -105,21 +93,55 @@ def test_cot_from_a_multicast_group_as_tak_devices_send_their_positions(db_url, 
         probe.bind(("0.0.0.0", 0))
         port = probe.getsockname()[1]
     inbox = tmp_path / "inbox"
-    proc, ports = _listen(db_url, inbox / "tak-sa", "--format", "cot", "--udp", f"239.2.3.1:{port}",
+    proc, ports = start_listener(db_url, inbox / "tak-sa", "--format", "cot", "--udp", f"239.2.3.1:{port}",
                           "--flush-seconds", "0.3")
     try:
         assert ports == {"udp": port}
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_UDP) as send:
             send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)
             send.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-            send.sendto(event(uid="ANDROID-1", type_="a-f-G-U-C", lat="56.95", lon="24.1").encode(),
+            send.sendto(event(uid="ANDROID-1", type_="a-f-G-U-C", lat="56.95", lon="24.1", detail=SA_DETAIL).encode(),
                         ("239.2.3.1", port))
         wait_for(lambda: list((inbox / "tak-sa").glob("*.cot")), 10, "a file from the group")
     finally:
-        _stop(proc)
+        stop_listener(proc)
     assert watch_once(inbox) == 1 and run_worker_until_empty(db_url).returncode == 0
     row = conn.execute("SELECT object_id, kind FROM asset_position WHERE source = 'tak-sa'").fetchone()
     assert row == {"object_id": "ANDROID-1", "kind": "own"}
+
+
+def test_tak_protocol_datagrams_as_atak_sends_them_by_default_reach_the_picture(db_url, conn, tmp_path, monkeypatch):
+    """Since ATAK 4.x the SA multicast carries TAK Protocol Version 1 (protobuf, mesh header
+    0xbf 0x01 0xbf), not XML: a real WinTAK beacon, an ATAK beacon and a broken datagram over
+    UDP, beside an XML one."""
+    import takproto
+
+    from nsp.settings import geo_settings
+    from tests.support.captures import real_cot as real
+
+    monkeypatch.setenv("NSP_GEO_ROI", "[-180, -90, 180, 90]")  # the real captures lie outside Latvia
+    geo_settings.cache_clear()
+    inbox = tmp_path / "inbox"
+    proc, ports = start_listener(db_url, inbox / "tak-mesh", "--format", "cot", "--udp", "127.0.0.1:0",
+                          "--flush-seconds", "0.3")
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as send:
+            for datagram in (real("wintak_sa_mesh.takpb"),
+                             bytes(takproto.xml2proto(real("atak_sa.cot.xml"), takproto.TAKProtoVer.MESH)),
+                             b"\xbf\x01\xbf\x12\xff\xff broken",
+                             event(uid="xml-1", type_="a-h-G", lat="56.95", lon="24.1").encode()):
+                send.sendto(datagram, ("127.0.0.1", ports["udp"]))
+        wait_for(lambda: list((inbox / "tak-mesh").glob("*.takpb")) and list((inbox / "tak-mesh").glob("*.cot")),
+                 10, "a protobuf and an XML file")
+    finally:
+        stop_listener(proc)
+    assert watch_once(inbox) == 2 and run_worker_until_empty(db_url).returncode == 0
+    geo_settings.cache_clear()
+    assets = {r["object_id"] for r in conn.execute("SELECT object_id FROM asset_position WHERE source = 'tak-mesh'")}
+    assert assets == {"aa0b0312-b5cd-4c2c-bbbc-9c4c70216261", "ANDROID-deadbeef"}
+    assert conn.execute("SELECT source_ref FROM event WHERE source = 'tak-mesh'").fetchone()["source_ref"] == "xml-1"
+    [bad] = conn.execute("SELECT reason, raw FROM quarantine WHERE source = 'tak-mesh'").fetchall()
+    assert "not a TAK protocol message" in bad["reason"] and bad["raw"].startswith("12 ff ff")
 
 
 def test_connected_to_an_ais_server_it_reconnects_when_the_connection_is_lost(db_url, conn, tmp_path):
@@ -141,7 +163,7 @@ def test_connected_to_an_ais_server_it_reconnects_when_the_connection_is_lost(db
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     inbox = tmp_path / "inbox"
-    proc, _ports = _listen(db_url, inbox / "ais-server", "--format", "ais", "--connect", f"127.0.0.1:{port}",
+    proc, _ports = start_listener(db_url, inbox / "ais-server", "--format", "ais", "--connect", f"127.0.0.1:{port}",
                            "--flush-seconds", "0.3")
     try:
         thread.join(20)
@@ -149,7 +171,7 @@ def test_connected_to_an_ais_server_it_reconnects_when_the_connection_is_lost(db
         wait_for(lambda: sum(p.read_bytes().count(b"\n") for p in (inbox / "ais-server").glob("*.nmea")) == 2,
                  10, "both sentences written")
     finally:
-        err = _stop(proc)
+        err = stop_listener(proc)
         server.close()
     assert "connection lost" in err and "wrote 2 message(s)" in err
     assert watch_once(inbox) >= 1 and run_worker_until_empty(db_url).returncode == 0
@@ -208,7 +230,7 @@ def test_connected_to_a_tak_server_over_tls_with_the_p12_files_it_hands_out(db_u
     certs = make_certs(tmp_path / "certs")
     seen = []
     server = _tak_server(certs, [event(uid="tak-sus-1", type_="a-s-S"),
-                                 event(uid="ANDROID-7", type_="a-f-G-U-C", lat="56.95", lon="24.1")], seen,
+                                 event(uid="ANDROID-7", type_="a-f-G-U-C", lat="56.95", lon="24.1", detail=SA_DETAIL)], seen,
                          login=("ncc-watch", 'p&ss"<1>'))
     port = server.getsockname()[1]
     inbox = tmp_path / "inbox"
@@ -221,7 +243,7 @@ def test_connected_to_a_tak_server_over_tls_with_the_p12_files_it_hands_out(db_u
     try:
         wait_for(lambda: list((inbox / "takserver").glob("*.cot")), 15, "the events from the TAK server")
     finally:
-        err = _stop(proc)
+        err = stop_listener(proc)
         server.close()
     assert f"from tls 127.0.0.1:{port}" in err and "wrote 2 message(s)" in err
     assert seen[0] == {"organizationName": "nsp tests", "commonName": "nsp-listen"}  # the user.p12 certificate
@@ -242,12 +264,12 @@ def test_a_server_whose_certificate_is_not_from_the_ca_is_refused_and_tried_agai
     server = _tak_server(theirs, [event(uid="never", type_="a-s-S")], seen)
     port = server.getsockname()[1]
     inbox = tmp_path / "inbox"
-    proc, _ports = _listen(db_url, inbox / "tak", "--format", "cot", "--connect", f"127.0.0.1:{port}", "--tls",
+    proc, _ports = start_listener(db_url, inbox / "tak", "--format", "cot", "--connect", f"127.0.0.1:{port}", "--tls",
                            "--tls-cert", str(ours.client), "--tls-ca", str(ours.ca), "--flush-seconds", "0.3")
     try:
         wait_for(lambda: len(seen) >= 2, 15, "a second attempt after the refused one")
     finally:
-        err = _stop(proc)
+        err = stop_listener(proc)
         server.close()
     assert "cannot connect" in err and "CERTIFICATE_VERIFY_FAILED" in err
     assert "wrote 0 message(s)" in err and not list((inbox / "tak").glob("*.cot"))
@@ -269,7 +291,7 @@ def test_a_tak_server_that_refuses_the_login_sends_nothing_and_is_tried_again(db
     try:
         wait_for(lambda: len(seen) >= 4, 15, "a second login after the refused one")  # certificate, login, again
     finally:
-        err = _stop(proc)
+        err = stop_listener(proc)
         server.close()
     assert seen[1]["password"] == "wrong" and seen[1]["uid"] == f"nsp-{socket.gethostname()}"
     assert "connection lost" in err and "wrote 0 message(s)" in err and not list((inbox / "tak").glob("*.cot"))
@@ -282,7 +304,7 @@ def test_a_tls_listener_takes_only_senders_with_a_certificate_from_its_ca(db_url
 
     certs, stranger = make_certs(tmp_path / "certs"), make_certs(tmp_path / "stranger", ca_name="another CA")
     inbox = tmp_path / "inbox"
-    proc, ports = _listen(db_url, inbox / "tak", "--format", "cot", "--tcp", "127.0.0.1:0", "--tls",
+    proc, ports = start_listener(db_url, inbox / "tak", "--format", "cot", "--tcp", "127.0.0.1:0", "--tls",
                           "--tls-cert", str(certs.server), "--tls-ca", str(certs.ca), "--flush-seconds", "0.3")
 
     def send(cert, uid) -> str:
@@ -311,7 +333,7 @@ def test_a_tls_listener_takes_only_senders_with_a_certificate_from_its_ca(db_url
         wait_for(lambda: list((inbox / "tak").glob("*.cot")), 10, "the file of the sender with a certificate")
         time.sleep(0.6)
     finally:
-        err = _stop(proc)
+        err = stop_listener(proc)
     assert "wrote 1 message(s)" in err
     written = b"".join(p.read_bytes() for p in (inbox / "tak").glob("*.cot"))
     assert b'uid="with-cert"' in written and b"no-cert" not in written and b"other-ca" not in written

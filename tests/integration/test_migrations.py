@@ -4,6 +4,7 @@ import psycopg
 import pytest
 
 from nsp import db
+from tests.support.db import PREFIX, create, drop
 
 EXPECTED_TABLES = {
     "border_section", "impact_level_change", "event", "patrol", "patrol_observation",
@@ -13,10 +14,8 @@ EXPECTED_TABLES = {
 
 
 def test_migrations_build_the_expected_schema_and_reapply_as_noop(pg_admin_url):
-    from tests.conftest import _create, _drop
-
-    name = "nsp_migration_probe"
-    url = _create(pg_admin_url, name)
+    name = f"{PREFIX}_migration_probe"
+    url = create(pg_admin_url, name)
     try:
         applied = db.migrate(url)
         assert applied == [m.name for m in db.migrations()]
@@ -32,7 +31,7 @@ def test_migrations_build_the_expected_schema_and_reapply_as_noop(pg_admin_url):
         assert EXPECTED_TABLES <= tables
         assert "asset_latest" in views
     finally:
-        _drop(pg_admin_url, name)
+        drop(pg_admin_url, name)
 
 
 def test_migrate_refuses_a_database_with_unknown_or_edited_migrations(empty_db_url, tmp_path):

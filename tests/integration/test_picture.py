@@ -13,10 +13,11 @@ from dashboard.scope import acting_as
 from dashboard.settings import national_bounds
 from dashboard.state import parse_query, to_filter
 from geo import picture
-from geo.picture import CATEGORIES, PictureFilter
+from geo.picture import PictureFilter, common, grid
 from nsp import access, db
 from nsp.access import SYSTEM, Scope
-from tests.browser.seed import insert_event, seed_picture
+from nsp.vocab import CATEGORIES
+from tests.support.seed import insert_event, seed_picture
 
 OFFICER = Scope(user="anna", role="watch_officer")
 BY01 = Scope(user="janis", role="sector_commander", sections=("LV-BY-01",))
@@ -50,7 +51,7 @@ def test_points_when_few_and_grid_counts_that_add_up_when_many(pic):
 
 
 def test_a_viewport_shows_only_its_events_as_points_or_as_counts_that_add_up(pic):
-    # LV-BY-01's box of the test sections (tests/browser/seed.py), as a zoom 10 viewport
+    # LV-BY-01's box of the test sections (tests/support/seed.py), as a zoom 10 viewport
     box = (26.6, 55.6, 27.6, 56.1)
     inside = pic.execute(
         """SELECT count(*) FROM event WHERE parent_id IS NULL AND occurred_at >= now() - interval '24 hours'
@@ -81,8 +82,8 @@ def test_payload_is_bounded_with_many_events(pic):
     ev = picture.events_layer(OFFICER, window(), max_features=5000, zoom=12)
     feats = sum(len(fc["features"]) for fc in ev["layers"].values())
     assert ev["mode"] == "grid" and feats <= 5000 and ev["bytes"] <= 2_000_000
-    naive = picture.payload_size(picture._fc([
-        picture._point(0, 0, {"i": i}) for i in range(20000)]))
+    naive = picture.payload_size(common.feature_collection([
+        common.point_feature(0, 0, {"i": i}) for i in range(20000)]))
     assert naive > ev["bytes"]
 
 
@@ -173,11 +174,11 @@ def test_a_section_s_last_event_is_the_last_one_the_filter_lets_through(pic):
         row = {r["code"]: r for r in picture.section_table(OFFICER, window(**kw))}["LV-EE-01"]
         return row["events"], row["last_event"]
 
-    assert last() == (2, picture._iso(now - timedelta(hours=1)))
-    assert last(categories=("cross_border_crime",)) == (1, picture._iso(now - timedelta(hours=3)))
+    assert last() == (2, common.iso(now - timedelta(hours=1)))
+    assert last(categories=("cross_border_crime",)) == (1, common.iso(now - timedelta(hours=3)))
     # known_at before c2 arrived: c1 (before the window) is the last crime known then
     assert last(categories=("cross_border_crime",), known_at=now - timedelta(hours=2)) \
-        == (0, picture._iso(now - timedelta(hours=50)))
+        == (0, common.iso(now - timedelta(hours=50)))
     assert last(categories=("crisis_situation",)) == (0, None)  # none at all: no time, not another category's
 
 
@@ -210,20 +211,29 @@ def test_operational_layer(pic):
     assert picture.operational_layer(OFFICER, early)["patrols"]["features"] == []
 
 
-def test_a_view_of_a_section_reaches_past_its_border_line(pic):
-    """A commander's view was fitted to their section's area, which lies on the home side: the
-    border ran along the map's edge, and nothing beyond it showed."""
+def test_a_view_of_a_section_is_its_border_line_with_a_margin_on_both_sides(pic):
+    """A commander's view was fitted to their section's area, which lies on the home side and
+    reaches far inland: the border sat in the bottom fifth of the map with about 100 px of the
+    Belarus side. The view is the line with VIEW_MARGIN_M on every side, the border in the middle."""
+    # LV-BY-01's area reaching 110 km inland, as the demo's sections do
+    pic.execute("""UPDATE border_section SET area = ST_Multi(ST_MakeEnvelope(26.6, 55.6, 27.6, 56.6, 4326)),
+                          area_m = ST_Transform(ST_Multi(ST_MakeEnvelope(26.6, 55.6, 27.6, 56.6, 4326)), 3059)
+                    WHERE code = 'LV-BY-01'""")
     bounds = picture.sections_layer(OFFICER)["bounds"]
     for code in ("LV-BY-01", "LV-RU-02", "LV-SEA-01"):
         (south, west), (north, east) = bounds[code]
         holds = pic.execute(
-            """SELECT ST_Covers(b, area) AS area,
-                      ST_Covers(ST_Transform(b, ST_SRID(line_m)), ST_Buffer(line_m, %(m)s * 0.99)) AS margin,
-                      ST_Covers(ST_Transform(b, ST_SRID(line_m)), ST_Buffer(line_m, %(m)s * 1.5)) AS more
+            """SELECT ST_Covers(ST_Transform(b, ST_SRID(line_m)), ST_Buffer(line_m, %(m)s * 0.99)) AS margin,
+                      ST_Covers(ST_Transform(b, ST_SRID(line_m)), ST_Buffer(line_m, %(m)s * 1.5)) AS more,
+                      ST_Covers(b, area) AS area, ST_Y(ST_Centroid(line)) AS line_lat
                  FROM border_section, ST_MakeEnvelope(%(w)s, %(s)s, %(e)s, %(n)s, 4326) b WHERE code = %(code)s""",
             {"m": picture.VIEW_MARGIN_M, "w": west, "s": south, "e": east, "n": north, "code": code}).fetchone()
-        # the area, and the line with 10 km around it; not much more than that
-        assert holds["area"] and holds["margin"] and not holds["more"], (code, holds)
+        # the line and 10 km around it; not much more than that
+        assert holds["margin"] and not holds["more"], (code, holds)
+        # the border in the middle third of the view, from north to south
+        assert south + (north - south) / 3 < holds["line_lat"] < north - (north - south) / 3, (code, holds, bounds[code])
+        if code == "LV-BY-01":
+            assert not holds["area"]  # the inland area is not what the view is fitted to
 
 
 def test_freshness_recent_high_sources_timeseries(pic):
@@ -273,84 +283,92 @@ def _page(name):
 
 
 def test_main_callbacks_as_plain_functions(pic):
-    main = _page("main")
+    _page("main")
+    import dash
 
-    state, query = main.controls_to_state("24h", None, None, None, ["other"], [], [], ["LV-BY-02"], [])
+    from dashboard.pages.main import filter_bar, level_form, map_layers, side_panels
+    from nsp import vocab
+
+    state, query = filter_bar.controls_to_state("24h", None, None, None, ["other"], [], [], ["LV-BY-02"], [])
     assert query == "?sections=LV-BY-02&window=24h&category=other"
     with acting_as(OFFICER):
-        out = main.update_map(state, 0, 8, None)
-        layers = dict(zip(main.CATEGORIES, out[:4]))
+        out = map_layers.update_map(state, 0, 8, None)
+        layers = dict(zip(vocab.CATEGORIES, out[:4], strict=False))
         assert layers["cross_border_crime"]["features"] == []
         assert {f["properties"]["sec"] for f in layers["other"]["features"]} == {"LV-BY-02"}
         assert "events" in out[-1]
-        patrols, assets, vessels = main.update_operational(state, 0, 8, None)
+        patrols, assets, vessels = map_layers.update_operational(state, 0, 8, None)
         assert patrols["features"] == [] and assets["features"] == []  # nothing of theirs in LV-BY-02
-        patrols, assets, _ = main.update_operational(parse_query("window=24h"), 0, 8, None)
+        patrols, assets, _ = map_layers.update_operational(parse_query("window=24h"), 0, 8, None)
         assert patrols["features"] and assets["features"]
-        lines, areas, hide, _, bounds = main.update_sections(state, 0, 0, None)
+        lines, areas, hide, _, bounds = map_layers.update_sections(state, 0, 0, None)
         assert hide["selected"] == ["LV-BY-02"] and "LV-BY-02" in bounds
-        viewport, zoomed = main.zoom_to_sections(state, bounds, [])
+        viewport, zoomed = map_layers.zoom_to_sections(state, bounds, [])
         assert viewport["transition"] == "flyToBounds" and zoomed == ["LV-BY-02"]
-        assert main.zoom_to_sections(state, bounds, ["LV-BY-02"]) == (main.no_update, main.no_update)
-        table, rows, fig = main.update_panels(state, 0, 0)
+        assert map_layers.zoom_to_sections(state, bounds, ["LV-BY-02"]) == (dash.no_update, dash.no_update)
+        table, rows, fig = side_panels.update_panels(state, 0, 0)
         assert rows and {r["section_code"] for r in rows} == {"LV-BY-02"}
         assert len(fig.data) == 4
-        msg, version, reason = main.submit_level(1, "LV-SEA-01", "medium", "storm season", 3)
+        msg, version, reason = level_form.submit_level(1, "LV-SEA-01", "medium", "storm season", 3)
         assert version == 4 and reason == ""
-        msg, version, _ = main.submit_level(1, "LV-SEA-01", "high", "", 4)
-        assert version is main.no_update and "reason" in str(msg.children)
-        fly = main.fly_to_event({"rowId": rows[0]["id"]}, rows)
+        msg, version, _ = level_form.submit_level(1, "LV-SEA-01", "high", "", 4)
+        assert version is dash.no_update and "reason" in str(msg.children)
+        fly = map_layers.fly_to_event({"rowId": rows[0]["id"]}, rows)
         assert fly["center"] == [rows[0]["lat"], rows[0]["lon"]]
     with acting_as(BY01):  # with no section chosen, a commander's map flies to their own area
-        *_, own_bounds = main.update_sections(parse_query("window=24h"), 0, 0, None)
+        *_, own_bounds = map_layers.update_sections(parse_query("window=24h"), 0, 0, None)
         assert list(own_bounds) == ["LV-BY-01"]
-        viewport, zoomed = main.zoom_to_sections(parse_query("window=24h"), own_bounds, [])
-        assert viewport["bounds"] == own_bounds["LV-BY-01"] and zoomed == [main.OWN_AREA]
-        assert main.zoom_to_sections(parse_query("window=24h"), own_bounds, zoomed) == (main.no_update,) * 2
+        viewport, zoomed = map_layers.zoom_to_sections(parse_query("window=24h"), own_bounds, [])
+        assert viewport["bounds"] == own_bounds["LV-BY-01"] and zoomed == [map_layers.OWN_AREA]
+        assert map_layers.zoom_to_sections(parse_query("window=24h"), own_bounds, zoomed) == (dash.no_update,) * 2
     with acting_as(BY01):  # a link to another sector: empty, and the note says why
-        out = main.update_map(state, 0, 8, None)
+        out = map_layers.update_map(state, 0, 8, None)
         assert all(fc["features"] == [] for fc in out[:4])
         assert out[-1] == "0 events · not in your sections, not shown: LV-BY-02"
-        assert "not in your sections" not in main.update_map(parse_query("window=24h"), 0, 8, None)[-1]
+        assert "not in your sections" not in map_layers.update_map(parse_query("window=24h"), 0, 8, None)[-1]
     with acting_as(Scope(user="olga", role="analyst")):
-        msg, version, _ = main.submit_level(1, "LV-SEA-01", "low", "why not", 4)
-        assert version is main.no_update and "may not" in str(msg.children)
+        msg, version, _ = level_form.submit_level(1, "LV-SEA-01", "low", "why not", 4)
+        assert version is dash.no_update and "may not" in str(msg.children)
 
 
 def test_an_administrator_gets_no_picture_but_the_way_to_the_audit_log(pic):
-    main = _page("main")
+    _page("main")
+    from dashboard.pages.main import view
     with acting_as(Scope(user="root", role="admin")):
-        page = str(main.layout())
+        page = str(view.layout())
     assert "No picture for administrators" in page and "/audit" in page
     assert "main-map" not in page and "main-section-table" not in page
     with acting_as(OFFICER):
-        assert "main-map" in str(main.layout())
+        assert "main-map" in str(view.layout())
 
 
 def test_a_link_to_sections_outside_the_scope_keeps_the_own_and_says_what_was_left_out(pic):
-    main = _page("main")
+    _page("main")
+    from dashboard.pages.main import view
     with acting_as(BY01):
-        page = str(main.layout(sections="LV-RU-01,LV-BY-01", window="24h"))
+        page = str(view.layout(sections="LV-RU-01,LV-BY-01", window="24h"))
         assert "Not in your sections, not shown: LV-RU-01." in page
         assert "value=['LV-BY-01']" in page  # the sections filter holds their own only
-        own = str(main.layout(sections="LV-BY-01"))
+        own = str(view.layout(sections="LV-BY-01"))
         assert "main-scope-note" not in own and "all my sections" in own
     with acting_as(OFFICER):
-        page = str(main.layout(sections="LV-RU-01,LV-BY-01"))
+        page = str(view.layout(sections="LV-RU-01,LV-BY-01"))
         assert "main-scope-note" not in page and "national (all)" in page
 
 
 def test_a_hand_edited_link_is_read_as_meant_and_what_is_left_out_is_said(pic):
-    main = _page("main")
+    _page("main")
+    from dashboard.pages.main import view
     with acting_as(OFFICER):
-        page = str(main.layout(section="lv-by-01", window="12h", lang="lv"))
+        page = str(view.layout(section="lv-by-01", window="12h", lang="lv"))
         assert "value=['LV-BY-01']" in page  # "section", lower case: read as the sections filter
         assert "Not understood in the link, left out: window=12h." in page and "main-link-note" in page
-        assert "main-link-note" not in str(main.layout(sections="LV-BY-01", window="6h"))
+        assert "main-link-note" not in str(view.layout(sections="LV-BY-01", window="6h"))
 
 
 def test_feeds_table_shows_each_feeds_last_delivery_silent_first_for_all_section_users(pic):
-    main = _page("main")
+    _page("main")
+    from dashboard.pages.main import side_panels, view
     pic.execute("DELETE FROM ingest_batch")
     pic.execute(
         """INSERT INTO ingest_batch (source, status, received_at, finished_at, n_quarantined, error) VALUES
@@ -366,18 +384,20 @@ def test_feeds_table_shows_each_feeds_last_delivery_silent_first_for_all_section
     assert (ais["files_24h"], ais["quarantined_24h"], ais["failed_24h"]) == (1, 0, 0)  # 30 h ago not counted
     assert picture.feeds(BY01) == []  # feeds span all sections: not for a commander
     with acting_as(OFFICER):
-        table = str(main.feeds_view(1))
+        table = str(side_panels.feeds_view(1))
         assert "children='3 h'" in table and "children='2 min'" in table and "2 / 1" in table and "nsp-feed-trouble" in table
-        assert "main-feeds" in str(main.layout())
+        assert "main-feeds" in str(view.layout())
     with acting_as(BY01):
-        assert "main-feeds" not in str(main.layout())
-        assert "No feed has delivered" in str(main.feeds_view(1))
+        assert "main-feeds" not in str(view.layout())
+        assert "No feed has delivered" in str(side_panels.feeds_view(1))
 
 
 def test_expected_feeds_that_miss_their_interval_are_late_in_the_table_and_the_sign(pic):
     from dashboard.components import status
 
-    main = _page("main")
+    _page("main")
+
+    from dashboard.pages.main import side_panels
     pic.execute("DELETE FROM ingest_batch")
     pic.execute(
         """INSERT INTO ingest_batch (source, status, received_at, finished_at) VALUES
@@ -394,7 +414,7 @@ def test_expected_feeds_that_miss_their_interval_are_late_in_the_table_and_the_s
     assert [(r["source"], r["late"]) for r in rows] == [("old-board", True), ("tak", True), ("ais", False)]
     assert rows[0]["last_delivery"] is not None and rows[0]["files_24h"] == 0
     with acting_as(OFFICER):
-        table = str(main.feeds_view(1))
+        table = str(side_panels.feeds_view(1))
         assert table.count("nsp-late-badge") == 2 and "every 10 min" in table and "every 26 h" in table
         assert "2 late · " in table
     sign, cls = status.freshness(OFFICER)
@@ -410,16 +430,22 @@ def test_expected_feeds_that_miss_their_interval_are_late_in_the_table_and_the_s
     assert status.freshness(OFFICER)[1] == "nsp-status nsp-stale"
 
 
-def test_units_table_lists_own_units_silent_first(pic):
-    main = _page("main")
-    pic.execute("""INSERT INTO tracked_object (object_id, kind, callsign) VALUES ('RIGA-7', 'own', 'RIGA-7')""")
+def _units_with_riga_silent(pic) -> dict:
+    from dashboard.pages.main import map_layers
+    """The main page's own-asset layer, with RIGA-7 silent for three hours in LV-BY-01."""
     pic.execute("""INSERT INTO asset_position (source, object_id, kind, observed_at, geom, section_code)
                    VALUES ('test', 'RIGA-7', 'own', now() - interval '3 hours',
                            ST_SetSRID(ST_MakePoint(27.1, 55.9), 4326), 'LV-BY-01')""")
-    state = parse_query("window=24h")
     with acting_as(OFFICER):
-        _patrols, assets, _vessels = main.update_operational(state, 0, 8, None)
-    table = main.units_view(assets)
+        return map_layers.update_operational(parse_query("window=24h"), 0, 8, None)[1]
+
+
+def test_units_table_lists_own_units_silent_first(pic):
+    _page("main")
+    from dashboard.pages.main import side_panels
+    pic.execute("""INSERT INTO tracked_object (object_id, kind, callsign) VALUES ('RIGA-7', 'own', 'RIGA-7')""")
+    assets = _units_with_riga_silent(pic)
+    table = side_panels.units_view(assets)
     rows = [tr for tr in table.children[2].children]
     units = [str(tr.children[0].children[0].children) for tr in rows]
     # the seed's LUDZA-12 reported 12 minutes ago; RIGA-7 is silent for three hours and comes first
@@ -435,40 +461,102 @@ def test_units_table_lists_own_units_silent_first(pic):
                              FROM asset_position WHERE object_id = 'RIGA-7'""").fetchone()["shown"]
     assert rows[0].children[2].children == shown
     assert "2 units, 1 silent" in table.children[0].children
-    assert "No own unit" in main.units_view({"type": "FeatureCollection", "features": []}).children
+    assert "No own unit" in side_panels.units_view({"type": "FeatureCollection", "features": []}).children
+
+
+def _by_id(component, cid):
+    """The component of a layout with this id."""
+    if getattr(component, "id", None) == cid:
+        return component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json") and (found := _by_id(child, cid)) is not None:
+            return found
+    return None
+
+
+def test_own_units_are_in_the_page_as_it_first_opens(pic):
+    """"Own units" was empty at first load while the units reported, and filled at a refresh
+    later: the page is built with the units table and the map's own-asset layer filled."""
+    _page("main")
+    from dashboard.pages.main import view
+    with acting_as(OFFICER):
+        page = view.layout(window="24h")
+    assets = _by_id(page, "main-assets").data
+    assert [f["properties"]["cs"] for f in assets["features"]] == ["LUDZA-12"]
+    table = _by_id(page, "main-units").children
+    assert table.id == "main-units-table" and "LUDZA-12" in str(table)
+    # a commander's page: their sections' units only (LUDZA-12 reports outside LV-BY-02)
+    pic.execute("UPDATE asset_position SET section_code = 'LV-RU-01' WHERE object_id = 'LUDZA-12'")
+    with acting_as(Scope(user="juris", role="sector_commander", sections=("LV-BY-02",))):
+        page = view.layout()
+    assert _by_id(page, "main-assets").data["features"] == []
+
+
+def test_a_unit_whose_patrol_ended_is_not_silent(pic):
+    """Patrols that simply ended hours ago were listed first as SILENT: a unit whose last
+    position belongs to an ended patrol is off duty, listed after the reporting ones, and one
+    whose patrol goes on (or that has none) and has not reported is silent."""
+    _page("main")
+    from dashboard.pages.main import side_panels
+    patrol = pic.execute("SELECT id, ended_at FROM patrol WHERE unit = 'DAUG-07'").fetchone()
+    pic.execute("""INSERT INTO asset_position (source, object_id, kind, observed_at, geom, section_code, patrol_id)
+                   VALUES ('test', 'DAUG-07', 'own', %s, ST_SetSRID(ST_MakePoint(27.3, 55.84), 4326), 'LV-BY-01', %s)""",
+                (patrol["ended_at"], patrol["id"]))
+    assets = _units_with_riga_silent(pic)
+    ended = {f["properties"]["id"]: f["properties"].get("end", False) for f in assets["features"]}
+    assert ended == {"DAUG-07": True, "RIGA-7": False, "LUDZA-12": False}
+    table = side_panels.units_view(assets)
+    rows = table.children[2].children
+    units = [str(tr.children[0].children[0].children) for tr in rows]
+    assert units == ["RIGA-7", "LUDZA-12", "DAUG-07"], units
+    assert [tr.className for tr in rows] == ["nsp-silent", None, None]
+    assert "patrol ended" in str(rows[2].children[4]) and "3 units, 1 silent" in table.children[0].children
+    # as at a time before its end, the patrol went on: the unit reported then
+    with acting_as(OFFICER):
+        before = picture.operational_layer(OFFICER, replace(window(), end=patrol["ended_at"] - timedelta(minutes=1)))
+    assert all(not f["properties"].get("end") for f in before["assets"]["features"])
 
 
 def test_main_alert_shows_new_high_impact_events_of_the_filter_until_acknowledged(pic):
-    main = _page("main")
+    _page("main")
+    from dashboard.pages.main import alert_bar
     pic.execute("UPDATE event SET received_at = now() - interval '1 hour'")
     national, by01 = parse_query("window=24h"), parse_query("window=24h&sections=LV-BY-01")
     with acting_as(OFFICER):
-        assert main.update_alert(0, national, None)[1] == "nsp-alert nsp-hidden"
+        assert alert_bar.update_alert(0, national, None)[1] == "nsp-alert nsp-hidden"
     insert_event(pic, code="LV-BY-02", impact="high", persons=12, ref="alert-1")
     with acting_as(OFFICER):
-        text, cls, newest = main.update_alert(0, national, None)
-        assert cls == "nsp-alert nsp-alert-high" and "LV-BY-02" in str(text) and "12 persons" in str(text)
+        text, cls, newest = alert_bar.update_alert(0, national, None)
+        assert cls.startswith("nsp-alert nsp-alert-high ") and "LV-BY-02" in str(text) and "12 persons" in str(text)
         # a commander's filter on LV-BY-01 does not alert for LV-BY-02
-        assert main.update_alert(0, by01, None)[1] == "nsp-alert nsp-hidden"
+        assert alert_bar.update_alert(0, by01, None)[1] == "nsp-alert nsp-hidden"
         # acknowledged: hidden until a newer one arrives
-        ack = main.acknowledge_alert(1, newest)
-        assert main.update_alert(0, national, ack)[1] == "nsp-alert nsp-hidden"
+        ack = alert_bar.acknowledge_alert(1, newest)
+        assert alert_bar.update_alert(0, national, ack)[1] == "nsp-alert nsp-hidden"
     insert_event(pic, code="LV-BY-01", impact="very_high", ref="alert-2")
     with acting_as(OFFICER):
-        text, cls, newest2 = main.update_alert(0, national, ack)
-        assert cls == "nsp-alert nsp-alert-very_high" and "LV-BY-01" in str(text) and "more" not in str(text)
+        text, cls, newest2 = alert_bar.update_alert(0, national, ack)
+        assert cls.startswith("nsp-alert nsp-alert-very_high ") and "LV-BY-01" in str(text) and "more" not in str(text)
         assert newest2 > newest
-        assert "+ 1 more)" in str(main.update_alert(0, national, None)[0])
+        assert "+ 1 more)" in str(alert_bar.update_alert(0, national, None)[0])
     # the commander of LV-BY-02 never hears of LV-BY-01, whatever the filter asks for
     with acting_as(Scope(user="juris", role="sector_commander", sections=("LV-BY-02",))):
-        assert "LV-BY-01" not in str(main.update_alert(0, by01, None)[0])
-        assert "LV-BY-02" in str(main.update_alert(0, national, None)[0])
-    assert "reported" not in str(main.update_alert(0, national, None)[0])
-    # a first report that came days after the event says so, on the bar and on the wall
+        assert "LV-BY-01" not in str(alert_bar.update_alert(0, by01, None)[0])
+        assert "LV-BY-02" in str(alert_bar.update_alert(0, national, None)[0])
+    assert "reported" not in str(alert_bar.update_alert(0, national, None)[0])
+    # a first report that came days after the event is no news: counted as a late report
     insert_event(pic, code="LV-RU-01", impact="very_high", ref="alert-late",
                  occurred_at=datetime.now(UTC) - timedelta(days=4, hours=2))
     with acting_as(OFFICER):
-        assert "reported 4 days after the event" in str(main.update_alert(0, national, newest2)[0])
+        text, cls, _newest = alert_bar.update_alert(0, national, newest2)
+        assert cls == "nsp-alert nsp-alert-late" and "1 late report of a high-impact event" in str(text) and "LV-RU-01" not in str(text)
+    # the NCC raises it: that is news, and the banner and the bar say the report came late
+    old = insert_event(pic, code="LV-RU-01", impact="low", ref="alert-raised",
+                       occurred_at=datetime.now(UTC) - timedelta(days=4, hours=2))
+    picture.decide_event(OFFICER, old, "impact", "seen again", impact="very_high")
+    with acting_as(OFFICER):
+        assert "reported 4 days after the event" in str(alert_bar.update_alert(0, national, newest2)[0])
         banners = _page("wall").update_wall_alerts(0, national)[0]
     late = next(b for b in banners if "LV-RU-01" in str(b.children))
     assert "reported 4 days after the event" in str(late.children)
@@ -583,8 +671,8 @@ def test_an_event_names_the_patrols_that_observed_it_and_a_patrol_counts_its_eve
     """Art 24(2): events and operations traceable to one another. A GPX waypoint links the
     event (ingested through the real pipeline); the popup and the list name the patrol, its
     track's tooltip counts the event; a restricted patrol is not named to whom may not see it."""
-    from ingest.pipeline import ingest_file
-    from tests.unit.test_gpx import HEAD, trkpt, wpt
+    from ingest.loading.pipeline import ingest_file
+    from tests.support.feeds import HEAD, trkpt, wpt
 
     now = datetime.now(UTC).replace(microsecond=0)
     seen = insert_event(pic, code="LV-BY-01", source="silene-board", ref="EV-42", impact="high",
@@ -621,27 +709,29 @@ def test_the_main_view_in_latvian_and_the_choice_kept_in_a_cookie(pic):
     from dashboard.app import server
     from dashboard.i18n import COOKIE, current
 
-    main = _page("main")
+    _page("main")
+
+    from dashboard.pages.main import alert_bar, side_panels, view
     pic.execute("INSERT INTO ingest_batch (source, status, finished_at) VALUES ('ais', 'done', now())")
     with server.test_request_context("/?lang=lv&window=6h"), acting_as(OFFICER):
         assert current() == "lv"
-        page = str(main.layout(lang="lv", window="6h"))
+        page = str(view.layout(lang="lv", window="6h"))
         for text in ("Valsts situācijas attēls", "Periods", "Kategorija", "visa valsts (visi)", "Apzīmējumi",
                      "Robežas posmi periodā", "Līdz robežai (m)", "Reģistrēt lēmumu", "Plūsmas: pēdējā piegāde",
                      "dežurējošais virsnieks", "Eksports", "Posmu teritorijas", "zems līmenis"):
             assert text in page, text
         assert "National situational picture" not in page and "Record decision" not in page
-        panels = main.update_panels(parse_query("window=24h"), 0, 0)
+        panels = side_panels.update_panels(parse_query("window=24h"), 0, 0)
         assert "Pēdējais (UTC)" in str(panels[0]) and "pret iepr." in str(panels[0])
         assert panels[2].layout.title.text == "Notikumi stundā (UTC) pa kategorijām"
-        assert "TIEŠSAISTĒ" in str(main.update_status(0)[0])
-        assert "Pēdējā piegāde (UTC)" in str(main.feeds_view(0))
+        assert "TIEŠSAISTĒ" in str(alert_bar.update_status(0)[0])
+        assert "Pēdējā piegāde (UTC)" in str(side_panels.feeds_view(0))
     with server.test_request_context("/", headers={"Cookie": f"{COOKIE}=lv"}):
         assert current() == "lv"
     with server.test_request_context("/?lang=de", headers={"Cookie": f"{COOKIE}=xx"}):
         assert current() == "en"  # neither is a language: the setting's
     with server.test_request_context("/"), acting_as(OFFICER):
-        assert "National situational picture" in str(main.layout())
+        assert "National situational picture" in str(view.layout())
     # any page asked for with ?lang= keeps it in the cookie (the login page too, before a login)
     client = server.test_client()
     cookie = client.get("/login?lang=lv").headers.get("Set-Cookie", "")
@@ -746,7 +836,7 @@ def test_grid_from_the_aggregate_equals_the_grid_from_the_events(pic):
     for hours, zoom, kw in ((24 * 7, 7, {}), (24 * 7, 6, {"categories": ("other",)}),
                             (24 * 5, 8, {"sections": ("LV-BY-01",)}), (24 * 7, 7, {"sources": ("cot-gateway",)})):
         f = PictureFilter(start=end - timedelta(hours=hours), end=end, **kw)
-        assert picture._uses_cells(f, picture.grid_level(zoom, 40))
+        assert grid.uses_cells(f, picture.grid_level(zoom, 40))
         fast = picture.events_layer(OFFICER, f, zoom=zoom, max_features=100)
         exact = picture.events_layer(OFFICER, replace(f, known_at=end + timedelta(days=1)), zoom=zoom,
                                      max_features=100)
@@ -772,17 +862,17 @@ def test_grid_levels_and_day_split():
     assert picture.grid_level(7, 40) == 10 and picture.grid_level(8, 40) == picture.CELLS_LEVEL
     assert picture.grid_level(12, 40) == 15 and picture.grid_level(0, 40) == 3
     start = datetime(2026, 11, 15, 9, 30, tzinfo=UTC)
-    split = picture._day_split(start, start + timedelta(days=7))
+    split = grid.day_split(start, start + timedelta(days=7))
     assert split["day_from"] == datetime(2026, 11, 16).date() and split["day_to"] == datetime(2026, 11, 22).date()
     assert split["edge_lo"] == [start, datetime(2026, 11, 22, tzinfo=UTC)]
     assert split["edge_hi"] == [datetime(2026, 11, 16, tzinfo=UTC), start + timedelta(days=7)]
     # a window that holds no whole UTC day is read from the events only
-    short = picture._day_split(start, start + timedelta(hours=20))
+    short = grid.day_split(start, start + timedelta(hours=20))
     assert short["day_from"] == short["day_to"]
     assert (short["edge_lo"], short["edge_hi"]) == ([start], [start + timedelta(hours=20)])
     # a window starting at midnight uses its first day whole
     midnight = datetime(2026, 11, 15, tzinfo=UTC)
-    assert picture._day_split(midnight, midnight + timedelta(days=2))["day_from"] == midnight.date()
+    assert grid.day_split(midnight, midnight + timedelta(days=2))["day_from"] == midnight.date()
 
 
 def test_section_table_and_daily_series_from_the_aggregate_equal_the_events(pic):
@@ -799,7 +889,7 @@ def test_section_table_and_daily_series_from_the_aggregate_equal_the_events(pic)
     for kw in ({}, {"categories": ("other", "crisis_situation")}, {"sources": ("cot-gateway",)}):
         f = PictureFilter(start=end - timedelta(days=7), end=end, **kw)
         exact = replace(f, known_at=end + timedelta(days=1))  # forces the path through event
-        assert picture._uses_cells(f) and not picture._uses_cells(exact)
+        assert grid.uses_cells(f) and not grid.uses_cells(exact)
         fast_rows, exact_rows = picture.section_table(OFFICER, f), picture.section_table(OFFICER, exact)
         assert fast_rows == exact_rows
         assert sum(r["events"] for r in fast_rows) > 0 and sum(r["events_prev"] for r in fast_rows) > 0
@@ -809,31 +899,115 @@ def test_section_table_and_daily_series_from_the_aggregate_equal_the_events(pic)
 
 
 def test_banners_of_one_delivery_put_very_high_first_and_date_what_is_not_today(pic):
-    """A delivery of several reports (a board's late report, a history loaded at once) shares
-    one received_at: very high first, then the latest to occur; an old event shows its date."""
-    main, wall = _page("main"), _page("wall")
+    """A delivery of several reports (a board's late report) shares one received_at: very high
+    first, then the latest to occur; an event of yesterday raised by the NCC shows its date."""
+    wall = _page("wall")
+    from dashboard.pages.main import alert_bar
     pic.execute("UPDATE event SET received_at = now() - interval '1 hour'")
     now = datetime.now(UTC).replace(microsecond=0)
-    old = now - timedelta(days=2)
+    old = now - timedelta(minutes=20)
     old_high = insert_event(pic, code="LV-RU-02", impact="high", occurred_at=old, received_at=now, ref="late-1")
-    very = insert_event(pic, code="LV-BY-01", impact="very_high", occurred_at=old - timedelta(hours=1),
+    very = insert_event(pic, code="LV-BY-01", impact="very_high", occurred_at=old - timedelta(minutes=5),
                         received_at=now, ref="late-2")
     fresh = insert_event(pic, code="LV-BY-02", impact="high", occurred_at=now, received_at=now, ref="late-3")
+    yesterday = now - timedelta(days=1, hours=1)
+    raised = insert_event(pic, code="LV-BY-01", impact="low", occurred_at=yesterday,
+                          received_at=now - timedelta(hours=2), ref="late-4")
+    picture.decide_event(OFFICER, raised, "impact", "seen again", impact="high")
     rows = picture.recent_high(OFFICER, now - timedelta(minutes=30))
-    assert [r["id"] for r in rows] == [very, fresh, old_high]
+    assert [r["id"] for r in rows] == [very, raised, fresh, old_high]
     state = parse_query("window=24h")
     with acting_as(OFFICER):
-        text, cls, _newest = main.update_alert(0, state, None)
+        text, cls, _newest = alert_bar.update_alert(0, state, None)
         banners = wall.update_wall_alerts(0, state)[0]
-    assert cls == "nsp-alert nsp-alert-very_high" and f"{old - timedelta(hours=1):%m-%d %H:%M} UTC" in str(text)
+    assert cls.startswith("nsp-alert nsp-alert-very_high ") and f"{old - timedelta(minutes=5):%H:%M} UTC" in str(text)
     times = [b.children[-1].children[0].children for b in banners[:3]]  # the time, then its notes
-    assert times == [f"{old - timedelta(hours=1):%m-%d %H:%M} UTC", f"{now:%H:%M} UTC", f"{old:%m-%d %H:%M} UTC"]
+    # the date is shown whenever the time is not on today's UTC date (20 minutes ago is
+    # yesterday's when the test runs just after midnight)
+    def shown(at):
+        return f"{at:%H:%M} UTC" if at.date() == now.date() else f"{at:%m-%d %H:%M} UTC"
+    assert times == [shown(old - timedelta(minutes=5)), f"{yesterday:%m-%d %H:%M} UTC", f"{now:%H:%M} UTC"]
+
+
+def test_banners_put_severity_before_arrival_and_count_a_backlog_as_late_reports(pic):
+    """Two very high crossings received seconds before three high events were hidden in
+    "+ 2 more": the banners and the alert bar show the most severe first, then the newest.
+    Week-old events received now (a feed's backlog, a history loaded at start-up) are not news:
+    they are counted as late reports, never shown as banners."""
+    wall = _page("wall")
+    from dashboard.pages.main import alert_bar
+    pic.execute("UPDATE event SET received_at = now() - interval '2 hours'")
+    now = datetime.now(UTC).replace(microsecond=0)
+    very = [insert_event(pic, code="LV-BY-01", impact="very_high", occurred_at=now - timedelta(minutes=3),
+                         received_at=now - timedelta(seconds=3), ref=f"very-{i}") for i in range(2)]
+    highs = [insert_event(pic, code="LV-BY-02", impact="high", occurred_at=now - timedelta(minutes=2),
+                          received_at=now, ref=f"high-{i}") for i in range(3)]
+    week = [insert_event(pic, code="LV-RU-01", impact="very_high", occurred_at=now - timedelta(days=6, hours=i),
+                         received_at=now + timedelta(seconds=1), ref=f"week-{i}") for i in range(4)]
+    alerts = picture.high_alerts(OFFICER, now - timedelta(minutes=30))
+    assert {r["id"] for r in alerts["news"][:2]} == set(very)
+    assert {r["id"] for r in alerts["news"]} == set(very + highs)
+    assert alerts["news_total"] == 5 and alerts["very_high_total"] == 2 and alerts["late"] == 4
+    assert {r["id"] for r in alerts["rows"] if r["backlog"]} == set(week)
+    assert alerts["newest"] == max(r["alerted_at"] for r in alerts["rows"])  # the backlog's: acknowledged too
+    state = parse_query("window=24h")
+    with acting_as(OFFICER):
+        banners = wall.update_wall_alerts(0, state)[0]
+        text, cls, newest = alert_bar.update_alert(0, state, None)
+        # acknowledged: the late reports go with the news
+        assert alert_bar.update_alert(0, state, newest)[1] == "nsp-alert nsp-hidden"
+    shown = [b.to_plotly_json()["props"].get("data-event") for b in banners[:3]]
+    assert set(shown[:2]) == set(very) and shown[2] in highs
+    assert "+ 2 more high-impact events" in str(banners[3].children)
+    assert "4 late reports of high-impact events" in str(banners[4].children)
+    assert not set(shown) & set(week)
+    assert cls.startswith("nsp-alert nsp-alert-very_high ") and "LV-BY-01" in str(text)
+    assert cls.endswith(" nsp-newest-high")  # the newest, a high one, chimes as high (nsp_sound.js)
+    assert "(+ 4 more, 1 very high)" in str(text) and "4 late reports" in str(text)
+    # only a backlog: a quiet bar that counts it, and no banner
+    pic.execute("DELETE FROM event WHERE id = ANY(%s::uuid[])", (very + highs,))
+    with acting_as(OFFICER):
+        banners = wall.update_wall_alerts(0, state)[0]
+        text, cls, _newest = alert_bar.update_alert(0, state, None)
+    assert [b.className for b in banners] == ["wall-banner-more wall-banner-late", "wall-hour"]
+    assert cls == "nsp-alert nsp-alert-late" and "4 late reports" in str(text)
+
+
+def test_the_wall_says_what_happened_in_the_last_hour(pic):
+    """The totals were 24 h and markers showed no age: the wall's "last hour" strip counts the
+    events per category that occurred in the last 60 minutes and names the newest three with
+    their age, in the wall's sections."""
+    wall = _page("wall")
+    now = datetime.now(UTC).replace(microsecond=0)
+    pic.execute("DELETE FROM event WHERE occurred_at > now() - interval '2 hours'")
+    ids = [insert_event(pic, code=code, category=cat, occurred_at=now - timedelta(minutes=m), ref=f"hour-{m}")
+           for code, cat, m in (("LV-BY-01", "unauthorised_border_crossing", 5),
+                                ("LV-BY-02", "unauthorised_border_crossing", 12),
+                                ("LV-RU-01", "cross_border_crime", 25), ("LV-BY-01", "other", 50),
+                                ("LV-BY-01", "crisis_situation", 75))]  # the last: more than an hour ago
+    hour = picture.last_hour(OFFICER, now)
+    assert hour["counts"] == {"unauthorised_border_crossing": 2, "cross_border_crime": 1, "crisis_situation": 0,
+                              "other": 1}
+    assert [(e["id"], e["age"]) for e in hour["newest"]] == [(ids[0], 5), (ids[1], 12), (ids[2], 25)]
+    # a wall of LV-BY-01 only, and a commander of LV-BY-02
+    assert picture.last_hour(OFFICER, now, ["LV-BY-01"])["counts"]["other"] == 1
+    assert picture.last_hour(BY01, now)["counts"]["unauthorised_border_crossing"] == 1
+    with acting_as(OFFICER):
+        strip = wall.update_wall_alerts(0, parse_query("window=24h"))[0][-1]
+    assert strip.className == "wall-hour"
+    text = str(strip.children)
+    assert "LV-BY-01 · Unauthorised border crossing · " in text and "5 min" in text and "25 min" in text
+    assert [c.children[1].children for c in strip.children[1:5]] == ["2", "1", "0", "1"]
+    with acting_as(OFFICER):
+        strip = wall.update_wall_alerts(0, parse_query("window=24h&lang=lv") | {"lang": "lv"})[0][-1]
+    assert "Pēdējā stunda" in str(strip.children) and "pirms 5 min" in str(strip.children)
 
 
 def test_banners_alert_bar_and_event_list_say_what_an_other_event_is(pic):
     """"HIGH Other LV-BY-02" told the watch nothing: the subtype follows the category, in words
     and in the page's language; a feed's own code keeps its words."""
-    main, wall = _page("main"), _page("wall")
+    wall = _page("wall")
+    from dashboard.pages.main import alert_bar, event_panel
     pic.execute("UPDATE event SET received_at = now() - interval '1 hour'")
     now = datetime.now(UTC)
     uav = insert_event(pic, code="LV-BY-02", category="other", subtype="suspect_uav", impact="high",
@@ -841,7 +1015,7 @@ def test_banners_alert_bar_and_event_list_say_what_an_other_event_is(pic):
     insert_event(pic, code="LV-BY-02", category="cross_border_crime", subtype="border_post_damage",
                  impact="low", occurred_at=now - timedelta(minutes=10), ref="odd-1")
     with acting_as(OFFICER):
-        text = str(main.update_alert(0, parse_query("window=24h"), None)[0])
+        text = str(alert_bar.update_alert(0, parse_query("window=24h"), None)[0])
         en = wall.update_wall_alerts(0, parse_query("window=24h"))[0][0]
         lv = wall.update_wall_alerts(0, {**parse_query("window=24h"), "lang": "lv"})[0][0]
     assert "Other · suspect UAV · LV-BY-02" in text
@@ -849,7 +1023,7 @@ def test_banners_alert_bar_and_event_list_say_what_an_other_event_is(pic):
     assert [c.children for c in en.children[1].children] == ["Other", "suspect UAV"]
     assert en.children[1].title == "Other · suspect UAV" and getattr(en, "data-event") == uav
     assert lv.children[1].title == "Citi · aizdomīgs bezpilota gaisa kuģis"
-    listed = main.event_list_rows(picture.event_rows(OFFICER, window(hours=24)), "en")
+    listed = event_panel.event_list_rows(picture.event_rows(OFFICER, window(hours=24)), "en")
     by_id = {r["id"]: r for r in listed}
     assert by_id[uav]["subtype_text"] == "suspect UAV" and by_id[uav]["subtype"] == "suspect_uav"
     assert {r["subtype_text"] for r in listed if r["subtype"] == "border_post_damage"} == {"border post damage"}
@@ -858,7 +1032,8 @@ def test_banners_alert_bar_and_event_list_say_what_an_other_event_is(pic):
 def test_reports_rejected_on_validation_are_left_out_of_the_picture_and_counted_apart(pic):
     """On the map (points and grid, from events and from the pre-aggregate), in the section
     table and the activity chart; the map's note says how many were left out."""
-    main = _page("main")
+    _page("main")
+    from dashboard.pages.main import filter_bar, map_layers
     week = window(hours=24 * 7)  # whole days: the pre-aggregate answers
 
     def picture_counts(f):
@@ -884,7 +1059,7 @@ def test_reports_rejected_on_validation_are_left_out_of_the_picture_and_counted_
     assert picture.events_layer(OFFICER, week)["rejected"] == 3
     assert picture.events_layer(OFFICER, window())["rejected"] == 1
     with acting_as(OFFICER):
-        note = main.update_map(parse_query("window=7d"), 0, 7, None)[-1]
+        note = map_layers.update_map(parse_query("window=7d"), 0, 7, None)[-1]
     assert "not shown, rejected on validation: 3" in note
     with acting_as(BY01):  # need-to-know: only their own sections' rejected reports
         assert picture.events_layer(BY01, week)["rejected"] == 1
@@ -903,9 +1078,9 @@ def test_reports_rejected_on_validation_are_left_out_of_the_picture_and_counted_
         "LV-BY-01": 1, "LV-RU-01": 1, "LV-BY-02": 1}
     assert {r["id"] for r in picture.event_rows(OFFICER, only)} == {first, later, recent}
     with acting_as(OFFICER):
-        note = main.update_map(parse_query("window=7d&rejected=1"), 0, 7, None)[-1]
+        note = map_layers.update_map(parse_query("window=7d&rejected=1"), 0, 7, None)[-1]
     assert note.startswith("3 events") and "only reports rejected on validation" in note
-    state, query = main.controls_to_state("7d", None, None, None, [], [], [], [], [], ["on"])
+    state, query = filter_bar.controls_to_state("7d", None, None, None, [], [], [], [], [], ["on"])
     assert state["rejected"] and query == "?window=7d&rejected=1"
 
 
@@ -917,14 +1092,16 @@ def test_the_filters_events_download_as_csv_and_geojson_streamed_scoped_and_audi
     import json
 
     from geo.snapshot.writers import csv_stream, geojson_stream
-    from tests.integration.test_export_dashboard import _export_routes
+    from tests.support.export import export_routes
 
-    main = _page("main")
+    _page("main")
+
+    from dashboard.pages.main import view
     rejected = insert_event(pic, code="LV-BY-01", impact="high", ref="rej-dl")
     pic.execute("UPDATE event SET validation = 'rejected' WHERE id = %s", (rejected,))
     listed = picture.event_rows(OFFICER, window(), limit=1000)
     assert len(listed) == 60
-    with _export_routes(OFFICER) as (client, who):
+    with export_routes(OFFICER) as (client, who):
         resp = client.get("/export/events.csv?window=24h")
         assert resp.status_code == 200 and resp.mimetype == "text/csv"
         assert resp.headers["Content-Disposition"].startswith('attachment; filename="nsp-events-')
@@ -972,7 +1149,7 @@ def test_the_filters_events_download_as_csv_and_geojson_streamed_scoped_and_audi
 
     # the main view links to it with its own query string
     with acting_as(OFFICER):
-        page = str(main.layout(sections="LV-BY-01", window="6h"))
+        page = str(view.layout(sections="LV-BY-01", window="6h"))
     assert "href='/export/events.csv?sections=LV-BY-01&window=6h'" in page
     assert "href='/export/events.geojson?sections=LV-BY-01&window=6h'" in page
 
@@ -1004,8 +1181,8 @@ def test_the_ncc_decides_on_an_event_and_its_decisions_stand(pic, tmp_path):
     """Art 17: the NCC may change an event's impact level; Art 9: the owner may close it. Each
     decision needs a reason, is kept (never edited) and audited; a newer message from the
     source updates the event but not an impact the NCC decided."""
-    from ingest.pipeline import ingest_file
-    from tests.unit.test_cot import event as cot
+    from ingest.loading.pipeline import ingest_file
+    from tests.support.feeds import event as cot
 
     marker = tmp_path / "m.cot"
     marker.write_text(cot(uid="M-1", type_="a-h-G-E-V", time="2024-05-01T21:00:00Z", lat="55.88", lon="26.97"))
@@ -1072,40 +1249,44 @@ def test_the_ncc_decides_on_an_event_and_its_decisions_stand(pic, tmp_path):
 
 def test_the_event_lists_decision_form(pic):
     """The form under the event list: the chosen event, its decisions, the buttons."""
-    main = _page("main")
+    _page("main")
+    import dash
+
+    from dashboard.pages.main import event_panel, side_panels
     state = parse_query("window=24h")
     with acting_as(OFFICER):
-        _table, rows, _fig = main.update_panels(state, 0, 0)
+        _table, rows, _fig = side_panels.update_panels(state, 0, 0)
         chosen = rows[0]["id"]
-        assert main.select_event({"rowId": chosen}) == chosen
-        summary, history = main.event_decision_view(chosen, rows)
+        assert event_panel.select_event({"rowId": chosen}) == chosen
+        summary, history = event_panel.event_decision_view(chosen, rows)
         assert "No decision" in str(history)
-        msg, version, reason = main.decide_event("main-event-set-impact", chosen, None, "why", 2)
-        assert "unknown impact" in str(msg) and version is main.no_update
-        msg, version, reason = main.decide_event("main-event-close", chosen, None, "handled", 2)
+        msg, version, reason = event_panel.decide_event("main-event-set-impact", chosen, None, "why", 2)
+        assert "unknown impact" in str(msg) and version is dash.no_update
+        msg, version, reason = event_panel.decide_event("main-event-close", chosen, None, "handled", 2)
         assert "Event closed by anna" in str(msg) and version == 3 and reason == ""
-        _table, rows, _fig = main.update_panels(state, 0, 0, version)
+        _table, rows, _fig = side_panels.update_panels(state, 0, 0, version)
         assert next(r for r in rows if r["id"] == chosen)["status_text"] == "closed"
-        summary, history = main.event_decision_view(chosen, rows)
+        summary, history = event_panel.event_decision_view(chosen, rows)
         assert "handled" in str(history) and "closed" in str(summary)
-        msg, *_ = main.decide_event("main-event-close", None, None, "x", 3)
+        msg, *_ = event_panel.decide_event("main-event-close", None, None, "x", 3)
         assert "choose an event" in str(msg)
     with acting_as(BY01):
-        msg, version, _ = main.decide_event("main-event-reopen", chosen, None, "x", 3)
-        assert "may not decide" in str(msg) and version is main.no_update
+        msg, version, _ = event_panel.decide_event("main-event-reopen", chosen, None, "x", 3)
+        assert "may not decide" in str(msg) and version is dash.no_update
 
 
 def test_the_events_chart_spans_its_window_even_with_one_bar(pic):
     """One lone bar got an axis of milliseconds (11:59:59.9996 … 12:00:00.0004)."""
-    main = _page("main")
+    _page("main")
+    from dashboard.pages.main import side_panels
     pic.execute("DELETE FROM event WHERE id <> (SELECT id FROM event WHERE parent_id IS NULL "
                 "AND occurred_at > now() - interval '24 hours' LIMIT 1)")
     with acting_as(OFFICER):
-        _table, rows, fig = main.update_panels(parse_query("window=24h"), 0, 0)
+        _table, rows, fig = side_panels.update_panels(parse_query("window=24h"), 0, 0)
         assert len(rows) == 1 and sum(len(b.x) for b in fig.data) == 1
         start, end = (datetime.fromisoformat(str(x)) for x in fig.layout.xaxis.range)
         assert timedelta(hours=23, minutes=59) < end - start <= timedelta(hours=24, minutes=1)
-        _table, _rows, fig = main.update_panels(parse_query("window=7d"), 0, 0)
+        _table, _rows, fig = side_panels.update_panels(parse_query("window=7d"), 0, 0)
         start, end = (datetime.fromisoformat(str(x)) for x in fig.layout.xaxis.range)
         assert (start.hour, start.minute, end.hour, end.minute) == (0, 0, 0, 0) and end - start == timedelta(days=8)
 
@@ -1113,7 +1294,8 @@ def test_the_events_chart_spans_its_window_even_with_one_bar(pic):
 def test_an_event_the_ncc_raises_to_high_is_announced_again(pic):
     """The alert bar and the wall's banners announce reports as received; an event the NCC
     raises to high or very high later is announced then, marked as the NCC's."""
-    main, wall = _page("main"), _page("wall")
+    wall = _page("wall")
+    from dashboard.pages.main import alert_bar
     pic.execute("UPDATE event SET received_at = now() - interval '3 hours'")  # nothing new
     low = insert_event(pic, code="LV-BY-01", impact="low", received_at=datetime.now(UTC) - timedelta(hours=2),
                        ref="raise-1")
@@ -1124,11 +1306,11 @@ def test_an_event_the_ncc_raises_to_high_is_announced_again(pic):
     assert hit["id"] == low and hit["set_by_ncc"] is True and hit["alerted_at"] > hit["received_at"]
     state = parse_query("window=24h")
     with acting_as(OFFICER):
-        text, cls, newest = main.update_alert(0, state, None)
+        text, cls, newest = alert_bar.update_alert(0, state, None)
         banners = wall.update_wall_alerts(0, state)[0]
-        assert "impact set by the NCC" in str(text) and cls == "nsp-alert nsp-alert-very_high"
+        assert "impact set by the NCC" in str(text) and cls.startswith("nsp-alert nsp-alert-very_high ")
         assert newest == hit["alerted_at"]
-        assert main.update_alert(0, state, newest)[1] == "nsp-alert nsp-hidden"  # acknowledged
+        assert alert_bar.update_alert(0, state, newest)[1] == "nsp-alert nsp-hidden"  # acknowledged
     assert "impact set by the NCC" in str(banners[0])
     assert picture.recent_high(BY01, since)  # their section: they are told too
 

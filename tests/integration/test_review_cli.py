@@ -6,7 +6,7 @@ import json
 
 from click.testing import CliRunner
 
-from ingest.pipeline import ingest_file
+from ingest.loading.pipeline import ingest_file
 from nsp.cli import cli
 
 GOOD = ('{"type":"Feature","id":"G%d","geometry":{"type":"Point","coordinates":[27.1,55.9]},'

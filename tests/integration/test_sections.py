@@ -293,7 +293,7 @@ def test_cli_list_locate_set_level_history(db_url):
     assert r.exit_code == 0 and r.output.strip() == "none"
     r = _run("locate", *map(str, KRASLAVA))
     assert r.output.startswith("LV-BY-") and "m from its border line" in r.output
-    r = _run("set-level", "LV-SEA-02", "medium", "--reason", "vessel sightings", "--by", "jan")
+    r = _run("set-level", "LV-SEA-02", "medium", "--reason", "vessel sightings", "--actor", "jan")
     assert r.exit_code == 0 and "low -> medium by jan" in r.output
     r = _run("history", "LV-SEA-02", "--json")
     assert [h["to_level"] for h in json.loads(r.output)] == ["medium", "low"]

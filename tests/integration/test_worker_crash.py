@@ -4,23 +4,30 @@ from __future__ import annotations
 
 import os
 import signal
-import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
 
-from ingest.pipeline import ingest_file
-from ingest.tasks import defer_file
+from ingest.delivery.tasks import defer_file
+from ingest.loading.pipeline import ingest_file
 from nsp.queue import app
-from tests.conftest import _PREFIX, _create, _drop
-
-from .delivery_helpers import (
-    data_state, job_statuses, ndjson_events, run_worker_until_empty, start_worker, wait_for,
+from tests.support.db import PREFIX as _PREFIX
+from tests.support.db import create as _create
+from tests.support.db import drop as _drop
+from tests.support.delivery import (
+    data_state,
+    job_statuses,
+    loads_held_at_merge,
+    ndjson_events,
+    run_worker_until_empty,
+    start_worker,
+    wait_for,
 )
 
-# Big enough that the worker is killed while the batch is still loading.
-KILL_EVENTS = int(os.environ.get("NSP_TEST_KILL_EVENTS", "40000"))
+# Events of the file loaded while its worker is killed: the load waits at its merge until the
+# test lets it go (loads_held_at_merge), so any size proves the point.
+KILL_EVENTS = int(os.environ.get("NSP_TEST_KILL_EVENTS", "1000"))
 
 
 def _workers(url: str) -> int:
@@ -87,19 +94,20 @@ def test_worker_killed_mid_file_then_restarted_ends_like_an_uninterrupted_run(
 
     fast = {"NSP_QUEUE_HEARTBEAT_SECONDS": "0.5", "NSP_QUEUE_STALLED_SECONDS": "2"}
     worker = start_worker(db_url, log=tmp_path / "killed.log", **fast)
-    try:
-        wait_for(lambda: _workers(db_url) == 1, 60, "the worker to register")
-        with app.open():
-            defer_file(big, "crash-test")
-        wait_for(lambda: job_statuses(db_url) == ["doing"], 60, "the job to start")
-        # Mid-file: the batch has started but nothing is committed yet.
-        wait_for(lambda: conn.execute("SELECT count(*) AS n FROM ingest_batch "
-                                      "WHERE status = 'running'").fetchone()["n"] == 1,
-                 60, "the batch to start")
-        assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == 0
-    finally:
-        worker.send_signal(signal.SIGKILL)
-        worker.wait(10)
+    with loads_held_at_merge(db_url):
+        try:
+            wait_for(lambda: _workers(db_url) == 1, 60, "the worker to register")
+            with app.open():
+                defer_file(big, "crash-test")
+            wait_for(lambda: job_statuses(db_url) == ["doing"], 60, "the job to start")
+            # Mid-file: the batch has started but nothing is committed yet.
+            wait_for(lambda: conn.execute("SELECT count(*) AS n FROM ingest_batch "
+                                          "WHERE status = 'running'").fetchone()["n"] == 1,
+                     60, "the batch to start")
+            assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == 0
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait(10)
 
     # Nothing of the interrupted batch is visible; the file is still waiting.
     assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == 0
@@ -107,7 +115,9 @@ def test_worker_killed_mid_file_then_restarted_ends_like_an_uninterrupted_run(
     assert job_statuses(db_url) == ["doing"]  # a dead worker's job
 
     # A new worker, once the dead one's heartbeat is stale, runs the job again.
-    time.sleep(2.5)  # > NSP_QUEUE_STALLED_SECONDS without a heartbeat
+    wait_for(lambda: conn.execute("SELECT count(*) AS n FROM procrastinate_workers WHERE last_heartbeat"
+                                  " < now() - interval '2.2 s'").fetchone()["n"] == 1,
+             30, "the dead worker's heartbeat to be older than NSP_QUEUE_STALLED_SECONDS")
     done = run_worker_until_empty(db_url, timeout=300, **fast)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "action=retry_stalled" in done.stderr
@@ -130,25 +140,26 @@ def test_a_running_worker_takes_over_the_job_of_a_killed_one(db_url, conn, tmp_p
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     f = inbox / "takeover.ndjson"
-    # Four times the kill test's file: the first worker must still be loading when the
-    # second one has started and registered (a few seconds), at today's ingest rate.
-    n_events = 4 * KILL_EVENTS
+    # The first worker is still loading when the second one has started and registered: its
+    # load waits at the merge until the first one is killed.
+    n_events = KILL_EVENTS
     # (7 s apart: they start 20 days back, so none is in the future)
     f.write_bytes(ndjson_events([f"T-{i}" for i in range(n_events)],
-                                start=datetime.now(timezone.utc) - timedelta(days=20)))
+                                start=datetime.now(UTC) - timedelta(days=20)))
     fast = {"NSP_QUEUE_HEARTBEAT_SECONDS": "0.5", "NSP_QUEUE_STALLED_SECONDS": "2"}
     doomed = start_worker(db_url, "--name", "doomed", log=tmp_path / "doomed.log", **fast)
     survivor = None
     try:
-        wait_for(lambda: _workers(db_url) == 1, 60, "the first worker to register")
-        with app.open():
-            defer_file(f, "takeover")
-        wait_for(lambda: job_statuses(db_url) == ["doing"], 60, "the job to start")
-        survivor = start_worker(db_url, "--name", "survivor", log=tmp_path / "survivor.log", **fast)
-        wait_for(lambda: _workers(db_url) == 2, 60, "the second worker to register")
-        assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == 0  # mid-file
-        doomed.send_signal(signal.SIGKILL)
-        doomed.wait(10)
+        with loads_held_at_merge(db_url):
+            wait_for(lambda: _workers(db_url) == 1, 60, "the first worker to register")
+            with app.open():
+                defer_file(f, "takeover")
+            wait_for(lambda: job_statuses(db_url) == ["doing"], 60, "the job to start")
+            survivor = start_worker(db_url, "--name", "survivor", log=tmp_path / "survivor.log", **fast)
+            wait_for(lambda: _workers(db_url) == 2, 60, "the second worker to register")
+            assert conn.execute("SELECT count(*) AS n FROM event").fetchone()["n"] == 0  # mid-file
+            doomed.send_signal(signal.SIGKILL)
+            doomed.wait(10)
         wait_for(lambda: (inbox / "processed" / "takeover.ndjson").exists(), 120,
                  "the survivor to load the file")
     finally:

@@ -6,8 +6,8 @@ import pytest
 from flask import Flask
 
 from dashboard import auth, security
-from dashboard.auth_settings import AuthSettings
 from nsp.access import Scope
+from nsp.auth_settings import AuthSettings
 
 
 def test_inline_script_hashes_cover_executable_scripts_only():
@@ -96,3 +96,40 @@ def test_next_parameter_cannot_leave_the_site():
     assert auth._safe_next("/wall?x=1") == "/wall?x=1"
     for bad in ("//evil.example/", "https://evil.example/", "/\\evil.example", None, ""):
         assert auth._safe_next(bad) == "/"
+
+
+def test_client_address_from_the_first_trusted_proxy():
+    from werkzeug.datastructures import Headers
+
+    from nsp.login_guard import client_address
+
+    s = AuthSettings(trusted_proxies=["10.0.0.0/24", "192.0.2.10"])
+    h = Headers([("X-Forwarded-For", "198.51.100.66, 203.0.113.7"), ("X-Forwarded-For", "192.0.2.10")])
+    # right to left past the trusted proxies: the address the first trusted proxy saw
+    assert client_address("10.0.0.5", h, s) == "203.0.113.7"
+    # the same header from a peer that is no trusted proxy is ignored
+    assert client_address("203.0.113.50", h, s) == "203.0.113.50"
+    assert client_address("10.0.0.5", Headers(), s) == "10.0.0.5"  # no header: the proxy itself
+    assert client_address("10.0.0.5", Headers([("X-Forwarded-For", "not-an-ip")]), s) == "10.0.0.5"
+    assert client_address("10.0.0.5", h, AuthSettings(trusted_proxies=["10.0.0.0/24"],
+                                                      client_address_header="")) == "10.0.0.5"
+
+
+def test_a_slowed_name_waits_twice_as_long_per_failure_up_to_the_cap():
+    from nsp.login_guard import delay_for
+
+    s = AuthSettings(max_failed_logins=5, login_delay_seconds=1, login_delay_max_seconds=30)
+    assert [delay_for(n, s) for n in (0, 4, 5, 6, 7, 9, 10, 1000)] == [0, 0, 1, 2, 4, 16, 30, 30]
+
+
+def test_password_policy():
+    from nsp.passwords import password_problem
+
+    s = AuthSettings()
+    assert password_problem("ilze", "short1", s).startswith("is too short: at least 10")
+    assert password_problem("ilze.kalnina", "Ilze.Kalnina", s) == "must not be the user name"
+    for weak in ("aaaaaaaaaa", "password123", "qwertyuiop", "1234567890", "ilze.kalnina1"):
+        assert password_problem("ilze.kalnina", weak, s).startswith("is too easy to guess"), weak
+    assert password_problem("ilze", "correct horse battery staple", s) is None
+    assert password_problem("ilze", "a" * 10_000 + "x", s) is not None  # scored in bounded time
+    assert password_problem("ilze", "aaaaaaaaaa", AuthSettings(password_min_score=0)) is None

@@ -54,6 +54,34 @@ def test_docker_compose_config_accepts_the_file():
         env={"NSP_DB_PASSWORD": "x", "NSP_AUTH_SECRET_KEY": "y", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 0, result.stderr
+    # the optional read replica (profile "replica") too
+    result = subprocess.run(
+        [*compose, "-f", str(ROOT / "docker-compose.yml"), "--profile", "replica", "config"],
+        capture_output=True, text=True,
+        env={"NSP_DB_PASSWORD": "x", "NSP_AUTH_SECRET_KEY": "y", "PATH": "/usr/bin:/bin"},
+    )
+    assert result.returncode == 0, result.stderr
+    replica = yaml.safe_load(result.stdout)["services"]["db-replica"]
+    assert "pg_basebackup" in " ".join(replica["command"]) and replica["profiles"] == ["replica"]
+
+
+def test_an_optional_read_replica_streams_from_db():
+    doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = doc["services"]
+    rep = services["db-replica"]
+    assert rep["profiles"] == ["replica"]  # not started unless asked for
+    assert rep["image"] == services["db"]["image"]  # the same PostgreSQL and PostGIS as the primary
+    script = " ".join(rep["command"])
+    assert "pg_basebackup -h db" in script and " -R " in script and "hot_standby=on" in script
+    assert rep["depends_on"]["db"]["condition"] == "service_healthy"
+    assert any(v.endswith(":/var/lib/postgresql/data") and not v.startswith("pgdata:") for v in rep["volumes"])
+    # the primary allows replication (the script it runs when it creates the database)
+    hba = next(v for v in services["db"]["volumes"] if "docker-entrypoint-initdb.d" in v)
+    script_path = ROOT / hba.split(":")[0]
+    assert "host replication" in script_path.read_text()
+    # every app service may read on it
+    for name in ("worker", "dashboard"):
+        assert "NSP_DB_READ_URL" in services[name]["environment"]
 
 
 def _settings_env_names() -> set[str]:
@@ -63,8 +91,8 @@ def _settings_env_names() -> set[str]:
     from pydantic_settings import BaseSettings
 
     names = {"DATABASE_URL"}
-    for module in ("nsp.settings", "nsp.access", "nsp.queue", "geo.snapshot.settings", "ingest.settings",
-                   "ingest.delivery_settings", "dashboard.settings", "dashboard.auth_settings"):
+    for module in ("nsp.settings", "nsp.access", "nsp.replica", "nsp.queue", "geo.snapshot.settings", "ingest.settings",
+                   "ingest.delivery.settings", "dashboard.settings", "nsp.auth_settings"):
         for obj in vars(importlib.import_module(module)).values():
             if isinstance(obj, type) and issubclass(obj, BaseSettings) and obj is not BaseSettings:
                 prefix = obj.model_config.get("env_prefix", "")
@@ -78,7 +106,7 @@ def test_every_variable_the_deployment_sets_is_one_nsp_reads():
     assert {"NSP_EXPORT_OUT_DIR", "NSP_GEO_TIMEZONE", "NSP_INGEST_MAX_BYTES", "NSP_AUTH_SECRET_KEY"} <= known
     doc = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     for name, service in doc["services"].items():
-        if name == "db":
+        if name in ("db", "db-replica"):  # PostgreSQL's own containers
             continue
         unknown = set(service.get("environment", {})) - known
         assert not unknown, f"{name}: {sorted(unknown)} are read by no nsp setting"

@@ -3,24 +3,20 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
-import ingest.cot as cot
-from ingest.base import Event, ParseOptions, Position, Rejected, TrackedObject, formats
-from ingest.cot import CotFormat, neutral_kind, suspect_subtype
+import ingest.formats.cot as cot
+from ingest.formats.base import Closure, Event, ParseOptions, Position, Rejected, TrackedObject, formats
+from ingest.formats.cot import CotFormat, neutral_kind, suspect_subtype
 from nsp.settings import ASSETS_DIR
+from tests.support.captures import real_cot
+from tests.support.feeds import event
 
 SAMPLE = ASSETS_DIR / "samples" / "cot.cot.xml"
-
-
-def event(uid="u-1", type_="a-h-G", time="2024-05-01T21:16:40Z", lat="55.88", lon="26.97",
-          detail="", ce="9999999.0", extra="") -> str:
-    point = f'<point lat="{lat}" lon="{lon}" hae="9999999.0" ce="{ce}" le="9999999.0"/>' if lat is not None else ""
-    time_attr = f' time="{time}"' if time is not None else ""
-    return (f'<event version="2.0" uid="{uid}" type="{type_}"{time_attr} start="{time}" '
-            f'stale="2024-05-02T21:16:40Z" how="h-g-i-g-o"{extra}>{point}<detail>{detail}</detail></event>')
 
 
 def parse(data: str | bytes, **options) -> tuple[list, CotFormat]:
@@ -42,10 +38,10 @@ def test_sample_atak_stream():
     pos, obj, marker, alert = records
     assert isinstance(pos, Position) and pos.kind == "own"
     assert pos.object_id == "ANDROID-8a3f2c1d9e7b6a50"
-    assert pos.observed_at == datetime(2024, 5, 1, 21, 14, 5, 123000, tzinfo=timezone.utc)
+    assert pos.observed_at == datetime(2024, 5, 1, 21, 14, 5, 123000, tzinfo=UTC)
     assert pos.speed_kn == pytest.approx(1.3 / 0.514444, abs=0.01) and pos.course_deg == 47.2
     assert pos.accuracy_m == 4.9 and "le_m" not in pos.attrs  # le 9999999 = unknown
-    assert pos.stale_at == datetime(2024, 5, 1, 21, 20, 20, 123000, tzinfo=timezone.utc)
+    assert pos.stale_at == datetime(2024, 5, 1, 21, 20, 20, 123000, tzinfo=UTC)
     assert pos.attrs["how"] == "m-g" and pos.attrs["group"] == "Cyan" and pos.attrs["battery"] == "83"
     assert pos.location.number == 1 and pos.location.line == 2
     assert isinstance(obj, TrackedObject) and obj.callsign == "SILENE-P1" and obj.kind == "own"
@@ -171,14 +167,15 @@ def test_alert_mapping_cancel_and_category_override():
         category_map={"b-a-g": "unauthorised_border_crossing", "a-u-G": "cross_border_crime"},
     )
     cancel, fence, bell, marker = records
-    assert cancel.status == "closed" and cancel.subtype == "emergency_cancelled"
+    assert isinstance(cancel, Closure) and cancel.source_ref == "u-9-1-1"
+    assert cancel.reason == "cancelled by the source (b-a-o-can)"
     assert fence.category == "unauthorised_border_crossing" and fence.impact == "high"
     assert bell.category == "crisis_situation" and bell.subtype == "emergency_ring_the_bell"
     assert marker.category == "cross_border_crime" and marker.subtype == "suspect_person"
 
 
 def test_tracked_object_only_when_details_change():
-    contact = '<contact callsign="P1"/><__group name="Cyan" role="Team Member"/>'
+    contact = '<contact callsign="P1" endpoint="*:-1:stcp"/><__group name="Cyan" role="Team Member"/>'
     records, _ = parse(
         event(uid="d1", type_="a-f-G-U-C", detail=contact, time="2024-05-01T21:00:00Z")
         + event(uid="d1", type_="a-f-G-U-C", detail=contact, time="2024-05-01T21:00:05Z")
@@ -192,7 +189,7 @@ def test_tracked_object_only_when_details_change():
 
 def test_naive_time_is_utc():
     records, _ = parse(event(time="2024-05-01T21:16:40"))
-    assert records[0].occurred_at == datetime(2024, 5, 1, 21, 16, 40, tzinfo=timezone.utc)
+    assert records[0].occurred_at == datetime(2024, 5, 1, 21, 16, 40, tzinfo=UTC)
 
 
 def test_splitting_across_tiny_chunks(monkeypatch):
@@ -226,7 +223,7 @@ def test_unreadable_encoding_declaration():
 
 @pytest.mark.parametrize("encoding", ["windows-1257", "utf-16"])
 def test_declared_encodings_through_the_pipeline_reader(encoding):
-    from ingest.sniff import prepare
+    from ingest.formats.sniff import prepare
 
     decl = f'<?xml version="1.0" encoding="{encoding.upper()}" standalone="yes"?>\n'
     text = "".join(decl + event(uid=f"u{i}", detail="<remarks>Robežas josla, Šķaune</remarks>") + "\n"
@@ -234,3 +231,190 @@ def test_declared_encodings_through_the_pipeline_reader(encoding):
     prepared = prepare(io.BytesIO(text.encode(encoding)), "x.cot", 10**9, "cp1257")
     records = list(CotFormat(ParseOptions()).parse(prepared.stream))
     assert [r.description for r in records] == ["Robežas josla, Šķaune"] * 2
+
+
+# ------------------------------------------------------------- real captures (tests/data/real/cot)
+
+real = real_cot
+
+
+@pytest.mark.parametrize("name,how", [
+    ("atak_sa.cot.xml", "m-g"), ("itak_sa.cot.xml", "m-g"),
+    ("wintak_sa_h-e.cot.xml", "h-e"),  # WinTAK without a GPS fix: still the device's own report
+])
+def test_a_devices_own_report_is_an_own_unit_whatever_its_how(name, how):
+    records, _ = parse(real(name))
+    pos, obj = records
+    assert isinstance(pos, Position) and pos.kind == "own" and pos.attrs["how"] == how
+    assert isinstance(obj, TrackedObject) and obj.kind == "own" and obj.callsign
+
+
+def test_a_friendly_marker_placed_on_the_map_is_an_event_not_an_own_unit():
+    # the iTAK marker (h-g-i-g-o, <archive/>, no endpoint) with a friendly affiliation
+    marker = real("itak_marker.cot.xml").replace(b'type="a-u-G"', b'type="a-f-G"')
+    records, _ = parse(marker)
+    assert [type(r) for r in records] == [Event]
+    [e] = records
+    assert (e.category, e.subtype, e.impact) == ("other", "friendly_marker", "low")
+    assert e.source_ref == "EB77220E-6299-4CA3-95FC-0200BD9FE78A" and e.attrs["cot_time"]
+    # a client that adds its takv to a marker it places (WebTAK) still places a marker
+    webtak = event(uid="w1", type_="a-f-G", detail='<contact callsign="F.16"/><takv platform="WebTAK"/><archive/>')
+    assert [type(r) for r in parse(webtak)[0]] == [Event]
+    # a gateway's machine-made fix without details is a position of the unit
+    assert isinstance(parse(event(uid="h1", type_="a-f-A-M-H", extra="").replace('how="h-g-i-g-o"', 'how="m-g"'))[0][0],
+                      Position)
+
+
+def test_a_spot_map_marker_is_an_event_and_geochat_is_skipped_and_counted():
+    [spot], _ = parse(real("atak_spot_map.cot.xml"))
+    assert isinstance(spot, Event) and spot.subtype == "spot_marker" and spot.description == "R 1"
+    records, fmt = parse(real("atak_geochat.cot.xml") + event(uid="ping", type_="t-x-c-t").encode())
+    assert records == []
+    assert fmt.stats["skipped"] == 2
+    assert fmt.stats["skipped GeoChat message"] == 1 and fmt.stats["skipped ping"] == 1
+
+
+def test_a_position_with_no_fix_is_quarantined_with_a_reason():
+    records, _ = parse(event(uid="nofix", type_="a-h-G", lat="0.0", lon="0.0") + event(uid="ok"))
+    assert isinstance(records[0], Rejected) and records[0].reason == cot.NO_FIX
+    assert records[1].source_ref == "ok"
+    # 0,0 with a known error is a position (the validator judges the region)
+    assert isinstance(parse(event(uid="zero", lat="0.0", lon="0.0", ce="5.0"))[0][0], Event)
+
+
+def test_a_delete_closes_the_item_its_link_names():
+    # as ATAK sends it (node-CoT's ForceDelete, tests/data/real/cot/PROVENANCE.md): a point at
+    # 0,0 that means nothing, and a link to the item
+    delete = event(uid="any-uid", type_="t-x-d-d", lat="0.000000", lon="0.000000",
+                   detail='<__forcedelete/><link uid="delete-uid" type="none" relation="none"/>')
+    records, _ = parse(delete + event(uid="self-delete", type_="t-x-d-d"))
+    assert [type(r) for r in records] == [Closure, Closure]
+    assert records[0].source_ref == "delete-uid" and records[0].reason == "deleted by the source (t-x-d-d)"
+    assert records[0].closed_at == datetime(2024, 5, 1, 21, 16, 40, tzinfo=UTC)
+    assert records[1].source_ref == "self-delete"  # no link: the delete names itself
+
+
+def test_an_emergency_says_it_may_reopen_its_uid():
+    [alert], _ = parse(real("wearos_emergency.cot.xml"))
+    assert alert.impact == "high" and "raised again" in alert.attrs["reopen_reason"]
+    [marker], _ = parse(event(uid="m"))
+    assert "reopen_reason" not in marker.attrs
+
+
+def test_a_uid_over_512_bytes_is_quarantined_and_the_next_event_loads():
+    records, _ = parse(event(uid="U" * 3000) + event(uid="ok")
+                       + event(uid="d", type_="t-x-d-d", detail=f'<link uid="{"L" * 600}"/>'))
+    assert isinstance(records[0], Rejected) and "uid of 3000 bytes is longer than the limit of 512" in records[0].reason
+    assert records[1].source_ref == "ok"
+    assert isinstance(records[2], Rejected) and "link uid of 600 bytes" in records[2].reason
+    assert isinstance(parse(event(uid="ū" * 256))[0][0], Event)  # 512 bytes exactly
+
+
+# ------------------------------------------------------------- TAK Protocol Version 1 (protobuf)
+
+def _same(a, b) -> bool:
+    keys = ("object_id", "kind", "observed_at", "lon", "lat", "accuracy_m", "speed_kn", "course_deg", "stale_at")
+    return all(getattr(a, k) == getattr(b, k) for k in keys)
+
+
+@pytest.mark.parametrize("name", ["wintak_sa_mesh.takpb", "wintak_sa_stream.takpb"])
+def test_tak_protocol_mesh_and_stream_read_as_the_xml_they_carry(name):
+    records, _ = parse(real(name))
+    xml, _ = parse(real("wintak_sa_h-e.cot.xml"))
+    assert [type(r) for r in records] == [Position, TrackedObject]
+    assert _same(records[0], xml[0]) and records[0].attrs == xml[0].attrs
+    assert records[1].callsign == "Eliopoli HQ" and records[1].attrs["device"] == "LENOVO 20QV0007US"
+    assert records[0].raw.startswith("<event") and 'endpoint="192.168.1.10:4242:tcp"' in records[0].raw
+    assert CotFormat.sniff(real(name)[:1024]) >= 90
+
+
+def _stream(*xml: bytes) -> bytes:
+    import takproto
+
+    return b"".join(bytes(takproto.xml2proto(x, takproto.TAKProtoVer.STREAM)) for x in xml)
+
+
+def test_a_tak_stream_of_many_messages_loads_the_good_ones_and_quarantines_the_bad():
+    good = _stream(real("atak_sa.cot.xml"), real("itak_marker.cot.xml"))
+    garbage = b"\xbf\x05\xff\xff\xff\xff\xff"  # a frame protobuf cannot read
+    truncated = _stream(real("itak_sa.cot.xml"))[:40]
+    records, _ = parse(good + b"\n" + garbage + good[:good.index(b"\xbf", 1)] + truncated)
+    kinds = [type(r).__name__ for r in records]
+    assert kinds == ["Position", "TrackedObject", "Event", "Rejected", "Position", "Rejected"]
+    assert "not a TAK protocol message" in records[3].reason and records[3].raw.startswith("ff ff")
+    assert "truncated TAK message" in records[5].reason
+
+
+def test_a_long_tak_stream_is_read_whole_whatever_the_read_sizes(monkeypatch):
+    frames = _stream(real("atak_sa.cot.xml"), real("itak_marker.cot.xml")) * 50
+    whole, _ = parse(frames)
+    monkeypatch.setattr(cot, "CHUNK", 7)
+    small, _ = parse(frames)
+    assert len(whole) == 101 and [type(r) for r in small] == [type(r) for r in whole]
+    assert all(not isinstance(r, Rejected) for r in whole)
+
+
+def test_tak_protobuf_content_that_would_break_the_reader_is_that_messages_rejection():
+    from takproto.proto import TakMessage
+
+    def message(uid, send_time=1714598200000, xml_detail=""):
+        m = TakMessage()
+        ev = m.cotEvent
+        ev.type, ev.uid, ev.how, ev.sendTime, ev.lat, ev.lon, ev.ce = "a-h-G", uid, "h-e", send_time, 56.9, 24.1, 5.0
+        ev.detail.xmlDetail = xml_detail
+        return m
+
+    messages = [
+        message("far", send_time=2**63),  # no datetime holds it
+        message("broken", xml_detail="<remarks>a < b</remarks>"),
+        message("bomb", xml_detail='<!DOCTYPE r [<!ENTITY a "aaaa">]><r>&a;</r>'),
+        message("deep", xml_detail="<a>" * 5000 + "</a>" * 5000),  # deep, but nothing recurses on it
+    ]
+    frames = [bytes(m.SerializeToString()) for m in messages]
+    data = b"".join(b"\xbf" + _varint_bytes(len(f)) + f for f in frames) + _stream(real("atak_sa.cot.xml"))
+    records, _ = parse(data)
+    assert [type(r).__name__ for r in records] == ["Rejected"] * 3 + ["Event", "Position", "TrackedObject"]
+    assert "sendTime" not in records[0].reason and "not a time" in records[0].reason
+    assert records[1].reason.startswith("broken XML") and 'uid="broken"' in records[1].raw
+    assert "broken XML" in records[2].reason or "entity" in records[2].reason
+
+
+def _varint_bytes(n: int) -> bytes:
+    from ingest.delivery.listen import tak_frame
+
+    return tak_frame(b"\0" * n)[1:-n]
+
+
+def test_tak_protobuf_passes_the_readers_checks_and_binary_garbage_does_not():
+    from ingest.formats.base import UnreadableFile
+    from ingest.formats.sniff import choose_format, prepare
+
+    data = _stream(real("atak_sa.cot.xml"), real("itak_sa.cot.xml"))
+    prepared = prepare(io.BytesIO(data), "sa.takpb", 10**9, "cp1257")
+    assert prepared.encoding == "tak-protobuf" and choose_format(prepared.head, "x.bin") is CotFormat
+    assert len(list(CotFormat(ParseOptions()).parse(prepared.stream))) == 4
+    with pytest.raises(UnreadableFile, match="binary"):
+        prepare(io.BytesIO(b"\xbf\x05\x00\x01\x02\x03\x04 garbage"), "x.bin", 10**9, "cp1257")
+
+
+@hypothesis.settings(max_examples=150, deadline=None, suppress_health_check=[hypothesis.HealthCheck.too_slow])
+@hypothesis.given(edits=st.lists(st.tuples(st.integers(0, 10**6), st.integers(0, 255), st.sampled_from("fdit")),
+                                 max_size=8))
+def test_mutated_tak_streams_give_records_and_rejections_never_an_error(edits):
+    """Real protobuf captures with bytes flipped, dropped, inserted or the stream cut: every
+    message is a record, a rejection or skipped; the reader never raises."""
+    data = bytearray(real("wintak_sa_stream.takpb") + _stream(real("atak_sa.cot.xml"), real("itak_marker.cot.xml"),
+                                                              real("atak_spot_map.cot.xml")))
+    for at, value, how in edits:
+        i = at % len(data) if data else 0
+        if how == "f" and data:
+            data[i] = value
+        elif how == "d" and data:
+            del data[i]
+        elif how == "i":
+            data.insert(i, value)
+        elif how == "t":
+            del data[i:]
+    records, fmt = parse(bytes(data))
+    assert all(isinstance(r, (Event, Position, TrackedObject, Closure, Rejected)) for r in records)
+    assert all(r.reason and isinstance(r.raw, str) for r in records if isinstance(r, Rejected))

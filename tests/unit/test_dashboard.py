@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import textwrap
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -10,6 +14,8 @@ from click.testing import CliRunner
 from dashboard.state import build_query, parse_query, parse_time, to_filter
 from geo import picture
 from nsp.access import Scope
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_deep_link_round_trip():
@@ -123,6 +129,32 @@ def test_legend_explains_every_colour_and_symbol():
         assert word in text, word
 
 
+def test_both_legends_show_the_air_layer_aircraft_uav_and_operator():
+    """The wall's compact legend lacked the air layer's symbols that the main map's has."""
+    from dashboard.components.mapview import legend
+    from geo.symbology import AIR_STYLE
+
+    def air_rows(component) -> list[tuple[list[str], list[str], str]]:
+        """[(kinds, symbols, text)] of the legend's air rows."""
+        rows = [r for g in component.children for r in g.children[1:] if "nsp-legend-air" in r.className]
+        return [([sym.className.split("nsp-legend-")[-1] for sym in r.children[0].children],
+                 [repr(sym) for sym in r.children[0].children], r.children[1].children) for r in rows]
+
+    for compact in (False, True):
+        for lang in ("en", "lv"):
+            rows = air_rows(legend("wall" if compact else "main", compact=compact, lang=lang))
+            kinds = [k for ks, _s, _t in rows for k in ks]
+            assert kinds == ["aircraft", "uav", "operator"], (compact, lang)
+            # the wall's on one line: its legend is no taller, the section list keeps its room
+            assert len(rows) == (1 if compact else 3) and all(text for _k, _s, text in rows)
+            syms = dict(zip(kinds, (s for _k, ss, _t in rows for s in ss), strict=True))
+            for kind, sym in syms.items():
+                assert AIR_STYLE[kind]["stroke" if kind == "operator" else "fill"] in sym, (kind, sym)
+                assert "var(--nsp-mark-scale, 1)" in sym  # as large as the wall's marks
+            assert "strokeDasharray='3 5'" in syms["operator"]  # tied to its UAV as on the map
+    assert air_rows(legend("wall", compact=True, lang="lv"))[0][2] == "gaisa kuģis, BAL, tā operators"
+
+
 def _js_object(source: str, name: str) -> dict[str, object]:
     """``const NAME = {key: value, ...};`` of nsp_map.js as a dict (strings and numbers)."""
     import re
@@ -137,10 +169,10 @@ def test_section_levels_read_without_colour_and_the_map_draws_what_the_legend_sa
 
     from dashboard.components import mapview
 
+    # the map draws with the values /vocab.js serves (tests/unit/test_boundaries.py)
     js = (Path(mapview.__file__).parents[1] / "assets" / "nsp_map.js").read_text()
-    assert _js_object(js, "LEVEL") == mapview.LEVEL_COLOURS
-    assert _js_object(js, "LEVEL_WEIGHT") == mapview.LEVEL_WEIGHTS
-    assert _js_object(js, "LEVEL_BARS") == mapview.LEVEL_BARS
+    for name, key in (("LEVEL", "levelColours"), ("LEVEL_WEIGHT", "levelWeights"), ("LEVEL_BARS", "levelBars")):
+        assert f"const {name} = V.{key};" in js
     order = list(mapview.LEVEL_COLOURS)  # low → critical: each level wider, with one more bar
     assert [mapview.LEVEL_WEIGHTS[k] for k in order] == sorted(set(mapview.LEVEL_WEIGHTS.values()))
     assert [len(mapview.LEVEL_BARS[k]) for k in order] == [1, 2, 3, 4]
@@ -181,7 +213,8 @@ def test_pages_and_component_ids_carry_their_prefix():
     assert {"/", "/wall"} <= paths
     assert app_module.server is app_module.app.server
     assert app_module.app.config.serve_locally
-    from dashboard.pages import main, wall
+    from dashboard.pages import wall
+    from dashboard.pages.main import shared
 
     def ids(component):
         out = []
@@ -197,44 +230,42 @@ def test_pages_and_component_ids_carry_their_prefix():
 
     wall_ids = ids(wall._page(web_settings(), parse_query("window=24h"), "national"))
     assert "wall-map" in wall_ids and all(i.startswith("wall-") for i in wall_ids)
-    assert all(i.startswith("main-") for i in main.EVENT_OUTPUTS)
+    assert all(i.startswith("main-") for i in shared.EVENT_OUTPUTS)
 
 
 def test_replay_slider_maps_to_the_as_at_time_and_back():
-    import importlib
 
     import dashboard.app  # noqa: F401 - registers the pages
-
-    main = importlib.import_module("dashboard.pages.main")
+    from dashboard.pages.main import replay
     origin = "2026-11-22T10:01"
-    assert main.replay_to_at(0, origin) is None and main.replay_to_at(None, origin) is None
-    assert main.replay_to_at(-90, origin) == "2026-11-22T08:31"
-    assert main.replay_value("2026-11-22T08:31", origin) == -90
-    assert main.replay_value(None, origin) == 0 and main.replay_value("2026-11-23T00:00", origin) == 0
+    assert replay.replay_to_at(0, origin) is None and replay.replay_to_at(None, origin) is None
+    assert replay.replay_to_at(-90, origin) == "2026-11-22 08:31"  # the "as at" field's format
+    assert replay.replay_value("2026-11-22T08:31", origin) == -90 == replay.replay_value("2026-11-22 08:31", origin)
+    assert replay.replay_value(None, origin) == 0 and replay.replay_value("2026-11-23T00:00", origin) == 0
 
 
 def test_replay_plays_forward_one_step_per_tick_and_stops_live():
-    import importlib
+
+    import dash
 
     import dashboard.app  # noqa: F401
-
-    main = importlib.import_module("dashboard.pages.main")
+    from dashboard.pages.main import replay
     # play from live starts a day back; play again pauses where it is
-    assert main.replay_step("main-replay-play", 0, False) == (-24 * 60, False, "❚❚ Pause")
-    assert main.replay_step("main-replay-play", -300, False) == (-300, False, "❚❚ Pause")
-    assert main.replay_step("main-replay-play", -300, True) == (-300, True, "▶ Replay")
+    assert replay.replay_step("main-replay-play", 0, False) == (-24 * 60, False, "❚❚ Pause")
+    assert replay.replay_step("main-replay-play", -300, False) == (-300, False, "❚❚ Pause")
+    assert replay.replay_step("main-replay-play", -300, True) == (-300, True, "▶ Replay")
     # a tick moves one step (60 min by default); the last step goes live and stops
     # a tick moves the slider and leaves the running state and the label alone, so that a tick
     # answering after a Pause cannot turn the replay back on
-    assert main.replay_step("main-replay-tick", -300, True) == (-240, main.no_update, main.no_update)
-    assert main.replay_step("main-replay-tick", -30, True) == (0, True, "▶ Replay")
+    assert replay.replay_step("main-replay-tick", -300, True) == (-240, dash.no_update, dash.no_update)
+    assert replay.replay_step("main-replay-tick", -30, True) == (0, True, "▶ Replay")
     # a tick that arrives after a pause changes nothing
-    assert main.replay_step("main-replay-tick", -300, False)[0] is main.no_update
+    assert replay.replay_step("main-replay-tick", -300, False)[0] is dash.no_update
 
 
 def test_a_pan_fetches_only_where_the_view_limits_the_queries():
     import dashboard.app  # noqa: F401  (the pages register with the app)
-    from dashboard.pages.main import VIEWPORT_ZOOM, pan_changes_nothing
+    from dashboard.pages.main.map_layers import VIEWPORT_ZOOM, pan_changes_nothing
 
     assert pan_changes_nothing(["main-map.bounds"], VIEWPORT_ZOOM - 1)
     assert pan_changes_nothing(["main-map.bounds"], None)
@@ -247,7 +278,7 @@ def test_a_pan_fetches_only_where_the_view_limits_the_queries():
 
 def test_unit_types_in_words():
     import dashboard.app  # noqa: F401
-    from dashboard.pages.main import unit_type_label
+    from nsp.vocab import cot_type_words as unit_type_label
 
     assert unit_type_label("a-f-A-M-H") == "helicopter"
     assert unit_type_label("a-f-A-M-F-Q") == "UAV"
@@ -352,17 +383,11 @@ def test_confidence_is_the_admiralty_code_with_a_dash_when_the_feed_gave_none():
 def test_the_dashboard_and_the_weekly_snapshot_draw_a_category_alike():
     """The snapshot had its own colours (an orange triangle where the wall draws a blue one,
     orange on a high-level section's orange)."""
-    import re
-    from pathlib import Path
-
     from dashboard.components import mapview
     from geo.snapshot import mapview as snapshot_map
-    from geo.symbology import CATEGORY_STYLE, LEVEL_COLOURS
+    from geo.symbology import CATEGORY_STYLE, LEVEL_COLOURS, for_browser
 
-    js = (Path(mapview.__file__).parents[1] / "assets" / "nsp_map.js").read_text()
-    cat = {k: (colour, shape) for k, colour, shape in
-           re.findall(r'(\w+): \{colour: "(#\w+)", shape: "(\w+)"', js)}
-    assert cat == CATEGORY_STYLE == mapview.CATEGORY_STYLE
+    assert for_browser()["categoryStyle"] == CATEGORY_STYLE == mapview.CATEGORY_STYLE  # what nsp_map.js draws
     assert {c: (colour, shape) for c, (_label, shape, colour) in snapshot_map.CATEGORIES.items()} == CATEGORY_STYLE
     assert len({shape for _c, shape in CATEGORY_STYLE.values()}) == len(CATEGORY_STYLE)  # shape alone tells them apart
     assert not {c.lower() for c, _s in CATEGORY_STYLE.values()} & {c.lower() for c in LEVEL_COLOURS.values()}
@@ -375,3 +400,40 @@ def test_a_wall_link_sets_its_own_rotation():
     assert rotation_seconds("45", 0) == 45 and rotation_seconds("0", 30) == 0
     assert rotation_seconds("2", 0) == 5  # at least 5 s
     assert rotation_seconds("fast", 30) == 30 and rotation_seconds("-3", 30) == 30
+
+
+def test_times_are_read_iso_or_day_first_and_in_24_hours():
+    from datetime import UTC, datetime
+
+    from dashboard.state import parse_time
+
+    want = datetime(2026, 12, 4, 14, 5, tzinfo=UTC)
+    assert parse_time("2026-12-04 14:05") == parse_time("2026-12-04T14:05") == parse_time("04.12.2026 14:05") == want
+    assert parse_time("12/04/2026 2:05 PM") is None and parse_time("04.12.2026 25:00") is None
+
+
+def test_a_second_app_gets_the_main_pages_callbacks_too():
+    """Dash hands an app the callbacks registered since the app before it, and runs each page
+    module again for every app: the main page's parts (modules of their own) register again
+    with it, or a second app (the browser tests' server) draws an empty page. And each app gets
+    each callback once: the browser's renderer refuses duplicate outputs (a dead page), which a
+    part registering on import as well as for the page would cause. A process of its own, so
+    that no app another test made takes the callbacks first."""
+    script = textwrap.dedent("""
+        import dashboard.pages.main.map_layers  # a part imported before any app: registers nothing
+        import dashboard.app
+        apps = [dashboard.app.app]  # the one gunicorn serves
+        apps[0]._setup_server()
+        for _ in range(2):
+            apps.append(dashboard.app.create_app())
+            apps[-1]._setup_server()
+        for app in apps:
+            outputs = " ".join(app.callback_map)
+            assert all(i in outputs for i in ("main-section-table", "main-section-lines", "main-alert-text",
+                                              "main-replay", "main-state", "main-level-history")), outputs
+            sent = [c["output"] for c in app._callback_list]
+            assert len(sent) == len(set(sent)), sorted({o for o in sent if sent.count(o) > 1})
+        print("ok", len(apps))
+    """)
+    run = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0 and "ok 3" in run.stdout, run.stderr[-3000:]

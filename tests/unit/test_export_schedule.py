@@ -32,14 +32,14 @@ def _next_run(after: dt.datetime) -> dt.datetime:
     registry.periodic_tasks[("geo.snapshot.tasks.weekly_snapshot", "weekly-snapshot")] = _registered()
     at = after.timestamp()
     deferrer = PeriodicDeferrer(registry=registry)
-    return dt.datetime.fromtimestamp(at + deferrer.get_next_tick(at), dt.timezone.utc)
+    return dt.datetime.fromtimestamp(at + deferrer.get_next_tick(at), dt.UTC)
 
 
 def test_fires_monday_0600_riga_time_in_winter_and_summer():
-    winter = _next_run(dt.datetime(2026, 11, 18, 12, tzinfo=dt.timezone.utc))
-    assert winter == dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.timezone.utc)  # UTC+2
-    summer = _next_run(dt.datetime(2026, 7, 1, 12, tzinfo=dt.timezone.utc))
-    assert summer == dt.datetime(2026, 7, 6, 3, 0, tzinfo=dt.timezone.utc)  # UTC+3
+    winter = _next_run(dt.datetime(2026, 11, 18, 12, tzinfo=dt.UTC))
+    assert winter == dt.datetime(2026, 11, 23, 4, 0, tzinfo=dt.UTC)  # UTC+2
+    summer = _next_run(dt.datetime(2026, 7, 1, 12, tzinfo=dt.UTC))
+    assert summer == dt.datetime(2026, 7, 6, 3, 0, tzinfo=dt.UTC)  # UTC+3
     for t in (winter, summer):
         local = t.astimezone(RIGA)
         assert (local.isoweekday(), local.hour, local.minute) == (1, 6, 0)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import csv
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -20,7 +20,7 @@ def test_iso_week_in_the_centre_time_zone():
     # the week of the switch to summer time ends at local midnight, UTC+3
     assert Week.parse("2026W13", "Europe/Riga").end.isoformat() == "2026-03-30T00:00:00+03:00"
     # Sunday 23:30 UTC is already Monday in Riga: the last complete week is the one just ended
-    now = datetime(2026, 11, 22, 23, 30, tzinfo=timezone.utc)
+    now = datetime(2026, 11, 22, 23, 30, tzinfo=UTC)
     assert Week.last_complete("Europe/Riga", now).label == "2026-W47"
     assert Week.current("Europe/Riga", now).label == "2026-W48"
     assert Week.last_complete("UTC", now).label == "2026-W46"
@@ -29,7 +29,7 @@ def test_iso_week_in_the_centre_time_zone():
         with pytest.raises(WeekError):
             Week.parse(bad, "Europe/Riga")
     with pytest.raises(WeekError, match="time zone"):
-        Week.parse("2026-W47", "Mars/Olympus").start
+        _ = Week.parse("2026-W47", "Mars/Olympus").start
 
 
 def test_inlined_leaflet_has_no_external_url():

@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import datetime, timezone
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.base import Event, ParseOptions, Rejected
-from ingest.geojson import GeoJSONFormat
+from ingest.formats import geojson
+from ingest.formats.base import Event, ParseOptions, Rejected
+from ingest.formats.geojson import GeoJSONFormat
+from ingest.loading.validate import Validator, attrs_json
 
 SAMPLES = Path(__file__).resolve().parents[2] / "assets" / "samples"
 
@@ -37,7 +40,7 @@ def test_sample_collection_maps_english_and_latvian_properties():
     assert first.source_ref == "LAT-2026-11-21-0042"
     assert first.category == "unauthorised_border_crossing"
     assert first.persons == 14 and first.impact == "high" and first.direction == "entry"
-    assert first.occurred_at == datetime(2026, 11, 21, 0, 40, tzinfo=timezone.utc)
+    assert first.occurred_at == datetime(2026, 11, 21, 0, 40, tzinfo=UTC)
     assert (first.lon, first.lat) == (27.0718, 55.8712)
     assert first.attrs == {"camera": "TK-17"}  # unknown properties are kept
     assert str(first.location) == "feature 1 (line 6)"
@@ -147,3 +150,90 @@ def test_truncated_ndjson_line(cut):
     text = "\n".join(json.dumps(feature(i)) for i in range(3))
     records = parse(text[: len(text) - cut] if cut < len(text) else text)
     assert all(isinstance(r, (Event, Rejected)) for r in records)
+
+
+# ------------------------------------------------------------ hostile features (issue 25)
+
+
+def big_collection(mb: float, kind: str) -> bytes:
+    """A collection whose first feature carries ``mb`` MB in one property, then a good one."""
+    if kind == "array":
+        n = int(mb * 1e6 / 22)
+        prop = '"path":[' + ",".join(f"[{27 + i * 1e-6:.6f},{56 + i * 1e-6:.6f}]" for i in range(n)) + "]"
+    else:  # one string full of escapes
+        prop = '"note":"' + "x\\\"" * int(mb * 1e6 / 3) + '"'
+    big = json.dumps(feature(1))[:-2] + "," + prop + "}}"
+    return ('{"type":"FeatureCollection","features":[' + big + "," + json.dumps(feature(2)) + "]}").encode()
+
+
+@pytest.mark.parametrize("kind", ["array", "string"])
+def test_a_5_mb_feature_is_cut_out_in_linear_time(kind):
+    data = big_collection(5, kind)
+    started = time.process_time()
+    records = parse(data)
+    elapsed = time.process_time() - started
+    assert [type(r) for r in records] == [Event, Event]
+    assert records[1].source_ref == "F2" and records[1].location.number == 2
+    assert elapsed < 2.0, f"{len(data) / 1e6:.1f} MB feature took {elapsed:.1f} s of CPU"  # was 5-10 s
+
+
+def test_a_feature_over_the_size_limit_is_quarantined_and_the_next_one_loads(monkeypatch):
+    monkeypatch.setattr(geojson, "MAX_FEATURE_BYTES", 256 * 1024)
+    for kind in ("array", "string"):
+        records = parse(big_collection(1.5, kind))
+        assert [type(r) for r in records] == [Rejected, Event], kind
+        assert "larger than" in records[0].reason and records[0].reason.endswith("not read")
+        assert str(records[0].location) == "feature 1 (line 1)" and records[0].raw.startswith('{"type": "Feature"')
+        assert records[1].source_ref == "F2" and str(records[1].location) == "feature 2 (line 1)"
+
+
+@pytest.mark.parametrize("depth", [253, 260, 600, 5000])
+def test_properties_nested_too_deep_quarantine_their_feature_only(depth):
+    """orjson writes attrs up to 255 levels ('Recursion limit reached'), cleaning them
+    recursed past Python's limit: the whole file failed. Now that feature is quarantined."""
+    deep = feature(1)
+    line = json.dumps(deep)[:-2] + ', "deep": ' + "[" * depth + "]" * depth + "}}"
+    good = json.dumps(feature(2))
+    for data in (line + "\n" + good + "\n",
+                 '{"type": "FeatureCollection", "features": [' + line + ", " + good + "]}"):
+        checked = [Validator().check(r) for r in parse(data)]
+        if depth == 253:  # within what attrs can store: loaded
+            assert [type(r) for r in checked] == [Event, Event] and attrs_json(checked[0].attrs)
+            continue
+        assert [type(r) for r in checked] == [Rejected, Event]
+        assert "nested too deeply" in checked[0].reason or "depth limit exceeded" in checked[0].reason
+        assert attrs_json(checked[1].attrs)  # what the pipeline writes for the good one
+
+
+
+def test_epoch_milliseconds_and_kind_positions_in_geojson():
+    from ingest.formats.base import Position
+    from ingest.formats.fields import FieldMapping
+
+    line = json.dumps({"type": "Feature", "geometry": {"type": "Point", "coordinates": [24.1, 56.95]},
+                       "properties": {"provider_epoch_ms": 1774405984735, "speed": 2.0, "status": "x"}})
+    (event,) = parse(line.replace("provider_epoch_ms", "time") + "\n")  # by magnitude: ms
+    assert isinstance(event, Event) and event.occurred_at.year == 2026 and event.category is None
+    mapping = FieldMapping(columns={"observed_at": "provider_epoch_ms"}, defaults={"unit": "PHONE-1"},
+                           kind="positions")
+    (pos,) = parse(line + "\n", mapping=mapping)
+    assert isinstance(pos, Position) and pos.object_id == "PHONE-1" and pos.status == "x"
+    assert pos.observed_at == datetime.fromtimestamp(1774405984.735, UTC)
+    events = FieldMapping(columns={"occurred_at": "provider_epoch_ms", "status": ""},
+                          defaults={"category": "other"})
+    (ev,) = parse(line + "\n", mapping=events)
+    assert isinstance(ev, Event) and ev.category == "other" and ev.attrs["status"] == "x"
+    assert ev.occurred_at == pos.observed_at
+
+
+@pytest.mark.parametrize("read", [1, 2, 3, 5, 8, 13])
+def test_strings_with_brackets_and_escapes_cut_at_any_read_boundary(monkeypatch, read):
+    tricky = ['a]}', 'q\\"]}{[', 'back\\\\', '\\\\\\"', 'ünï[cödé]', '"', '\\u005d']
+    features = [feature(i, note=text, **{"k]" + text: [1, {"x": "]"}]}) for i, text in enumerate(tricky)]
+    data = json.dumps({"type": "FeatureCollection", "features": features}, ensure_ascii=False, indent=1)
+    expected = parse(data)
+    monkeypatch.setattr(geojson, "READ", read)
+    got = parse(data)
+    assert [type(r) for r in got] == [Event] * len(tricky) == [type(r) for r in expected]
+    assert [r.attrs["note"] for r in got] == tricky
+    assert [(r.source_ref, r.location) for r in got] == [(r.source_ref, r.location) for r in expected]

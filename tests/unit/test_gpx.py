@@ -3,42 +3,18 @@
 from __future__ import annotations
 
 import io
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
-from ingest.base import ParseOptions, Patrol, Position, Rejected, formats
-from ingest.gpx import GpxFormat, mode_from_text
+from ingest.formats.base import ParseOptions, Patrol, Position, Rejected, SourceObservation, formats
+from ingest.formats.gpx import GpxFormat, mode_from_text
+from ingest.settings import ingest_settings
 from nsp.settings import ASSETS_DIR
+from tests.support.feeds import HEAD, track, trkpt, wpt
 
 SAMPLE = ASSETS_DIR / "samples" / "gpx.gpx"
-HEAD = ('<?xml version="1.0" encoding="UTF-8"?>\n'
-        '<gpx xmlns="http://www.topografix.com/GPX/1/1" version="1.1" creator="OsmAnd~ 4.7.6" '
-        'xmlns:osmand="https://osmand.net">\n')
-
-
-def trkpt(lat, lon, time, extra=""):
-    t = f"<time>{time}</time>" if time is not None else ""
-    return f'<trkpt lat="{lat}" lon="{lon}"><ele>120</ele>{t}{extra}</trkpt>\n'
-
-
-def track(name="ZILUPE-P2", points=None, typ=None, start_minute=0, lat=56.38, lon=28.12):
-    points = points if points is not None else [
-        trkpt(lat + i * 0.001, lon + i * 0.001, f"2024-05-02T06:{start_minute + i:02d}:00Z") for i in range(4)]
-    name_el = f"<name>{name}</name>" if name else ""
-    type_el = f"<type>{typ}</type>" if typ else ""
-    return f"<trk>{name_el}{type_el}<trkseg>\n{''.join(points)}</trkseg></trk>\n"
-
-
-def wpt(lat, lon, time=None, name="W", desc=None, ext=""):
-    parts = [f'<wpt lat="{lat}" lon="{lon}">']
-    if time:
-        parts.append(f"<time>{time}</time>")
-    parts.append(f"<name>{name}</name>")
-    if desc:
-        parts.append(f"<desc>{desc}</desc>")
-    parts.append(ext + "</wpt>\n")
-    return "".join(parts)
 
 
 def parse(body: str, head: str = HEAD, tail: str = "</gpx>\n", **options) -> tuple[list, GpxFormat]:
@@ -62,8 +38,8 @@ def test_sample_garmin_file():
     assert len(positions) == 4
     assert patrol.unit == "SILENE-P1" and patrol.mode == "foot"
     assert patrol.source_ref == "SILENE-P1@2024-05-01T21:00:00Z"
-    assert patrol.started_at == datetime(2024, 5, 1, 21, 0, tzinfo=timezone.utc)
-    assert patrol.ended_at == datetime(2024, 5, 1, 21, 15, tzinfo=timezone.utc)
+    assert patrol.started_at == datetime(2024, 5, 1, 21, 0, tzinfo=UTC)
+    assert patrol.ended_at == datetime(2024, 5, 1, 21, 15, tzinfo=UTC)
     assert patrol.segments[0][0] == (26.954312, 55.871204)
     assert patrol.location.line == 16 and "<name>SILENE-P1</name>" in patrol.raw
     first = positions[0]
@@ -74,8 +50,9 @@ def test_sample_garmin_file():
     assert first.raw.startswith('<trkpt lat="55.871204"') and first.raw.endswith("</trkpt>")
     (obs,) = patrol.observations
     assert obs.name == "001" and obs.event_ref == "SIL-2024-0501-07"
-    assert obs.observed_at == datetime(2024, 5, 1, 21, 16, 40, tzinfo=timezone.utc)
-    assert obs.attrs["linked_by"] == "only" and obs.attrs["symbol"] == "Flag, Red"
+    assert obs.observed_at == datetime(2024, 5, 1, 21, 16, 40, tzinfo=UTC)
+    assert obs.attrs["linked_by"] == "time+space" and obs.attrs["symbol"] == "Flag, Red"
+    assert obs.attrs["distance_m"] < 2000
 
 
 def test_unit_from_option_and_refused_without_any():
@@ -133,10 +110,18 @@ def test_one_point_is_not_a_patrol_but_still_a_position():
     assert isinstance(records[1], Rejected) and "at least 2 timed points" in records[1].reason
 
 
-def test_waypoints_link_by_time_then_space():
+def test_waypoints_link_only_to_a_track_near_them_in_space_and_time():
+    """Issue 20: a waypoint 9,000 km and 4 days away, another 100 km away, were linked."""
+    end = 56.383  # track A's last fix: 56.383, 28.123 at 06:03
     body = (
-        wpt(56.381, 28.121, "2024-05-02T06:02:00Z", name="by time", desc="Tracks in snow; event: EV-17.")
-        + wpt(57.50, 27.50, None, name="by space")
+        wpt(56.381, 28.121, "2024-05-02T06:02:00Z", name="on A", desc="Tracks in snow; event: EV-17.")
+        + wpt(57.50, 27.50, None, name="on B, no time")
+        + wpt(end + 1.5 / 110.54, 28.123, "2024-05-02T06:30:00Z", name="1.5 km")
+        + wpt(end + 2.5 / 110.54, 28.123, "2024-05-02T06:30:00Z", name="2.5 km")
+        + wpt(end, 28.123, "2024-05-02T07:02:00Z", name="59 min after")
+        + wpt(end, 28.123, "2024-05-02T07:04:00Z", name="61 min after")
+        + wpt(end - 0.9, 28.123, "2024-05-02T06:01:00Z", name="100 km")
+        + wpt(-33.9, 151.2, "2024-05-06T06:01:00Z", name="9000 km, 4 days")
         + wpt(56.30, 28.00, "2024-05-02T09:10:00Z", name="ext",
               ext="<extensions><nsp:event_ref xmlns:nsp='https://nsp.example/gpx/1'>EV-99</nsp:event_ref></extensions>")
         + track("A", start_minute=0)
@@ -146,15 +131,42 @@ def test_waypoints_link_by_time_then_space():
     patrols = {p.unit: p for p in records if isinstance(p, Patrol)}
     a_obs = {o.name: o for o in patrols["A"].observations}
     b_obs = {o.name: o for o in patrols["B"].observations}
-    assert a_obs["by time"].event_ref == "EV-17" and a_obs["by time"].attrs["linked_by"] == "time"
-    assert b_obs["by space"].attrs["linked_by"] == "space" and b_obs["by space"].attrs["distance_m"] < 10
-    assert a_obs["ext"].event_ref == "EV-99"  # no track in time: the nearest one in space
+    assert set(a_obs) == {"on A", "1.5 km", "59 min after"} and set(b_obs) == {"on B, no time"}
+    assert a_obs["on A"].event_ref == "EV-17" and a_obs["on A"].attrs["linked_by"] == "time+space"
+    assert 1400 < a_obs["1.5 km"].attrs["distance_m"] < 1600
+    assert b_obs["on B, no time"].attrs["linked_by"] == "space" and b_obs["on B, no time"].attrs["distance_m"] < 10
+    loose = {r.name: r for r in records if isinstance(r, SourceObservation)}
+    assert set(loose) == {"2.5 km", "61 min after", "100 km", "9000 km, 4 days", "ext"}
+    assert loose["ext"].event_ref == "EV-99" and loose["ext"].location.kind == "waypoint"
+    assert loose["100 km"].attrs["unlinked"] == "no track of the file within 2 km and 60 min"
+    assert 99 < loose["100 km"].attrs["nearest_track_km"] < 101
+    assert loose["9000 km, 4 days"].attrs["nearest_track_km"] > 9000
+    assert loose["2.5 km"].raw.startswith("<wpt") and loose["2.5 km"].source_ref.startswith("wpt:")
+    again, _ = parse(body)  # the same waypoint has the same key
+    assert {r.source_ref for r in again if isinstance(r, SourceObservation)} == {r.source_ref for r in loose.values()}
 
 
-def test_waypoints_without_tracks_are_rejected():
-    records, _ = parse(wpt(56.0, 27.0, name="lonely"))
-    assert len(records) == 1 and "no usable track" in records[0].reason
-    assert "lonely" in records[0].raw and records[0].location.kind == "waypoint"
+def test_the_link_distance_and_time_are_settings(monkeypatch):
+    monkeypatch.setenv("NSP_INGEST_WAYPOINT_LINK_KM", "5")
+    monkeypatch.setenv("NSP_INGEST_WAYPOINT_LINK_MINUTES", "10")
+    ingest_settings.cache_clear()
+    try:
+        records, _ = parse(wpt(56.383 + 2.5 / 110.54, 28.123, "2024-05-02T06:10:00Z", name="2.5 km")
+                           + wpt(56.383, 28.123, "2024-05-02T06:20:00Z", name="17 min after") + track("A"))
+    finally:
+        ingest_settings.cache_clear()
+    (patrol,) = [r for r in records if isinstance(r, Patrol)]
+    assert [o.name for o in patrol.observations] == ["2.5 km"]
+    (loose,) = [r for r in records if isinstance(r, SourceObservation)]
+    assert loose.name == "17 min after" and loose.attrs["unlinked"] == "no track of the file within 5 km and 10 min"
+
+
+def test_a_file_of_waypoints_only_loads_them_as_observations_of_the_source():
+    records, _ = parse(wpt(56.0, 27.0, "2024-05-02T06:20:00Z", name="lonely") + wpt(56.1, 27.1, name="no time"))
+    assert [type(r) for r in records] == [SourceObservation, SourceObservation]
+    assert records[0].attrs["unlinked"] == "the file has no track" and "nearest_track_km" not in records[0].attrs
+    assert "lonely" in records[0].raw and str(records[0].location) == "waypoint 1 (line 3)"
+    assert records[1].observed_at is None
 
 
 def test_gpx_10_speed_and_course():
@@ -163,7 +175,7 @@ def test_gpx_10_speed_and_course():
            for i in range(2)]
     records, _ = parse(track(points=pts), head=head)
     assert records[0].course_deg == 90.5 and records[0].speed_kn == pytest.approx(9.72, abs=0.01)
-    assert records[0].observed_at == datetime(2024, 5, 2, 3, 0, tzinfo=timezone.utc)
+    assert records[0].observed_at == datetime(2024, 5, 2, 3, 0, tzinfo=UTC)
 
 
 def test_osmand_extension_speed():
@@ -235,7 +247,7 @@ def test_minified_single_line_file():
 
 @pytest.mark.parametrize("declared", ["UTF-16", "utf-16-le", "UCS-2"])
 def test_utf16_transcoded_by_the_pipeline_keeps_a_stale_declaration(declared):
-    from ingest.sniff import prepare
+    from ingest.formats.sniff import prepare
 
     src = SAMPLE.read_text(encoding="utf-8").replace('encoding="UTF-8"', f'encoding="{declared}"')
     prepared = prepare(io.BytesIO(src.encode("utf-16")), "x.gpx", 10**9, "cp1257")
@@ -253,3 +265,67 @@ def test_bad_optional_track_field_keeps_the_track():
     records, _ = parse(track("A").replace("<name>A</name>", "<name>A</name><number>x</number>"))
     assert isinstance(records[-1], Patrol) and records[-1].unit == "A"
     assert "number" in records[-1].attrs["header_error"]
+
+
+def test_a_point_or_waypoint_holding_1000_nested_elements_is_quarantined_alone():
+    """ElementTree's serializer recursed past Python's limit: the whole file failed."""
+    nest = "<extensions>" + "<a>" * 1000 + "x" + "</a>" * 1000 + "</extensions>"
+    points = [trkpt(56.38, 28.12, "2024-05-02T06:00:00Z", nest)] + [
+        trkpt(56.38 + i * 0.001, 28.12, f"2024-05-02T06:0{i}:00Z") for i in range(1, 4)]
+    body = (wpt(56.38, 28.12, "2024-05-02T06:00:00Z", name="deep", ext=nest)
+            + wpt(56.381, 28.12, "2024-05-02T06:01:00Z", name="fine") + track(points=points))
+    records, _ = parse(body)
+    rejected = [r for r in records if isinstance(r, Rejected)]
+    assert [str(r.location) for r in rejected] == ["waypoint 1 (line 3)", "track 1 point 1 (line 6)"]
+    assert all("nested more than 64 deep" in r.reason for r in rejected)
+    assert rejected[1].raw.startswith('<trkpt lat="56.38"')
+    (patrol,) = [r for r in records if isinstance(r, Patrol)]
+    assert len([r for r in records if isinstance(r, Position)]) == 3
+    assert [o.name for o in patrol.observations] == ["fine"] and patrol.attrs["rejected_points"] == 1
+
+
+REAL = Path(__file__).resolve().parents[1] / "data" / "real" / "gpx"
+
+
+def test_real_files_of_several_devices():
+    """Garmin Connect, CalTopo, Ride with GPS (Wahoo), BuildGPX, outdooractive (PROVENANCE.md)."""
+    def read(name):
+        with (REAL / name).open("rb") as fh:
+            return list(GpxFormat(ParseOptions()).parse(fh))
+
+    garmin = read("garmin-connect-activity.gpx")
+    (patrol,) = [r for r in garmin if isinstance(r, Patrol)]
+    assert (patrol.unit, patrol.mode, len(garmin)) == ("casual stroll", "foot", 6)  # <type>running</type>
+    assert patrol.source_ref == "casual stroll@2017-07-29T14:46:35Z" and patrol.attrs["points"] == 5
+    assert garmin[0].lat == pytest.approx(37.2417381685) and garmin[0].attrs["ele_m"] == 104
+    days = [r for r in read("caltopo-export.gpx") if isinstance(r, Patrol)]
+    assert [(p.unit, p.started_at == p.ended_at) for p in days] == [("Day 01", True), ("Day 02", False)]
+    wahoo = read("ridewithgps-wahoo.gpx")
+    assert [type(r) for r in wahoo] == [Position] * 3 + [Patrol] and "ele_m" not in wahoo[0].attrs
+    build = read("buildgpx-accuracy.gpx")
+    assert build[-1].unit == "Cycling" and build[-1].attrs["file_title"] == "20170412_CARDIO.gpx"
+    route = read("outdooractive-route.gpx")  # a planned route: no times, nothing to load
+    assert [type(r) for r in route] == [Rejected] * 10
+    assert route[0].reason == "track point has no <time>" and "Machame Gate" in route[0].raw
+    assert "0 usable point(s)" in route[-1].reason
+
+
+def test_whatever_a_point_makes_fail_is_quarantined_at_that_point_and_counted_once(monkeypatch):
+    import ingest.formats.gpx as gpx
+
+    real = gpx._extension_values
+
+    def fragile(elem):  # a library error on one point's extensions
+        if elem.find("extensions/bad") is not None:
+            raise AttributeError("'NoneType' object has no attribute 'text'")
+        return real(elem)
+
+    monkeypatch.setattr(gpx, "_extension_values", fragile)
+    points = [trkpt(56.38 + i * 0.001, 28.12, f"2024-05-02T06:0{i}:00Z",
+                    "<extensions><bad/></extensions>" if i == 1 else "") for i in range(4)]
+    records, _ = parse(track(points=points) + wpt(56.38, 28.12, "2024-05-02T06:00:00Z", ext="<extensions><bad/></extensions>"))
+    rejected = [r for r in records if isinstance(r, Rejected)]
+    assert [str(r.location) for r in rejected] == ["track 1 point 2 (line 5)", "waypoint 1 (line 9)"]
+    assert rejected[0].reason == "unreadable <trkpt>: AttributeError: 'NoneType' object has no attribute 'text'"
+    (patrol,) = [r for r in records if isinstance(r, Patrol)]
+    assert (patrol.attrs["points"], patrol.attrs["rejected_points"]) == (4, 1)

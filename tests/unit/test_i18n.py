@@ -11,7 +11,7 @@ import pytest
 
 from dashboard import i18n
 from dashboard.i18n import catalogue, t
-from geo.picture import CATEGORY_SHORT, IMPACT_WORDS, LEVELS
+from nsp.vocab import CATEGORY_SHORT, IMPACT_WORDS, LEVELS
 
 ROOT = Path(__file__).resolve().parents[2] / "dashboard"
 
@@ -23,7 +23,7 @@ def _key(node: ast.Call, text: str) -> str:
 
 def _literal_texts() -> set[str]:
     """Catalogue keys of the t(...) calls whose text is a string literal (or one of two), and
-    the titles given to main's _head(...), in the dashboard's code."""
+    the titles given to main's table_head(...), in the dashboard's code."""
     found = set()
     for path in ROOT.rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(), str(path))):
@@ -33,7 +33,7 @@ def _literal_texts() -> set[str]:
             if node.func.id in ("t", "say"):  # say: the sign-in page's t() with HTML escaping
                 options = [arg.body, arg.orelse] if isinstance(arg, ast.IfExp) else [arg]
                 found |= {_key(node, a.value) for a in options if isinstance(a, ast.Constant)}
-            elif node.func.id == "_head" and isinstance(arg, ast.Tuple):
+            elif node.func.id == "table_head" and isinstance(arg, ast.Tuple):
                 found |= {e.value for e in arg.elts if isinstance(e, ast.Constant) and e.value}
     return found
 
@@ -45,24 +45,24 @@ def _dynamic_texts() -> set[str]:
     from dashboard.auth import LOGIN_MESSAGES
     from dashboard.components.header import nav_links
     from dashboard.components.mapview import BCP_KINDS, LAYERS, MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS
-    from dashboard.pages.main import _COT_WORDS
     from dashboard.pages.wall import IMPACT_WORD
-    from geo.picture import SUBTYPE_WORDS
     from geo.snapshot.week import MONTH_ABBREVIATIONS, MONTH_NAMES
     from nsp.access import ROLES, Scope
+    from nsp.vocab import COT_TYPE_WORDS, CROSSING_FIELD_WORDS, SUBTYPE_WORDS
 
     links = {label for role in ROLES for page in ("main", "export", "audit")
              for label, _href in nav_links(Scope(user="x", role=role, sections=("LV-BY-01",)), page)}
     return (set(LEVELS) | {"internal"} | set(IMPACT_WORD.values())
             | set(CATEGORY_SHORT.values())
             | {f"impact|{v}" for v in IMPACT_WORDS.values()} | {name for _k, name in LAYERS}
-            | {word for _prefix, word in _COT_WORDS} | links | {r.replace("_", " ") for r in ROLES}
+            | {word for _prefix, word in COT_TYPE_WORDS} | links | {r.replace("_", " ") for r in ROLES}
             | set(LOGIN_MESSAGES) | set(MAP_WORDS) | {f"impact|{v}" for v in MAP_IMPACTS}
             | set(MONTH_NAMES) | {f"month|{a}" for a in MONTH_ABBREVIATIONS}
             | {f"status|{v}" for v in STATUS_WORDS.values()}
             | {f"validation|{v}" for v in VALIDATION_WORDS.values()}
             | {f"subtype|{v}" for v in SUBTYPE_WORDS.values()}
-            | {f"bcp|{k}" for k in BCP_KINDS})
+            | {f"bcp|{k}" for k in BCP_KINDS}
+            | {f"annex2|{w}" for words in CROSSING_FIELD_WORDS.values() for w in words.values()})
 
 
 def _fields(text: str) -> set[str]:
@@ -104,8 +104,15 @@ def test_the_map_script_asks_only_for_words_the_page_gives_it():
     import json
     import re
 
-    from dashboard.components.mapview import BCP_KINDS, MAP_IMPACTS, MAP_WORDS, STATUS_WORDS, VALIDATION_WORDS, map_words
-    from geo.picture import SUBTYPE_WORDS
+    from dashboard.components.mapview import (
+        BCP_KINDS,
+        MAP_IMPACTS,
+        MAP_WORDS,
+        STATUS_WORDS,
+        VALIDATION_WORDS,
+        map_words,
+    )
+    from nsp.vocab import SUBTYPE_WORDS
 
     script = (ROOT / "assets" / "nsp_map.js").read_text()
     asked = set(re.findall(r'\bw\("([^"]+)"\)', script))
@@ -136,11 +143,11 @@ def test_a_subtype_is_shown_in_words_and_an_unknown_code_in_its_own():
 
 def test_every_subtype_that_nsp_gives_has_words():
     """The subtypes Cursor on Target gives (suspect_subtype, ALERTS) and a week of the scenario's."""
-    from geo.picture import SUBTYPE_WORDS
-    from ingest import cot
-    from ingest.scenario import Scenario
+    from ingest.delivery.scenario import Scenario
+    from ingest.formats import cot
+    from nsp.vocab import SUBTYPE_WORDS
 
-    given = {sub for _cat, sub, _status in cot.ALERTS.values()}
+    given = {sub for _cat, sub, _status in cot.ALERTS.values()} | set(cot.MARKERS.values()) | {cot.FRIENDLY_MARKER}
     given |= {cot.suspect_subtype(f"a-h-{rest}") for rest in ("G-E-V-C", "G-U-C", "G-E", "G", "A-M-F-Q",
                                                                  "A-M-F", "F", "S", "U", "P", "X")}
     sc = Scenario(seed=1, days=7)

@@ -8,10 +8,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.ais import AisFormat
-from ingest.base import ParseOptions, Position, TrackedObject
-from ingest.cot import CotFormat
-from ingest.listen import (
+from ingest.delivery.listen import (
     FLUSH_BYTES,
     HELD_FLUSHES,
     Collector,
@@ -21,8 +18,10 @@ from ingest.listen import (
     parse_address,
     stamp_ais,
 )
-from tests.unit.test_ais import position, static5, tag
-from tests.unit.test_cot import event
+from ingest.formats.ais import AisFormat
+from ingest.formats.base import ParseOptions, Position, TrackedObject
+from ingest.formats.cot import CotFormat
+from tests.support.feeds import SA_DETAIL, event, position, static5, tag
 
 STAMP = 1764680000.7  # 2025-12-02T12:53:20.7Z
 
@@ -64,7 +63,8 @@ def test_ais_without_a_time_gets_its_reception_time_as_a_tag_block_the_parser_re
     assert stamped.startswith(b"\\c:1764680000*") and stamped.endswith(position().encode())
     [rec] = _parse_ais(stamped + b"\n")
     assert isinstance(rec, Position)
-    assert rec.observed_at == datetime(2025, 12, 2, 12, 53, 20, tzinfo=UTC)
+    # the stamp is the reference; the report's own UTC second (0) puts it 20 s before
+    assert rec.observed_at == datetime(2025, 12, 2, 12, 53, 0, tzinfo=UTC)
     assert rec.attrs["time_source"] == "tag_block"
 
 
@@ -121,7 +121,7 @@ def test_the_final_flush_writes_everything_and_max_records_flushes_early(tmp_pat
 
 def test_cot_files_are_read_by_the_cot_parser(tmp_path):
     c = Collector(tmp_path, "cot", "tak", max_records=100)
-    c.add([event(uid="x-1").encode(), event(uid="x-2", type_="a-f-G-U-C").encode()])
+    c.add([event(uid="x-1").encode(), event(uid="x-2", type_="a-f-G-U-C", detail=SA_DETAIL).encode()])
     path = c.flush()
     assert path.name.startswith("tak-") and path.suffix == ".cot"
     records = list(CotFormat(ParseOptions(source="test")).parse(io.BytesIO(path.read_bytes())))
@@ -149,7 +149,7 @@ def test_bad_addresses_are_refused_clearly(value):
 def test_when_the_folder_cannot_be_written_the_messages_wait_for_the_next_flush(tmp_path, monkeypatch):
     """Disk full, folder gone: the listener keeps what it received and writes it once it can;
     beyond HOLD_BYTES the oldest go (counted), so that it never dies of memory."""
-    import ingest.listen as listen
+    import ingest.delivery.listen as listen
 
     blocked = tmp_path / "inbox"
     blocked.write_text("a file where the folder should be")
@@ -168,3 +168,98 @@ def test_when_the_folder_cannot_be_written_the_messages_wait_for_the_next_flush(
     gone = Collector(tmp_path / "missing" / "deeper", "geojson", "feed", max_records=100)
     gone.add([b"a" * 6, b"b" * 6, b"c" * 6])
     assert gone.flush() is None and gone.dropped == 2 and gone.messages == [b"c" * 6]  # the newest kept
+
+
+# ------------------------------------------------- TAK Protocol Version 1 (protobuf) on the wire
+
+def _tak(xml: bytes, version) -> bytes:
+    import takproto
+
+    return bytes(takproto.xml2proto(xml, version))
+
+
+def test_a_mesh_datagram_is_kept_as_a_framed_message_the_parser_reads():
+    from ingest.delivery.listen import tak_frame
+    from tests.support.captures import real_cot as real
+
+    mesh = real("wintak_sa_mesh.takpb")  # a WinTAK beacon as it came on the SA multicast
+    [frame] = CotFramer.datagram(mesh, 65536)
+    assert frame == tak_frame(mesh[3:]) == real("wintak_sa_stream.takpb")
+    [xml] = CotFramer.datagram(event(uid="x").encode(), 65536)  # XML datagrams as before
+    assert xml == event(uid="x").encode()
+
+
+def test_a_tcp_stream_switching_from_xml_to_protobuf_is_cut_into_whole_messages():
+    import takproto
+
+    from tests.support.captures import real_cot as real
+
+    one, two = (_tak(real(n), takproto.TAKProtoVer.STREAM) for n in ("atak_sa.cot.xml", "itak_sa.cot.xml"))
+    stream = event(uid="xml-first").encode() + b"\n" + one + two
+    f = CotFramer(65536)
+    got = []
+    for i in range(0, len(stream), 7):  # any read sizes
+        got += f.feed(stream[i:i + 7])
+    assert got == [event(uid="xml-first").encode(), one, two] and f.rest() == []
+
+
+def test_a_protobuf_message_over_the_limit_is_dropped_whole_and_the_stream_stays_in_step():
+    import takproto
+
+    from tests.support.captures import real_cot as real
+
+    good = _tak(real("atak_sa.cot.xml"), takproto.TAKProtoVer.STREAM)
+    big = b"\xbf" + bytes([0x80 | (5000 & 0x7F), 5000 >> 7]) + b"\x12" * 5000
+    f = CotFramer(1000)
+    assert f.feed(big[:3000]) == [] and f.feed(big[3000:] + good) == [good]
+    cut = good[:30]
+    assert f.feed(cut) == [] and f.rest()[0].startswith(b"\xbf")  # cut short: framed for the parser
+
+
+def test_cot_that_came_as_xml_and_as_protobuf_is_written_into_two_files_both_read(tmp_path):
+    import takproto
+
+    from tests.support.captures import real_cot as real
+
+    c = Collector(tmp_path, "cot", "tak", max_records=100)
+    c.add(CotFramer.datagram(real("wintak_sa_mesh.takpb"), 65536)
+          + CotFramer.datagram(_tak(real("itak_sa.cot.xml"), takproto.TAKProtoVer.MESH), 65536)
+          + CotFramer.datagram(b"\xbf\x01\xbf\xff\xff garbage", 65536)
+          + CotFramer.datagram(event(uid="x-1").encode(), 65536))
+    c.flush()
+    files = _files(tmp_path)
+    assert [p.suffix for p in files] == [".cot", ".takpb"] and c.files == 2 and c.written == 4
+    kinds = []
+    for path in files:
+        records = list(CotFormat(ParseOptions(source="test")).parse(io.BytesIO(path.read_bytes())))
+        kinds += [type(r).__name__ for r in records]
+    assert kinds == ["Event", "Position", "TrackedObject", "Position", "TrackedObject", "Rejected"]
+
+
+def test_the_listener_stamps_only_what_carries_no_time():
+    """A NAIS line (station and unix time after the checksum) and a line with a time in front
+    keep their own; a tag block without ``c:`` gets one added, with a valid checksum."""
+    nais = position().encode() + b",b003669952,1428451200"
+    prefixed = b"1428451200.5 " + position().encode()
+    station_only = (tag("s:LV-RIGA") + position()).encode()
+    assert stamp_ais(nais, STAMP) == nais
+    assert stamp_ais(prefixed, STAMP) == prefixed
+    stamped = stamp_ais(station_only, STAMP)
+    assert stamped == (tag("s:LV-RIGA,c:1764680000") + position()).encode()
+    broken = station_only.replace(b"RIGA", b"RIGX")  # its checksum no longer fits: left for the parser
+    assert stamp_ais(broken, STAMP) == broken
+    [rec] = _parse_ais(stamped + b"\n")
+    assert rec.attrs["station"] == "LV-RIGA" and rec.attrs["time_source"] == "tag_block"
+    assert rec.observed_at == datetime(2025, 12, 2, 12, 53, 0, tzinfo=UTC)
+    [rec] = _parse_ais(nais + b"\n")
+    assert rec.attrs["station"] == "b003669952" and rec.observed_at.year == 2015
+
+
+def test_the_collector_stamps_each_line_by_the_same_rule(tmp_path):
+    nais = position().encode() + b",b003669952,1428451200"
+    station_only = (tag("s:LV-RIGA") + position()).encode()
+    plain = position().encode()
+    collector = Collector(tmp_path, "ais", "rx", 1000)
+    collector.add([nais, station_only, plain], received=STAMP)
+    assert collector.messages == [nais, stamp_ais(station_only, STAMP), stamp_ais(plain, STAMP)]
+    assert collector.messages[2].startswith(b"\\c:1764680000*")

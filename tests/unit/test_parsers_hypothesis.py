@@ -15,18 +15,17 @@ import re
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ingest.ais import AisFormat
-from ingest.base import Event, ParseOptions, Patrol, Position, Rejected, TrackedObject
-from ingest.cot import CotFormat
-from ingest.gpx import GpxFormat
+from ingest.formats.ais import AisFormat
+from ingest.formats.base import Event, ParseOptions, Patrol, Position, Rejected, SourceObservation, TrackedObject
+from ingest.formats.cot import CotFormat
+from ingest.formats.gpx import GpxFormat
 from nsp.settings import ASSETS_DIR
-from tests.unit.test_ais import nmea, static5, tag
-from tests.unit.test_cot import event
-from tests.unit.test_gpx import HEAD, track, wpt
+from tests.support.feeds import HEAD, event, nmea, static5, tag, track, wpt
+from tests.support.fuzz import MUTATIONS, mutate
 
 # NSP_PROPERTY_EXAMPLES=5000 for a longer hunt.
 SETTINGS = settings(max_examples=int(os.environ.get("NSP_PROPERTY_EXAMPLES", "150")), deadline=None, suppress_health_check=[HealthCheck.too_slow])
-RECORD_TYPES = (Event, Position, TrackedObject, Patrol, Rejected)
+RECORD_TYPES = (Event, Position, TrackedObject, Patrol, SourceObservation, Rejected)
 _COT_START = re.compile(rb"<event[\s>/]")
 
 AIS_FILE = (ASSETS_DIR / "samples" / "ais.nmea").read_bytes() + "\n".join(
@@ -78,9 +77,12 @@ def check_accounting(name: str, data: bytes, records, fmt) -> None:
         accounted = sum(r.raw.count("\n") + 1 for r in distinct(records)) + fmt.stats["skipped_lines"]
         assert accounted == lines
     elif name == "cot":
-        starts = len(_COT_START.findall(data))
-        in_records = sum(len(_COT_START.findall(r.raw.encode())) for r in distinct(records))
-        assert in_records + fmt.stats["skipped"] == starts
+        # XML: every <event is a record or a skip (TAK protocol streams, which start with 0xbf
+        # and carry no <event, have their own property in test_cot.py)
+        if not data.startswith(b"\xbf"):
+            starts = len(_COT_START.findall(data))
+            in_records = sum(len(_COT_START.findall(r.raw.encode())) for r in distinct(records))
+            assert in_records + fmt.stats["skipped"] == starts
     else:
         points = data.count(b"<trkpt")
         positions = sum(isinstance(r, Position) for r in records)
@@ -93,25 +95,6 @@ def check_accounting(name: str, data: bytes, records, fmt) -> None:
             assert done == points
 
 
-def mutate(data: bytes, ops) -> bytes:
-    buf = bytearray(data)
-    for kind, pos, value in ops:
-        if not buf:
-            break
-        pos %= len(buf)
-        if kind == 0:
-            buf[pos] = value
-        elif kind == 1:
-            del buf[pos:pos + 1 + value % 16]
-        elif kind == 2:
-            buf[pos:pos] = buf[pos:pos + 1 + value % 200]
-        else:
-            buf[pos:pos] = bytes([value]) * (1 + value % 3)
-    return bytes(buf)
-
-
-MUTATIONS = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 1 << 20), st.integers(0, 255)),
-                     min_size=1, max_size=6)
 NAMES = st.sampled_from(sorted(FORMATS))
 
 
@@ -168,7 +151,7 @@ def _summary(records):
     "<event uid='x'", "</event>", "<!-- c -->", event(uid="c")[:40], "<eve", "nt ",
 ]), max_size=10), chunk=st.integers(1, 40))
 def test_cot_split_does_not_depend_on_read_sizes(pieces, chunk):
-    import ingest.cot as cot
+    import ingest.formats.cot as cot
 
     data = "".join(pieces).encode()
     whole, _ = run("cot", data)

@@ -5,18 +5,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from shapely.geometry import Point
 
-from ingest.base import Event, ParseOptions, Patrol, Position, Rejected, TrackedObject, formats
-from ingest.scenario import LOCAL, Live, Scenario, geography
+from ingest.delivery.scenario import LOCAL, Live, Scenario, geography
+from ingest.formats.base import Event, ParseOptions, Patrol, Position, Rejected, TrackedObject, formats
 
-END = datetime(2026, 11, 22, 3, 0, tzinfo=timezone.utc)
+END = datetime(2026, 11, 22, 3, 0, tzinfo=UTC)
 FOLDER_FORMAT = {"daugavpils-board": "geojson", "sensors": "geojson", "ludza-board": "csv",
-                 "patrol-gps": "gpx", "tak": "cot", "ais": "ais"}
+                 "patrol-gps": "gpx", "tak": "cot", "ais": "ais", "remote-id": "remoteid"}
 
 
 def digest(root: Path) -> dict[str, str]:
@@ -77,6 +77,10 @@ def test_files_parse_with_the_real_parsers_without_rejections(week, folder):
     elif folder == "tak":
         assert kinds[Position] > 1000  # own assets
         assert kinds[Event] > 0  # UAV and suspect-vessel markers
+    elif folder == "remote-id":  # every other night a drone from Belarus: its fixes and its UAS id
+        drones = {r.object_id for r in records if isinstance(r, Position)}
+        assert 3 <= len(drones) <= 4 and kinds[TrackedObject] == len(drones)
+        assert {r.kind for r in records if isinstance(r, Position)} == {"uav"}
     else:
         assert kinds[Event] == len(records)
 
@@ -156,7 +160,7 @@ def _run_live(out: Path, start: datetime, speed: float, hours: float, seed: int 
 
 
 def test_live_writes_small_files_with_current_times(tmp_path):
-    start = datetime.now(timezone.utc).replace(microsecond=0)
+    start = datetime.now(UTC).replace(microsecond=0)
     written = _run_live(tmp_path, start, speed=24, hours=1)
     assert {"tak", "ais", "daugavpils-board"} <= {p.parent.name for _t, p in written} <= set(FOLDER_FORMAT)
     assert len({p for _t, p in written}) == len(written)
@@ -177,7 +181,7 @@ def test_live_writes_small_files_with_current_times(tmp_path):
 def test_live_events_come_at_the_scenarios_rates_and_hours(tmp_path):
     # The live feed used to write 1-2 crossing attempts every few seconds (about 500 an hour,
     # 12,000 persons) whatever the hour: the realistic week drowned in minutes.
-    start = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+    start = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
     speed = 24
     written = _run_live(tmp_path, start, speed=speed, hours=3)  # three days of events
     crossings = [r for _t, p in written if p.parent.name == "daugavpils-board"
@@ -221,3 +225,66 @@ def test_live_cli_stops_after_max_files(tmp_path):
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) == 3 and not [p for p in written if p.name.endswith(".part")]
     assert "wrote 3 live file(s)" in result.output
+
+
+def test_live_drones_fly_in_from_belarus_now_and_then_in_real_time(tmp_path):
+    """The live demo made no drones (only the history had them): now one every ~15 minutes,
+    a Remote ID detection every 5 s of its real flight, across the Belarusian border."""
+    from shapely.geometry import LineString
+
+    start = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+    live = Live(tmp_path, seed=3, speed=24, start=start, drones_every=900)
+    written = [p for k in range(int(3600 / 30)) for p in live.step(start + timedelta(seconds=30 * k))
+               if p.parent.name == "remote-id"]  # a step every 30 s: each file holds the fixes due, 5 s apart
+    fixes = [r for p in written for r in parse_all(p, "remoteid")]
+    assert not [r for r in fixes if isinstance(r, Rejected)]
+    tracks: dict[str, list[Position]] = {}
+    for r in fixes:
+        if isinstance(r, Position):
+            tracks.setdefault(r.object_id, []).append(r)
+    # an hour: 3 to 6 drones (every 900 s ±30 %, the first within a minute), each flown whole
+    assert 3 <= len(tracks) <= 6, tracks.keys()
+    assert live.drones == len(tracks) or live.drones == len(tracks) + 1  # the last may still be in the air
+    blr = geography().lines["BLR"]
+    for object_id, track in tracks.items():
+        times = [r.observed_at for r in track]
+        assert object_id.startswith("RID:1581F") and times == sorted(times)
+        assert {(b - a).total_seconds() for a, b in zip(times, times[1:], strict=False)} == {5.0}  # every 5 s
+        assert start < times[0] < start + timedelta(hours=1)
+        # from the Belarusian side to the Latvian one: the line between the first and last fix
+        # crosses the border line, and the operator stays where it launched
+        path = LineString([geography().metric(track[0].lon, track[0].lat), geography().metric(track[-1].lon, track[-1].lat)])
+        if len(track) > 10:
+            assert path.intersects(blr), object_id
+        ops = {(r.attrs["operator_lon"], r.attrs["operator_lat"]) for r in track}
+        assert ops == {(track[0].lon, track[0].lat)}
+    # none without drones_every
+    quiet = Live(tmp_path / "quiet", seed=3, speed=24, start=start, drones_every=0)
+    assert not [p for k in range(60) for p in quiet.step(start + timedelta(seconds=30 * k)) if p.parent.name == "remote-id"]
+
+
+def test_live_drones_over_udp_are_a_detection_a_datagram_without_a_time(tmp_path):
+    """As a scanner sends them to `nsp listen --format remoteid`, which stamps the time."""
+    import socket
+
+    from ingest.delivery.listen import stamp_remoteid
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rx:
+        rx.bind(("127.0.0.1", 0))
+        rx.settimeout(5)
+        start = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+        live = Live(tmp_path, seed=3, speed=24, start=start, rid_udp=rx.getsockname(), drones_every=900)
+        steps = [start + timedelta(seconds=4 * k) for k in range(60)]
+        for now in steps:
+            assert not [p for p in live.step(now) if p.parent.name == "remote-id"]  # no files
+        grams = []
+        while len(grams) < live.rid_sent:
+            grams.append(rx.recv(65535))
+    assert live.rid_sent >= 20 and len(grams) == live.rid_sent
+    records = [json.loads(g) for g in grams]
+    assert all("received_at" not in r and r["basic_id"].startswith("1581F") for r in records)
+    # one detection a step (the newest the scanner heard), the listener stamps each on arrival
+    stamped = tmp_path / "heard.remoteid"
+    stamped.write_bytes(b"".join(stamp_remoteid(g.strip(), start.timestamp() + i) + b"\n" for i, g in enumerate(grams)))
+    recs = parse_all(stamped, "remoteid")
+    assert len([r for r in recs if isinstance(r, Position)]) == len(grams) and not [r for r in recs if isinstance(r, Rejected)]

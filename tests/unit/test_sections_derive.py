@@ -35,7 +35,7 @@ def test_rederiving_gives_the_committed_file(committed, derived):
     assert [f["properties"]["code"] for f in derived["features"]] == [
         f["properties"]["code"] for f in committed["features"]
     ]
-    for new, old in zip(derived["features"], committed["features"]):
+    for new, old in zip(derived["features"], committed["features"], strict=False):
         pn, po = new["properties"], old["properties"]
         for key in ("name", "kind", "neighbour", "regional_board", "impact_level", "length_km"):
             assert pn[key] == po[key], (po["code"], key)
@@ -78,7 +78,7 @@ def test_russian_border_runs_north_to_south_and_belarusian_west_to_east(committe
     assert ru == sorted(ru, reverse=True)
     assert by == sorted(by)
     # consecutive sections meet end to start
-    for a, b in zip(range(1, 6), range(2, 7)):
+    for a, b in zip(range(1, 6), range(2, 7), strict=False):
         end = lines[f"LV-RU-{a:02d}"].geoms[-1].coords[-1]
         start = lines[f"LV-RU-{b:02d}"].geoms[0].coords[0]
         assert shapely.Point(end).distance(shapely.Point(start)) < 1e-6

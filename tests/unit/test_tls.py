@@ -1,4 +1,4 @@
-"""ingest.tls: the certificate files of ``nsp listen --tls`` — PEM and a TAK server's PKCS#12 —
+"""ingest.delivery.tls: the certificate files of ``nsp listen --tls`` — PEM and a TAK server's PKCS#12 —
 and the clear errors for files that cannot be used."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ import ssl
 import pytest
 from click.testing import CliRunner
 
-from ingest.tls import TlsError, TlsFiles, client_context, handshake_reason, server_context
+from ingest.delivery.tls import TlsError, TlsFiles, client_context, handshake_reason, server_context
 from tests.tls_certs import PASSWORD, make_certs
 
 
@@ -57,7 +57,7 @@ def test_a_tls_server_needs_its_certificate():
     (["--connect", "127.0.0.1:9", "--tak-uid", "nsp-1"], "--tak-uid needs --tak-user"),
 ])
 def test_nsp_listen_refuses_tls_options_it_cannot_use(tmp_path, args, says, monkeypatch):
-    from ingest.delivery_cli import listen
+    from ingest.delivery.delivery_cli import listen
 
     for var in ("NSP_LISTEN_TLS", "NSP_LISTEN_TLS_CERT", "NSP_LISTEN_TLS_KEY", "NSP_LISTEN_TLS_CA"):
         monkeypatch.delenv(var, raising=False)
@@ -78,7 +78,7 @@ def test_a_sender_that_never_finishes_its_handshake_is_dropped_and_logged(certs,
     import asyncio
     import socket
 
-    from ingest.listen import Address, Collector, Listener
+    from ingest.delivery.listen import Address, Collector, Listener
 
     async def scenario() -> bytes:
         stop, bound = asyncio.Event(), []

@@ -5,17 +5,17 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.base import Event, Location, ParseOptions, Patrol, Position, Rejected, UnknownFormat, UnreadableFile
+from ingest.formats.base import Event, Location, ParseOptions, Patrol, Position, Rejected, UnknownFormat, UnreadableFile
+from ingest.formats.sniff import choose_format, prepare
+from ingest.loading.validate import Validator, attrs_json
 from ingest.settings import IngestSettings
-from ingest.sniff import choose_format, prepare
-from ingest.validate import Validator, attrs_json
 from nsp.settings import GeoSettings
 
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 
 
 def validator(**kw) -> Validator:
@@ -114,7 +114,7 @@ def prep(data: bytes, **kw):
         (b"", "empty"),
         (b"  \n\r\n ", "empty"),
         (b"\x00\x01\x02binary\x00", "NUL byte"),
-        (gzip.compress(b"lat,lon\n"), "gzip"),
+        (gzip.compress(b"lat,lon\n", mtime=0), "gzip"),
         (b"PK\x03\x04rest", "zip"),
         (bytes(range(1, 31)) * 20, "control bytes"),
     ],

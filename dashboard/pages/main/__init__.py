@@ -1,0 +1,1 @@
+"""The situational picture at ``/``, one module per concern (the page itself: ``view``)."""

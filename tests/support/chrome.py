@@ -1,0 +1,102 @@
+"""One headless Chromium (selenium) per test process, made clean again before every test.
+
+Starting Chromium takes seconds; a test gets the session's browser back as a fresh one:
+one window at 1920x1080 on about:blank, no cookies, no storage of the origins the tests
+served, no emulated media, network conditions or blocked URLs, empty logs.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("NSP_TEST_CHROMIUM", "/usr/bin/chromium")
+CHROMEDRIVER = os.environ.get("NSP_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
+SIZE = (1920, 1080)
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "browser" / "screenshots"
+
+
+def start(width: int = SIZE[0], height: int = SIZE[1]):
+    """A new headless Chromium; a missing Chromium or chromedriver fails the test (never a skip)."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.fail(f"Chromium ({CHROMIUM}) and chromedriver ({CHROMEDRIVER}) are needed for the browser tests",
+                    pytrace=False)
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = CHROMIUM
+    for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                "--disable-dev-shm-usage", f"--window-size={width},{height}", "--hide-scrollbars"):
+        opts.add_argument(arg)
+    opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
+    driver.execute_cdp_cmd("Network.enable", {})
+    return driver
+
+
+def alive(driver) -> bool:
+    try:
+        driver.window_handles  # noqa: B018 - a round trip to the browser
+    except Exception:  # noqa: BLE001 - a crashed browser or driver answers with anything
+        return False
+    return True
+
+
+def reset(driver, origins=()) -> None:
+    """Make the session's browser as a new one (see the module's note)."""
+    handles = driver.window_handles
+    for extra in handles[1:]:
+        driver.switch_to.window(extra)
+        driver.close()
+    driver.switch_to.window(handles[0])
+    driver.get("about:blank")
+    driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    for origin in origins:
+        driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
+    driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
+    driver.execute_cdp_cmd("Network.emulateNetworkConditions",
+                           {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
+    if driver.get_window_size() != {"width": SIZE[0], "height": SIZE[1]}:
+        driver.set_window_size(*SIZE)
+    driver.get_log("performance")
+    driver.get_log("browser")
+
+
+class Session:
+    """The test process's Chromium, started at first use, restarted if it died."""
+
+    def __init__(self):
+        self.driver = None
+        self.origins: set[str] = set()
+
+    def fresh(self):
+        if self.driver is not None and not alive(self.driver):
+            self.close()
+        if self.driver is None:
+            self.driver = start()
+        reset(self.driver, sorted(self.origins))
+        return self.driver
+
+    def leave(self) -> None:
+        """Close the page shown (``about:blank``), if the browser was started and still runs."""
+        if self.driver is not None and alive(self.driver):
+            self.driver.get("about:blank")
+
+    def close(self) -> None:
+        if self.driver is not None:
+            try:
+                self.driver.quit()
+            finally:
+                self.driver = None
+
+
+def screenshot(driver, name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))
+    return path
