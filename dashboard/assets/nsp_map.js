@@ -327,6 +327,9 @@ window.nsp = Object.assign({}, window.nsp, {
                 const fit = map._nspFit;
                 map.invalidateSize();
                 if (fit) map.fitBounds(fit.bounds, Object.assign({}, fit.options, {animate: false}));
+                // an open popup is panned into the new size again: the alert bar that came above
+                // the map pushed its top, close button and all, under the filters
+                if (map._popup && map._popup.isOpen()) map._popup.update();
             }).observe(container);
         }
 
@@ -401,10 +404,29 @@ window.nsp = Object.assign({}, window.nsp, {
             popup.options.autoPanPaddingTopLeft = L.point(left, 10);
             popup.options.autoPanPaddingBottomRight = L.point(right, 10);
         }
+        // A refresh that lands between the press on a popup's close button and its release
+        // replaces the popup, button included: the browser then sends no click, and the close
+        // was lost. The release on a close button closes the popup, whichever button was pressed.
+        function closeOnRelease(map) {
+            const box = map.getContainer();
+            if (box.nspCloseOnRelease) return;
+            box.nspCloseOnRelease = true;
+            box.addEventListener("pointerup", function (ev) {  // capture: before the popup sees it
+                if (ev.button !== 0 || !ev.target.closest || !ev.target.closest(".nsp-event-popup .leaflet-popup-close-button")) return;
+                const popup = map._popup;  // after the click, if one comes: Leaflet's own close
+                setTimeout(function () { if (popup && popup.isOpen()) map.closePopup(popup); }, 0);
+            }, true);
+        }
         function keepPopupOpen(layer, id) {
             layer.on("popupopen", function (e) {
+                closeOnRelease(layer._map);
                 clearOfBoxes(e.popup, layer._map);
                 e.popup.update();  // panned again, now clear of the boxes
+                // opened while a zoom was still running: the pan was measured on the old scale
+                // and left the popup's top (its close button) under the filters; once more at its end
+                if (layer._map._animatingZoom) {
+                    layer._map.once("zoomend", function () { if (e.popup.isOpen()) e.popup.update(); });
+                }
                 openEvent = id;
                 layer._map.once("zoomstart", function () { if (openEvent === id) openEvent = null; });
             });

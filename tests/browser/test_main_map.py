@@ -13,7 +13,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from nsp import db
-from tests.support.browser import ZOOM_SCALE, refreshed, wait
+from tests.support.browser import ZOOM_SCALE, refreshed, stale, wait
 from tests.support.chrome import screenshot
 from tests.support.dashboard import (
     ALFA_1_FROM_CENTRE,
@@ -351,8 +351,21 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
     refreshed(d, 2)  # two refreshes of the layers
     wait(d, 3).until(lambda x: x.execute_script(popup_text) == text)
     screenshot(d, "main_event_popup")
-    click_at_centre(d, d.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button"))
-    wait(d).until(lambda x: x.execute_script(popup_text) == "")
+    # the close button is not under a box over the map: a click there reaches it
+    on_top = """const b = document.querySelector('.leaflet-popup-close-button').getBoundingClientRect();
+                const x = b.x + b.width / 2, y = b.y + b.height / 2, top = document.elementFromPoint(x, y);
+                return top && top.closest('.leaflet-popup-close-button') ? [x, y] : null"""
+    x, y = wait(d).until(lambda drv: drv.execute_script(on_top), "the popup's close button is covered")
+    # pressed, then a refresh replaces the popup (its button with it), then released: still closed
+    old_button = d.find_element(By.CSS_SELECTOR, ".leaflet-popup-close-button")
+    d.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": "mousePressed", "x": x, "y": y, "button": "left", "clickCount": 1})
+    with db.connect(picture_db, autocommit=True) as conn:  # new data: the layer is drawn anew
+        conn.execute("UPDATE event SET description = 'All 3 returned to Belarus' WHERE id = %s", (follow,))
+    refreshed(d)
+    wait(d).until(lambda drv: stale(old_button) and drv.execute_script(on_top)
+                  and "All 3 returned to Belarus" in drv.execute_script(popup_text), "the refresh did not replace the popup")
+    d.execute_cdp_cmd("Input.dispatchMouseEvent", {"type": "mouseReleased", "x": x, "y": y, "button": "left", "clickCount": 1})
+    wait(d).until(lambda drv: drv.execute_script(popup_text) == "")
     refreshed(d, 2)
     assert d.execute_script(popup_text) == ""  # closed by the user: not opened again
 

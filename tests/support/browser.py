@@ -10,6 +10,7 @@ are on the page: "it stays so over the next two refreshes" takes two round trips
 
 from __future__ import annotations
 
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.support.ui import WebDriverWait
 
 # Leaflet's zoom proxy is scaled by 2^zoom: this script returns that scale.
@@ -50,3 +51,12 @@ def refreshed(driver, times: int = 1, timeout: float = 20) -> int:
         done = wait(driver, timeout).until(lambda x: (n := refresh_counts(x)[2]) >= target and n,
                                            f"refresh {target} of {timer} never drawn")
     return done
+
+
+def stale(element) -> bool:
+    """Whether a found element has left the page (replaced by a redraw)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    return False
