@@ -8,7 +8,8 @@ from pathlib import Path
 
 import click
 
-from nsp.cli_support import actor_option
+from nsp import db
+from nsp.cli_support import actor_option, stop_event
 from nsp.durations import parse_duration
 
 
@@ -95,15 +96,20 @@ def cot_out(url, actor, sections, layers, max_age, window, poll, resend, tls_cer
     (every --poll), the whole picture every --resend. Everything is read as the nsp user
     --actor, so the share never holds more than that user may see. Runs until SIGTERM or
     Ctrl-C; a dropped stream is reconnected, a database outage waited out (the stream
-    stays open and the whole picture goes again when the database is back).
+    stays open and the whole picture goes again when the database is back); started while
+    the database is down, it waits for it.
     """
     import asyncio
 
     from geo.cot_out import Style
-    from geo.cot_stream import Destination, make_share, run
+    from geo.cot_stream import Destination, log, make_share, run
     from ingest.delivery.worker import setup_logging
 
     setup_logging()
+    # Started while the database is down, it waits for it (backoff, logged) before it reads the
+    # user's scope; stopped meanwhile, it ends without sending anything.
+    if not db.wait_for_database(stop_event(), "cot-out", log):
+        return
     share = make_share(actor, _codes(sections), _codes(layers), max_age=max_age, window=window, poll=poll, resend=resend,
                        style=Style(uid_prefix=uid_prefix, group=group, role=role))
     dest = Destination(url, tls_cert=tls_cert, tls_key=tls_key, tls_ca=tls_ca,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import getpass
 import json
+import signal
+import threading
 from datetime import UTC, datetime
 
 import click
@@ -17,6 +19,18 @@ import click
 from nsp import db
 from nsp.durations import parse_duration
 from nsp.queries import queries
+
+
+def stop_event() -> threading.Event:
+    """An event set by SIGTERM or SIGINT (Ctrl-C), for the commands that run until stopped."""
+    stop = threading.Event()
+
+    def handler(signum, frame):
+        stop.set()
+
+    signal.signal(signal.SIGTERM, handler)
+    signal.signal(signal.SIGINT, handler)
+    return stop
 
 
 def default_actor() -> str:

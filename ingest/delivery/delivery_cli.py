@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import threading
 from datetime import UTC
 from pathlib import Path
 
@@ -11,24 +10,12 @@ import click
 
 from ingest.delivery.settings import ListenSettings, WatchSettings
 from nsp import db
-from nsp.cli_support import actor_option
+from nsp.cli_support import actor_option, stop_event
 from nsp.queue import QueueSettings
 
 _watch = WatchSettings()
 _listen = ListenSettings()
 _queue = QueueSettings()
-
-
-def _stop_event() -> threading.Event:
-    """An event set by SIGTERM or SIGINT (Ctrl-C)."""
-    stop = threading.Event()
-
-    def handler(signum, frame):
-        stop.set()
-
-    signal.signal(signal.SIGTERM, handler)
-    signal.signal(signal.SIGINT, handler)
-    return stop
 
 
 # ------------------------------------------------------------------------ nsp watch
@@ -65,7 +52,7 @@ def watch(directory: Path, source: str, poll_seconds: float, keep_processed_days
 
     setup_logging()
     directory.mkdir(parents=True, exist_ok=True)
-    stop = _stop_event()
+    stop = stop_event()
     url = db.database_url()
     folder = DropFolder(directory.resolve(), source, defer_file, keep_processed_days=keep_processed_days,
                         database_down=lambda: db.unreachable(url),
@@ -378,7 +365,7 @@ def scenario(days, out, seed, end, live, speed, every, max_files, ais_udp, cot_u
         for folder, n in sorted(counts.items()):
             click.echo(f"{n:>4} file(s) in {out / folder}")
     if live is not None:
-        stop = _stop_event()
+        stop = stop_event()
         click.echo(f"live scenario into {live} (speed {speed}); Ctrl-C to stop", err=True)
         def udp(value):
             if not value:
@@ -429,6 +416,6 @@ def demo(directory, days, speed, port, ais_udp, cot_udp, rid_udp, no_serve):
 
     s = DemoSettings()
     rc = Demo(directory or s.dir, days or s.days, speed or s.speed, port or s.port,
-              serve=not no_serve, ais_udp=ais_udp, cot_udp=cot_udp, rid_udp=rid_udp).run(_stop_event(), click.echo)
+              serve=not no_serve, ais_udp=ais_udp, cot_udp=cot_udp, rid_udp=rid_udp).run(stop_event(), click.echo)
     if rc:
         raise SystemExit(rc)

@@ -148,13 +148,21 @@ def _stop_all(*procs: subprocess.Popen) -> list[int | None]:
     return codes
 
 
-def test_worker_watch_and_listen_started_while_the_database_is_down_wait_for_it(cluster, outage_url, tmp_path):
+def test_worker_watch_listen_and_cot_out_started_while_the_database_is_down_wait_for_it(cluster, outage_url,
+                                                                                     tmp_path):
+    from tests.auth_helpers import make_user
+
+    make_user(outage_url, "tak-share", "watch_officer")  # cot-out reads as this user once it can
     cluster.stop()
     inbox = tmp_path / "inbox"
     (inbox / "ais").mkdir(parents=True)
-    logs = {n: tmp_path / f"{n}.log" for n in ("worker", "watch")}
+    logs = {n: tmp_path / f"{n}.log" for n in ("worker", "watch", "cot-out")}
+    tak = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # a TAK client's end of the stream
+    tak.bind(("127.0.0.1", 0))
     worker = _nsp(outage_url, logs["worker"], "worker", "--name", "patient")
     watch = _nsp(outage_url, logs["watch"], "watch", str(inbox), "--poll", "0.3", "--source", "board")
+    cot_out = _nsp(outage_url, logs["cot-out"], "cot-out", "--to", f"udp://127.0.0.1:{tak.getsockname()[1]}",
+                   "--actor", "tak-share", "--poll", "1s")
     listen, ports = start_listener(outage_url, inbox / "ais", "--format", "ais", "--udp", "127.0.0.1:0",
                             "--flush-seconds", "0.3")
     try:
@@ -164,7 +172,7 @@ def test_worker_watch_and_listen_started_while_the_database_is_down_wait_for_it(
         (inbox / "report.ndjson").write_bytes(ndjson_events(["D-1", "D-2", "D-3"]))
         wait_for(lambda: list((inbox / "ais").glob("*.nmea")), 30, "the listener to write the sentences")
         time.sleep(DOWN_SECONDS)
-        assert [p.poll() for p in (worker, watch, listen)] == [None, None, None], \
+        assert [p.poll() for p in (worker, watch, listen, cot_out)] == [None, None, None, None], \
             {n: log.read_text()[-2000:] for n, log in logs.items()}
         for name, log in logs.items():  # each waits, logged, with backoff
             text = log.read_text()
@@ -174,10 +182,14 @@ def test_worker_watch_and_listen_started_while_the_database_is_down_wait_for_it(
         wait_for(lambda: (inbox / "processed" / "report.ndjson").exists()
                  and list((inbox / "ais" / "processed").glob("*.nmea")), 120,
                  "the file and the sentences to be loaded once the database is back")
+        # cot-out reads its user's scope and opens the stream once the database answers
+        wait_for(lambda: "cot-out: connected to udp://" in logs["cot-out"].read_text(), 60,
+                 "cot-out to start streaming once the database is back")
     finally:
-        codes = _stop_all(worker, watch) + [listen.poll()]
+        tak.close()
+        codes = _stop_all(worker, watch, cot_out) + [listen.poll()]
         err = stop_listener(listen) if listen.poll() is None else ""
-    assert codes[:2] == [0, 0], {n: log.read_text()[-3000:] for n, log in logs.items()}
+    assert codes[:3] == [0, 0, 0], {n: log.read_text()[-3000:] for n, log in logs.items()}
     assert "action=db_reachable" in logs["worker"].read_text()
     assert "wrote 3 message(s)" in err
     assert _count(outage_url, "SELECT count(*) FROM event WHERE source = 'board'") == 3
