@@ -10,7 +10,7 @@ import pytest
 from selenium.common.exceptions import TimeoutException
 from selenium.webdriver.common.by import By
 
-from tests.support.browser import ZOOM_SCALE, wait
+from tests.support.browser import ZOOM_SCALE, wait, zoom_in
 from tests.support.dashboard import external_requests, sent_requests, wait_for_sections
 from tests.support.tiles import COLOUR, make_mbtiles, make_pmtiles, make_vector_mbtiles
 
@@ -42,22 +42,29 @@ def _tile_requests(driver) -> list[str]:
     return [r["url"] for r in sent_requests(driver) if "/basemap/tiles/" in r["url"]]
 
 
-@pytest.fixture(params=["mbtiles", "pmtiles"])
-def own_tiles(request, tmp_path, monkeypatch, web_env):
-    from dashboard.basemap_tiles import archive
+def _serving(monkeypatch, path, **env):
+    """The test app's own basemap is ``path`` (with the settings ``env``); the settings and the
+    tile caches are emptied before and after."""
+    from dashboard.basemap_tiles import archive, rendered
     from dashboard.settings import web_settings
 
+    caches = (web_settings, archive, rendered)
+    for name, value in {"NSP_WEB_BASEMAP_TILES": str(path), **env}.items():
+        monkeypatch.setenv(name, value)
+    for cache in caches:
+        cache.cache_clear()
+    yield path
+    monkeypatch.delenv("NSP_WEB_BASEMAP_TILES")
+    for cache in caches:
+        cache.cache_clear()
+
+
+@pytest.fixture(params=["mbtiles", "pmtiles"])
+def own_tiles(request, tmp_path, monkeypatch, web_env):
     path = make_mbtiles(tmp_path)
     if request.param == "pmtiles":
         path = make_pmtiles(path)
-    monkeypatch.setenv("NSP_WEB_BASEMAP_TILES", str(path))
-    monkeypatch.setenv("NSP_WEB_BASEMAP_TILES_ATTRIBUTION", "Test centre tiles")
-    web_settings.cache_clear()
-    archive.cache_clear()
-    yield path
-    monkeypatch.delenv("NSP_WEB_BASEMAP_TILES")
-    web_settings.cache_clear()
-    archive.cache_clear()
+    yield from _serving(monkeypatch, path, NSP_WEB_BASEMAP_TILES_ATTRIBUTION="Test centre tiles")
 
 
 def test_main_map_draws_the_own_tiles_from_their_zoom_level_on(own_tiles, logged_in, live_server):
@@ -71,8 +78,7 @@ def test_main_map_draws_the_own_tiles_from_their_zoom_level_on(own_tiles, logged
     panes = d.execute_script(_PANES)
     assert panes[0] < panes[1] < panes[2], panes
     while d.execute_script(ZOOM_SCALE) < 2 ** 9:
-        d.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
-        time.sleep(0.6)
+        zoom_in(d)
     # every tile drawn is the archive's, once the zoom has settled (the previous level's tiles
     # leave the pane when Leaflet's zoom ends; a loaded machine saw them still there once)
     seen = []
@@ -113,21 +119,10 @@ def test_no_tiles_without_a_file(logged_in, live_server):
 @pytest.fixture(params=["mbtiles", "pmtiles"])
 def own_vector_tiles(request, tmp_path, monkeypatch, web_env):
     """Vector tiles (MVT) of the Latvia geodata, written by GDAL, as MBTiles or PMTiles."""
-    from dashboard.basemap_tiles import archive, rendered
-    from dashboard.settings import web_settings
-
     path = make_vector_mbtiles(tmp_path)
     if request.param == "pmtiles":
         path = make_pmtiles(path, "vector.pmtiles")
-    monkeypatch.setenv("NSP_WEB_BASEMAP_TILES", str(path))
-    monkeypatch.setenv("NSP_WEB_BASEMAP_TILES_MIN_ZOOM", "7")
-    web_settings.cache_clear()
-    archive.cache_clear()
-    yield path
-    monkeypatch.delenv("NSP_WEB_BASEMAP_TILES")
-    web_settings.cache_clear()
-    archive.cache_clear()
-    rendered.cache_clear()
+    yield from _serving(monkeypatch, path, NSP_WEB_BASEMAP_TILES_MIN_ZOOM="7")
 
 
 def test_vector_tiles_are_drawn_by_the_app_under_the_picture(own_vector_tiles, logged_in, live_server):
@@ -140,8 +135,7 @@ def test_vector_tiles_are_drawn_by_the_app_under_the_picture(own_vector_tiles, l
     panes = d.execute_script(_PANES)
     assert panes[0] < panes[1] < panes[2], panes  # over Natural Earth, under the sections and events
     while d.execute_script(ZOOM_SCALE) < 2 ** 8:
-        d.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
-        time.sleep(0.6)
+        zoom_in(d)
     seen = []
     try:
         wait(d, 60).until(lambda x: (n := x.execute_script(_DRAWN)) and not seen.append(n) and n[1] >= 2)

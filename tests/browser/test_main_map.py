@@ -13,7 +13,7 @@ from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 
 from nsp import db
-from tests.support.browser import ZOOM_SCALE, refreshed, stale, wait
+from tests.support.browser import ZOOM_SCALE, refreshed, stale, wait, zoom_in
 from tests.support.chrome import screenshot
 from tests.support.dashboard import (
     ALFA_1_FROM_CENTRE,
@@ -191,8 +191,7 @@ def test_zooming_in_tells_the_server_and_the_map_shows_only_the_view(logged_in, 
     sent = []
     # Zoom in on the middle of the country, where no test section lies (tests/support/seed.py).
     while d.execute_script(ZOOM_SCALE) < 2 ** 11:
-        d.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
-        time.sleep(0.6)
+        zoom_in(d)
         sent += zoom_inputs(d)
     wait(d).until(lambda x: note(x).startswith("0 events"))
     sent += zoom_inputs(d)
@@ -337,8 +336,7 @@ def test_an_events_popup_shows_its_report_and_follow_ups_and_outlives_the_refres
     # the section's fit, clear of the legend, may stop at zoom 8 on this window: the user zooms in
     wait(d).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 ** 8)
     if d.execute_script(ZOOM_SCALE) < 2 ** 9:
-        d.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
-    wait(d).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 ** 9)
+        zoom_in(d)
     marker = wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, ".leaflet-marker-pane .nsp-ev"))
     assert len(marker) == 1  # the follow-up is not drawn
     popup_text = "return Array.from(document.querySelectorAll('.leaflet-popup')).map(p => p.innerText).join('|')"

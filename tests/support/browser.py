@@ -11,6 +11,7 @@ are on the page: "it stays so over the next two refreshes" takes two round trips
 from __future__ import annotations
 
 from selenium.common.exceptions import StaleElementReferenceException
+from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 # Leaflet's zoom proxy is scaled by 2^zoom: this script returns that scale.
@@ -60,3 +61,15 @@ def stale(element) -> bool:
     except StaleElementReferenceException:
         return True
     return False
+
+
+def zoom_in(driver, timeout: float = 20) -> None:
+    """One click on the map's zoom-in button, returned once the zoom has ended (the scale
+    doubled and Leaflet's zoom animation over): a second click during the animation was
+    taken as one more level on a slow machine."""
+    before = driver.execute_script(ZOOM_SCALE)
+    driver.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
+    wait(driver, timeout).until(
+        lambda x: x.execute_script(ZOOM_SCALE) >= before * 1.99
+        and not x.find_elements(By.CSS_SELECTOR, ".leaflet-map-pane.leaflet-zoom-anim"),
+        "the zoom-in never ended")
