@@ -55,12 +55,24 @@ docs: $(BIN)/.installed
 # most tests first); each process has its own Chromium and template databases. Keep a file to
 # one concern, so that no single file holds one process busy while the other is done. The docs
 # checks (tests/unit/test_docs.py) read the site built here instead of building it again.
+# The browser tests run in processes of their own, after the rest: run in a process that had
+# run several minutes of integration tests before, the first browser tests found pages that
+# never drew (the cause is not found yet; docs/development/tests.md). Both runs always run;
+# the make fails if either failed. PYTEST_ARGS runs those arguments once instead.
+PYTEST := NSP_TEST_DOCS_SITE=$(CURDIR)/site $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
 test: $(BIN)/.installed
 	@sh .ci/system-packages postgis chromium gdal compose
 	$(NSP) db up >/dev/null
 	$(BIN)/ruff check .
 	$(MKDOCS) build --strict --quiet --site-dir site
-	NSP_TEST_DOCS_SITE=$(CURDIR)/site $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
+ifeq ($(strip $(PYTEST_ARGS)),)
+	@status=0; \
+	$(PYTEST) --ignore=tests/browser || status=$$?; \
+	$(PYTEST) tests/browser || status=$$?; \
+	exit $$status
+else
+	$(PYTEST) $(PYTEST_ARGS)
+endif
 
 test-unit: $(BIN)/.installed
 	$(BIN)/pytest tests/unit $(PYTEST_ARGS)

@@ -74,3 +74,49 @@ def screen(logged_in):
 
     yield emulate
     logged_in.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A failed browser test leaves what its page showed: a screenshot (tests/browser/screenshots/
+    failed/), the page's address, title and console, and the start of its text in the report."""
+    outcome = yield
+    report = outcome.get_result()
+    driver = item.funcargs.get("browser") or item.funcargs.get("logged_in") if hasattr(item, "funcargs") else None
+    if report.when != "call" or not report.failed or driver is None:
+        return
+    from tests.support.chrome import SCREENSHOTS, alive
+
+    if not alive(driver):
+        report.sections.append(("browser", "the browser no longer answers"))
+        return
+    try:
+        (SCREENSHOTS / "failed").mkdir(parents=True, exist_ok=True)
+        shot = SCREENSHOTS / "failed" / (item.name[:120].replace("/", "_") + ".png")
+        driver.save_screenshot(str(shot))
+        console = "\n".join(f"{e.get('level')} {e.get('message')}"[:500] for e in driver.get_log("browser")[-30:])
+        text = driver.execute_script("return document.body ? document.body.innerText.slice(0, 1500) : ''")
+        report.sections.append(("browser", f"url: {driver.current_url}\ntitle: {driver.title}\nscreenshot: {shot}\n"
+                                           f"console (last 30):\n{console}\npage text:\n{text}\n"
+                                           f"server: {_server_state(item.funcargs.get('live_server'))}"))
+    except Exception as exc:  # noqa: BLE001 - what it could not keep is said, the test's own failure stands
+        report.sections.append(("browser", f"could not keep the page: {exc!r}"))
+
+
+def _server_state(url) -> str:
+    """The test app's own view of its database: /healthz, and the process pool's target."""
+    import urllib.request
+
+    from nsp import db as nsp_db
+
+    parts = []
+    if url:
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=10) as r:
+                parts.append(f"healthz {r.status} {r.read()[:600]!r}")
+        except Exception as exc:  # noqa: BLE001
+            parts.append(f"healthz: {exc!r}")
+    pool = getattr(nsp_db, "_pool", None)
+    parts.append(f"pool: {pool.conninfo if pool else None} {pool.get_stats() if pool else ''}")
+    parts.append(f"DATABASE_URL: {nsp_db.database_url()}; unreachable: {nsp_db.unreachable(nsp_db.database_url())}")
+    return "\n".join(parts)
