@@ -67,7 +67,7 @@ test: $(BIN)/.installed
 	$(MKDOCS) build --strict --quiet --site-dir site
 ifeq ($(strip $(PYTEST_ARGS)),)
 	@status=0; \
-	$(PYTEST) --ignore=tests/browser || status=$$?; \
+	$(PYTEST) tests/unit tests/integration || status=$$?; \
 	$(PYTEST) tests/browser || status=$$?; \
 	exit $$status
 else
