@@ -65,11 +65,12 @@ def stale(element) -> bool:
 
 def zoom_in(driver, timeout: float = 20) -> None:
     """One click on the map's zoom-in button, returned once the zoom has ended (the scale
-    doubled and Leaflet's zoom animation over): a second click during the animation was
-    taken as one more level on a slow machine."""
+    grew and Leaflet's zoom animation is over): a second click during the animation was
+    taken as one more level on a slow machine. (Not "doubled": from a fitted, fractional
+    zoom Leaflet snaps the new zoom to a whole level, less than one level up.)"""
     before = driver.execute_script(ZOOM_SCALE)
     driver.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
     wait(driver, timeout).until(
-        lambda x: x.execute_script(ZOOM_SCALE) >= before * 1.99
+        lambda x: x.execute_script(ZOOM_SCALE) > before * 1.01
         and not x.find_elements(By.CSS_SELECTOR, ".leaflet-map-pane.leaflet-zoom-anim"),
         "the zoom-in never ended")
