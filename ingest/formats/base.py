@@ -13,6 +13,7 @@ Parsers stream: they never read a whole file into memory.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -288,6 +289,25 @@ def bounded_lines(stream: BinaryIO, max_line: int, what: str,
                            f"line longer than {max_line} bytes: not {what}")
             continue
         yield location, data
+
+
+def text_lines(stream: BinaryIO, max_line: int, what: str, stats: Counter, read, label: str) -> Iterator[Record]:
+    """The records of a line format whose lines stand alone: each non-blank line (UTF-8, stripped,
+    counted in ``stats["lines"]``) goes to ``read(text, location)``; a line that raises is
+    quarantined ("<label> not readable: …") and the lines after it go on."""
+    for item in bounded_lines(stream, max_line, what):
+        if isinstance(item, Rejected):
+            yield item
+            continue
+        location, data = item
+        text = data.decode("utf-8", "replace").strip()
+        if not text:
+            continue
+        stats["lines"] += 1
+        try:
+            yield from read(text, location)
+        except Exception as exc:  # noqa: BLE001 - whatever a line's content causes, only it is quarantined
+            yield Rejected(location, text, f"{label} not readable: {exc}")
 
 
 def line_confidence(hits: int, lines: int, file_name: str | None, extensions: tuple[str, ...]) -> int:

@@ -47,8 +47,8 @@ from ingest.formats.base import (
     Record,
     Rejected,
     TrackedObject,
-    bounded_lines,
     register,
+    text_lines,
 )
 
 MAX_LINE = 64 * 1024
@@ -163,19 +163,8 @@ class RemoteIdFormat(FeedFormat):
     def parse(self, stream: BinaryIO) -> Iterator[Record]:
         self.stats: Counter = Counter()
         self._named: set[str] = set()
-        for item in bounded_lines(stream, MAX_LINE, "a Remote ID detection"):
-            if isinstance(item, Rejected):
-                yield item
-                continue
-            location, data = item
-            text = data.decode("utf-8", "replace").strip()
-            if not text:
-                continue
-            self.stats["lines"] += 1
-            try:
-                yield from self._line(text, location)
-            except Exception as exc:  # noqa: BLE001 - whatever a line holds, only it is quarantined
-                yield Rejected(location, text, f"Remote ID detection not readable: {exc}")
+        yield from text_lines(stream, MAX_LINE, "a Remote ID detection", self.stats, self._line,
+                              "Remote ID detection")
 
     def _line(self, text: str, location: Location) -> Iterator[Record]:
         try:

@@ -44,9 +44,9 @@ from ingest.formats.base import (
     Record,
     Rejected,
     TrackedObject,
-    bounded_lines,
     line_confidence,
     register,
+    text_lines,
 )
 
 MAX_LINE = 1024  # an SBS line is about 100 characters
@@ -190,19 +190,8 @@ class SbsFormat(FeedFormat):
         self._known: dict[str, dict] = {}
         self._callsigns: dict[str, str] = {}
         watch = SquawkWatch(self.stats)
-        for item in bounded_lines(stream, MAX_LINE, "an SBS message"):
-            if isinstance(item, Rejected):
-                yield item
-                continue
-            location, data = item
-            text = data.decode("utf-8", "replace").strip()
-            if not text:
-                continue
-            self.stats["lines"] += 1
-            try:
-                yield from self._line(text, location, watch)
-            except Exception as exc:  # noqa: BLE001 - whatever a line's content causes, only it is quarantined
-                yield Rejected(location, text, f"SBS message not readable: {exc}")
+        yield from text_lines(stream, MAX_LINE, "an SBS message", self.stats,
+                              lambda text, location: self._line(text, location, watch), "SBS message")
         watch.finish()
 
     def _line(self, text: str, location: Location, watch: SquawkWatch) -> Iterator[Record]:
