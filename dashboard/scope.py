@@ -1,22 +1,21 @@
 """Who is asking: the scope of the current request.
 
-With the login module (``dashboard.auth``, issue 6) installed, the scope is the logged-in
-user's (``auth.current_scope()``); a request without a user gets a scope that sees nothing.
-Without that module (a development checkout), every request is a watch officer named
-``NSP_WEB_ANONYMOUS_USER`` who sees every section: the NCC's own view.
+The scope is the logged-in user's (``dashboard.auth.current_scope()``); a request without a
+user gets a scope that sees nothing. Outside a web request (tests, scripts, the benchmark)
+:func:`acting_as` sets it.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from dashboard.settings import web_settings
+from dashboard import auth
+from dashboard.auth import NOBODY
 from nsp.access import Scope
 
-NOBODY = Scope(user="anonymous", role="kiosk", sections=())
+__all__ = ["NOBODY", "acting_as", "current_scope"]
 _override: ContextVar[Scope | None] = ContextVar("nsp_scope_override", default=None)
 
 
@@ -30,22 +29,8 @@ def acting_as(scope: Scope) -> Iterator[Scope]:
         _override.reset(token)
 
 
-def _auth():
-    try:
-        return importlib.import_module("dashboard.auth")
-    except ModuleNotFoundError as exc:
-        if exc.name == "dashboard.auth":
-            return None
-        raise
-
-
 def current_scope() -> Scope:
     forced = _override.get()
     if forced is not None:
         return forced
-    auth = _auth()
-    getter = getattr(auth, "current_scope", None) if auth else None
-    if getter is None:
-        return Scope(user=web_settings().anonymous_user, role="watch_officer")
-    scope = getter()
-    return scope if scope is not None else NOBODY
+    return auth.current_scope()

@@ -79,10 +79,6 @@ class WebSettings(BaseSettings):
                                description="language of the wall display: en, or lv (Latvian); ?lang= overrides")
     default_window: str = Field(default="24h", description="time window of / without a window parameter")
     event_list_limit: int = Field(default=1000, description="most rows in the event list")
-    anonymous_user: str = Field(
-        default="watch-officer",
-        description="user name recorded when no login module is installed (dashboard.auth missing)",
-    )
 
 
 @lru_cache
