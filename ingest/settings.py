@@ -86,6 +86,10 @@ class IngestSettings(BaseSettings):
     # 50,000: the merge's per-statement costs (the event_cell_day trigger's upserts per cell)
     # spread over more rows, 8-10 % less database CPU than 20,000; peak RSS ~150 MiB.
     chunk_rows: int = Field(default=50000, description="rows buffered per COPY into staging")
+    # Positions merge without a per-cell trigger: a smaller chunk costs the database little
+    # and shortens the last chunk's merge, which runs after the parser has finished.
+    position_chunk_rows: int = Field(default=20000,
+                                     description="position rows buffered per COPY into staging and merged together")
     max_reasons: int = Field(default=5, description="how many reasons a summary lists")
     source: str = Field(default="manual", description="source name when none is given")
     waypoint_link_km: float = Field(

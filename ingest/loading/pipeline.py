@@ -351,7 +351,9 @@ class _Batch(Staging):
         }
         # The first chunk of a table that merges as it goes is small, so that the
         # database starts working while the parser is still on the first rows.
-        self._limits = {"stage_event": max(100, self.chunk // 10), "stage_position": max(100, self.chunk // 10)}
+        self._chunks = {"stage_position": max(100, settings.position_chunk_rows)}
+        self._limits = {"stage_event": max(100, self.chunk // 10),
+                        "stage_position": max(100, self._chunks["stage_position"] // 10)}
         self._specs = STAGING_TABLES
         conn.execute("SET LOCAL jit = off")  # compiling the merges costs more than it saves
         # A chunk's sort and the event_cell_day trigger's transition table stay in memory.
@@ -370,7 +372,7 @@ class _Batch(Staging):
         buf.append(row)
         if len(buf) >= self._limits.get(table, self.chunk):
             self._buffers[table] = []
-            self._limits[table] = self.chunk
+            self._limits[table] = self._chunks.get(table, self.chunk)
             self.writer.submit(partial(self._stage, table, buf))
 
     def _copy(self, table: str, rows: list) -> None:

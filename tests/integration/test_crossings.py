@@ -330,7 +330,7 @@ def test_two_receivers_loaded_at_the_same_moment_make_one_crossing(conn, tmp_pat
     from ingest.loading.pipeline import ingest_stream
     from ingest.settings import ingest_settings
 
-    monkeypatch.setenv("NSP_INGEST_CHUNK_ROWS", "1000")  # the first chunk (100 rows) merges early
+    monkeypatch.setenv("NSP_INGEST_POSITION_CHUNK_ROWS", "1000")  # the first chunk (100 rows) merges early
     ingest_settings.cache_clear()
     track = [(27.20, 55.74), (27.20, 55.80), (27.20, 55.86)]
     a = sbs_track(tmp_path / "a.sbs", "0A0B0F", track, 5000).read_text()
