@@ -50,7 +50,7 @@ MKDOCS := NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs
 docs: $(BIN)/.installed
 	$(MKDOCS) build --strict
 
-# Two pytest processes (pytest-xdist), a test file to each at a time, the longest first (by
+# pytest processes (pytest-xdist), a test file to each at a time, the longest first (by
 # tests/conftest.py's estimate; --no-loadscope-reorder keeps xdist from putting the files with
 # most tests first); each process has its own Chromium and template databases. Keep a file to
 # one concern, so that no single file holds one process busy while the other is done. The docs
@@ -59,7 +59,10 @@ docs: $(BIN)/.installed
 # run several minutes of integration tests before, the first browser tests found pages that
 # never drew (the cause is not found yet; docs/development/tests.md). Both runs always run;
 # the make fails if either failed. PYTEST_ARGS runs those arguments once instead.
-PYTEST := NSP_TEST_DOCS_SITE=$(CURDIR)/site $(BIN)/pytest -n 2 --dist loadfile --no-loadscope-reorder
+# Three processes for the first round: many integration tests wait on other processes (a
+# worker's interval, a server's restart) while the third keeps a core busy; the browser round
+# is bound by the CPU (Chromium, the app, the database) and runs two.
+PYTEST := NSP_TEST_DOCS_SITE=$(CURDIR)/site $(BIN)/pytest --dist loadfile --no-loadscope-reorder
 test: $(BIN)/.installed
 	@sh .ci/system-packages postgis chromium gdal compose
 	$(NSP) db up >/dev/null
@@ -67,11 +70,11 @@ test: $(BIN)/.installed
 	$(MKDOCS) build --strict --quiet --site-dir site
 ifeq ($(strip $(PYTEST_ARGS)),)
 	@status=0; \
-	$(PYTEST) tests/unit tests/integration || status=$$?; \
-	$(PYTEST) tests/browser || status=$$?; \
+	$(PYTEST) -n 3 tests/unit tests/integration || status=$$?; \
+	$(PYTEST) -n 2 tests/browser || status=$$?; \
 	exit $$status
 else
-	$(PYTEST) $(PYTEST_ARGS)
+	$(PYTEST) -n 2 $(PYTEST_ARGS)
 endif
 
 test-unit: $(BIN)/.installed
