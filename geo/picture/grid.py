@@ -99,7 +99,9 @@ def grid_rows(conn, f: PictureFilter, params: dict, zoom: float, cell_pixels: in
         p |= window_split(f.start, f.end, uses_cells(f, level)) | {
             "shift": max(0, CELLS_LEVEL - level),
             "cshift": viewcells.LEVEL - level if level <= viewcells.LEVEL else None}
-        rows = run(conn, "picture_events_grid", p, True)
+        # no whole day for the day cells to give: every count comes from the window's events
+        name = "picture_events_grid" if p["day_from"] < p["day_to"] else "picture_events_grid_window"
+        rows = run(conn, name, p, True)
         if len(rows) <= max_cells:
             return rows
         level -= 1

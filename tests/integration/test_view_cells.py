@@ -112,7 +112,16 @@ def test_grid_counts_from_the_stored_cells_equal_those_from_the_points(cells_db)
                 "cshift": viewcells.LEVEL - level if level <= viewcells.LEVEL else None}, True)
             by_points = run(c, "picture_events_grid", p | {"cells": None, "inner_cells": None, "cshift": None},
                             True)
+            # the window's own aggregate (no whole day to take from the day cells), by cell and by point
+            window = run(c, "picture_events_grid_window", p | {
+                "cshift": viewcells.LEVEL - level if level <= viewcells.LEVEL else None}, True)
+            window_points = run(c, "picture_events_grid_window", p | {"cells": None, "inner_cells": None,
+                                                                      "cshift": None}, True)
             key = sorted((r["category"], r["cx"], r["cy"], r["n"], r["persons"], r["max_impact"]) for r in by_cells)
-            assert key == sorted((r["category"], r["cx"], r["cy"], r["n"], r["persons"], r["max_impact"])
-                                 for r in by_points), level
+            for other in (by_points, window, window_points):
+                assert key == sorted((r["category"], r["cx"], r["cy"], r["n"], r["persons"], r["max_impact"])
+                                     for r in other), level
+            places = {(r["category"], r["cx"], r["cy"]): (r["lon"], r["lat"]) for r in by_cells}
+            for r in window:
+                assert places[(r["category"], r["cx"], r["cy"])] == pytest.approx((r["lon"], r["lat"])), level
             assert sum(r["n"] for r in by_cells) == len(pts)
