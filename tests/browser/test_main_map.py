@@ -146,8 +146,9 @@ def test_deep_link_reproduces_the_view_and_the_url_follows_changes(logged_in, li
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))
     table = d.find_element(By.ID, "main-section-table").text
     assert "LV-BY-02" in table and "LV-BY-01" not in table and "LV-RU-01" not in table
-    assert "LV-BY-02" in d.find_element(By.ID, "main-sections").text
-    assert d.find_element(By.CSS_SELECTOR, "#main-window input[value='7d']").is_selected()
+    # Dash may still be rendering the filter bar's controls when the table is in: wait for them
+    wait(d).until(lambda x: "LV-BY-02" in x.find_element(By.ID, "main-sections").text)
+    wait(d).until(lambda x: x.find_element(By.CSS_SELECTOR, "#main-window input[value='7d']").is_selected())
     # only the chosen category is on the map, and the map zoomed to the section
     wait(d).until(lambda x: event_markers(x, "nsp-ev-unauthorised_border_crossing, .leaflet-marker-pane .nsp-cluster") > 0)
     assert event_markers(d, "nsp-ev-cross_border_crime") == 0
