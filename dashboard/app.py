@@ -141,7 +141,7 @@ def create_app() -> Dash:
 
 app = create_app()
 server = app.server
-# What is imported and built so far (Dash, the pages, pandas, GeoPandas: some 170,000 objects)
+# What is imported and built so far (Dash, the pages, pandas, GeoPandas: some 160,000 objects)
 # lives as long as the process. Frozen, the cycle collector stops walking it on every full
 # collection that a map update's thousands of short-lived feature dicts set off: the zoomed-in
 # update's slowest runs took twice its median before (docs/development/benchmarks.md).
