@@ -53,7 +53,7 @@ docs: $(BIN)/.installed
 # pytest processes (pytest-xdist), a test file to each at a time, the longest first (by
 # tests/conftest.py's estimate; --no-loadscope-reorder keeps xdist from putting the files with
 # most tests first); each process has its own Chromium and template databases. Keep a file to
-# one concern, so that no single file holds one process busy while the other is done. The docs
+# one concern, so that no single file holds one process busy while the others are done. The docs
 # checks (tests/unit/test_docs.py) read the site built here instead of building it again.
 # The browser tests run in processes of their own, after the rest: run in a process that had
 # run several minutes of integration tests before, the first browser tests found pages that

@@ -351,9 +351,8 @@ class _Batch(Staging):
         }
         # The first chunk of a table that merges as it goes is small, so that the
         # database starts working while the parser is still on the first rows.
-        self._chunks = {"stage_position": max(100, settings.position_chunk_rows)}
-        self._limits = {"stage_event": max(100, self.chunk // 10),
-                        "stage_position": max(100, self._chunks["stage_position"] // 10)}
+        self._chunks = {"stage_position": max(100, settings.position_chunk_rows)}  # others: self.chunk
+        self._limits = {t: max(100, self._chunks.get(t, self.chunk) // 10) for t in ("stage_event", "stage_position")}
         self._specs = STAGING_TABLES
         conn.execute("SET LOCAL jit = off")  # compiling the merges costs more than it saves
         # A chunk's sort and the event_cell_day trigger's transition table stay in memory.
