@@ -1,7 +1,7 @@
 """Browser fixtures: the real app in a server thread, the session's headless Chromium (selenium).
 
-The app runs in this process (werkzeug, threaded; one server for all the process's tests)
-against the test's fresh database, so the tests can insert rows and watch the page change. The browser is the test process's
+The app runs in this process (werkzeug, threaded) against the test's fresh database, so
+the tests can insert rows and watch the page change. The browser is the test process's
 one Chromium (``browser`` in tests/conftest.py), made clean before each test. A missing
 Chromium fails the tests.
 """
@@ -44,23 +44,13 @@ def picture_db(empty_db_url):
     return empty_db_url
 
 
-@pytest.fixture(scope="session")
-def dashboard_server():
-    """The dashboard served on 127.0.0.1:<free port> from a thread, for every browser test of the
-    process: one origin, so that Chromium keeps Dash's scripts (3 MB) in its cache and compiled
-    from one test to the next instead of loading and parsing them on each test's new port."""
-    with serve(dashboard_app().server) as live:
-        yield live
-
-
 @pytest.fixture
-def live_server(picture_db, web_env, chromium, dashboard_server):
-    """The process's dashboard server, answering from this test's database; its base URL."""
-    chromium.origins.add(dashboard_server.url)  # its storage is cleared before the next browser test
-    yield dashboard_server.url
-    # the page closed, then every request of it answered: none reaches the next test's database
-    chromium.leave()
-    dashboard_server.idle()
+def live_server(picture_db, web_env, chromium):
+    """The dashboard served on 127.0.0.1:<free port> from a thread; yields its base URL."""
+    with serve(dashboard_app().server) as live:
+        chromium.origins.add(live.url)  # its storage is cleared before the next browser test
+        yield live.url
+        chromium.leave()  # the page closed first: no refresh of it reaches the server or database after the test
 
 
 @pytest.fixture

@@ -38,13 +38,6 @@ const drawn = imgs.map(i => { g.clearRect(0, 0, 256, 256); g.drawImage(i, 0, 0);
 return [imgs.length, drawn.filter(n => n > 0).length, Math.max(0, ...drawn)];"""
 
 
-@pytest.fixture(autouse=True)
-def _no_cached_tiles(browser):
-    """A browser whose cache holds no tile: tiles may be cached for an hour, and the browser tests
-    share one server (one origin), so another test's archive, or its 200, could be shown here."""
-    browser.execute_cdp_cmd("Network.clearBrowserCache", {})
-
-
 def _tile_requests(driver) -> list[str]:
     return [r["url"] for r in sent_requests(driver) if "/basemap/tiles/" in r["url"]]
 

@@ -13,9 +13,7 @@ from pathlib import Path
 
 import pytest
 
-# Chromium's headless shell (Debian's chromium-headless-shell): the same engine without the
-# browser around it, about half the CPU of `chromium --headless` for the same tests.
-CHROMIUM = os.environ.get("NSP_TEST_CHROMIUM", "/usr/bin/chromium-headless-shell")
+CHROMIUM = os.environ.get("NSP_TEST_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("NSP_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 SIZE = (1920, 1080)
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "browser" / "screenshots"
