@@ -79,7 +79,7 @@ def test_layer_toggles_hide_and_show_a_category(logged_in, live_server):
     wait(d).until(lambda x: event_markers(x, crime) > 0)
     ubc_before = event_markers(d, "nsp-ev-unauthorised_border_crossing, .leaflet-marker-pane .nsp-cluster-unauthorised_border_crossing")
     layer_toggle(d, "Cross-border crime").click()
-    wait(d, 5).until(lambda x: event_markers(x, crime) == 0)
+    wait(d).until(lambda x: event_markers(x, crime) == 0)
     # and it stays off over the next refreshes: new data used to bring the layer back
     refreshed(d, 2)
     assert event_markers(d, crime) == 0
@@ -99,7 +99,7 @@ def test_layer_toggles_hide_and_show_a_category(logged_in, live_server):
     assert not d.find_element(By.ID, "main-layers").is_displayed() and title(d).endswith("· 1 off"), title(d)
     assert event_markers(d, crime) == 0
     layer_toggle(d, "Cross-border crime").click()
-    wait(d, 5).until(lambda x: event_markers(x, crime) > 0)
+    wait(d).until(lambda x: event_markers(x, crime) > 0)
     assert title(d).upper() == "LAYERS", title(d)
     # operational layers: the own asset with its call sign and report age (whose text may be
     # hidden at this zoom where it would overlap an event: asset_shown looks at the symbol)
@@ -107,7 +107,7 @@ def test_layer_toggles_hide_and_show_a_category(logged_in, live_server):
                   ".some(e => e.textContent.includes('LUDZA-12') && getComputedStyle(e).display !== 'none')"
     wait(d).until(lambda x: x.execute_script(asset_shown))
     layer_toggle(d, "Own assets").click()
-    wait(d, 5).until(lambda x: not x.execute_script(asset_shown))
+    wait(d).until(lambda x: not x.execute_script(asset_shown))
     refreshed(d, 2)
     assert not d.execute_script(asset_shown)
 
@@ -124,9 +124,9 @@ def test_border_crossing_points_are_drawn_with_their_kind_and_can_be_switched_of
     assert "border crossing point Terehova: road (position approximate)" in titles
     assert "border crossing point Riga airport: air" in titles  # Natural Earth's: not approximate
     layer_toggle(d, "Crossing points").click()
-    wait(d, 5).until(lambda x: x.execute_script(shown) == [])
+    wait(d).until(lambda x: x.execute_script(shown) == [])
     layer_toggle(d, "Crossing points").click()
-    wait(d, 5).until(lambda x: len(x.execute_script(shown)) == 10)
+    wait(d).until(lambda x: len(x.execute_script(shown)) == 10)
     d.get(live_server + "/?lang=lv")
     wait_for_sections(d)
     titles = wait(d).until(lambda x: (t := x.execute_script(shown)) and len(t) == 10 and t)
