@@ -120,7 +120,7 @@ def test_border_crossing_points_are_drawn_with_their_kind_and_can_be_switched_of
     wait_for_sections(d)
     shown = ("return Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-bcp'))"
              ".filter(e => getComputedStyle(e).display !== 'none').map(e => e.getAttribute('title'))")
-    titles = wait(d).until(lambda x: (t := x.execute_script(shown)) and len(t) == 10 and t)
+    titles = wait(d, 60).until(lambda x: (t := x.execute_script(shown)) and len(t) == 10 and t)
     assert "border crossing point Terehova: road (position approximate)" in titles
     assert "border crossing point Riga airport: air" in titles  # Natural Earth's: not approximate
     layer_toggle(d, "Crossing points").click()
@@ -129,7 +129,7 @@ def test_border_crossing_points_are_drawn_with_their_kind_and_can_be_switched_of
     wait(d).until(lambda x: len(x.execute_script(shown)) == 10)
     d.get(live_server + "/?lang=lv")
     wait_for_sections(d)
-    titles = wait(d).until(lambda x: (t := x.execute_script(shown)) and len(t) == 10 and t)
+    titles = wait(d, 60).until(lambda x: (t := x.execute_script(shown)) and len(t) == 10 and t)
     assert "robežšķērsošanas vieta Silene: autoceļa (novietojums aptuvens)" in titles
     d.get(live_server + "/?lang=en")
 
