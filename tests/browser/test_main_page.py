@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from selenium.webdriver.common.by import By
 
 from dashboard.components.times import clock_time
-from nsp import db
+from nsp import db, users
 from tests.support.browser import ZOOM_SCALE, refreshed, wait
 from tests.support.chrome import screenshot
 from tests.support.dashboard import MAIN_FIT, external_requests, grid_column, steady, svg_scales, wait_for_sections
@@ -39,12 +39,12 @@ def test_main_page_goes_to_the_login_with_its_deep_link_when_the_session_ends(lo
     d.get(live_server + "/?window=6h&category=other")
     wait(d).until(lambda x: x.find_elements(By.ID, "main-map"))
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-section-table .nsp-table"))  # loaded
-    # The session ends on the server: a password changed after this login ends it (auth.py
-    # _load_user). Deleting the cookie alone raced the callbacks in flight, whose answers set
-    # it again (the cookie is signed, not stored): a clean-clone run failed so, 30 s of 200s.
+    # The session ends on the server, as a new password ends it (nsp.users.set_password ends
+    # the user's open sessions; auth.py _load_user then finds none). Deleting the browser's
+    # cookie raced the callbacks in flight, whose answers set it again (the cookie is signed,
+    # and a callback that notes the session's activity sends it anew): the page then went on.
     with db.connect(picture_db, autocommit=True) as conn:
-        conn.execute("UPDATE app_user SET password_changed_at = now() + interval '1 second' WHERE name = 'anna'")
-    d.delete_cookie("nsp_session")
+        users.set_password(conn, "anna", "a new password for the test, long enough", actor="test")
 
     def signed_out(x) -> bool:
         # the next callback finds out: the refresh (2 s here), or a click (the alert bar's
