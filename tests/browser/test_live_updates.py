@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 
 from nsp import db
 from tests.support.browser import refreshed, wait
-from tests.support.chrome import screenshot
+from tests.support.chrome import full_motion, less_motion, screenshot
 from tests.support.dashboard import SOUND_SPY, WATCH_MOTION, steady, wait_for_sections, wall_country_clear
 from tests.support.seed import insert_event
 
@@ -100,24 +100,23 @@ def test_a_very_high_event_stops_pulsing_for_a_user_who_asked_for_less_motion(lo
     with db.connect(picture_db, autocommit=True) as conn:
         insert_event(conn, code="LV-RU-02", impact="very_high", ref="less-motion",
                      occurred_at=datetime.now(UTC) - timedelta(minutes=5))
+    full_motion(d)
     d.get(live_server + "/?window=24h")
     wait_for_sections(d)
     animations = "return Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-pulse svg'))" \
                  ".map(e => getComputedStyle(e).animationName)"
     wait(d).until(lambda x: x.execute_script(animations))
     assert set(d.execute_script(animations)) == {"nsp-pulse"}
-    d.execute_cdp_cmd("Emulation.setEmulatedMedia",
-                      {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+    less_motion(d)
     assert set(d.execute_script(animations)) == {"none"}
     # and the map jumps: a zoom without Leaflet's zoom animation, a flight to an event without
     # its frames. The same two moves with motion, first, show that the watch sees motion.
     rows = "#main-events .ag-center-cols-container .ag-row[row-index='{}'] [col-id='kind_text']"
-    d.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+    full_motion(d)
     seen = {}
     for less, zoom_button, row in ((False, "in", 0), (True, "out", 1)):
         if less:
-            d.execute_cdp_cmd("Emulation.setEmulatedMedia",
-                              {"features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+            less_motion(d)
         d.execute_script(WATCH_MOTION)
         d.find_element(By.CSS_SELECTOR, f".leaflet-control-zoom-{zoom_button}").click()
         time.sleep(1)

@@ -8,7 +8,7 @@ from selenium.webdriver.common.by import By
 
 from nsp import db
 from tests.support.browser import ZOOM_SCALE, refreshed, wait
-from tests.support.chrome import screenshot
+from tests.support.chrome import full_motion, screenshot
 from tests.support.dashboard import (
     LEGEND_AGAINST_MAP,
     SVG_SCALE,
@@ -237,6 +237,7 @@ def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
     # Text on the wall is sized by the screen's width; markers and lines were fixed pixels,
     # so at 3840x2160 an event was a 14 px speck among 30 px labels.
     d = logged_in
+    full_motion(d)  # the pulse is measured
     sizes = f"""
     const ratio = Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-ev svg')).map({SVG_SCALE});
     const lines = Array.from(document.querySelectorAll('.leaflet-overlay-pane path.nsp-sec-line'))

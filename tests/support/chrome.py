@@ -2,7 +2,15 @@
 
 Starting Chromium takes seconds; a test gets the session's browser back as a fresh one:
 one window at 1920x1080 on about:blank, no cookies, no storage of the origins the tests
-served, no emulated media, network conditions or blocked URLs, empty logs.
+served, no emulated network conditions or blocked URLs, empty logs, and less motion asked for.
+
+Less motion (``prefers-reduced-motion: reduce``): the headless browser draws with Chromium's
+software compositor, and an open main view or wall with a very high event pulsing (nsp.css's
+endless ``nsp-pulse``) kept it drawing full-size frames 60 times a second, about half a core
+per browser; with two test processes the browsers starved each other. The page's answer to
+less motion is the same picture without the pulse and the zoom and pan animations (nsp.css,
+nsp_map.js). A test about the motion itself asks for it with :func:`full_motion`, before it
+loads its page.
 """
 
 from __future__ import annotations
@@ -57,7 +65,7 @@ def reset(driver, origins=()) -> None:
     driver.execute_cdp_cmd("Network.clearBrowserCookies", {})
     for origin in origins:
         driver.execute_cdp_cmd("Storage.clearDataForOrigin", {"origin": origin, "storageTypes": "all"})
-    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
+    less_motion(driver)
     driver.execute_cdp_cmd("Network.setBlockedURLs", {"urls": []})
     driver.execute_cdp_cmd("Network.emulateNetworkConditions",
                            {"offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
@@ -65,6 +73,17 @@ def reset(driver, origins=()) -> None:
         driver.set_window_size(*SIZE)
     driver.get_log("performance")
     driver.get_log("browser")
+
+
+def less_motion(driver) -> None:
+    """The browser asks pages for less motion (every test's default; see the module's note)."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia",
+                           {"media": "", "features": [{"name": "prefers-reduced-motion", "value": "reduce"}]})
+
+
+def full_motion(driver) -> None:
+    """The browser asks for nothing about motion, as a wall's or a desk's browser by default."""
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "", "features": []})
 
 
 class Session:
