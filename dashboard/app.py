@@ -17,13 +17,14 @@ import html as html_text
 import json
 import logging
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import dash
 from dash import Dash, html
 from flask import Response, abort, jsonify, request, send_from_directory
 
-from dashboard import auth, basemap_tiles, exports, health, i18n, ogc
+from dashboard import auth, basemap_tiles, exports, health, i18n, ogc, versioned
 from dashboard.components import neighbours
 from dashboard.components.mapview import BASEMAP_FILES
 from dashboard.settings import web_settings
@@ -37,13 +38,18 @@ HERE = Path(__file__).resolve().parent
 log = logging.getLogger(__name__)
 
 
+@lru_cache(maxsize=1)
+def vocab_body() -> str:
+    return "window.nspVocab = " + json.dumps(vocab.for_browser() | symbology.for_browser(),
+                                             ensure_ascii=False) + ";\n"
+
+
 def vocab_script() -> Response:
     """``/vocab.js``: the picture's vocabulary (nsp/vocab.py) and the symbols (geo/symbology.py)
     for the browser's scripts, as ``window.nspVocab``; loaded before dashboard/assets, so
-    nsp_map.js holds no copy of them."""
-    body = "window.nspVocab = " + json.dumps(vocab.for_browser() | symbology.for_browser(),
-                                             ensure_ascii=False) + ";\n"
-    response = Response(body, mimetype="text/javascript")
+    nsp_map.js holds no copy of them. The pages ask for it with its version (``?v=``,
+    dashboard/versioned.py), so a new release's vocabulary is never one a browser kept."""
+    response = Response(vocab_body(), mimetype="text/javascript")
     response.cache_control.max_age = 3600
     return response
 
@@ -116,7 +122,7 @@ def create_app() -> Dash:
         title="nsp — national situational picture",
         update_title=None,
         suppress_callback_exceptions=True,
-        external_scripts=["/vocab.js"],  # same origin: served below
+        external_scripts=[versioned.url("/vocab.js", versioned.of_bytes(vocab_body().encode()))],  # same origin: served below
     )
     app.scripts.config.serve_locally = True
     app.css.config.serve_locally = True

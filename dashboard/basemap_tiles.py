@@ -18,6 +18,7 @@ from functools import lru_cache
 import dash_leaflet as dl
 from flask import Blueprint, Response, abort
 
+from dashboard import versioned
 from dashboard.settings import web_settings
 from geo.tiles import TileArchive, TileArchiveError, open_archive
 from geo.vector_tiles import VectorTileError, render
@@ -85,4 +86,5 @@ def tile_layers(prefix: str) -> list:
         options["bounds"] = [[south, west], [north, east]]
     attribution = s.basemap_tiles_attribution or found.attribution or None
     return [dl.Pane(name="nsptiles", id=f"{prefix}-own-tiles-pane", children=[
-        dl.TileLayer(id=f"{prefix}-own-tiles", url=URL + found.extension, attribution=attribution, **options)])]
+        dl.TileLayer(id=f"{prefix}-own-tiles", url=versioned.url(URL + found.extension, versioned.of_files(found.path)),
+                     attribution=attribution, **options)])]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from functools import lru_cache
+from pathlib import Path
 
 import dash_leaflet as dl
 import dash_svg as svg
@@ -17,6 +18,7 @@ import orjson
 from dash import dcc, html, no_update
 from dash_extensions.javascript import Namespace
 
+from dashboard import versioned
 from dashboard.basemap_tiles import tile_layers
 from dashboard.components import airlayer, neighbours
 from dashboard.i18n import category_label, subtype_label, t
@@ -24,6 +26,7 @@ from dashboard.settings import national_bounds
 
 # The section levels' symbology; nsp_map.js draws with the same values (tests/unit/test_dashboard.py).
 from geo.symbology import CATEGORY_STYLE, LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR, OWN_UNIT_STYLE
+from nsp.settings import geo_settings
 from nsp.vocab import CATEGORIES, CATEGORY_SHORT, IMPACT_WORDS, LEVELS, SUBTYPE_WORDS
 
 ns = Namespace("nsp", "map")
@@ -43,6 +46,15 @@ def event_layer_id(prefix: str, category: str) -> str:
     return f"{prefix}-events-{SHORT[category]}"
 
 
+def basemap_url(name: str) -> str:
+    """``/basemap/<name>.geojson`` with the version of the basemap's files (dashboard/versioned.py)."""
+    from dashboard.settings import web_settings
+
+    folder = Path(web_settings().basemap_dir)
+    return versioned.url(f"/basemap/{name}.geojson",
+                         versioned.of_files(*(folder / f"{f}.geojson" for f in BASEMAP_FILES)))
+
+
 def basemap(prefix: str, dark: bool) -> list:
     from dashboard.settings import web_settings
 
@@ -53,13 +65,13 @@ def basemap(prefix: str, dark: bool) -> list:
         layers.append(dl.TileLayer(url=s.tile_url, attribution=s.tile_attribution or None,
                                    id=f"{prefix}-tiles"))
     layers.append(dl.Pane(name="nspbase", id=f"{prefix}-base", children=[
-        dl.GeoJSON(id=f"{prefix}-base-outside", url="/basemap/outside.geojson", style=ns("outsideStyle"),
+        dl.GeoJSON(id=f"{prefix}-base-outside", url=basemap_url("outside"), style=ns("outsideStyle"),
                    hideout=hide, interactive=False),
-        dl.GeoJSON(id=f"{prefix}-base-land", url="/basemap/countries.geojson", style=ns("landStyle"),
+        dl.GeoJSON(id=f"{prefix}-base-land", url=basemap_url("countries"), style=ns("landStyle"),
                    hideout=hide, interactive=False, attribution=ATTRIBUTION),
-        dl.GeoJSON(id=f"{prefix}-base-lakes", url="/basemap/lakes.geojson", style=ns("waterStyle"),
+        dl.GeoJSON(id=f"{prefix}-base-lakes", url=basemap_url("lakes"), style=ns("waterStyle"),
                    hideout=hide, interactive=False),
-        dl.GeoJSON(id=f"{prefix}-base-rivers", url="/basemap/rivers.geojson", style=ns("riverStyle"),
+        dl.GeoJSON(id=f"{prefix}-base-rivers", url=basemap_url("rivers"), style=ns("riverStyle"),
                    hideout=hide, interactive=False),
     ]))  # in its own pane under the overlays, whenever its files arrive
     layers += tile_layers(prefix)  # the centre's own tiles over it, from a zoom level on
@@ -67,14 +79,15 @@ def basemap(prefix: str, dark: bool) -> list:
 
 
 def places(prefix: str, dark: bool) -> dl.GeoJSON:
-    return dl.GeoJSON(id=f"{prefix}-base-places", url="/basemap/places.geojson",
+    return dl.GeoJSON(id=f"{prefix}-base-places", url=basemap_url("places"),
                       pointToLayer=ns("placePoint"), hideout={"dark": dark}, interactive=False)
 
 
 def crossing_points(prefix: str, dark: bool) -> dl.GeoJSON:
     """Border crossing points (NSP_GEO_CROSSING_POINTS): a gate symbol and the name; the
     tooltip gives the kind and whether the position is approximate."""
-    return dl.GeoJSON(id=f"{prefix}-crossing-points", url="/basemap/crossing_points.geojson",
+    url = versioned.url("/basemap/crossing_points.geojson", versioned.of_files(geo_settings().crossing_points))
+    return dl.GeoJSON(id=f"{prefix}-crossing-points", url=url,
                       pointToLayer=ns("crossingPoint"), hideout={"dark": dark})
 
 

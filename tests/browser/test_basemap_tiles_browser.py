@@ -88,7 +88,9 @@ def test_main_map_draws_the_own_tiles_from_their_zoom_level_on(own_tiles, logged
     except TimeoutException:
         raise AssertionError(f"tiles drawn, of them the archive's: {seen[-5:]}") from None
     urls = _tile_requests(d)
-    assert urls and all(u.startswith(live_server + "/basemap/tiles/9/") and u.endswith(".png") for u in urls)
+    # with the file's version (dashboard/versioned.py): a new file is fetched, never a kept tile
+    assert urls and all(re.fullmatch(re.escape(live_server) + r"/basemap/tiles/9/\d+/\d+\.png\?v=[0-9a-f]{12}", u)
+                        for u in urls), urls
     assert external_requests(d) == []
     assert "Test centre tiles" in d.find_element(By.CSS_SELECTOR, ".leaflet-control-attribution").text
 
@@ -146,7 +148,7 @@ def test_vector_tiles_are_drawn_by_the_app_under_the_picture(own_vector_tiles, l
     urls = _tile_requests(d)
     # PNG, from zoom 7 (NSP_WEB_BASEMAP_TILES_MIN_ZOOM) on, none below (a loaded machine's
     # clicks may zoom on past 8 before the scale is read)
-    tiles = [re.fullmatch(re.escape(live_server) + r"/basemap/tiles/(\d+)/\d+/\d+\.png", u) for u in urls]
+    tiles = [re.fullmatch(re.escape(live_server) + r"/basemap/tiles/(\d+)/\d+/\d+\.png\?v=[0-9a-f]{12}", u) for u in urls]
     assert urls and all(m and int(m[1]) >= 7 for m in tiles), urls
     assert external_requests(d) == []
     # the sections are drawn over it: a section line's path lies in the overlay pane, above the tiles
