@@ -19,7 +19,10 @@
   are exempt.
 - ``Cache-Control: no-store`` on every response but the static assets
   (:data:`STATIC_PREFIXES`): no page, callback answer or export stays in a browser's or a
-  proxy's cache. ``Server`` names no version (``nsp``); :func:`make_server` is the werkzeug
+  proxy's cache. The static assets are ``private`` (a browser keeps them, no shared proxy),
+  and their answers do not vary by the session cookie (:class:`SessionInterface`): the cookie
+  is signed anew at every answer (the idle time slides), so a ``Vary: Cookie`` made every
+  kept bundle useless a second later, and each page load fetched Dash's 9 MB again. ``Server`` names no version (``nsp``); :func:`make_server` is the werkzeug
   server with that handler (gunicorn sends only ``gunicorn``).
 - A Dash callback whose input has the wrong shape or type (``TypeError``, ``ValueError``,
   ``KeyError``, ``AttributeError``, ``IndexError`` while handling ``/_dash-update-component``,
@@ -35,6 +38,7 @@ import re
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, abort, request
+from flask.sessions import SecureCookieSessionInterface
 from werkzeug.exceptions import BadRequest, HTTPException
 from werkzeug.serving import make_server as _werkzeug_make_server
 
@@ -45,7 +49,8 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SERVER_NAME = "nsp"
 #: Versioned or public files a browser may cache: Dash's and the components' bundles, the
 #: app's assets, the sign-in stylesheet and the offline basemap. Everything else: no-store.
-STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/auth/login.css", "/basemap/", "/_favicon.ico")
+STATIC_PREFIXES = ("/_dash-component-suites/", "/assets/", "/auth/login.css", "/basemap/", "/_favicon.ico",
+                   "/vocab.js")
 CALLBACK_PATH = "/_dash-update-component"
 #: What a callback raises when its input is not what its component would ever send.
 INPUT_ERRORS = (TypeError, ValueError, KeyError, AttributeError, IndexError)
@@ -131,7 +136,9 @@ def _headers(response: Response) -> Response:
     s = auth_settings()
     if request.is_secure and s.hsts_seconds:
         response.headers["Strict-Transport-Security"] = f"max-age={s.hsts_seconds}; includeSubDomains"
-    if not request.path.startswith(STATIC_PREFIXES):
+    if request.path.startswith(STATIC_PREFIXES) and response.status_code < 400:
+        response.cache_control.private = True
+    else:
         response.headers["Cache-Control"] = "no-store"
         response.headers.pop("Expires", None)
         response.headers.pop("ETag", None)
@@ -163,7 +170,18 @@ def _generic_error(exc: Exception):
                     status=500, mimetype="text/plain")
 
 
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's signed-cookie sessions, but a static asset's answer does not vary by the cookie
+    (its content is the same for every signed-in user; see the module's note)."""
+
+    def save_session(self, app, session, response) -> None:
+        super().save_session(app, session, response)
+        if request.path.startswith(STATIC_PREFIXES):
+            response.vary.discard("Cookie")
+
+
 def init_security(server: Flask) -> None:
+    server.session_interface = SessionInterface()
     server.debug = False
     server.config.update(DEBUG=False, PROPAGATE_EXCEPTIONS=False, TRAP_HTTP_EXCEPTIONS=False)
     server.before_request(_check_csrf)

@@ -58,6 +58,27 @@ def test_main_page_goes_to_the_login_with_its_deep_link_when_the_session_ends(lo
     assert "next=" in d.current_url and "window%3D6h" in d.current_url and "category%3Dother" in d.current_url
 
 
+def test_a_second_load_of_the_main_view_takes_its_scripts_and_basemap_from_the_browsers_cache(
+        logged_in, live_server):
+    # The session cookie is signed anew at every answer and the bundles' answers varied by it:
+    # every page load fetched Dash's scripts (some 9 MB) again, on a commander's slow link too.
+    d = logged_in
+    d.execute_cdp_cmd("Network.clearBrowserCache", {})  # earlier tests of this process had this origin
+    kept = """return performance.getEntriesByType('resource')
+        .filter(r => /\\/_dash-component-suites\\/.*\\.v[0-9_]+m\\d+|\\/vocab\\.js\\?v=|\\/basemap\\/countries\\.geojson\\?v=/.test(r.name))
+        .map(r => [r.name.replace(location.origin, ''), r.transferSize])"""
+    for load in ("first", "second"):
+        d.get(live_server + "/")
+        wait_for_sections(d)
+        wait(d).until(lambda x: any("/basemap/countries" in n for n, _ in x.execute_script(kept)))
+        loaded = d.execute_script(kept)
+        assert any(n.startswith("/vocab.js?v=") for n, _ in loaded) and len(loaded) >= 10, loaded
+        fetched = [n for n, size in loaded if size > 0]  # 0: from the browser's cache
+        if load == "first":  # an empty cache; a file asked for twice
+            assert set(fetched) == {n for n, _ in loaded}, loaded  # in a load is fetched once
+    assert fetched == [], fetched
+
+
 def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_server):
     """Replay: the "as at" time steps forward by itself (one hour a tick, NSP_WEB_REPLAY_TICK_SECONDS
     = 1 in web_env), the URL and the as-at field follow, and pausing stops it."""

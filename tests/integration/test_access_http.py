@@ -369,6 +369,28 @@ def test_no_store_everywhere_but_assets_and_bad_callback_input_is_400(site):
     assert callback(s, site, "LV-BY-01").status_code == 200  # a well-formed one still works
 
 
+def test_a_browser_keeps_the_static_assets_though_the_session_cookie_is_signed_anew(site):
+    # The cookie is signed again at every answer (the idle time slides); the bundles' answers
+    # said "Vary: Cookie", so a browser could use no kept bundle a second later and every page
+    # load fetched Dash's scripts (some 9 MB for the main view) again.
+    s = login(requests.Session(), site, "watch", PASSWORD)
+    page = s.get(site + "/")
+    assert "Cookie" in page.headers.get("Vary", "") and page.headers["Cache-Control"] == "no-store"
+    assert "nsp_session" in page.headers.get("Set-Cookie", "")  # signed anew
+    bundles = re.findall(r'src="(/_dash-component-suites/[^"]+\.v[^"]+)"', page.text)
+    assert bundles
+    for path in bundles:
+        r = s.get(site + path)
+        cache = {d.strip() for d in r.headers.get("Cache-Control", "").split(",")}
+        assert r.status_code == 200 and "private" in cache and any(d.startswith("max-age=") for d in cache), \
+            (path, r.headers)
+        assert "cookie" not in r.headers.get("Vary", "").lower(), (path, r.headers)
+    bundle = bundles[0]
+    # a signed-out browser is still refused, and nothing of that answer is kept
+    r = requests.get(site + bundle, allow_redirects=False)
+    assert r.status_code in (302, 401) and r.headers.get("Cache-Control") == "no-store", r.headers
+
+
 @pytest.mark.parametrize("workers", [1, 2], ids=["werkzeug", "gunicorn"])
 def test_nsp_serve_names_no_server_version(db_url, workers):
     """`nsp serve` itself, as an operator starts it: one worker (werkzeug) or more (gunicorn)."""
