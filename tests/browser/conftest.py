@@ -44,10 +44,19 @@ def picture_db(empty_db_url):
     return empty_db_url
 
 
+# The port of this process's dashboard servers: each test has a server of its own, all on one
+# port, so Chromium keeps Dash's scripts (some 9 MB a main view) and their compiled code from
+# test to test, as a browser does from day to day. What the app lets a browser keep carries
+# the version of what it serves (dashboard/versioned.py), so no test is drawn with another
+# test's files; cookies and storage are cleared between tests (tests/support/chrome.py).
+_port = [0]
+
+
 @pytest.fixture
 def live_server(picture_db, web_env, chromium):
-    """The dashboard served on 127.0.0.1:<free port> from a thread; yields its base URL."""
-    with serve(dashboard_app().server) as live:
+    """The dashboard served on 127.0.0.1:<this process's port> from a thread; yields its base URL."""
+    with serve(dashboard_app().server, _port[0]) as live:
+        _port[0] = live.port  # the first server's, or a new one if that port was taken meanwhile
         chromium.origins.add(live.url)  # its storage is cleared before the next browser test
         yield live.url
         chromium.leave()  # the page closed first: no refresh of it reaches the server or database after the test

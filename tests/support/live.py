@@ -1,4 +1,4 @@
-"""A WSGI app served over real HTTP from a thread on 127.0.0.1 (a free port each time).
+"""A WSGI app served over real HTTP from a thread on 127.0.0.1 (a free port, or one asked for).
 
     with serve(app) as live:          # a block or a fixture's yield
         requests.get(live.url + "/")
@@ -18,10 +18,10 @@ class LiveServer:
     """``app`` served by werkzeug (threaded) from a daemon thread until ``shutdown()``, with
     the request handler `nsp serve` uses (dashboard.security: no version in ``Server``)."""
 
-    def __init__(self, app):
+    def __init__(self, app, port: int = 0):
         from dashboard.security import make_server
 
-        self._httpd = make_server("127.0.0.1", 0, app, threaded=True)
+        self._httpd = make_server("127.0.0.1", port, app, threaded=True)
         # shutdown() waits for the requests being answered: none outlives the server (and reaches
         # the next test's database through the process's pool)
         self._httpd.daemon_threads = False
@@ -39,14 +39,20 @@ class LiveServer:
         self._httpd.server_close()
 
 
-def start(app) -> LiveServer:
-    return LiveServer(app)
+def start(app, port: int = 0) -> LiveServer:
+    return LiveServer(app, port)
 
 
 @contextmanager
-def serve(app) -> Iterator[LiveServer]:
-    """Serve ``app`` until the block ends; yields the server (its ``port`` and base ``url``)."""
-    live = LiveServer(app)
+def serve(app, port: int = 0) -> Iterator[LiveServer]:
+    """Serve ``app`` until the block ends; yields the server (its ``port`` and base ``url``).
+    ``port`` 0 is a free one; another port taken at the moment is a free one too."""
+    try:
+        live = LiveServer(app, port)
+    except OSError:
+        if not port:
+            raise
+        live = LiveServer(app)
     try:
         yield live
     finally:
