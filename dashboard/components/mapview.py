@@ -46,13 +46,17 @@ def event_layer_id(prefix: str, category: str) -> str:
     return f"{prefix}-events-{SHORT[category]}"
 
 
-def basemap_url(name: str) -> str:
-    """``/basemap/<name>.geojson`` with the version of the basemap's files (dashboard/versioned.py)."""
+def basemap_version() -> str:
+    """The version of the basemap's files as they are now (dashboard/versioned.py)."""
     from dashboard.settings import web_settings
 
     folder = Path(web_settings().basemap_dir)
-    return versioned.url(f"/basemap/{name}.geojson",
-                         versioned.of_files(*(folder / f"{f}.geojson" for f in BASEMAP_FILES)))
+    return versioned.of_files(*(folder / f"{f}.geojson" for f in BASEMAP_FILES))
+
+
+def basemap_url(name: str, version: str) -> str:
+    """``/basemap/<name>.geojson`` with the basemap's ``version``."""
+    return versioned.url(f"/basemap/{name}.geojson", version)
 
 
 def basemap(prefix: str, dark: bool) -> list:
@@ -60,18 +64,19 @@ def basemap(prefix: str, dark: bool) -> list:
 
     s = web_settings()
     hide = {"dark": dark, "home": s.home_country}
+    version = basemap_version()  # once for the four layers
     layers: list = []
     if s.tile_url:
         layers.append(dl.TileLayer(url=s.tile_url, attribution=s.tile_attribution or None,
                                    id=f"{prefix}-tiles"))
     layers.append(dl.Pane(name="nspbase", id=f"{prefix}-base", children=[
-        dl.GeoJSON(id=f"{prefix}-base-outside", url=basemap_url("outside"), style=ns("outsideStyle"),
+        dl.GeoJSON(id=f"{prefix}-base-outside", url=basemap_url("outside", version), style=ns("outsideStyle"),
                    hideout=hide, interactive=False),
-        dl.GeoJSON(id=f"{prefix}-base-land", url=basemap_url("countries"), style=ns("landStyle"),
+        dl.GeoJSON(id=f"{prefix}-base-land", url=basemap_url("countries", version), style=ns("landStyle"),
                    hideout=hide, interactive=False, attribution=ATTRIBUTION),
-        dl.GeoJSON(id=f"{prefix}-base-lakes", url=basemap_url("lakes"), style=ns("waterStyle"),
+        dl.GeoJSON(id=f"{prefix}-base-lakes", url=basemap_url("lakes", version), style=ns("waterStyle"),
                    hideout=hide, interactive=False),
-        dl.GeoJSON(id=f"{prefix}-base-rivers", url=basemap_url("rivers"), style=ns("riverStyle"),
+        dl.GeoJSON(id=f"{prefix}-base-rivers", url=basemap_url("rivers", version), style=ns("riverStyle"),
                    hideout=hide, interactive=False),
     ]))  # in its own pane under the overlays, whenever its files arrive
     layers += tile_layers(prefix)  # the centre's own tiles over it, from a zoom level on
@@ -79,7 +84,7 @@ def basemap(prefix: str, dark: bool) -> list:
 
 
 def places(prefix: str, dark: bool) -> dl.GeoJSON:
-    return dl.GeoJSON(id=f"{prefix}-base-places", url=basemap_url("places"),
+    return dl.GeoJSON(id=f"{prefix}-base-places", url=basemap_url("places", basemap_version()),
                       pointToLayer=ns("placePoint"), hideout={"dark": dark}, interactive=False)
 
 

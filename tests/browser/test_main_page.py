@@ -61,7 +61,8 @@ def test_main_page_goes_to_the_login_with_its_deep_link_when_the_session_ends(lo
 def test_a_second_load_of_the_main_view_takes_its_scripts_and_basemap_from_the_browsers_cache(
         logged_in, live_server):
     # The session cookie is signed anew at every answer and the bundles' answers varied by it:
-    # every page load fetched Dash's scripts (some 9 MB) again, on a commander's slow link too.
+    # after a new sign-in a page load fetched some 3 MB of Dash's scripts again (and the
+    # vocabulary and basemap at every load), on a commander's slow link too.
     d = logged_in
     d.execute_cdp_cmd("Network.clearBrowserCache", {})  # earlier tests of this process had this origin
     kept = """return performance.getEntriesByType('resource')
