@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import dash_leaflet as dl
 import dash_svg as svg
-from dash import Input, Output, callback, html
+from dash import Input, Output, html
 from dash_extensions.javascript import Namespace
 
+from dashboard.components import unchanged
 from dashboard.i18n import t
 from dashboard.scope import current_scope
 from dashboard.state import to_filter
@@ -37,9 +38,20 @@ def update(state: dict | None, _n=None) -> dict:
     return air.air_layer(current_scope(), f.end, sections=list(f.sections) if f.sections is not None else None)
 
 
+def digests_id(prefix: str) -> str:
+    """The page's Store of what its air layer holds (dashboard/components/unchanged.py)."""
+    return f"{prefix}-air-digests"
+
+
+def part(prefix: str) -> unchanged.Part:
+    """The layer as a refreshing part, which its page brings in its layout (unchanged.first_paint)."""
+    return unchanged.Part((Output(layer_id(prefix), "data"),), digests_id(prefix), update)
+
+
 def register(prefix: str) -> None:
-    callback(Output(layer_id(prefix), "data"), Input(f"{prefix}-state", "data"),
-             Input(f"{prefix}-refresh", "n_intervals"))(update)
+    unchanged.callback(Output(layer_id(prefix), "data"), Input(f"{prefix}-state", "data"),
+                       Input(f"{prefix}-refresh", "n_intervals"), digests=digests_id(prefix),
+                       prevent_initial_call=True)(update)
 
 
 def _size(width: float, height: float) -> dict:

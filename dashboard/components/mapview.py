@@ -7,15 +7,13 @@ the browser; the layers here only name them. Callbacks update the layers' ``data
 
 from __future__ import annotations
 
-import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
 
 import dash_leaflet as dl
 import dash_svg as svg
-import orjson
-from dash import dcc, html, no_update
+from dash import dcc, html
 from dash_extensions.javascript import Namespace
 
 from dashboard import versioned
@@ -357,19 +355,4 @@ def fill_initial(component, values: dict) -> None:
     for child in children if isinstance(children, (list, tuple)) else [children]:
         if hasattr(child, "to_plotly_json"):
             fill_initial(child, values)
-
-
-def digest(data) -> str:
-    """A short fingerprint of a layer's data (its GeoJSON), to tell whether it changed."""
-    return hashlib.blake2b(orjson.dumps(data), digest_size=8).hexdigest()
-
-
-def changed_only(layers: list, sent: list | None) -> tuple[list, list[str]]:
-    """``layers`` with ``no_update`` in place of each one whose data is what the browser has
-    (``sent``: the digests returned last time, kept in a Store), and the new digests. A
-    layer given the same data again is still rebuilt by Leaflet: every marker replaced, the
-    labels placed again, an open popup closed; on an unattended wall every refresh."""
-    digests = [digest(x) for x in layers]
-    sent = sent or []
-    return [no_update if i < len(sent) and sent[i] == d else x for i, (x, d) in enumerate(zip(layers, digests, strict=False))], digests
 

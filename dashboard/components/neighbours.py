@@ -21,6 +21,7 @@ from dash import Input, Output, State, callback, html, no_update
 from dash_extensions.javascript import Namespace
 from flask import Blueprint, Response
 
+from dashboard.components.unchanged import digest
 from dashboard.scope import current_scope
 from nsp import access
 
@@ -58,8 +59,6 @@ def layer(prefix: str) -> dl.GeoJSON:
 
 def refresh(_n, hideout):
     """The layer's data at a refresh of the page, when they changed since the last one."""
-    from dashboard.components.mapview import digest  # mapview imports this module
-
     data = collection(current_scope())
     new = digest(data)
     if (hideout or {}).get("digest") == new:

@@ -14,18 +14,17 @@ Component ids start with ``wall-``.
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from urllib.parse import urlencode
 
 import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
-from dashboard.components import airlayer, mapview, status
+from dashboard.components import airlayer, mapview, status, unchanged
 from dashboard.components.times import event_time
 from dashboard.components.trend import change_mark
 from dashboard.i18n import category_label, choose, kind_label, subtype_label, t
-from dashboard.scope import acting_as, current_scope
+from dashboard.scope import current_scope
 from dashboard.settings import national_bounds, web_settings
 from dashboard.state import flag, parse_query, rotation_seconds, to_filter
 from geo import picture
@@ -37,10 +36,9 @@ P = "wall"
 EVENT_OUTPUTS = [mapview.event_layer_id(P, c) for c in CATEGORIES]
 # (component id, property) of what each of the three updates writes.
 LAYER_OUTPUTS = [(i, "data") for i in EVENT_OUTPUTS] + [
-    ("wall-patrols", "data"), ("wall-assets", "data"), ("wall-vessels", "data"), ("wall-totals", "children"),
-    ("wall-layer-digests", "data")]
+    ("wall-patrols", "data"), ("wall-assets", "data"), ("wall-vessels", "data"), ("wall-totals", "children")]
 SECTION_OUTPUTS = [("wall-section-lines", "data"), ("wall-section-areas", "data"), ("wall-info", "data"),
-                   ("wall-sections", "children"), ("wall-section-digests", "data")]
+                   ("wall-sections", "children")]
 ALERT_OUTPUTS = [("wall-banners", "children"), ("wall-status", "children"), ("wall-status", "className"),
                  ("wall-stale", "className")]
 IMPACT_WORD = {"high": "HIGH", "very_high": "VERY HIGH"}
@@ -139,9 +137,9 @@ def _last_hour(hour: dict, lang: str = "en") -> html.Div:
                     className="wall-hour", id="wall-hour")
 
 
-def update_wall_layers(_n, state: dict, sent: list | None = None) -> tuple:
-    """Replace the layers' data (never the map, so the view is kept) and the totals; a layer
-    whose data the browser already has (``sent``: their digests) is left as it is."""
+def update_wall_layers(_n, state: dict) -> tuple:
+    """Replace the layers' data (never the map, so the view is kept) and the totals (sent only
+    where they changed: see the registration below)."""
     s = web_settings()
     scope = current_scope()
     f = to_filter(state)
@@ -150,14 +148,12 @@ def update_wall_layers(_n, state: dict, sent: list | None = None) -> tuple:
     ops = picture.operational_layer(scope, f, zoom=s.zoom, max_tracks=s.max_tracks,
                                     trail_minutes=s.vessel_trail_minutes,
                                     asset_max_age_hours=s.asset_max_age_hours)
-    layers, digests = mapview.changed_only(
-        [*[ev["layers"][c] for c in CATEGORIES], ops["patrols"], ops["assets"], ops["vessels"]], sent)
-    return (*layers, _totals(ev["layers"], ev["mode"], state.get("lang", "en")), digests)
+    return (*[ev["layers"][c] for c in CATEGORIES], ops["patrols"], ops["assets"], ops["vessels"],
+            _totals(ev["layers"], ev["mode"], state.get("lang", "en")))
 
 
-def update_wall_sections(_n, state: dict, sent: list | None = None) -> tuple:
-    """Section lines by level, the sections panel, and what the rotation visits; the lines and
-    areas only when they changed (``sent``: their digests, as in update_wall_layers)."""
+def update_wall_sections(_n, state: dict) -> tuple:
+    """Section lines by level, the sections panel, and what the rotation visits."""
     scope = current_scope()
     f = to_filter(state)
     layer = picture.sections_layer(scope)
@@ -168,11 +164,10 @@ def update_wall_sections(_n, state: dict, sent: list | None = None) -> tuple:
     lang = state.get("lang", "en")
     restricted = not scope.all_sections
     overview = (picture.union_bounds(layer["bounds"], list(layer["bounds"])) if restricted else None) or national_bounds()
-    (lines, areas), digests = mapview.changed_only([layer["lines"], layer["areas"]], sent)
-    return (lines, areas,
+    return (layer["lines"], layer["areas"],
             {"bounds": layer["bounds"], "active": active, "restricted": restricted, "overview": overview,
              "lang": lang},
-            _sections_panel(rows, lang), digests)
+            _sections_panel(rows, lang))
 
 
 def update_wall_alerts(_n, state: dict) -> tuple:
@@ -189,6 +184,15 @@ def update_wall_alerts(_n, state: dict) -> tuple:
     stale = "nsp-stale" in sign_class.split()
     return ([*_banners(highs, now, lang), _last_hour(hour, lang)], sign, sign_class,
             "wall-stale-cover" + ("" if stale else " nsp-hidden"))
+
+def _part(update, outputs, digests: str) -> unchanged.Part:
+    return unchanged.Part(tuple(Output(cid, prop) for cid, prop in outputs), digests, lambda state: update(0, state))
+
+
+# The wall's refreshing parts (dashboard/components/unchanged.py), each a callback on the refresh.
+PARTS = (_part(update_wall_layers, LAYER_OUTPUTS, "wall-layer-digests"),
+         _part(update_wall_sections, SECTION_OUTPUTS, "wall-section-digests"),
+         _part(update_wall_alerts, ALERT_OUTPUTS, "wall-alert-digests"))
 
 
 def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
@@ -213,23 +217,10 @@ def rotate_wall(_n, info: dict | None, step: int | None) -> tuple:
 
 
 def _initial(state: dict) -> dict:
-    """The first picture, computed while the page is built (three queries in parallel), so the
-    wall is complete on its first paint instead of one more round trip later."""
-    scope = current_scope()
-
-    def run(fn):
-        with acting_as(scope):
-            return fn(0, state)
-
-    jobs = ((update_wall_layers, LAYER_OUTPUTS), (update_wall_sections, SECTION_OUTPUTS),
-            (update_wall_alerts, ALERT_OUTPUTS))
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        results = [(pool.submit(run, fn), outs) for fn, outs in jobs]
-        values: dict = {}
-        for future, outs in results:
-            for (cid, prop), value in zip(outs, future.result(), strict=False):
-                values.setdefault(cid, {})[prop] = value
-    return values
+    """The first picture, computed while the page is built (the parts in parallel), so the
+    wall is complete on its first paint instead of one more round trip later; with what the
+    browser holds of it, so that the first refresh sends only what changed."""
+    return unchanged.first_paint([*PARTS, airlayer.part(P)], state)
 
 
 def layout(**query):
@@ -253,8 +244,8 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
     rotate = state.get("rotate", s.rotation_seconds)
     return html.Div([
         dcc.Store(id="wall-state", data=state),
-        dcc.Store(id="wall-layer-digests"),  # what the browser's layers hold (mapview.changed_only)
-        dcc.Store(id="wall-section-digests"),
+        # what the browser holds of each refreshing part (dashboard/components/unchanged.py)
+        *unchanged.stores(*(part.digests for part in PARTS), airlayer.digests_id(P)),
         dcc.Store(id="wall-info"),
         dcc.Store(id="wall-step", data=0),
         dcc.Store(id="wall-target"),  # the rotation's view; none: the overview (wall-info)
@@ -303,14 +294,13 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
 # ===================================================================== registration
 
 # Three callbacks on the same tick (the browser sends them in parallel); the first picture
-# comes with the layout, so they start with the first refresh.
-for _fn, _outs, _more in ((update_wall_layers, LAYER_OUTPUTS, [State("wall-layer-digests", "data")]),
-                          (update_wall_sections, SECTION_OUTPUTS, [State("wall-section-digests", "data")]),
-                          (update_wall_alerts, ALERT_OUTPUTS, [])):
-    callback([Output(cid, prop) for cid, prop in _outs],
-             Input("wall-refresh", "n_intervals"), State("wall-state", "data"), *_more,
-             prevent_initial_call=True)(_fn)
-airlayer.register("wall")  # aircraft and UAVs, from the first load (dashboard/components/airlayer.py)
+# comes with the layout, so they start with the first refresh. Each answers only what changed
+# (dashboard/components/unchanged.py): Leaflet rebuilds a layer given the same data, every
+# marker and line replaced; the wall's page holds from the start what its layout brought.
+for _part_of, _fn in zip(PARTS, (update_wall_layers, update_wall_sections, update_wall_alerts), strict=True):
+    unchanged.callback(list(_part_of.outputs), Input("wall-refresh", "n_intervals"), State("wall-state", "data"),
+                       digests=_part_of.digests, prevent_initial_call=True)(_fn)
+airlayer.register("wall")  # aircraft and UAVs (dashboard/components/airlayer.py)
 
 callback(
     Output("wall-target", "data"), Output("wall-step", "data"), Output("wall-view", "children"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -9,6 +10,8 @@ import dash
 import psycopg
 import pytest
 
+from dashboard.components import unchanged
+from dashboard.pages.main.shared import EVENT_OUTPUTS
 from dashboard.scope import acting_as
 from dashboard.settings import national_bounds
 from dashboard.state import parse_query, to_filter
@@ -342,6 +345,85 @@ def test_an_administrator_gets_no_picture_but_the_way_to_the_audit_log(pic):
         assert "main-map" in str(view.layout())
 
 
+def test_every_component_a_pages_callbacks_name_is_in_its_layout(pic):
+    """A Store of what the browser holds (dashboard/components/unchanged.py) that the layout
+    lacks would fail its callback in the browser at every refresh."""
+    import re
+
+    from dash._callback import GLOBAL_CALLBACK_LIST
+
+    from dashboard.settings import web_settings
+
+    _page("main")
+    wall = _page("wall")
+    from dashboard.pages.main import view
+
+    with acting_as(OFFICER):
+        laid_out = {"main": set(_components(view.layout())),
+                    "wall": set(_components(wall._page(web_settings(), parse_query("window=24h"), "national")))}
+    named: dict[str, set[str]] = {"main": set(), "wall": set()}
+    for cb in GLOBAL_CALLBACK_LIST:
+        words = re.findall(r"([a-z][\w-]*)\.\w+", cb["output"].replace("@", " "))
+        words += [d["id"] for d in cb["inputs"] + cb["state"] if isinstance(d["id"], str)]
+        for word in words:
+            page = word.split("-", 1)[0]
+            if page in named:
+                named[page].add(word)
+    assert {"main-panel-digests", "main-air-digests"} <= named["main"]
+    assert {"wall-layer-digests", "wall-alert-digests", "wall-air-digests"} <= named["wall"]
+    for page, names in named.items():
+        assert names <= laid_out[page], (page, sorted(names - laid_out[page]))
+
+
+def _components(component, found=None) -> dict:
+    """The components of a layout by id."""
+    found = {} if found is None else found
+    if isinstance(getattr(component, "id", None), str):
+        found[component.id] = component
+    children = getattr(component, "children", None)
+    for child in children if isinstance(children, (list, tuple)) else [children]:
+        if hasattr(child, "to_plotly_json"):
+            _components(child, found)
+    return found
+
+
+def test_the_main_view_comes_with_its_first_picture_and_its_first_refresh_sends_nothing(pic):
+    _page("main")
+    from dashboard.pages.main import alert_bar, map_layers, side_panels, view
+    # ages, "1 min ago" and the chart's axis move by the minute: the page and its refresh in one
+    while datetime.now(UTC).second > 45:
+        time.sleep(0.5)
+    with acting_as(OFFICER):
+        page = _components(view.layout())
+    state = page["main-state"].data
+    # the picture is in the layout: the map's layers, the sections, the panels, the units, the sign
+    assert sum(len(page[i].data["features"]) for i in EVENT_OUTPUTS) == 60
+    assert len(page["main-section-lines"].data["features"]) > 5 and page["main-section-bounds"].data
+    assert "LV-BY-01" in str(page["main-section-table"].children) and len(page["main-events"].rowData) == 60
+    assert "LUDZA-12" in str(page["main-units"].children) and "LIVE" in str(page["main-status"].children)
+    assert "main-feeds-digests" in page and page["main-feeds"].children  # a national user's page
+    # with what the browser holds of each part: a refresh of the same picture sends nothing
+    with acting_as(OFFICER):
+        for update, args, digests in (
+                (map_layers.update_map, (state, 1, None, None), "main-event-digests"),
+                (map_layers.update_operational, (state, 1, None, None), "main-ops-digests"),
+                (map_layers.update_sections, (state, 1, 0, None), "main-section-digests"),
+                (side_panels.update_panels, (state, 1, 0, 0), "main-panel-digests"),
+                (alert_bar.update_status, (1, state), "main-status-digests")):
+            held = page[digests].data
+            assert held and all(held), digests
+            assert unchanged.wrap(update)(*args, held) == [dash.no_update] * (len(held) + 1), digests
+        insert_event(pic, code="LV-RU-01", ref="first-paint-1")
+        events = unchanged.wrap(map_layers.update_map)(state, 2, None, None, page["main-event-digests"].data)
+    ubc = CATEGORIES.index("unauthorised_border_crossing")
+    assert [i for i, x in enumerate(events[:len(EVENT_OUTPUTS)]) if x is not dash.no_update] == [ubc]
+    # a sector commander's page has no feeds panel, nor its Store
+    with acting_as(BY01):
+        own = _components(view.layout())
+    assert "main-feeds" not in own and "main-feeds-digests" not in own
+    assert "LV-RU-01" not in str(own["main-section-table"].children)
+
+
 def test_a_link_to_sections_outside_the_scope_keeps_the_own_and_says_what_was_left_out(pic):
     _page("main")
     from dashboard.pages.main import view
@@ -567,23 +649,25 @@ def test_wall_callbacks_as_plain_functions(pic):
 
     state = parse_query("window=24h")
     new = insert_event(pic, code="LV-RU-01", impact="very_high", persons=9, ref="wall-1")
+    # as registered: a part whose value the browser has is not sent again (Leaflet would rebuild
+    # a layer), the Store of what it holds (the last argument and output) kept
+    layers_cb, sections_cb = unchanged.wrap(wall.update_wall_layers), unchanged.wrap(wall.update_wall_sections)
     with acting_as(OFFICER):
-        layers = wall.update_wall_layers(0, state)
-        # a layer whose data the browser has is not sent again (Leaflet would rebuild it)
-        again = wall.update_wall_layers(0, state, layers[-1])
+        layers = layers_cb(0, state, None)
+        again = layers_cb(0, state, layers[-1])
         insert_event(pic, code="LV-RU-01", category="cross_border_crime", ref="wall-2")
-        third = wall.update_wall_layers(0, state, again[-1])
-    assert all(x is dash.no_update for x in again[:5]) and again[-1][:5] == layers[-1][:5]
+        third = layers_cb(0, state, layers[-1])
+    assert all(x is dash.no_update for x in again)  # the Store's fingerprints too: an empty answer
     assert [i for i, x in enumerate(third[:5]) if x is not dash.no_update] == [CATEGORIES.index("cross_border_crime")]
-    assert third[7] is not dash.no_update  # the totals are always sent
+    assert third[7] is not dash.no_update  # the totals changed with it
     with acting_as(OFFICER):
-        sections = wall.update_wall_sections(0, state)
-        again = wall.update_wall_sections(0, state, sections[-1])
-    assert again[0] is dash.no_update and again[1] is dash.no_update and again[2] == sections[2]
+        sections = sections_cb(0, state, None)
+        again = sections_cb(0, state, sections[-1])
+    assert all(x is dash.no_update for x in again)
     pic.execute("DELETE FROM event WHERE source_ref = 'wall-2'")
     with acting_as(OFFICER):
         layers = wall.update_wall_layers(0, state)
-        _lines, _areas, info, _panel, _digests = wall.update_wall_sections(0, state)
+        _lines, _areas, info, _panel = wall.update_wall_sections(0, state)
         banners, _sign, _cls, stale_class = wall.update_wall_alerts(0, state)
     assert sum(len(fc["features"]) for fc in layers[:4]) == 61
     assert "LV-RU-01" in info["active"] and "LV-RU-01" in info["bounds"]
@@ -596,7 +680,7 @@ def test_wall_callbacks_as_plain_functions(pic):
     assert step == 0 and label == "national" and not info["restricted"]
     # a wall of some sections (a kiosk token with sections): its overview is those sections
     with acting_as(Scope(user="board", role="kiosk", sections=("LV-RU-01", "LV-BY-01"))):
-        _lines, _areas, own, _panel, _digests = wall.update_wall_sections(0, state)
+        _lines, _areas, own, _panel = wall.update_wall_sections(0, state)
     assert own["restricted"] and sorted(own["bounds"]) == ["LV-BY-01", "LV-RU-01"]
     # what such a wall shows before (or without) any rotation: its sections, not the country
     assert own["overview"] == picture.union_bounds(own["bounds"], ["LV-BY-01", "LV-RU-01"])
@@ -626,7 +710,7 @@ def test_a_wall_in_latvian(pic, monkeypatch):
         assert "ĻOTI AUGSTA" in page and "9 pers." in page  # the banner
         assert "NATIONAL SITUATIONAL PICTURE" not in page and "LIVE" not in page
         state = {**parse_query("window=24h"), "lang": "lv"}
-        _lines, _areas, info, panel, _digests = wall.update_wall_sections(0, state)
+        _lines, _areas, info, panel = wall.update_wall_sections(0, state)
         assert info["lang"] == "lv" and "vidējs" in str(panel)
         assert wall.rotate_wall(1, info, len(info["active"]))[2] == "visa valsts"
         # English by default, Latvian for every wall by the setting, English again by the link

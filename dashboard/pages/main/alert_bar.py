@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from dash import Input, Output, State, callback, clientside_callback, html, no_update
 
-from dashboard.components import status
+from dashboard.components import status, unchanged
 from dashboard.components.times import event_time
 from dashboard.i18n import current, impact_label, kind_label, t
 from dashboard.pages.main.shared import picture_at
@@ -78,14 +78,22 @@ def acknowledge_alert(_clicks, newest: str | None):
     return newest or no_update
 
 
+# The header's sign, which the page brings in its layout (view.py). The alert bar is not: it
+# depends on what this browser tab acknowledged (a Store in the tab's session storage).
+STATUS = unchanged.Part((Output("main-status", "children"), Output("main-status", "className")),
+                        "main-status-digests", lambda state: update_status(0, state))
+
+
 def register() -> None:
     """Register this part's callbacks with Dash: once per app, by the page (view.py)."""
-    callback(Output("main-status", "children"), Output("main-status", "className"),
-             Input("main-refresh", "n_intervals"), Input("main-state", "data"))(update_status)
+    unchanged.callback(list(STATUS.outputs), Input("main-refresh", "n_intervals"), Input("main-state", "data"),
+                       digests=STATUS.digests, prevent_initial_call=True)(update_status)
 
-    callback(Output("main-alert-text", "children"), Output("main-alert", "className"),
-             Output("main-alert-newest", "data"),
-             Input("main-refresh", "n_intervals"), Input("main-state", "data"), Input("main-alert-ack", "data"))(update_alert)
+    # main-alert-newest only when it changed, too: the chime's callback below reads it
+    unchanged.callback([Output("main-alert-text", "children"), Output("main-alert", "className"),
+                        Output("main-alert-newest", "data")],
+                       Input("main-refresh", "n_intervals"), Input("main-state", "data"), Input("main-alert-ack", "data"),
+                       digests="main-alert-digests")(update_alert)
 
     callback(Output("main-alert-ack", "data"), Input("main-alert-ack-button", "n_clicks"),
              State("main-alert-newest", "data"), prevent_initial_call=True)(acknowledge_alert)

@@ -36,5 +36,8 @@ def timeseries_figure(bucket: str, rows: list[dict], lang: str = "en", span: tup
         if bucket == "day":  # whole days
             start = start.replace(hour=0, minute=0, second=0, microsecond=0)
             end = end.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        else:  # whole minutes: the same figure from one refresh to the next within a minute
+            whole = end.replace(second=0, microsecond=0)
+            start, end = start.replace(second=0, microsecond=0), whole + timedelta(minutes=whole != end)
         fig.update_xaxes(range=[start, end])
     return fig

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dash import Input, Output, State, callback, ctx, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard.components import mapview
+from dashboard.components import mapview, unchanged
 from dashboard.components.times import clock_time, event_time
 from dashboard.i18n import category_label, current, impact_label, kind_label, subtype_label, t
 from dashboard.pages.main.shared import table_head
@@ -31,7 +31,7 @@ def _decision_text(d: dict, lang: str) -> str:
     return t("closed", lang, context="status") if d["action"] == "close" else t("reopened", lang)
 
 
-def event_decision_view(event_id: str | None, rows: list[dict] | None) -> tuple:
+def event_decision_view(event_id: str | None, rows: list[dict] | None, _n=None) -> tuple:
     """The chosen event in one line, and the NCC's decisions on it (newest first)."""
     lang = current()
     row = next((r for r in rows or () if r.get("id") == event_id), None) if event_id else None
@@ -98,13 +98,22 @@ def _decide_clicked(_impact, _close, _reopen, event_id, impact, reason, version)
     return decide_event(ctx.triggered_id, event_id, impact, reason, version)
 
 
+# The chosen event's panel, which the page brings in its layout (view.py): none chosen yet.
+CHOSEN = unchanged.Part((Output("main-event-chosen", "children"), Output("main-event-history", "children")),
+                        "main-chosen-digests", lambda _state: event_decision_view(None, None))
+
+
 def register() -> None:
     """Register this part's callbacks with Dash: once per app, by the page (view.py)."""
     callback(Output("main-event-chosen-id", "data"), Input("main-events", "cellClicked"),
              prevent_initial_call=True)(select_event)
 
-    callback(Output("main-event-chosen", "children"), Output("main-event-history", "children"),
-             Input("main-event-chosen-id", "data"), Input("main-events", "rowData"))(event_decision_view)
+    # at each refresh too (a decision of another desk), sent when it changed: the list's rows
+    # are sent only when they changed (side_panels.py)
+    unchanged.callback(list(CHOSEN.outputs),
+                       Input("main-event-chosen-id", "data"), Input("main-events", "rowData"),
+                       Input("main-refresh", "n_intervals"), digests=CHOSEN.digests,
+                       prevent_initial_call=True)(event_decision_view)
 
     callback(
         Output("main-event-message", "children"), Output("main-decisions-version", "data"),

@@ -9,7 +9,7 @@ from dataclasses import replace
 from dash import Input, Output, State, callback, clientside_callback, ctx, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard.components import airlayer, mapview
+from dashboard.components import airlayer, mapview, unchanged
 from dashboard.i18n import current, t
 from dashboard.pages.main.shared import EVENT_OUTPUTS, P, filter_or_none, picture_at
 from dashboard.scope import current_scope
@@ -122,44 +122,44 @@ def _on_view(update):
     return run
 
 
-def _changed_only(update, layers: int):
-    """``update``'s first ``layers`` outputs, sent only when they changed (mapview.changed_only,
-    as on the wall: Leaflet rebuilds a layer given the same data, every marker and line
-    replaced at every refresh). The digests of what the browser holds come in as the last
-    argument (a Store) and go back as the last output."""
-    def run(*args):
-        *args, sent = args
-        out = update(*args)
-        data, digests = mapview.changed_only(list(out[:layers]), sent)
-        return (*data, *out[layers:], digests)
-    return run
+# The map's refreshing parts, which the page brings in its layout (view.py, unchanged.first_paint).
+EVENTS = unchanged.Part(
+    (*[Output(i, "data") for i in EVENT_OUTPUTS], Output("main-density", "data"), Output("main-map-note", "children")),
+    "main-event-digests", lambda state: update_map(state, 0, None, None))
+OPERATIONAL = unchanged.Part(
+    (Output("main-patrols", "data"), Output("main-assets", "data"), Output("main-vessels", "data")),
+    "main-ops-digests", lambda state: update_operational(state, 0, None, None))
+SECTIONS = unchanged.Part(
+    (Output("main-section-lines", "data"), Output("main-section-areas", "data"),
+     Output("main-section-lines", "hideout"), Output("main-section-areas", "hideout"),
+     Output("main-section-bounds", "data")),
+    "main-section-digests", lambda state: update_sections(state, 0, 0, None))
 
 
 def register() -> None:
     """Register this part's callbacks with Dash: once per app, by the page (view.py)."""
-    callback(
-        [Output(i, "data") for i in EVENT_OUTPUTS] + [Output("main-density", "data"), Output("main-map-note", "children"),
-                                                      Output("main-event-digests", "data")],
+    # Each layer sent only when it changed (dashboard/components/unchanged.py): Leaflet rebuilds
+    # a layer given the same data, every marker and line replaced at every refresh. The first
+    # picture comes with the page's layout, so none of them is called as the page opens.
+    unchanged.callback(
+        list(EVENTS.outputs),
         Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
-        Input("main-map", "bounds"), State("main-event-digests", "data"),
-    )(_on_view(_changed_only(update_map, len(EVENT_OUTPUTS) + 1)))
+        Input("main-map", "bounds"), digests=EVENTS.digests, prevent_initial_call=True,
+    )(_on_view(update_map))
 
     airlayer.register("main")  # aircraft and UAVs (dashboard/components/airlayer.py)
 
-    callback(
-        Output("main-patrols", "data"), Output("main-assets", "data"), Output("main-vessels", "data"),
-        Output("main-ops-digests", "data"),
+    unchanged.callback(
+        list(OPERATIONAL.outputs),
         Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-map", "zoom"),
-        Input("main-map", "bounds"), State("main-ops-digests", "data"),
-    )(_on_view(_changed_only(update_operational, 3)))
+        Input("main-map", "bounds"), digests=OPERATIONAL.digests, prevent_initial_call=True,
+    )(_on_view(update_operational))
 
-    callback(
-        Output("main-section-lines", "data"), Output("main-section-areas", "data"),
-        Output("main-section-lines", "hideout"), Output("main-section-areas", "hideout"),
-        Output("main-section-bounds", "data"), Output("main-section-digests", "data"),
+    unchanged.callback(  # the hideouts too: a new one rebuilds the layer
+        list(SECTIONS.outputs),
         Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-levels-version", "data"),
-        State("main-section-bounds", "data"), State("main-section-digests", "data"),
-    )(_changed_only(update_sections, 4))  # the hideouts too: a new one rebuilds the layer
+        State("main-section-bounds", "data"), digests=SECTIONS.digests, prevent_initial_call=True,
+    )(update_sections)
 
     callback(
         Output("main-map", "viewport"), Output("main-zoomed", "data"),

@@ -9,7 +9,7 @@ from datetime import UTC, timedelta
 import plotly.graph_objects as go
 from dash import Input, Output, callback, html
 
-from dashboard.components import mapview
+from dashboard.components import mapview, unchanged
 from dashboard.components.times import clock_time
 from dashboard.components.trend import change_mark
 from dashboard.i18n import current, t
@@ -164,15 +164,25 @@ def neighbour_pulls_line(lang: str) -> list:
                    className="nsp-alert-health" + (" nsp-alert-trouble" if failing else ""))]
 
 
+# The side panels' refreshing parts, which the page brings in its layout (view.py).
+PANELS = unchanged.Part(
+    (Output("main-section-table", "children"), Output("main-events", "rowData"), Output("main-timeseries", "figure")),
+    "main-panel-digests", lambda state: update_panels(state, 0, 0, 0))
+FEEDS = unchanged.Part((Output("main-feeds", "children"),), "main-feeds-digests", lambda _state: feeds_view(0))
+
+
 def register() -> None:
     """Register this part's callbacks with Dash: once per app, by the page (view.py)."""
-    callback(
-        Output("main-section-table", "children"), Output("main-events", "rowData"),
-        Output("main-timeseries", "figure"),
+    # sent only when changed (dashboard/components/unchanged.py): the grid and the chart kept as
+    # they are (scrolled, zoomed) while the picture stays the same
+    unchanged.callback(
+        list(PANELS.outputs),
         Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-levels-version", "data"),
-        Input("main-decisions-version", "data"),
+        Input("main-decisions-version", "data"), digests=PANELS.digests, prevent_initial_call=True,
     )(update_panels)
 
-    callback(Output("main-units", "children"), Input("main-assets", "data"))(units_view)
+    # the page's first units come with its layout, from the first own-asset layer
+    callback(Output("main-units", "children"), Input("main-assets", "data"), prevent_initial_call=True)(units_view)
 
-    callback(Output("main-feeds", "children"), Input("main-refresh", "n_intervals"))(feeds_view)
+    unchanged.callback(FEEDS.outputs[0], Input("main-refresh", "n_intervals"), digests=FEEDS.digests,
+                       prevent_initial_call=True)(feeds_view)

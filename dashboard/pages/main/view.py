@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 import dash
 from dash import dcc, html
 
-from dashboard.components import event_list, mapview, replay_mode
+from dashboard.components import airlayer, event_list, mapview, replay_mode, unchanged
 from dashboard.components.header import page_header
 from dashboard.i18n import category_label, current, impact_label, t
 from dashboard.pages.main import (
@@ -29,7 +29,7 @@ from dashboard.pages.main import (
     side_panels,
 )
 from dashboard.pages.main.replay import replay_marks, replay_value
-from dashboard.pages.main.shared import WINDOWS, P, filter_or_none
+from dashboard.pages.main.shared import WINDOWS, P
 from dashboard.pages.main.side_panels import units_view
 from dashboard.scope import current_scope
 from dashboard.settings import web_settings
@@ -63,6 +63,11 @@ def _time_input(id_: str, value: str | None) -> dcc.Input:
 def _dropdown(id_, options, value, placeholder):
     return dcc.Dropdown(id=id_, options=options, value=value, multi=True, placeholder=placeholder,
                         className="nsp-dd", clearable=True)
+
+
+# The page's refreshing parts that every user's page has (the feeds panel only a national one's).
+PARTS = (map_layers.EVENTS, map_layers.OPERATIONAL, map_layers.SECTIONS, side_panels.PANELS, alert_bar.STATUS,
+         event_panel.CHOSEN)
 
 
 def layout(**query):
@@ -200,8 +205,8 @@ def layout(**query):
         dcc.Store(id="main-state", data=state),
         dcc.Store(id="main-query", data=build_query(state)),
         dcc.Store(id="main-section-bounds"),
-        # what the browser's layers hold (_changed_only): events and density, operational, sections
-        dcc.Store(id="main-event-digests"), dcc.Store(id="main-ops-digests"), dcc.Store(id="main-section-digests"),
+        # what the browser holds of each refreshing part (dashboard/components/unchanged.py)
+        *unchanged.stores(*(part.digests for part in PARTS), "main-alert-digests", airlayer.digests_id(P)),
         dcc.Store(id="main-zoomed", data=[]),
         dcc.Store(id="main-url-synced"),
         dcc.Store(id="main-levels-version", data=0),
@@ -254,19 +259,20 @@ def layout(**query):
                          className="nsp-card"),
                 # below the first screen: on a laptop it left the side column's tables no rows
                 levels_form,
-                html.Div([html.H3(t("Feeds: last delivery", lang)), html.Div(id="main-feeds", className="nsp-scroll")],
+                html.Div([html.H3(t("Feeds: last delivery", lang)), html.Div(id="main-feeds", className="nsp-scroll"),
+                          *unchanged.stores(side_panels.FEEDS.digests)],  # with its panel: national users only
                          className="nsp-card nsp-feeds-card") if scope.all_sections else None,
             ], className="nsp-chart"),
         ], className="nsp-bottom"),
     ], className="nsp-page nsp-page-main", lang=lang, **{
         "data-nsp-refresh-ms": s.refresh_seconds * 1000,  # nsp_watchdog.js
         "data-nsp-words": mapview.map_words(lang)})  # nsp_map.js's popups and tooltips
-    # own units at first load, not one refresh later: the operational layer's assets and the
-    # units table built from them (the map's callbacks replace both as usual)
-    f = filter_or_none(state)
-    if f is not None:
-        assets = picture.operational_layer(scope, f, zoom=s.zoom, max_tracks=s.max_tracks,
-                                           trail_minutes=s.vessel_trail_minutes,
-                                           asset_max_age_hours=s.asset_max_age_hours)["assets"]
-        mapview.fill_initial(page, {"main-assets": {"data": assets}, "main-units": {"children": units_view(assets)}})
+    # The first picture comes with the page (as the wall's does): complete on its first paint,
+    # with the Stores of what the browser holds, so that the parts' callbacks send nothing until
+    # something changes (they are not called as the page opens). The own units are built from
+    # the first own-asset layer.
+    parts = [*PARTS, airlayer.part(P)] + ([side_panels.FEEDS] if scope.all_sections else [])
+    first = unchanged.first_paint(parts, state)
+    first["main-units"] = {"children": units_view(first.get("main-assets", {}).get("data"))}
+    mapview.fill_initial(page, first)
     return page
