@@ -350,20 +350,21 @@ def test_every_component_a_pages_callbacks_name_is_in_its_layout(pic):
     lacks would fail its callback in the browser at every refresh."""
     import re
 
-    from dash._callback import GLOBAL_CALLBACK_LIST
-
+    from dashboard.app import app
     from dashboard.settings import web_settings
 
     _page("main")
     wall = _page("wall")
     from dashboard.pages.main import view
 
+    app._setup_server()  # the pages' callbacks taken into the app's map, as at its first request (once)
+
     with acting_as(OFFICER):
         laid_out = {"main": set(_components(view.layout())),
                     "wall": set(_components(wall._page(web_settings(), parse_query("window=24h"), "national")))}
     named: dict[str, set[str]] = {"main": set(), "wall": set()}
-    for cb in GLOBAL_CALLBACK_LIST:
-        words = re.findall(r"([a-z][\w-]*)\.\w+", cb["output"].replace("@", " "))
+    for output, cb in app.callback_map.items():
+        words = re.findall(r"([a-z][\w-]*)\.\w+", output.replace("@", " "))
         words += [d["id"] for d in cb["inputs"] + cb["state"] if isinstance(d["id"], str)]
         for word in words:
             page = word.split("-", 1)[0]
