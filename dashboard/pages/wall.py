@@ -185,6 +185,7 @@ def update_wall_alerts(_n, state: dict) -> tuple:
     return ([*_banners(highs, now, lang), _last_hour(hour, lang)], sign, sign_class,
             "wall-stale-cover" + ("" if stale else " nsp-hidden"))
 
+
 def _part(update, outputs, digests: str) -> unchanged.Part:
     return unchanged.Part(tuple(Output(cid, prop) for cid, prop in outputs), digests, lambda state: update(0, state))
 
