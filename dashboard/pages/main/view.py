@@ -66,7 +66,7 @@ def _dropdown(id_, options, value, placeholder):
 
 
 # The page's refreshing parts that every user's page has (the feeds panel only a national one's).
-PARTS = (map_layers.EVENTS, map_layers.OPERATIONAL, map_layers.SECTIONS, side_panels.PANELS, alert_bar.STATUS,
+REFRESHING = (map_layers.EVENTS, map_layers.OPERATIONAL, map_layers.SECTIONS, side_panels.PANELS, alert_bar.STATUS,
          event_panel.CHOSEN)
 
 
@@ -206,7 +206,7 @@ def layout(**query):
         dcc.Store(id="main-query", data=build_query(state)),
         dcc.Store(id="main-section-bounds"),
         # what the browser holds of each refreshing part (dashboard/components/unchanged.py)
-        *unchanged.stores(*(part.digests for part in PARTS), "main-alert-digests", airlayer.digests_id(P)),
+        *unchanged.stores(*(part.digests for part in REFRESHING), "main-alert-digests", airlayer.digests_id(P)),
         dcc.Store(id="main-zoomed", data=[]),
         dcc.Store(id="main-url-synced"),
         dcc.Store(id="main-levels-version", data=0),
@@ -271,7 +271,7 @@ def layout(**query):
     # with the Stores of what the browser holds, so that the parts' callbacks send nothing until
     # something changes (they are not called as the page opens). The own units are built from
     # the first own-asset layer.
-    parts = [*PARTS, airlayer.part(P)] + ([side_panels.FEEDS] if scope.all_sections else [])
+    parts = [*REFRESHING, airlayer.part(P)] + ([side_panels.FEEDS] if scope.all_sections else [])
     first = unchanged.first_paint(parts, state)
     first["main-units"] = {"children": units_view(first.get("main-assets", {}).get("data"))}
     mapview.fill_initial(page, first)
