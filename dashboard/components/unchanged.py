@@ -80,6 +80,11 @@ def wrap(update, single: bool = False):
     return run
 
 
+# Every callback registered with :func:`callback` in this process: (the ids of its outputs and
+# inputs, its Store), for the check that each page's layout holds what they name.
+REGISTERED: list[tuple[tuple[str, ...], str]] = []
+
+
 def stores(*ids: str) -> list[dcc.Store]:
     """The Stores of a page's callbacks registered with :func:`callback`, for its layout."""
     return [dcc.Store(id=i) for i in ids]
@@ -95,6 +100,8 @@ def callback(outputs: list[Output], *dependencies, digests: str, **kwargs):
     def register(update):
         dash.callback([*outs, Output(digests, "data")], *dependencies, State(digests, "data"),
                       **kwargs)(wrap(update, single))
+        named = [o.component_id for o in outs] + [d.component_id for d in dependencies]
+        REGISTERED.append((tuple(i for i in named if isinstance(i, str)), digests))
         return update
     return register
 

@@ -345,39 +345,23 @@ def test_an_administrator_gets_no_picture_but_the_way_to_the_audit_log(pic):
         assert "main-map" in str(view.layout())
 
 
-def test_every_component_a_pages_callbacks_name_is_in_its_layout(pic):
-    """A Store of what the browser holds (dashboard/components/unchanged.py) that the layout
-    lacks would fail its callback in the browser at every refresh."""
-    import gc
-    import re
-
-    from dash._callback import GLOBAL_CALLBACK_MAP
-
+def test_every_store_and_component_a_refreshing_part_names_is_in_its_pages_layout(pic):
+    """A Store of what the browser holds (dashboard/components/unchanged.py), or a component of
+    its callback, that the layout lacks would fail the callback in the browser at every refresh."""
     from dashboard.settings import web_settings
 
     _page("main")
     wall = _page("wall")
     from dashboard.pages.main import view
 
-    # Dash hands the registered callbacks to the first app that serves (another test's app, in
-    # this process, may have taken them): wherever they are now
-    callbacks = dict(GLOBAL_CALLBACK_MAP)
-    for app in (o for o in gc.get_objects() if isinstance(o, dash.Dash)):
-        callbacks.update(app.callback_map)
-
-    with acting_as(OFFICER):
+    with acting_as(OFFICER):  # a national user's page: the feeds panel too
         laid_out = {"main": set(_components(view.layout())),
                     "wall": set(_components(wall._page(web_settings(), parse_query("window=24h"), "national")))}
     named: dict[str, set[str]] = {"main": set(), "wall": set()}
-    for output, cb in callbacks.items():
-        words = re.findall(r"([a-z][\w-]*)\.\w+", output.replace("@", " "))
-        words += [d["id"] for d in cb["inputs"] + cb["state"] if isinstance(d["id"], str)]
-        for word in words:
-            page = word.split("-", 1)[0]
-            if page in named:
-                named[page].add(word)
-    assert {"main-panel-digests", "main-air-digests"} <= named["main"]
-    assert {"wall-layer-digests", "wall-alert-digests", "wall-air-digests"} <= named["wall"]
+    for ids, digests in unchanged.REGISTERED:
+        named[digests.split("-", 1)[0]] |= {digests, *ids}
+    assert {"main-panel-digests", "main-alert-digests", "main-air-digests", "main-feeds-digests"} <= named["main"]
+    assert {"wall-layer-digests", "wall-section-digests", "wall-alert-digests", "wall-air-digests"} <= named["wall"]
     for page, names in named.items():
         assert names <= laid_out[page], (page, sorted(names - laid_out[page]))
 
