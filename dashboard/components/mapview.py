@@ -57,12 +57,13 @@ def basemap_url(name: str, version: str) -> str:
     return versioned.url(f"/basemap/{name}.geojson", version)
 
 
-def basemap(prefix: str, dark: bool) -> list:
+def basemap(prefix: str, dark: bool, version: str | None = None) -> list:
+    """The basemap's layers; ``version``: the basemap's (basemap_version), if already known."""
     from dashboard.settings import web_settings
 
     s = web_settings()
     hide = {"dark": dark, "home": s.home_country}
-    version = basemap_version()  # once for the four layers
+    version = version or basemap_version()  # once for the four layers
     layers: list = []
     if s.tile_url:
         layers.append(dl.TileLayer(url=s.tile_url, attribution=s.tile_attribution or None,
@@ -81,8 +82,8 @@ def basemap(prefix: str, dark: bool) -> list:
     return layers
 
 
-def places(prefix: str, dark: bool) -> dl.GeoJSON:
-    return dl.GeoJSON(id=f"{prefix}-base-places", url=basemap_url("places", basemap_version()),
+def places(prefix: str, dark: bool, version: str | None = None) -> dl.GeoJSON:
+    return dl.GeoJSON(id=f"{prefix}-base-places", url=basemap_url("places", version or basemap_version()),
                       pointToLayer=ns("placePoint"), hideout={"dark": dark}, interactive=False)
 
 
@@ -216,8 +217,10 @@ def build_map(prefix: str, dark: bool = False, controls: bool = True) -> dl.Map:
     ops = operational_layers(prefix)
     events = [event_layer(prefix, c) for c in CATEGORIES]
     heat = heat_layer(prefix)
-    children = [*basemap(prefix, dark), areas, places(prefix, dark), crossing_points(prefix, dark), lines, heat,
-                ops["patrols"], ops["vessels"], airlayer.layer(prefix), ops["assets"], *events, neighbours.layer(prefix)]
+    version = basemap_version()  # the basemap's files looked at once for the map
+    children = [*basemap(prefix, dark, version), areas, places(prefix, dark, version), crossing_points(prefix, dark),
+                lines, heat, ops["patrols"], ops["vessels"], airlayer.layer(prefix), ops["assets"], *events,
+                neighbours.layer(prefix)]
     if controls:
         children.append(dl.ScaleControl(position="bottomleft"))
     children.append(dl.AttributionControl(prefix=f"Leaflet | {ATTRIBUTION}", position="bottomright"))
