@@ -399,7 +399,7 @@ def test_the_main_view_comes_with_its_first_picture_and_its_first_refresh_sends_
                 (map_layers.update_map, (state, 1, None, None), "main-event-digests"),
                 (map_layers.update_operational, (state, 1, None, None), "main-ops-digests"),
                 (map_layers.update_sections, (state, 1, 0, None), "main-section-digests"),
-                (side_panels.update_panels, (state, 1, 0, 0), "main-panel-digests"),
+                (side_panels.panels, (state, 1, 0, 0), "main-panel-digests"),
                 (alert_bar.update_status, (1, state), "main-status-digests")):
             held = page[digests].data
             assert held and all(held), digests

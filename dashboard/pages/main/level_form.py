@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dash import Input, Output, State, callback, html, no_update
 
+from dashboard.components.static import static
 from dashboard.components.times import clock_time
 from dashboard.i18n import current, t
 from dashboard.pages.main.shared import table_head
@@ -41,6 +42,11 @@ def level_history_view(code, _version) -> html.Table:
     return html.Table([html.Thead(head), html.Tbody(body)], className="nsp-table nsp-history")
 
 
+def level_history(code, version):
+    """:func:`level_history_view` as static markup (one component in the browser)."""
+    return static(level_history_view(code, version))
+
+
 def register() -> None:
     """Register this part's callbacks with Dash: once per app, by the page (view.py)."""
     callback(
@@ -52,4 +58,4 @@ def register() -> None:
     )(submit_level)
 
     callback(Output("main-level-history", "children"), Input("main-level-section", "value"),
-             Input("main-levels-version", "data"))(level_history_view)
+             Input("main-levels-version", "data"))(level_history)

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 from dash import Input, Output, callback, html
 
 from dashboard.components import mapview, unchanged
+from dashboard.components.static import static
 from dashboard.components.times import clock_time
 from dashboard.components.trend import change_mark
 from dashboard.i18n import current, t
@@ -55,6 +56,13 @@ def update_panels(state: dict, _n, _version, _decisions=None) -> tuple:
     rows = event_list_rows(picture.event_rows(scope, f, limit=web_settings().event_list_limit), lang)
     bucket, series = picture.timeseries(scope, f)
     return table, rows, timeseries_figure(bucket, series, lang, span=(f.start, f.end))
+
+
+def panels(state: dict, n, version, decisions=None) -> tuple:
+    """:func:`update_panels` as the page is sent it: the section table as static markup, one
+    component in the browser (dashboard/components/static.py)."""
+    table, rows, figure = update_panels(state, n, version, decisions)
+    return static(table), rows, figure
 
 
 def units_view(assets: dict | None) -> html.Table | html.P:
@@ -167,8 +175,18 @@ def neighbour_pulls_line(lang: str) -> list:
 # The side panels' refreshing parts, which the page brings in its layout (view.py).
 PANELS = unchanged.Part(
     (Output("main-section-table", "children"), Output("main-events", "rowData"), Output("main-timeseries", "figure")),
-    "main-panel-digests", lambda state: update_panels(state, 0, 0, 0))
-FEEDS = unchanged.Part((Output("main-feeds", "children"),), "main-feeds-digests", lambda _state: feeds_view(0))
+    "main-panel-digests", lambda state: panels(state, 0, 0, 0))
+FEEDS = unchanged.Part((Output("main-feeds", "children"),), "main-feeds-digests", lambda _state: feeds(0))
+
+
+def units(assets: dict | None):
+    """:func:`units_view` as static markup (one component in the browser)."""
+    return static(units_view(assets))
+
+
+def feeds(n):
+    """:func:`feeds_view` as static markup (one component in the browser)."""
+    return static(feeds_view(n))
 
 
 def register() -> None:
@@ -179,10 +197,10 @@ def register() -> None:
         list(PANELS.outputs),
         Input("main-state", "data"), Input("main-refresh", "n_intervals"), Input("main-levels-version", "data"),
         Input("main-decisions-version", "data"), digests=PANELS.digests, prevent_initial_call=True,
-    )(update_panels)
+    )(panels)
 
     # the page's first units come with its layout, from the first own-asset layer
-    callback(Output("main-units", "children"), Input("main-assets", "data"), prevent_initial_call=True)(units_view)
+    callback(Output("main-units", "children"), Input("main-assets", "data"), prevent_initial_call=True)(units)
 
     unchanged.callback(FEEDS.outputs[0], Input("main-refresh", "n_intervals"), digests=FEEDS.digests,
-                       prevent_initial_call=True)(feeds_view)
+                       prevent_initial_call=True)(feeds)

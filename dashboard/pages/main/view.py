@@ -16,6 +16,7 @@ from dash import dcc, html
 
 from dashboard.components import airlayer, event_list, mapview, replay_mode, unchanged
 from dashboard.components.header import page_header
+from dashboard.components.static import static
 from dashboard.i18n import category_label, current, impact_label, t
 from dashboard.pages.main import (
     alert_bar,
@@ -30,7 +31,7 @@ from dashboard.pages.main import (
 )
 from dashboard.pages.main.replay import replay_marks, replay_value
 from dashboard.pages.main.shared import WINDOWS, P
-from dashboard.pages.main.side_panels import units_view
+from dashboard.pages.main.side_panels import units
 from dashboard.scope import current_scope
 from dashboard.settings import web_settings
 from dashboard.state import build_query, format_time, parse_query
@@ -239,7 +240,7 @@ def layout(**query):
             html.Div([
                 html.Div([main_map, mapview.layer_switch(P, lang),
                           html.Div(id="main-map-note", className="nsp-map-note"),
-                          html.Details([html.Summary(t("Legend", lang)), mapview.legend(P, lang=lang)], open=True,
+                          html.Details([html.Summary(t("Legend", lang)), static(mapview.legend(P, lang=lang))], open=True,
                                        className="nsp-legend-box")],
                          id="main-map-wrap", className="nsp-map-wrap"),
                 html.Div([
@@ -273,6 +274,6 @@ def layout(**query):
     # the first own-asset layer.
     parts = [*REFRESHING, airlayer.part(P)] + ([side_panels.FEEDS] if scope.all_sections else [])
     first = unchanged.first_paint(parts, state)
-    first["main-units"] = {"children": units_view(first.get("main-assets", {}).get("data"))}
+    first["main-units"] = {"children": units(first.get("main-assets", {}).get("data"))}
     mapview.fill_initial(page, first)
     return page
