@@ -47,7 +47,7 @@ from dashboard.security import check_callback_body, init_security
 from nsp import access, login_guard
 from nsp.access import Scope
 from nsp.auth_settings import AuthSettings, auth_settings
-from nsp.passwords import HASHER, token_sha256
+from nsp.passwords import hasher, token_sha256
 
 #: The scope of the login machinery itself (reads users, writes audit rows).
 AUTH_SCOPE = Scope(user="nsp-auth", role="system")
@@ -60,14 +60,15 @@ MISSING = "Enter a user name and a password."
 SSO_NOTE = "Sign-in is handled by your organisation's identity provider."
 LOGIN_MESSAGES = (BAD_LOGIN, TOO_MANY, MISSING, SSO_NOTE)
 
-_hasher = HASHER
-
-
-@lru_cache(maxsize=1)
 def _dummy_hash() -> str:
     """A hash to verify against for unknown users (same work as for a real one); made on
     first use, not at import, so that every `nsp` command does not pay an argon2 hash."""
-    return _hasher.hash("not a password of anyone")
+    return _dummy_at(hasher())
+
+
+@lru_cache(maxsize=4)
+def _dummy_at(at_cost) -> str:
+    return at_cost.hash("not a password of anyone")
 # A kiosk session may navigate to the wall only, and never export or post outside Dash.
 KIOSK_PAGES = ("/wall", "/logout")
 KIOSK_DENIED = ("/export", "/api/", "/audit", "/ogc")
@@ -157,7 +158,7 @@ def authenticate(name: str, password: str, remote_addr: str | None = None,
 
 def _verify(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return hasher().verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -52,6 +52,10 @@ class AuthSettings(BaseSettings):
     password_min_length: int = Field(default=10, ge=8, description="shortest password `nsp users` accepts")
     password_min_score: int = Field(
         default=3, ge=0, le=4, description="lowest zxcvbn strength (0-4) `nsp users` accepts; common passwords score 0")
+    # The password hash (argon2id): a new cost applies to the passwords set from then on.
+    hash_time_cost: int = Field(default=3, ge=1, description="argon2id passes over the memory per password hash")
+    hash_memory_kib: int = Field(default=65536, ge=8, description="argon2id memory per password hash, KiB")
+    hash_parallelism: int = Field(default=4, ge=1, description="argon2id lanes per password hash")
     # SSO header mode.
     header_user: str = Field(default="X-Remote-User", description="header carrying the user name")
     header_groups: str = Field(default="X-Remote-Groups", description="header carrying the groups")

@@ -11,6 +11,7 @@ the product's own words count as known words.
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 from argon2 import PasswordHasher
 from zxcvbn import zxcvbn
@@ -20,7 +21,6 @@ from nsp.auth_settings import AuthSettings, auth_settings
 # zxcvbn's matching grows faster than linearly with the length, so it refuses to score more
 # than 72 characters; the first 72 are scored (a longer password only gets stronger).
 SCORED_LENGTH = 72
-HASHER = PasswordHasher()  # argon2id with argon2-cffi's defaults
 CONTEXT_WORDS = ("nsp", "eurosur", "border", "situational", "picture")
 
 
@@ -40,9 +40,22 @@ def password_problem(name: str, password: str, settings: AuthSettings | None = N
     return None
 
 
+@lru_cache(maxsize=8)
+def _hasher(time_cost: int, memory_kib: int, parallelism: int) -> PasswordHasher:
+    return PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+
+
+def hasher(settings: AuthSettings | None = None) -> PasswordHasher:
+    """argon2id at the cost of ``NSP_AUTH_HASH_TIME_COST``, ``_MEMORY_KIB`` and ``_PARALLELISM``
+    (argon2-cffi's defaults: 3 passes over 64 MiB in 4 lanes). A hash carries its own cost, so
+    one made at another cost is verified as it was made."""
+    s = settings or auth_settings()
+    return _hasher(s.hash_time_cost, s.hash_memory_kib, s.hash_parallelism)
+
+
 def hash_password(password: str) -> str:
     """The password's argon2 hash, as app_user.password_hash keeps it."""
-    return HASHER.hash(password)
+    return hasher().hash(password)
 
 
 def token_sha256(token: str) -> str:

@@ -26,6 +26,14 @@ from tests.support.db import drop_later, dropped
 ROOT = Path(__file__).resolve().parent.parent
 _counter = itertools.count()
 
+# Passwords are hashed at a low argon2id cost in the tests (NSP_AUTH_HASH_*, nsp/passwords.py):
+# a user made and logged in is a hash and a verification, some 0.2 core-s each at the
+# production cost, in hundreds of tests. Set in the environment, so `nsp` subprocesses hash
+# alike; tests/unit/test_passwords.py checks the production cost.
+for _name, _value in (("NSP_AUTH_HASH_TIME_COST", "1"), ("NSP_AUTH_HASH_MEMORY_KIB", "8192"),
+                      ("NSP_AUTH_HASH_PARALLELISM", "1")):
+    os.environ.setdefault(_name, _value)
+
 
 def _admin_url() -> str:
     url = os.environ.get("DATABASE_URL")
