@@ -10,9 +10,9 @@ therefore drawn by one component, :class:`Static`, from HTML made here of the sa
 attributes in the page, one component in Dash's store.
 
 The HTML is made only of components: every text and attribute value is escaped, and only
-attributes the components have (and ``data-*``, ``aria-*``) are written; a link to a
-``javascript:`` or ``data:`` address is refused. The page's Content-Security-Policy runs no
-script the markup could carry.
+attributes the components have (and ``data-*``, ``aria-*``, in the order of their names) are
+written; a link to a ``javascript:`` or ``data:`` address is refused. The page's
+Content-Security-Policy runs no script the markup could carry.
 """
 
 from __future__ import annotations
@@ -130,7 +130,7 @@ def markup(value) -> str:
     tag, svg = _tag(value)
     attrs = [a for name in value._prop_names if name not in _SKIP
              and (a := _attribute(name, getattr(value, name, None), svg)) is not None]
-    attrs += [a for name, v in vars(value).items() if name.startswith(("data-", "aria-"))
+    attrs += [a for name, v in sorted(vars(value).items()) if name.startswith(("data-", "aria-"))
               and name not in value._prop_names and (a := _attribute(name, v, svg)) is not None]
     opening = f"<{tag}{''.join(' ' + a for a in attrs)}>"
     if tag in _VOID:
@@ -168,7 +168,7 @@ def static(component: Component) -> Static:
         raise TypeError("static() takes an html element with content")
     extra = {name: getattr(component, name) for name in component._prop_names
              if name not in _SKIP | {"id", "className", "style", "title"} and getattr(component, name, None) is not None}
-    extra.update({k: v for k, v in vars(component).items() if k.startswith(("data-", "aria-"))})
+    extra.update({k: v for k, v in sorted(vars(component).items()) if k.startswith(("data-", "aria-"))})
     bad = [k for k in extra if not k.startswith(("data-", "aria-"))]
     if bad:
         raise TypeError(f"static(): the outer element's {', '.join(bad)} would be lost")
