@@ -69,8 +69,11 @@ PYTEST := NSP_TEST_DOCS_SITE=$(CURDIR)/site $(BIN)/pytest --dist loadfile --no-l
 # The project's own modules compiled once (.pyc, as the venv's at install), for the same reason.
 BYTECODE := $(BIN)/python -m compileall -q -j 0 nsp dashboard geo ingest tests >/dev/null
 
+# As root, the local cluster the tests use preloads PostGIS (.ci/postgres-preload: set once,
+# with one restart): each of the suite's some thousands of connections skips loading it.
 test: $(BIN)/.installed
 	@sh .ci/system-packages postgis chromium gdal compose
+	@sh .ci/postgres-preload
 	@$(BYTECODE)
 	$(NSP) db up >/dev/null
 	$(BIN)/ruff check .

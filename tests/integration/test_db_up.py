@@ -42,6 +42,8 @@ def test_db_up_starts_a_project_local_cluster_when_no_server_answers():
             assert conn.execute("SELECT extname FROM pg_extension WHERE extname = 'postgis'").fetchone()
             user = conn.execute("SELECT current_user").fetchone()[0]
             assert user == "postgres"
+            # PostGIS preloaded by the server: a new connection does not load it again
+            assert conn.execute("SHOW shared_preload_libraries").fetchone()[0] == "postgis-3"
         second = _nsp("db", "up", env=env)  # idempotent: same database, still running
         assert second.returncode == 0, second.stderr
         assert second.stdout.strip() == url
