@@ -56,18 +56,75 @@ def pg_admin_url() -> str:
     assert not failures, "test databases not dropped:\n" + "\n".join(failures)
 
 
+# The template databases are shared by the test processes of a run and by the runs after it:
+# each is named by a digest of what it is built from, and built once, by the first process
+# that needs it (the others wait on an advisory lock), under another name and renamed when
+# complete. Building them took some 3 core-s of the server each, in every test process.
+TEMPLATE_PREFIX = "nsp_tpl_"
+
+
+def _digest(*parts) -> str:
+    """A digest of files (every file under a folder) and strings."""
+    import hashlib
+
+    h = hashlib.sha256()
+    for part in parts:
+        if isinstance(part, Path):
+            for f in sorted(part.rglob("*") if part.is_dir() else [part]):
+                if f.is_file() and "__pycache__" not in f.parts:
+                    h.update(str(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f).encode())
+                    h.update(f.read_bytes())
+        else:
+            h.update(str(part).encode())
+    return h.hexdigest()[:16]
+
+
+def _shared_template(admin: str, kind: str, key: str, build, template: str | None = None) -> str:
+    """The template ``nsp_tpl_<kind>_<key>``, built by ``build(url)`` from ``template`` if it is
+    not there yet. Older templates of the kind are dropped when a new one is built."""
+    from psycopg import sql
+
+    name = f"{TEMPLATE_PREFIX}{kind}_{key}"
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute("SELECT pg_advisory_lock(hashtext(%s))", (TEMPLATE_PREFIX + kind,))
+        try:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                return name
+            building = f"{name}_build"
+            url = _create(admin, building, template=template)
+            try:
+                build(url)
+            except BaseException:
+                _drop(admin, building)
+                raise
+            finally:
+                db.close_pool()
+            conn.execute(sql.SQL("ALTER DATABASE {} RENAME TO {}").format(sql.Identifier(building),
+                                                                        sql.Identifier(name)))
+            for (old,) in conn.execute("SELECT datname FROM pg_database WHERE datname LIKE %s AND datname <> %s",
+                                       (f"{TEMPLATE_PREFIX}{kind}\\_%", name)).fetchall():
+                try:
+                    conn.execute(sql.SQL("DROP DATABASE {}").format(sql.Identifier(old)))
+                except psycopg.Error:
+                    pass  # in use: left for a later run
+            return name
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", (TEMPLATE_PREFIX + kind,))
+
+
+def _postgis_version(admin: str) -> str:
+    with psycopg.connect(admin) as conn:
+        return conn.execute("SELECT default_version FROM pg_available_extensions WHERE name = 'postgis'").fetchone()[0]
+
+
 @pytest.fixture(scope="session")
 def schema_template(pg_admin_url):
     """A database with every migration applied; the template of ``empty_db_url``."""
-    name = f"{_PREFIX}_schema"
-    url = _create(pg_admin_url, name)
+    key = _digest(db.MIGRATIONS_DIR, ROOT / "nsp" / "db.py", _postgis_version(pg_admin_url))
     try:
-        db.migrate(url)
+        return _shared_template(pg_admin_url, "schema", key, db.migrate)
     except db.DatabaseError as exc:
-        _drop(pg_admin_url, name)
         pytest.fail(f"cannot build the test schema (is PostGIS installed?): {exc}", pytrace=False)
-    yield name
-    _drop(pg_admin_url, name)
 
 
 @pytest.fixture(scope="session")
@@ -75,11 +132,11 @@ def sections_template(pg_admin_url, schema_template):
     """The schema plus the default (Latvian) border sections; the template of ``db_url``."""
     from geo import sections
 
-    name = f"{_PREFIX}_sections"
-    url = _create(pg_admin_url, name, template=schema_template)
-    sections.load(url, geo_settings().sections_path, actor="system")
-    yield name
-    _drop(pg_admin_url, name)
+    path = Path(geo_settings().sections_path)
+    key = _digest(schema_template, path.parent if path.is_file() else path, ROOT / "assets" / "geodata",
+                  ROOT / "geo", ROOT / "nsp")
+    return _shared_template(pg_admin_url, "sections", key,
+                            lambda url: sections.load(url, path, actor="system"), template=schema_template)
 
 
 def _fresh(pg_admin_url, template, monkeypatch):
