@@ -26,8 +26,9 @@ from psycopg.rows import tuple_row
 from psycopg.types.json import Jsonb
 
 from geo import crossing_points
-from geo.snapshot import bundle, mapview, styles, summary
+from geo.snapshot import bundle, styles, summary
 from geo.snapshot.settings import ExportSettings, export_settings
+from geo.snapshot.styles import CATEGORIES
 from geo.snapshot.week import Week, zone
 from geo.snapshot.writers import EventsCsv, write_layer
 from nsp import access
@@ -151,6 +152,8 @@ def export_weekly(
         summary.render(summary_data, ctx, tmp / "summary.html")
         # Chromium prints the PDF in the background while the map is built.
         printing = summary.start_pdf(tmp / "summary.html", tmp / "summary.pdf", s.chromium) if s.pdf else None
+        from geo.snapshot import mapview  # folium and pandas: only where a map is made
+
         mapview.build(map_data, tmp / "snapshot.html")
         pdf = summary.finish_pdf(printing, tmp / "summary.pdf") if printing else False
         timings["files"] = round(time.perf_counter() - t0 - sum(timings.values()), 2)
@@ -205,8 +208,8 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
 
     # events: one pass feeds the GeoPackage, the CSV and (when small enough) the map
     grid = totals["events"] > s.map_max_markers
-    markers: dict[str, list] = {c: [] for c in mapview.CATEGORIES}
-    per_cat = dict.fromkeys(mapview.CATEGORIES, 0)
+    markers: dict[str, list] = {c: [] for c in CATEGORIES}
+    per_cat = dict.fromkeys(CATEGORIES, 0)
     state: dict = {}
 
     def start_events(cols: list[str]) -> None:
@@ -259,10 +262,12 @@ def _read_and_write(conn, params, tmp: Path, s: ExportSettings, progress: Progre
     section_rows = conn.execute(queries["export_sections_map"], params).fetchall()
     cells = None
     if grid:
-        cells = {c: [] for c in mapview.CATEGORIES}
+        cells = {c: [] for c in CATEGORIES}
         for r in conn.execute(queries["export_event_grid"], {**params, "cell": s.map_grid_deg}).fetchall():
             cells[r["category"]].append([r["lat"], r["lon"], r["n"], r["persons"], r["max_impact"]])
     sections_label = "all sections" if codes is None else "sections " + ", ".join(codes)
+    from geo.snapshot import mapview
+
     map_data = mapview.MapData(
         week_label=week.label, week_span=week.span_text(), tz=week.tz, sections_label=sections_label,
         sections=section_rows, patrols=conn.execute(queries["export_patrols_map"], params).fetchall(),

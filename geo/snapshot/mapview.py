@@ -21,16 +21,13 @@ from jinja2 import Template
 
 from geo.basemap import OUTSIDE_STYLE, outside
 from geo.snapshot import offline
-from geo.symbology import CATEGORY_STYLE, LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
+from geo.snapshot.styles import CATEGORIES
+from geo.symbology import LEVEL_BARS, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 from nsp.settings import ASSETS_DIR
-from nsp.vocab import CATEGORY_SHORT, HIGH_IMPACTS, IMPACTS
+from nsp.vocab import HIGH_IMPACTS, IMPACTS
 
 BASEMAP = ASSETS_DIR / "geodata" / "latvia"
 
-# label, shape, colour: the picture's labels ("Other event" on a map of its own) and the
-# dashboard's symbols (geo/symbology.py), so the week's map reads as the wall does
-CATEGORIES = {c: (label, CATEGORY_STYLE[c][1], CATEGORY_STYLE[c][0])
-              for c, label in (CATEGORY_SHORT | {"other": "Other event"}).items()}
 IMPACT_SIZE = {"low": 14, "medium": 17, "high": 21, "very_high": 25}
 
 SHAPES_JS = """

@@ -23,6 +23,12 @@ from xml.sax.saxutils import quoteattr
 from geo.symbology import AIR_STYLE, CATEGORY_STYLE, LEVEL_COLOURS, LEVEL_WEIGHTS, NO_LEVEL_COLOUR
 from nsp.vocab import CATEGORY_SHORT, IMPACTS
 
+# label, shape, colour: the picture's labels ("Other event" on a map of its own) and the
+# dashboard's symbols (geo/symbology.py), so the week's map reads as the wall does (here, not
+# in mapview.py, so that what needs the table does not import folium and pandas with the map)
+CATEGORIES = {c: (label, CATEGORY_STYLE[c][1], CATEGORY_STYLE[c][0])
+              for c, label in (CATEGORY_SHORT | {"other": "Other event"}).items()}
+
 QGIS_VERSION = "3.28.0"
 PX_MM = 0.26  # a CSS pixel in millimetres, as QGIS measures symbol sizes
 IMPACT_SIZE_MM = dict(zip(IMPACTS, (3.0, 3.6, 4.4, 5.2), strict=True))

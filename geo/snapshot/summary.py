@@ -21,7 +21,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from geo.picture import REPORT_LIMIT
 from geo.snapshot import crossings
-from geo.snapshot.mapview import CATEGORIES
+from geo.snapshot.styles import CATEGORIES
 from geo.snapshot.week import Week, zone
 from nsp.queries import queries
 from nsp.vocab import IMPACT_WORDS, subtype_words

@@ -4,7 +4,8 @@ and the CSV and GeoJSON downloads of a filter (``/export/events.csv``, ``.geojso
 Rows arrive in chunks from a server-side cursor. A layer is written in one GDAL session
 from an Arrow RecordBatchReader whose batches are made from those chunks as GDAL asks
 for them, so memory holds one chunk at a time and GDAL builds the spatial index once,
-at the end, instead of row by row.
+at the end, instead of row by row. pyarrow and pyogrio are imported by the GeoPackage writer
+only: the downloads (and the web app that serves them) do without.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ import csv
 import io
 import json
 from collections.abc import Callable, Iterable, Iterator
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyogrio
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 # Column types of the layers; a column not named here is text. Times arrive as UTC ISO text.
 TYPES = {
@@ -38,8 +40,6 @@ TYPES = {
 # A layer's geometry type; None: a table without geometry.
 GEOMETRY = {"events": "Point", "patrols": "MultiLineString", "asset_positions": "Point",
             "border_sections": "MultiPolygon", "border_lines": "MultiLineString", "level_changes": None}
-ARROW = {"time": pa.timestamp("s", tz="UTC"), "float": pa.float64(), "int32": pa.int32(), "int16": pa.int16(),
-         "bool": pa.bool_(), "str": pa.string(), "wkb": pa.binary()}
 ISO = "%Y-%m-%dT%H:%M:%SZ"
 
 Chunk = tuple[list[str], list[tuple]]
@@ -49,10 +49,22 @@ def _kind(layer: str, column: str) -> str:
     return "wkb" if column == "wkb" else TYPES[layer].get(column, "str")
 
 
+@lru_cache(maxsize=1)
+def arrow_types() -> dict:
+    """The Arrow type of each column type of TYPES."""
+    import pyarrow as pa
+
+    return {"time": pa.timestamp("s", tz="UTC"), "float": pa.float64(), "int32": pa.int32(), "int16": pa.int16(),
+            "bool": pa.bool_(), "str": pa.string(), "wkb": pa.binary()}
+
+
 def _array(values: Iterable, kind: str) -> pa.Array:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     if kind == "time":
-        return pc.strptime(pa.array(values, pa.string()), format=ISO, unit="s").cast(ARROW["time"])
-    return pa.array(values, ARROW[kind])
+        return pc.strptime(pa.array(values, pa.string()), format=ISO, unit="s").cast(arrow_types()["time"])
+    return pa.array(values, arrow_types()[kind])
 
 
 def write_layer(path: Path, layer: str, columns: list[str], chunks: Iterator[list[tuple]],
@@ -62,8 +74,11 @@ def write_layer(path: Path, layer: str, columns: list[str], chunks: Iterator[lis
     ``on_chunk`` sees every chunk as it passes (the CSV and the map feed on the same
     stream). Returns the number of features written; an empty stream still creates the layer.
     """
+    import pyarrow as pa
+    import pyogrio
+
     keep = [(i, c) for i, c in enumerate(columns) if c not in drop]
-    schema = pa.schema([(c, ARROW[_kind(layer, c)]) for _, c in keep])
+    schema = pa.schema([(c, arrow_types()[_kind(layer, c)]) for _, c in keep])
     count = 0
 
     def batches() -> Iterator[pa.RecordBatch]:
