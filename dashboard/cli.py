@@ -18,6 +18,9 @@ def _gunicorn(host: str, port: int, workers: int) -> None:
             self.cfg.set("worker_class", "gthread")
             self.cfg.set("timeout", 60)
             self.cfg.set("graceful_timeout", 10)
+            # the app is made once, before the workers are forked from it: each worker starts
+            # without importing it again (it opens no connection and no thread at import)
+            self.cfg.set("preload_app", True)
             # access lines only when asked for, and never with a kiosk token (dashboard/access_log.py)
             self.cfg.set("accesslog", "-" if web_settings().access_log else None)
             self.cfg.set("logger_class", "dashboard.access_log.GunicornLogger")
