@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -186,3 +187,14 @@ def test_the_web_app_starts_without_the_snapshot_writers_libraries():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]", out.stdout
+
+
+def test_the_web_app_opens_no_connection_and_no_thread_as_it_is_made():
+    # `nsp serve --workers N` makes the app in gunicorn's master and forks the workers from it
+    # (preload_app): a pool or a thread made then would be shared by, or missing in, the workers
+    code = ("import threading; from dashboard.app import server; from nsp import access, db; "
+            "print(access._app_pool is None and db._pool is None, [t.name for t in threading.enumerate()])")
+    env = {**os.environ, "DATABASE_URL": "postgresql://nobody@127.0.0.1:1/none"}  # nothing answers there
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "True ['MainThread']", out.stdout
