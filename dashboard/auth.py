@@ -68,7 +68,10 @@ def _dummy_hash() -> str:
 
 @lru_cache(maxsize=4)
 def _dummy_at(at_cost) -> str:
+    """The dummy hash at a hasher's cost (``NSP_AUTH_HASH_*``), made once per cost."""
     return at_cost.hash("not a password of anyone")
+
+
 # A kiosk session may navigate to the wall only, and never export or post outside Dash.
 KIOSK_PAGES = ("/wall", "/logout")
 KIOSK_DENIED = ("/export", "/api/", "/audit", "/ogc")
