@@ -19,6 +19,7 @@ from dash_extensions.javascript import Namespace
 from dashboard import versioned
 from dashboard.basemap_tiles import tile_layers
 from dashboard.components import airlayer, neighbours
+from dashboard.components.static import Static, static
 from dashboard.i18n import category_label, subtype_label, t
 from dashboard.settings import national_bounds
 
@@ -345,6 +346,17 @@ def legend(prefix: str, compact: bool = False, lang: str = "en") -> html.Div:
          for title, rows in groups],
         id=f"{prefix}-legend", className="nsp-legend" + (" nsp-legend-compact" if compact else ""),
     )
+
+
+def static_legend(prefix: str, compact: bool = False, lang: str = "en") -> Static:
+    """:func:`legend` as one component (dashboard/components/static.py), its markup made once per
+    page kind and language: it is the same for every page load."""
+    return Static(**dict(_legend_props(prefix, compact, lang)))
+
+
+@lru_cache(maxsize=32)
+def _legend_props(prefix: str, compact: bool, lang: str) -> tuple:
+    return tuple(static(legend(prefix, compact, lang)).to_plotly_json()["props"].items())
 
 
 def fill_initial(component, values: dict) -> None:

@@ -28,6 +28,7 @@ _VOID = frozenset({"area", "br", "col", "hr", "img", "input", "wbr"})
 _SKIP = frozenset({"children", "key", "n_clicks", "n_clicks_timestamp", "disable_n_clicks", "loading_state",
                    "setProps", "persistence", "persisted_props", "persistence_type"})
 _HTML_NAMES = {"className": "class", "htmlFor": "for"}
+_SVG_NAMES = {"className": "class", "xlinkHref": "xlink:href"}
 # SVG attributes whose name is camelCase in the markup too (all others: kebab-case, as React writes them)
 _SVG_CAMEL = frozenset({"viewBox", "preserveAspectRatio", "gradientUnits", "gradientTransform", "patternUnits",
                         "patternContentUnits", "patternTransform", "markerWidth", "markerHeight", "markerUnits",
@@ -90,8 +91,7 @@ def _attribute(name: str, value, svg: bool) -> str | None:
         if isinstance(value, bool):
             value = str(value).lower()
     elif svg:
-        attr = {"xlinkHref": "xlink:href", "className": "class"}.get(name) or (
-            name if name in _SVG_CAMEL else _kebab(name))
+        attr = _SVG_NAMES.get(name) or (name if name in _SVG_CAMEL else _kebab(name))
     else:
         attr = _HTML_NAMES.get(name, name.lower())
     if not _NAME.match(attr) or attr.startswith("on"):

@@ -21,7 +21,6 @@ import dash
 from dash import Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard.components import airlayer, mapview, status, unchanged
-from dashboard.components.static import static
 from dashboard.components.times import event_time
 from dashboard.components.trend import change_mark
 from dashboard.i18n import category_label, choose, kind_label, subtype_label, t
@@ -281,7 +280,7 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                            className="wall-panel-title"),
                   html.Div(id="wall-totals", className="wall-totals"),
                   html.Div(id="wall-view", className="wall-view"),
-                  html.Div(static(mapview.legend(P, compact=True, lang=lang)), className="wall-legend")], className="wall-panel"),
+                  html.Div(mapview.static_legend(P, compact=True, lang=lang), className="wall-legend")], className="wall-panel"),
     ], className="nsp-page wall-page", lang=lang,
         style={"--wall-label-px": f"{s.wall_label_px}px", "--wall-count-px": f"{s.wall_count_px}px"}, **{
         "data-nsp-words": mapview.map_words(lang),  # nsp_map.js's tooltips

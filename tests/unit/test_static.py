@@ -75,3 +75,10 @@ def _count(component) -> int:
     children = getattr(component, "children", None)
     kids = children if isinstance(children, (list, tuple)) else [children]
     return 1 + sum(_count(c) for c in kids if hasattr(c, "to_plotly_json"))
+
+
+def test_the_pages_legend_is_made_once_per_kind_and_language_and_is_a_new_component_each_time():
+    first, again = mapview.static_legend("main", lang="lv"), mapview.static_legend("main", lang="lv")
+    assert first is not again and first.to_plotly_json() == again.to_plotly_json()
+    assert first.to_plotly_json() == static(mapview.legend("main", lang="lv")).to_plotly_json()
+    assert mapview.static_legend("wall", compact=True).html == markup(mapview.legend("wall", compact=True).children)

@@ -16,7 +16,6 @@ from dash import dcc, html
 
 from dashboard.components import airlayer, event_list, mapview, replay_mode, unchanged
 from dashboard.components.header import page_header
-from dashboard.components.static import static
 from dashboard.i18n import category_label, current, impact_label, t
 from dashboard.pages.main import (
     alert_bar,
@@ -240,7 +239,7 @@ def layout(**query):
             html.Div([
                 html.Div([main_map, mapview.layer_switch(P, lang),
                           html.Div(id="main-map-note", className="nsp-map-note"),
-                          html.Details([html.Summary(t("Legend", lang)), static(mapview.legend(P, lang=lang))], open=True,
+                          html.Details([html.Summary(t("Legend", lang)), mapview.static_legend(P, lang=lang)], open=True,
                                        className="nsp-legend-box")],
                          id="main-map-wrap", className="nsp-map-wrap"),
                 html.Div([
