@@ -100,3 +100,28 @@ def test_a_file_with_content_never_reports_all_zeros(db_url, conn, tmp_path):
         assert (s.status, s.records, s.accepted, s.quarantined, s.skipped) == ("done", 0, 0, 0, 1), path
         assert s.skipped_reasons == {"no records in the file": 1}
     assert conn.execute("SELECT count(*) AS n FROM ingest_batch WHERE n_skipped = 0").fetchone()["n"] == 0
+
+
+def test_real_captures_reach_the_feeds_panel_as_the_page_gets_it(db_url, tmp_path):
+    # real ATAK captures (an SA and a GeoChat message, which the reader skips) and a real AIS
+    # feed, loaded; the panel as the main view is sent it: one static component (side_panels.feeds)
+    import dashboard.app  # noqa: F401 - the pages register with the app
+    from dashboard.components.static import Static
+    from dashboard.pages.main import side_panels
+    from dashboard.scope import acting_as
+    from tests.support.captures import REAL, real_cot
+
+    tak = tmp_path / "tak.cot"
+    tak.write_bytes(real_cot("atak_sa.cot.xml") + b"\n" + real_cot("atak_geochat.cot.xml"))
+    s_tak = ingest_file(tak, source="tak")
+    s_ais = ingest_file(REAL / "ais" / "aishub_feed.nmea", source="ais")
+    assert s_tak.skipped_reasons == {"GeoChat message": 1} and s_ais.records > 0
+    with acting_as(OFFICER):
+        panel = side_panels.feeds(0)
+    assert isinstance(panel, Static) and panel.id == "main-feeds-table"
+    rows = {row.split("</b>")[0].rsplit(">", 1)[-1]: row for row in panel.html.split("<tr")[2:]}
+    assert set(rows) == {"tak", "ais"}, panel.html
+    assert 'title="GeoChat message: 1"' in rows["tak"]
+    reasons = ", ".join(f"{k}: {v}" for k, v in s_ais.skipped_reasons.items())
+    assert f'<td class="nsp-num" title="{reasons}">{s_ais.skipped:,}</td>' in rows["ais"], rows["ais"]
+    assert f'<td class="nsp-num">{s_ais.quarantined:,} / 0</td>' in rows["ais"], (s_ais, rows["ais"])
