@@ -62,9 +62,10 @@ docs: $(BIN)/.installed
 # run several minutes of integration tests before, the first browser tests found pages that
 # never drew (the cause is not found yet; docs/development/tests.md). Both runs always run;
 # the make fails if either failed. PYTEST_ARGS runs those arguments once instead.
-# Three processes for the first round: many integration tests wait on other processes (a
-# worker's interval, a server's restart) while the third keeps a core busy; the browser round
-# is bound by the CPU (Chromium, the app, the database) and runs two.
+# Four processes for the first round: many integration tests wait on other processes (a
+# worker's interval, a server's restart), and its longest files, handed out first, are such
+# waits; with three they held every process at the start. The browser round is bound by the
+# CPU (Chromium, the app, the database) and runs two.
 PYTEST := NSP_TEST_DOCS_SITE=$(CURDIR)/site $(BIN)/pytest --dist loadfile --no-loadscope-reorder
 # The project's own modules compiled once (.pyc, as the venv's at install), for the same reason.
 BYTECODE := $(BIN)/python -m compileall -q -j 0 nsp dashboard geo ingest tests >/dev/null
@@ -80,7 +81,7 @@ test: $(BIN)/.installed
 	$(MKDOCS) build --strict --quiet --site-dir site
 ifeq ($(strip $(PYTEST_ARGS)),)
 	@status=0; \
-	$(PYTEST) -n 3 tests/unit tests/integration || status=$$?; \
+	$(PYTEST) -n 4 tests/unit tests/integration || status=$$?; \
 	$(PYTEST) -n 2 tests/browser || status=$$?; \
 	exit $$status
 else
