@@ -242,9 +242,10 @@ def test_a_read_that_loses_its_standby_leaves_it_out_until_the_next_measure(pair
 
 
 def test_an_unreachable_standby_is_left_out(db_url, monkeypatch):
-    from tests.support.standby import free_port
+    from tests.support.standby import free_port, release
 
-    closed = f"postgresql://postgres@127.0.0.1:{free_port()}/nsp"
+    port = free_port()
+    closed = f"postgresql://postgres@127.0.0.1:{port}/nsp"
     _use(monkeypatch, db_url, closed, check_seconds=60)
     try:
         with access.read_connection(WATCH) as conn:
@@ -256,6 +257,7 @@ def test_an_unreachable_standby_is_left_out(db_url, monkeypatch):
         assert "REPLICA BEHIND" in str(sign) and "not answering" in str(sign)
     finally:
         replica.reset()
+        release(port)
 
 
 def test_read_urls_one_or_several():
@@ -272,7 +274,7 @@ def test_one_thread_measures_a_slow_standby_while_the_others_go_on(db_url, monke
     import socket
     import threading
 
-    from tests.support.standby import free_port
+    from tests.support.standby import free_port, release
 
     port = free_port()
     mute = socket.create_server(("127.0.0.1", port))
@@ -294,3 +296,4 @@ def test_one_thread_measures_a_slow_standby_while_the_others_go_on(db_url, monke
     finally:
         mute.close()
         replica.reset()
+        release(port)

@@ -1,10 +1,16 @@
 """A throw-away primary cluster and a streaming-replication standby of it, from the local
 PostgreSQL binaries (initdb, pg_ctl, pg_basebackup -R), on free ports of 19600-19699, in a
 temporary folder, run as the ``postgres`` user (PostgreSQL refuses root). The system server's
-configuration is never touched."""
+configuration is never touched.
+
+A port is reserved for its cluster by a lock held on ``/tmp/nsp_test_pg_port_<port>.lock``
+until the cluster is removed (or its process ends): a port seen free is not yet listened on
+while ``initdb`` runs, and two test processes had both taken 19600 and one cluster's start
+failed."""
 
 from __future__ import annotations
 
+import fcntl
 import os
 import pwd
 import shutil
@@ -23,17 +29,32 @@ PORTS = range(19600, 19700)
 SERVER_OPTIONS = "-c fsync=off -c full_page_writes=off -c listen_addresses=127.0.0.1"
 
 
+_reserved: dict[int, int] = {}  # port -> the open lock file that reserves it for this process
+
+
 def free_port(taken: set[int] = frozenset()) -> int:
+    """A port of ``PORTS`` that nothing listens on and no other process has reserved; reserved
+    for this process until :func:`release`."""
     for port in PORTS:
-        if port in taken:
+        if port in taken or port in _reserved:
             continue
-        with socket.socket() as s:
-            try:
+        fd = os.open(f"/tmp/nsp_test_pg_port_{port}.lock", os.O_CREAT | os.O_RDWR, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            with socket.socket() as s:
                 s.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+        except OSError:  # reserved by another process, or in use
+            os.close(fd)
+            continue
+        _reserved[port] = fd
+        return port
     raise RuntimeError("no free port in 19600-19699")
+
+
+def release(port: int) -> None:
+    fd = _reserved.pop(port, None)
+    if fd is not None:
+        os.close(fd)
 
 
 class Server:
@@ -109,6 +130,7 @@ class PrimaryAndStandby:
                 server.stop("immediate")
             except Exception:  # noqa: BLE001 - cleaning up whatever is left
                 pass
+            release(server.port)
         shutil.rmtree(self.root, ignore_errors=True)
 
 
