@@ -32,11 +32,11 @@ SERVER_OPTIONS = "-c fsync=off -c full_page_writes=off -c listen_addresses=127.0
 _reserved: dict[int, int] = {}  # port -> the open lock file that reserves it for this process
 
 
-def free_port(taken: set[int] = frozenset()) -> int:
+def free_port() -> int:
     """A port of ``PORTS`` that nothing listens on and no other process has reserved; reserved
     for this process until :func:`release`."""
     for port in PORTS:
-        if port in taken or port in _reserved:
+        if port in _reserved:
             continue
         fd = os.open(f"/tmp/nsp_test_pg_port_{port}.lock", os.O_CREAT | os.O_RDWR, 0o666)
         try:
@@ -91,7 +91,7 @@ class PrimaryAndStandby:
             pw = pwd.getpwnam("postgres")
             os.chown(self.root, pw.pw_uid, pw.pw_gid)
         self.primary = Server(self.root, "primary", free_port())
-        self.standby = Server(self.root, "standby", free_port({self.primary.port}))
+        self.standby = Server(self.root, "standby", free_port())
         db._run_as_postgres([db._pg_bin("initdb"), "-D", str(self.primary.data), "-U", "postgres",
                              "--auth=trust", "-E", "UTF8"])
         self.primary.start()

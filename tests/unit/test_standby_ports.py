@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.support import standby
 
-ROOT = standby.Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[2]
 OTHER = "from tests.support.standby import free_port; print(free_port())"
 
 
@@ -18,7 +19,7 @@ def _other_process() -> int:
     return int(out.stdout)
 
 
-def test_a_port_taken_by_one_process_is_not_handed_to_another_until_released():
+def test_a_port_taken_by_one_process_is_not_handed_to_another_nor_twice():
     port = standby.free_port()
     second = None
     try:
