@@ -10,7 +10,7 @@ from selenium.webdriver.common.by import By
 from dashboard.components.times import clock_time
 from nsp import db, users
 from tests.support.browser import ZOOM_SCALE, refreshed, wait
-from tests.support.chrome import screenshot
+from tests.support.chrome import renderer_pids, screenshot
 from tests.support.dashboard import MAIN_FIT, external_requests, grid_column, steady, svg_scales, wait_for_sections
 from tests.support.seed import insert_event
 
@@ -78,6 +78,19 @@ def test_a_second_load_of_the_main_view_takes_its_scripts_and_basemap_from_the_b
         if load == "first":  # an empty cache; a file asked for twice
             assert set(fetched) == {n for n, _ in loaded}, loaded  # in a load is fetched once
     assert fetched == [], fetched
+
+
+def test_the_tests_browser_draws_page_after_page_in_one_renderer_process(logged_in, live_server):
+    # tests/support/chrome.py LESS_WORK: a page loaded in a new renderer process compiled Dash's
+    # scripts again (some 4 core-s of the browser's CPU a main view, not 3)
+    d = logged_in
+    seen = []
+    for page in ("/", "about:blank", "/wall", "/healthz", "/"):
+        d.get(page if page.startswith("about:") else live_server + page)
+        if page == "/":
+            wait_for_sections(d)
+        seen.append(renderer_pids(d))
+    assert seen[0] and all(pids == seen[0] for pids in seen), seen  # the same processes, none new
 
 
 def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_server):

@@ -26,9 +26,20 @@ CHROMEDRIVER = os.environ.get("NSP_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 SIZE = (1920, 1080)
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "browser" / "screenshots"
 
+# Less of the browser's CPU per page, for the tests only (a desk's or a wall's browser keeps its
+# defaults). Chromium gave each page loaded with driver.get() (about:blank, the login, the page
+# under test) a new renderer process, which compiled Dash's scripts again: here one renderer
+# serves every page, kept from page to page (the tests' pages are all on 127.0.0.1 and trusted,
+# so site isolation protects nothing here). A main view load cost the browser about 4 core-s
+# with the defaults and 2.6-3.2 with one renderer; the browser round 662 busy core-s with the
+# defaults and 525-528 with one renderer (runs one after the other, on a 2-core machine).
+LESS_WORK = ("--renderer-process-limit=1", "--disable-features=site-per-process",
+             "--disable-site-isolation-trials")
 
-def start(width: int = SIZE[0], height: int = SIZE[1]):
-    """A new headless Chromium; a missing Chromium or chromedriver fails the test (never a skip)."""
+
+def start(width: int = SIZE[0], height: int = SIZE[1], less_work: bool = True):
+    """A new headless Chromium; a missing Chromium or chromedriver fails the test (never a skip).
+    ``less_work=False``: Chromium's own defaults instead of LESS_WORK (a benchmark's timing)."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -38,7 +49,8 @@ def start(width: int = SIZE[0], height: int = SIZE[1]):
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
     for arg in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                "--disable-dev-shm-usage", f"--window-size={width},{height}", "--hide-scrollbars"):
+                "--disable-dev-shm-usage", f"--window-size={width},{height}", "--hide-scrollbars",
+                *(LESS_WORK if less_work else ())):
         opts.add_argument(arg)
     opts.set_capability("goog:loggingPrefs", {"performance": "ALL", "browser": "ALL"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
@@ -73,6 +85,31 @@ def reset(driver, origins=()) -> None:
         driver.set_window_size(*SIZE)
     driver.get_log("performance")
     driver.get_log("browser")
+
+
+def renderer_pids(driver) -> list[int]:
+    """The renderer processes of ``driver``'s Chromium (the processes under its chromedriver)."""
+    root = driver.service.process.pid
+    parents, renderers = {}, []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue  # ended meanwhile
+        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        if b"--type=renderer" in cmdline:
+            renderers.append(int(entry.name))
+
+    def under_root(pid: int) -> bool:
+        while pid > 1:
+            if pid == root:
+                return True
+            pid = parents.get(pid, 0)
+        return False
+    return sorted(pid for pid in renderers if under_root(pid))
 
 
 def less_motion(driver) -> None:
