@@ -44,7 +44,9 @@ def page_header(scope: Scope, page: str, *, status_id: str | None = None,
     words = lang or "en"
     right = []
     if clock_id:
-        right.append(html.Span(id=clock_id, className="nsp-clock"))
+        # ticked by dashboard/assets/nsp_clock.js
+        right.append(html.Span(id=clock_id, className="nsp-clock",
+                               **{"data-nsp-clock": "main", "data-nsp-clock-local": t("local", words)}))
     right.append(html.Span(f"{scope.user} · {t(scope.role.replace('_', ' '), words)}",
                            id=f"{page}-user", className="nsp-user"))
     for label, href in nav_links(scope, page):

@@ -252,7 +252,6 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
         dcc.Store(id="wall-target"),  # the rotation's view; none: the overview (wall-info)
         dcc.Store(id="wall-sound-heard"),  # the banners that chimed (nsp_sound.js)
         dcc.Interval(id="wall-refresh", interval=s.refresh_seconds * 1000),
-        dcc.Interval(id="wall-clock-tick", interval=1000),
         dcc.Interval(id="wall-rotate", interval=max(rotate, 1) * 1000, disabled=rotate <= 0),
         html.Div(mapview.build_map(P, dark=True, controls=False), className="wall-map"),
         html.Div([
@@ -261,8 +260,9 @@ def _page(s, state: dict, scope_note: str) -> html.Div:
                                id="wall-subtitle",
                                className="wall-subtitle")], className="wall-head-left"),
             html.Div(id="wall-status", className="nsp-status"),
-            html.Div([html.Div(id="wall-clock-local", className="wall-clock-big"),
-                      html.Div(id="wall-clock-utc", className="wall-clock-small")], className="wall-clock"),
+            html.Div([html.Div(id="wall-clock-local", className="wall-clock-big", **{"data-nsp-clock": "wall-local"}),
+                      html.Div(id="wall-clock-utc", className="wall-clock-small", **{"data-nsp-clock": "wall-utc"})],
+                     className="wall-clock"),  # ticked by dashboard/assets/nsp_clock.js
         ], className="wall-head"),
         html.Div([html.Div(t("DATA STALE", lang), className="wall-stale-big"),
                   html.Div(t("no feed has delivered data — the picture is not current", lang),
@@ -328,10 +328,3 @@ clientside_callback(
     Input("wall-state", "data"),
 )
 
-clientside_callback(
-    """function(n) { const d = new Date(); const p = x => String(x).padStart(2, "0");
-        return [`${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`,
-                `${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC · ` + d.toISOString().slice(0, 10)]; }""",
-    Output("wall-clock-local", "children"), Output("wall-clock-utc", "children"),
-    Input("wall-clock-tick", "n_intervals"),
-)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -91,6 +92,23 @@ def test_the_tests_browser_draws_page_after_page_in_one_renderer_process(logged_
             wait_for_sections(d)
         seen.append(renderer_pids(d))
     assert seen[0] and all(pids == seen[0] for pids in seen), seen  # the same processes, none new
+
+
+def test_the_header_clock_ticks_every_second_without_a_dash_callback(logged_in, live_server):
+    # nsp_clock.js writes the time; a Dash timer's tick went through Dash's store (its renderer
+    # checked every component of the page once a second)
+    d = logged_in
+    d.get(live_server + "/")
+    wait_for_sections(d)
+    clock = lambda x: x.find_element(By.ID, "main-clock").text  # noqa: E731
+    pattern = r"\d\d:\d\d:\d\d local · \d\d:\d\d UTC"
+    wait(d).until(lambda x: re.fullmatch(pattern, clock(x)))
+    first = clock(d)
+    wait(d, 5).until(lambda x: clock(x) != first and re.fullmatch(pattern, clock(x)))
+    deps = d.execute_async_script("""const done = arguments[arguments.length - 1];
+        fetch('/_dash-dependencies').then(r => r.json()).then(done, e => done(String(e)));""")
+    assert isinstance(deps, list) and deps, deps
+    assert not [c for c in deps if "clock" in repr(c)], "a Dash callback of a clock"
 
 
 def test_replay_moves_the_picture_through_time_and_returns_live(logged_in, live_server):

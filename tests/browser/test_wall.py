@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 
 from selenium.webdriver.common.by import By
@@ -28,7 +29,9 @@ def test_wall_renders_dark_with_clock_and_live_sign(logged_in, live_server):
     d.get(live_server + "/wall")
     wait_for_sections(d)
     wait(d).until(lambda x: x.find_element(By.ID, "wall-clock-local").text.count(":") == 2)
-    assert "UTC" in d.find_element(By.ID, "wall-clock-utc").text
+    assert re.fullmatch(r"\d\d:\d\d UTC · \d{4}-\d\d-\d\d", d.find_element(By.ID, "wall-clock-utc").text)
+    first = d.find_element(By.ID, "wall-clock-local").text
+    wait(d, 5).until(lambda x: x.find_element(By.ID, "wall-clock-local").text != first)  # it ticks (nsp_clock.js)
     wait(d).until(lambda x: "LIVE" in x.find_element(By.ID, "wall-status").text)
     assert not d.find_element(By.ID, "wall-stale").is_displayed()
     bg = d.execute_script("return getComputedStyle(document.querySelector('.wall-page')).backgroundColor")

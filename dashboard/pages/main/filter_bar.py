@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from dash import Input, Output, State, callback, clientside_callback
+from dash import Input, Output, callback, clientside_callback
 
 from dashboard.settings import web_settings
 from dashboard.state import build_query, parse_query
@@ -58,13 +58,6 @@ def register() -> None:
     clientside_callback(
         """function(w) { return w === "custom" ? "nsp-f nsp-f-custom" : "nsp-f nsp-f-custom nsp-hidden"; }""",
         Output("main-custom", "className"), Input("main-window", "value"),
-    )
-
-    clientside_callback(
-        """function(n, words) { const d = new Date(); const p = x => String(x).padStart(2, "0");
-            return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())} ${(words || {}).local || "local"} · ` +
-                   `${p(d.getUTCHours())}:${p(d.getUTCMinutes())} UTC`; }""",
-        Output("main-clock", "children"), Input("main-clock-tick", "n_intervals"), State("main-clock-words", "data"),
     )
 
     callback(

@@ -213,7 +213,6 @@ def layout(**query):
         dcc.Store(id="main-event-chosen-id"), dcc.Store(id="main-decisions-version", data=0),
         dcc.Store(id="main-pick"), dcc.Store(id="main-crossfilter-before"),  # crossfilter.py
         dcc.Interval(id="main-refresh", interval=s.refresh_seconds * 1000),
-        dcc.Interval(id="main-clock-tick", interval=1000),
         dcc.Store(id="main-replay-origin", data=origin),
         dcc.Interval(id="main-replay-tick", interval=int(s.replay_tick_seconds * 1000), disabled=True),
         # the newest alert time shown (update_alert); at first the page's own time, so that the
@@ -221,7 +220,6 @@ def layout(**query):
         dcc.Store(id="main-alert-newest", data=picture.now_utc().isoformat()),
         dcc.Store(id="main-sound-heard"), dcc.Store(id="main-sound-unlocked"),  # nsp_sound.js
         dcc.Store(id="main-alert-ack", storage_type="session"),
-        dcc.Store(id="main-clock-words", data={"local": t("local", lang)}),
         # the first screen: the header, the alert bar, the filters and the map fill the window
         # exactly, however many rows the filters wrap onto; the list and the chart follow below
         html.Div([
