@@ -327,4 +327,3 @@ clientside_callback(
     [Output(cid, "superClusterOptions") for cid in EVENT_OUTPUTS],
     Input("wall-state", "data"),
 )
-
