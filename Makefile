@@ -109,7 +109,7 @@ fuzz: $(BIN)/.installed
 bench: $(BIN)/.installed
 	@sh .ci/system-packages postgis chromium gdal socat
 	$(NSP) db up >/dev/null
-	$(BIN)/pytest tests/benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
+	NSP_TEST_DB=local $(BIN)/pytest tests/benchmarks -p no:cacheprovider -s $(PYTEST_ARGS)
 
 # Known vulnerabilities in the pinned set, from PyPI's vulnerability data (.ci/audit_lock.py);
 # exit 3 when some pins could not be checked. `make pip-audit` where PyPI's full API or osv.dev answers.
@@ -134,4 +134,5 @@ lock-upgrade:
 
 clean:
 	-$(NSP) db down
+	-$(BIN)/python -m tests.support.cluster down
 	rm -rf $(VENV) .pytest_cache .hypothesis site

@@ -1,8 +1,9 @@
 """Test fixtures: one template database per run, a fresh copy per test.
 
-The server is the one DATABASE_URL points at (used as an admin connection), or
-else the embedded default of ``nsp db up`` (a local server on 127.0.0.1:5432, or
-the project-local cluster). A run that cannot reach PostGIS fails: it never skips.
+The server is the one DATABASE_URL points at (used as an admin connection), else the
+suite's own cluster in memory (tests/support/cluster.py), or with NSP_TEST_DB=local the
+embedded default of ``nsp db up`` (a local server on 127.0.0.1:5432, or the project-local
+cluster). A run that cannot reach PostGIS fails: it never skips.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from nsp import db
 from nsp.settings import db_settings, geo_settings
-from tests.support import chrome
+from tests.support import chrome, cluster
 from tests.support.db import PREFIX as _PREFIX
 from tests.support.db import create as _create
 from tests.support.db import drop as _drop
@@ -35,18 +36,10 @@ for _name, _value in (("NSP_AUTH_HASH_TIME_COST", "1"), ("NSP_AUTH_HASH_MEMORY_K
     os.environ.setdefault(_name, _value)
 
 
-def _admin_url() -> str:
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    up = db.db_up()  # idempotent; creates the embedded default if needed
-    return db.with_dbname(up.url, "postgres")
-
-
 @pytest.fixture(scope="session")
 def pg_admin_url() -> str:
     try:
-        url = _admin_url()
+        url = cluster.admin_url()
         with psycopg.connect(url, connect_timeout=5) as conn:
             conn.execute("SELECT 1")
     except Exception as exc:  # noqa: BLE001 - reported as a failure, never a skip
