@@ -4,6 +4,9 @@ NSP_TEST_DB=local."""
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
+
 import psycopg
 
 from nsp import db
@@ -35,3 +38,11 @@ def test_nsp_test_db_local_runs_the_tests_on_the_durable_server_of_nsp_db_up(mon
     assert url == db.with_dbname(db.db_up().url, "postgres")
     assert _setting(url, "fsync") == "on"
     assert not _setting(url, "data_directory").startswith(str(cluster.root()))
+
+
+def test_the_cluster_goes_to_the_temporary_folder_where_dev_shm_is_small(monkeypatch):
+    monkeypatch.setattr(cluster, "MIN_FREE", 0)
+    assert cluster.base() == Path("/dev/shm")
+    monkeypatch.setattr(cluster, "MIN_FREE", 1 << 60)  # more than any /dev/shm holds
+    assert cluster.base() == Path(tempfile.gettempdir())
+    assert cluster.root().parent == Path(tempfile.gettempdir())
