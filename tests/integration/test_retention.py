@@ -16,6 +16,7 @@ from ingest.loading.retention import RetentionSettings, apply
 from ingest.settings import ingest_settings
 from nsp.cli import cli
 from nsp.settings import geo_settings
+from tests.support.delivery import run_worker_until_empty
 
 # 60 fixes, one every 10 s, from a whole hour (intervals count from the epoch); each track's
 # points are given as offsets in degrees per fix (east = +lon, north = +lat).
@@ -220,6 +221,25 @@ def test_the_maintenance_task_applies_retention_as_the_worker(old_track, conn):
     assert _count(conn, "OWN-OLD") == 13
     assert conn.execute("SELECT actor FROM audit_log WHERE action = 'retention_apply'").fetchone()["actor"] \
         == "nsp worker"
+
+
+def test_the_daily_retention_run_by_a_tests_worker_keeps_the_test_data(old_track, conn, db_url):
+    """A worker runs the daily retention when it starts in the ten minutes after its time (a missed
+    periodic run is deferred): with the tests' worker environment (tests/support/delivery.py) the
+    run drops and thins nothing; with the product's rules the same run drops the old week."""
+    from ingest.delivery.tasks import apply_position_retention
+    from nsp.queue import app
+
+    def run_once(**env):
+        with app.open():
+            apply_position_retention.defer(timestamp=0)
+        assert run_worker_until_empty(db_url, **env).returncode == 0
+
+    before = _count(conn, "OWN-OLD")
+    run_once()
+    assert _count(conn, "OLD-UNIT") == 7 and _count(conn, "OWN-OLD") == before
+    run_once(NSP_RETENTION_KEEP_DAYS="30", NSP_RETENTION_HORIZON_DAYS="400")
+    assert _count(conn, "OLD-UNIT") == 0 and _count(conn, "OWN-OLD") == 13
 
 
 # ------------------------------------------------------------------ the disk given back

@@ -36,9 +36,18 @@ def ndjson_events(refs, start=datetime(2026, 11, 10, tzinfo=UTC)) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+# A worker defers each periodic task's latest due run when it starts, if that run is at most ten
+# minutes old (procrastinate's periodic deferrer). A test's worker started in the ten minutes after
+# 03:41 UTC ran the daily retention, which dropped the weeks of the test data dated in 2024 (past the
+# 400-day horizon) and thinned old tracks: the tests that load such data through a worker failed in
+# that window every day. The tests' workers keep every fix for a century; a test of the retention
+# itself sets its own rules.
+KEEP_TEST_DATA = {"NSP_RETENTION_KEEP_DAYS": "36500", "NSP_RETENTION_HORIZON_DAYS": "36500"}
+
+
 def worker_env(url: str, **extra: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": url, "NSP_LOG_FORMAT": "logfmt",
-           "NSP_QUEUE_POLL_SECONDS": "0.5", "PYTHONUNBUFFERED": "1"}
+           "NSP_QUEUE_POLL_SECONDS": "0.5", "PYTHONUNBUFFERED": "1", **KEEP_TEST_DATA}
     env.update(extra)
     return env
 
