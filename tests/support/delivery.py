@@ -13,6 +13,7 @@ import time
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import psycopg
 
@@ -45,9 +46,21 @@ def ndjson_events(refs, start=datetime(2026, 11, 10, tzinfo=UTC)) -> bytes:
 KEEP_TEST_DATA = {"NSP_RETENTION_KEEP_DAYS": "36500", "NSP_RETENTION_HORIZON_DAYS": "36500"}
 
 
+def far_schedules() -> dict[str, str]:
+    """The scheduled exports (weekly, monthly) at a time of day twelve hours from now in the
+    centre's time zone: a test's worker never starts within ten minutes after one. A worker
+    started in the ten minutes after Monday 06:00 in Riga ran the weekly snapshot of the test's
+    database (into the project's own snapshot folder) before the test's jobs."""
+    from geo.snapshot.settings import export_settings
+
+    at = datetime.now(ZoneInfo(export_settings().timezone)) + timedelta(hours=12)
+    cron = f"{at.minute} {at.hour} * * *"
+    return {"NSP_EXPORT_SCHEDULE": cron, "NSP_EXPORT_MONTHLY_SCHEDULE": cron}
+
+
 def worker_env(url: str, **extra: str) -> dict[str, str]:
     env = {**os.environ, "DATABASE_URL": url, "NSP_LOG_FORMAT": "logfmt",
-           "NSP_QUEUE_POLL_SECONDS": "0.5", "PYTHONUNBUFFERED": "1", **KEEP_TEST_DATA}
+           "NSP_QUEUE_POLL_SECONDS": "0.5", "PYTHONUNBUFFERED": "1", **KEEP_TEST_DATA, **far_schedules()}
     env.update(extra)
     return env
 
