@@ -21,6 +21,7 @@ of what they are built from), for the next run; ``make clean`` removes it
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import pwd
 import shutil
@@ -67,8 +68,6 @@ def base() -> Path:
 
 
 def root() -> Path:
-    import hashlib
-
     digest = hashlib.sha256(repr(sorted(SETTINGS.items())).encode()).hexdigest()[:8]
     return base() / f"nsp_test_pg_{os.geteuid()}_{digest}"
 
@@ -77,13 +76,21 @@ def _url(port: int) -> str:
     return f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
 
-def _answers(port: int) -> bool:
+def _answers(port: int, data: Path) -> bool:
+    """Whether this cluster (not another server that took its port since) answers on ``port``."""
     try:
         with psycopg.connect(_url(port), connect_timeout=3) as conn:
-            conn.execute("SELECT 1")
-        return True
-    except psycopg.OperationalError:
+            return conn.execute("SHOW data_directory").fetchone()[0] == str(data)
+    except psycopg.Error:
         return False
+
+
+def _port(data: Path) -> int | None:
+    """The port of the server running on ``data`` (its postmaster.pid's fourth line), if any."""
+    try:
+        return int((data / "postmaster.pid").read_text().splitlines()[3])
+    except (OSError, IndexError, ValueError):
+        return None
 
 
 def up() -> str:
@@ -94,12 +101,10 @@ def up() -> str:
     lock = os.open(home.parent / f"{home.name}.lock", os.O_CREAT | os.O_RDWR, 0o666)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        port_file = home / "port"
-        if port_file.exists():
-            port = int(port_file.read_text())
-            if _answers(port):
-                return _url(port)
         data, log = home / "data", home / "server.log"
+        running = _port(data)
+        if running and _answers(running, data):
+            return _url(running)
         if os.geteuid() == 0:
             pw = pwd.getpwnam("postgres")
             os.chown(home, pw.pw_uid, pw.pw_gid)
@@ -115,9 +120,8 @@ def up() -> str:
         except Exception as exc:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise db.DatabaseError(f"the tests' PostgreSQL cluster in {home} did not start: {exc}\n{tail}") from exc
-        port_file.write_text(str(port))
         for _ in range(100):
-            if _answers(port):
+            if _answers(port, data):
                 return _url(port)
             time.sleep(0.1)
         raise db.DatabaseError(f"the tests' PostgreSQL cluster in {home} does not answer on port {port}")
