@@ -75,8 +75,8 @@ def logged_in(browser, live_server, picture_db):
 
 @pytest.fixture
 def screen(logged_in):
-    """screen(w, h): the page's viewport at a screen's size (a window of that size keeps 143 px
-    of a 1080 px screen for its own bar); the window's own size again after the test."""
+    """screen(w, h): the page's viewport at a screen's size, emulated (as a device's screen is);
+    the window's own size again after the test."""
     def emulate(width: int, height: int) -> None:
         logged_in.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
                                   {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False})

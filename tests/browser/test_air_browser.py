@@ -12,7 +12,7 @@ from selenium.webdriver.common.by import By
 from ingest.loading.pipeline import ingest_file
 from tests.support.browser import wait
 from tests.support.captures import SBS_EXAMPLES as EXAMPLES
-from tests.support.chrome import screenshot
+from tests.support.chrome import screenshot, window
 from tests.support.tracks import remoteid_track
 
 # the marks on the map: [kind, label text, circles and polygons of the symbol], shown ones only
@@ -109,7 +109,7 @@ def test_the_wall_legend_has_the_air_symbols_of_the_main_map(logged_in, live_ser
     """The wall's compact legend had no aircraft, UAV or operator, though its map draws them."""
     d = logged_in
     for width, height in ((1920, 1080), (1366, 768)):
-        d.set_window_size(width, height)
+        window(d, width, height)
         d.get(live_server + "/wall")
         wait(d, 30).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#wall-sections .wall-sec"))
         rows = d.execute_script(WALL_AIR)

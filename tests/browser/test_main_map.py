@@ -14,7 +14,7 @@ from selenium.webdriver.common.by import By
 
 from nsp import db
 from tests.support.browser import ZOOM_SCALE, refreshed, stale, wait, zoom_in
-from tests.support.chrome import screenshot
+from tests.support.chrome import screenshot, window
 from tests.support.dashboard import (
     ALFA_1_FROM_CENTRE,
     LEVEL_RGB,
@@ -260,7 +260,7 @@ def test_map_labels_never_overlap_and_a_hidden_one_returns_when_zoomed_in(logged
     screenshot(d, "main_labels_zoomed")
     # the wall, at 1080p and at 720p
     for width, height in ((1920, 1080), (1280, 720)):
-        d.set_window_size(width, height)
+        window(d, width, height)
         d.get(live_server + "/wall")
         wait_for_sections(d)
         wait(d).until(lambda x: asset_label_hidden(x, "ALFA-1") is False)

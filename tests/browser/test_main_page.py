@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 from dashboard.components.times import clock_time
 from nsp import db, users
 from tests.support.browser import ZOOM_SCALE, refreshed, wait
-from tests.support.chrome import renderer_pids, screenshot
+from tests.support.chrome import renderer_pids, screenshot, window
 from tests.support.dashboard import MAIN_FIT, external_requests, grid_column, steady, svg_scales, wait_for_sections
 from tests.support.seed import insert_event
 
@@ -147,7 +147,7 @@ def test_the_section_table_fits_its_column_with_times_of_earlier_days(logged_in,
     # "12-02 20:10" unbroken widened the table past its 470 px column: a sideways scroll, the
     # last column cut ("LAST (UTC" and "12-02 20:1") on a 1600 px window
     d = logged_in
-    d.set_window_size(1600, 1000)
+    window(d, 1600, 1000)
     with db.connect(picture_db, autocommit=True) as conn:
         for code in ("LV-BY-01", "LV-BY-02", "LV-RU-01", "LV-RU-02"):
             two_days = datetime.now(UTC) - timedelta(days=2)
@@ -169,7 +169,7 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     # category filter, and an invisible input of Dash's dropdown widened the page.
     d = logged_in
     legend_open = "return document.querySelector('details.nsp-legend-box').open"
-    d.set_window_size(1366, 768)
+    window(d, 1366, 768)
     d.get(live_server + "/")
     wait_for_sections(d)
     wait(d, 5).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-box]"))
@@ -218,7 +218,7 @@ def test_a_laptop_screen_gets_the_map_clear_and_no_sideways_scroll(logged_in, li
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-box]"))
     assert d.execute_script(legend_open) is True
     d.find_element(By.CSS_SELECTOR, "details.nsp-legend-box summary").click()
-    d.set_window_size(1920, 1080)
+    window(d, 1920, 1080)
     d.refresh()
     wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "details.nsp-legend-box[data-nsp-box]"))
     assert d.execute_script(legend_open) is False
@@ -237,7 +237,7 @@ def test_the_main_map_fits_the_window_and_refits_when_its_size_changes(logged_in
     # fitted sections ended up. And Leaflet kept the centre, not the fit, when the map's size
     # changed: the country ran off a map that the alert bar had made shorter.
     d = logged_in
-    d.set_window_size(1366, 768)
+    window(d, 1366, 768)
     d.get(live_server + "/?window=24h")
     wait_for_sections(d)
     *margins, map_bottom, window_h = steady(d, MAIN_FIT)
@@ -251,12 +251,12 @@ def test_the_main_map_fits_the_window_and_refits_when_its_size_changes(logged_in
     *margins, map_bottom, window_h = steady(d, MAIN_FIT)
     assert map_bottom <= window_h and min(margins) >= 0, (margins, map_bottom, window_h)
     # a much shorter window: the country is fitted again (the centre alone would cut it off)
-    d.set_window_size(1366, 620)
+    window(d, 1366, 620)
     wait(d, 5).until(lambda x: min(steady(x, MAIN_FIT)[:4]) >= 0)
     # a view the user moved is the user's: a change of size keeps its zoom
     d.find_element(By.CSS_SELECTOR, ".leaflet-control-zoom-in").click()
     zoom = steady(d, ZOOM_SCALE)
-    d.set_window_size(1366, 900)
+    window(d, 1366, 900)
     time.sleep(1)
     assert steady(d, ZOOM_SCALE) == zoom
     *margins, map_bottom, window_h = steady(d, MAIN_FIT)
@@ -269,7 +269,7 @@ def test_the_main_map_fits_the_window_and_refits_when_its_size_changes(logged_in
     d.find_element(By.CSS_SELECTOR, "#main-events .ag-center-cols-container .ag-row [col-id='kind_text']").click()
     wait(d).until(lambda x: steady(x, ZOOM_SCALE) > 4 * zoom)  # zoom 12 against the country's 7 or 8
     zoom = steady(d, ZOOM_SCALE)
-    d.set_window_size(1366, 700)
+    window(d, 1366, 700)
     time.sleep(1)
     assert steady(d, ZOOM_SCALE) == zoom
 

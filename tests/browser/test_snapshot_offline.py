@@ -10,7 +10,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from geo.snapshot import export as snapshot
 from geo.snapshot.settings import ExportSettings
 from nsp.access import Scope
-from tests.support.chrome import screenshot
+from tests.support.chrome import screenshot, window
 from tests.support.export import WEEK, db_counts, seed_week
 
 
@@ -18,7 +18,7 @@ from tests.support.export import WEEK, db_counts, seed_week
 def offline_driver(browser):
     """The session's Chromium with no network at all: DevTools takes the network offline and,
     belt and braces, blocks every http(s) and ws URL outright."""
-    browser.set_window_size(1400, 1000)
+    window(browser, 1400, 1000)
     browser.execute_cdp_cmd("Network.emulateNetworkConditions",
                             {"offline": True, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1})
     browser.execute_cdp_cmd("Network.setBlockedURLs", {"urls": ["http://*", "https://*", "ws://*", "wss://*"]})

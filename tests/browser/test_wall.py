@@ -9,7 +9,7 @@ from selenium.webdriver.common.by import By
 
 from nsp import db
 from tests.support.browser import ZOOM_SCALE, refreshed, wait
-from tests.support.chrome import full_motion, screenshot
+from tests.support.chrome import full_motion, screenshot, window
 from tests.support.dashboard import (
     LEGEND_AGAINST_MAP,
     SVG_SCALE,
@@ -57,7 +57,7 @@ def test_wall_panel_keeps_the_legend_clear_of_the_sections(logged_in, live_serve
         .map(e => e.className.replace(/.*nsp-level-/, ''))"""
     rank = {"low": 0, "medium": 1, "high": 2, "critical": 3}
     for width, height in ((1920, 1080), (1280, 720)):
-        d.set_window_size(width, height)
+        window(d, width, height)
         d.get(live_server + "/wall")
         wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#wall-sections .wall-sec")
                       and x.find_elements(By.CSS_SELECTOR, "#wall-totals .wall-tot"))
@@ -84,7 +84,7 @@ def test_a_short_wall_shows_every_section_in_pages_of_whole_rows(logged_in, live
     web_settings.cache_clear()
     add_demo_sections(picture_db)
     d = logged_in
-    d.set_window_size(1280, 720)
+    window(d, 1280, 720)
     d.get(live_server + "/wall")
     wait(d).until(lambda x: x.find_element(By.ID, "wall-sections-page").text)
     pages, deadline = {}, time.time() + 15
@@ -156,7 +156,7 @@ def test_the_wall_panel_shows_each_level_code_and_place_whole(logged_in, live_se
         .filter(r => r.getClientRects().length).flatMap(r => Array.from(r.children).slice(0, 3))
         .filter(e => e.scrollWidth > e.clientWidth + 0.5).map(e => e.textContent)"""
     for width, height in ((1920, 1080), (1366, 768), (3840, 2160)):
-        d.set_window_size(width, height)
+        window(d, width, height)
         for lang in ("en", "lv"):
             d.get(f"{live_server}/wall?lang={lang}")
             wait(d).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#wall-sections .wall-sec"))
@@ -255,7 +255,7 @@ def test_wall_markers_and_lines_grow_with_a_4k_screen(logged_in, live_server):
     ids = [event_layer_id("wall", c) for c in CATEGORIES]
     seen = {}
     for width, height, scale in ((1920, 1080, 1), (3840, 2160, 2)):
-        d.set_window_size(width, height)
+        window(d, width, height)
         d.get(live_server + "/wall")
         wait_for_sections(d)
         wait(d).until(lambda x: x.execute_script(sizes)[0] > 0)
@@ -306,7 +306,7 @@ def test_the_wall_fills_its_map_with_the_country_at_any_screen_size(logged_in, l
                    (merc(north) - merc(south)) / (2 * math.pi) * world / (map_h - top - 10))
 
     for width, height in ((2560, 1440), (1366, 768)):
-        d.set_window_size(width, height)
+        window(d, width, height)
         d.get(live_server + "/wall")
         wait_for_sections(d)
         wait(d, 5).until(wall_country_clear)
@@ -317,5 +317,5 @@ def test_the_wall_fills_its_map_with_the_country_at_any_screen_size(logged_in, l
     # old header's padding), and the next refresh's fit (nsp_wall.js measures the header
     # again; the banners, rewritten at every refresh, trigger it). Leaflet alone keeps the
     # centre and the zoom: a small country in the middle of a large map.
-    d.set_window_size(2560, 1440)
+    window(d, 2560, 1440)
     wait(d, 8).until(lambda x: wall_country_clear(x) and 0.84 <= fill() <= 1.0)

@@ -16,6 +16,7 @@ from selenium.webdriver.common.by import By
 from nsp.auth_settings import auth_settings
 from tests.auth_helpers import kiosk_url, login, make_user
 from tests.support.browser import ZOOM_SCALE, refreshed
+from tests.support.chrome import window
 from tests.support.live import dashboard_app, serve
 
 PASSWORD = "correct horse battery"
@@ -32,7 +33,7 @@ document.addEventListener('securitypolicyviolation',
 @pytest.fixture
 def chrome(browser):
     """The session's Chromium at 1600x1000, recording CSP violations in every page it opens."""
-    browser.set_window_size(1600, 1000)
+    window(browser, 1600, 1000)
     script = browser.execute_cdp_cmd("Page.addScriptToEvaluateOnNewDocument", {"source": LISTEN})["identifier"]
     yield browser
     browser.execute_cdp_cmd("Page.removeScriptToEvaluateOnNewDocument", {"identifier": script})
