@@ -28,7 +28,9 @@ import pytest
 # draws a 1920x937 page): the tests' sizes are desktop windows', and :func:`window` gives the
 # shell the page such a window has. The map benchmark runs the desktop browser
 # (``start(less_work=False)``).
-CHROMIUM = os.environ.get("NSP_TEST_CHROMIUM", "/usr/bin/chromium-headless-shell")
+# (the program itself: Debian's /usr/bin/chromium-headless-shell is a script that runs it without
+# exec, and chromedriver's quit ended the script and left the browser running)
+CHROMIUM = os.environ.get("NSP_TEST_CHROMIUM", "/usr/lib/chromium/chromium-headless-shell")
 DESKTOP_CHROMIUM = os.environ.get("NSP_BENCH_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("NSP_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
 SIZE = (1920, 1080)
