@@ -24,7 +24,7 @@ import dash
 from dash import Dash, html
 from flask import Response, abort, jsonify, request, send_from_directory
 
-from dashboard import auth, basemap_tiles, exports, health, i18n, ogc, versioned
+from dashboard import auth, basemap_tiles, exports, health, i18n, ogc, plotly_basic, versioned
 from dashboard.components import neighbours
 from dashboard.components.mapview import BASEMAP_FILES
 from dashboard.settings import web_settings
@@ -130,6 +130,9 @@ def create_app() -> Dash:
     _register_basemap(server)
     server.register_blueprint(basemap_tiles.blueprint)  # /basemap/tiles/: NSP_WEB_BASEMAP_TILES (dashboard/basemap_tiles.py)
     server.add_url_rule("/vocab.js", "nsp_vocab", vocab_script)
+    # plotly.js's basic bundle at Dash's URL for plotly.js (dashboard/plotly_basic.py): a rule
+    # without variable parts, which the URL map matches before Dash's component-suites rule
+    server.add_url_rule(plotly_basic.URL, "nsp_plotly_basic", plotly_basic.serve)
     server.register_blueprint(health.blueprint)  # GET /healthz, open without login (dashboard/health.py)
     server.after_request(i18n.remember)  # ?lang= on a page is kept in a cookie (dashboard/i18n.py)
     auth.init_app(server)  # the login gate and /login, /logout (dashboard/auth.py)

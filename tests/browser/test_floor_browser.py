@@ -207,6 +207,8 @@ def test_a_click_on_a_chart_bar_filters_its_category_and_hour(logged_in, live_se
                          occurred_at=hour + timedelta(minutes=4 * k))
     d.get(live_server + "/?window=24h")
     wait(d, FIRST).until(lambda x: x.find_elements(By.CSS_SELECTOR, "#main-timeseries .bars .point path"))
+    # drawn by plotly.js's basic bundle (dashboard/plotly_basic.py), not the full one (40-odd kinds of trace)
+    assert d.execute_script("return Object.keys(Plotly.PlotSchema.get().traces).sort()") == ["bar", "pie", "scatter"]
     # the tallest bar is the hour of the crisis situations
     bar = d.execute_script("""return Array.from(document.querySelectorAll('#main-timeseries .bars .point path'))
         .sort((a, b) => b.getBoundingClientRect().height - a.getBoundingClientRect().height)[0]""")
