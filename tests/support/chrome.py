@@ -22,14 +22,13 @@ from pathlib import Path
 import pytest
 
 # The tests' browser is Chromium's headless shell (Debian's chromium-headless-shell: the same
-# engine, version and chromedriver as the desktop chromium, without the desktop browser around
-# it): a browser round took 16-20 % less CPU with it. Its page is the whole window, where the
-# desktop Chromium's window keeps BARS px of its height for its own bars (a 1920x1080 window
-# draws a 1920x937 page): the tests' sizes are desktop windows', and :func:`window` gives the
-# shell the page such a window has. The map benchmark runs the desktop browser
-# (``start(less_work=False)``).
-# (the program itself: Debian's /usr/bin/chromium-headless-shell is a script that runs it without
-# exec, and chromedriver's quit ended the script and left the browser running)
+# engine, version and chromedriver as the desktop chromium, without the desktop browser's window
+# to draw around the page), started as the program itself: Debian's /usr/bin launcher is a script
+# that runs it as a child, and chromedriver's quit ended the script and left the browser running.
+# The shell's page is its whole window, where the desktop Chromium's window keeps BARS px of its
+# height for its bars (a 1920x1080 window draws a 1920x937 page): the tests' sizes are desktop
+# windows', and :func:`window` gives the shell's page the size of such a window's. The map
+# benchmark runs the desktop browser (``start(less_work=False)``).
 CHROMIUM = os.environ.get("NSP_TEST_CHROMIUM", "/usr/lib/chromium/chromium-headless-shell")
 DESKTOP_CHROMIUM = os.environ.get("NSP_BENCH_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("NSP_TEST_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -101,7 +100,8 @@ def reset(driver, origins=()) -> None:
 
 
 def window(driver, width: int, height: int) -> None:
-    """The page of a desktop Chromium window of ``width`` x ``height`` (``height`` - BARS tall)."""
+    """The tests' browser (the headless shell) draws the page of a desktop Chromium window of
+    ``width`` x ``height``: ``height`` - BARS tall."""
     driver.set_window_size(width, height - BARS)
 
 
