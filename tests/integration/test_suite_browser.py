@@ -4,34 +4,8 @@ running after it is closed."""
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from tests.support import chrome
-
-
-def _processes() -> dict[int, tuple[int, str]]:
-    """{pid: (parent pid, state)} of the processes running now."""
-    found = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue  # ended meanwhile
-            found[int(entry.name)] = (int(fields[1]), fields[0])
-    return found
-
-
-def _descendants(root: int) -> set[int]:
-    procs = _processes()
-    found, todo = set(), [root]
-    while todo:
-        parent = todo.pop()
-        for pid, (ppid, _state) in procs.items():
-            if ppid == parent and pid not in found:
-                found.add(pid)
-                todo.append(pid)
-    return found
 
 
 def test_the_tests_browser_draws_a_desktop_windows_page_and_ends_with_its_session():
@@ -42,7 +16,7 @@ def test_the_tests_browser_draws_a_desktop_windows_page_and_ends_with_its_sessio
         assert driver.execute_script("return [innerWidth, innerHeight]") == [1920, 1080 - chrome.BARS]
         chrome.window(driver, 1366, 768)
         assert driver.execute_script("return [innerWidth, innerHeight]") == [1366, 768 - chrome.BARS]
-        browser = _descendants(driver.service.process.pid)
+        browser = chrome.browser_pids(driver)
         assert len(browser) >= 3, browser  # the browser, its renderer, its other helpers
     finally:
         driver.quit()
@@ -50,9 +24,9 @@ def test_the_tests_browser_draws_a_desktop_windows_page_and_ends_with_its_sessio
     # browser itself running, with its renderer, after chromedriver's quit)
     deadline = time.monotonic() + 10
     while True:
-        procs = _processes()
+        procs = chrome.processes()
         left = sorted(pid for pid in browser if pid in procs and procs[pid][1] != "Z")
         if not left or time.monotonic() > deadline:
             break
         time.sleep(0.1)
-    assert left == [], [Path(f"/proc/{pid}/cmdline").read_bytes()[:80] for pid in left if Path(f"/proc/{pid}").exists()]
+    assert left == [], [procs[pid][2][:80] for pid in left]

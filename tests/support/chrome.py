@@ -105,29 +105,40 @@ def window(driver, width: int, height: int) -> None:
     driver.set_window_size(width, height - BARS)
 
 
-def renderer_pids(driver) -> list[int]:
-    """The renderer processes of ``driver``'s Chromium (the processes under its chromedriver)."""
-    root = driver.service.process.pid
-    parents, renderers = {}, []
+def processes() -> dict[int, tuple[int, str, bytes]]:
+    """{pid: (parent pid, state, command line)} of the processes running now."""
+    found = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
             cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ")
         except OSError:
             continue  # ended meanwhile
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-        if b"--type=renderer" in cmdline:
-            renderers.append(int(entry.name))
+        found[int(entry.name)] = (int(fields[1]), fields[0], cmdline)
+    return found
 
-    def under_root(pid: int) -> bool:
-        while pid > 1:
-            if pid == root:
-                return True
-            pid = parents.get(pid, 0)
-        return False
-    return sorted(pid for pid in renderers if under_root(pid))
+
+def browser_pids(driver, table: dict | None = None) -> set[int]:
+    """The processes under ``driver``'s chromedriver (its browser and the browser's helpers)."""
+    table = processes() if table is None else table
+    children: dict[int, list[int]] = {}
+    for pid, (parent, _state, _cmdline) in table.items():
+        children.setdefault(parent, []).append(pid)
+    found, todo = set(), [driver.service.process.pid]
+    while todo:
+        for pid in children.get(todo.pop(), ()):
+            if pid not in found:
+                found.add(pid)
+                todo.append(pid)
+    return found
+
+
+def renderer_pids(driver) -> list[int]:
+    """The renderer processes of ``driver``'s Chromium (the processes under its chromedriver)."""
+    table = processes()
+    return sorted(pid for pid in browser_pids(driver, table) if b"--type=renderer" in table[pid][2])
 
 
 def less_motion(driver) -> None:
