@@ -183,9 +183,11 @@ def browser(chromium):
 
 # The order of the files, for pytest-xdist's --dist loadfile (make test adds
 # --no-loadscope-reorder, which would otherwise hand out the files with most tests first): the
-# longest first, so that the last files to start are short ones and the two processes end
+# longest first, so that the last files to start are short ones and the processes end
 # together. A test's length is its time in an earlier run here (pytest's cache, key
-# TEST_SECONDS), else the typical time of a test of its layer.
+# TEST_SECONDS), else the length its ``seconds`` mark gives (a test that waits by design: an
+# outage, a worker's interval), else the typical time of a test of its layer. Without the
+# marks, a clean clone handed out the longest waits (one file of two tests, two minutes) last.
 TEST_SECONDS = "nsp/test-seconds"
 TYPICAL_SECONDS = {"browser": 8.0, "integration": 1.5, "unit": 0.05}
 
@@ -199,11 +201,19 @@ def _typical(nodeid: str) -> float:
     return TYPICAL_SECONDS.get(layer, TYPICAL_SECONDS["unit"])
 
 
+def expected_seconds(item, known: dict[str, float]) -> float:
+    """How long ``item`` should take: its time in the last run, its ``seconds`` mark, its layer's typical time."""
+    if item.nodeid in known:
+        return known[item.nodeid]
+    mark = item.get_closest_marker("seconds")
+    return float(mark.args[0]) if mark else _typical(item.nodeid)
+
+
 def longest_files_first(items, known: dict[str, float]) -> None:
     """Sort ``items`` by their file's expected time, longest first; a file's tests keep their order."""
     per_file: dict[str, float] = defaultdict(float)
     for item in items:
-        per_file[_file(item.nodeid)] += known.get(item.nodeid, _typical(item.nodeid))
+        per_file[_file(item.nodeid)] += expected_seconds(item, known)
     items.sort(key=lambda item: (-per_file[_file(item.nodeid)], _file(item.nodeid)))
 
 

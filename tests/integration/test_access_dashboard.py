@@ -171,6 +171,7 @@ def _outputs(spec: str) -> list[dict]:
     return outs
 
 
+@pytest.mark.seconds(10)
 def test_every_callback_as_commander_sees_only_own_section(dashboard_site, conn):
     base = dashboard_site["base"]
     s = login(requests.Session(), base, "cmd", PASSWORD)

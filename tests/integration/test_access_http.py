@@ -155,6 +155,7 @@ def test_failures_slow_a_name_down_but_never_lock_it(site, conn, auth_env):
     assert audit_rows(conn, "login_failed")[-1]["details"] == {"reason": "unknown user", "failures": 1}
 
 
+@pytest.mark.seconds(30)
 def test_every_failure_has_the_same_answer_and_time(site, db_url, conn, auth_env):
     # The per-client limit is tested below; a slowed name's wait (the same for every name, see
     # above) is kept short here so that the answer time is the failure time alone.

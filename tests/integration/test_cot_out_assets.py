@@ -9,6 +9,8 @@ import asyncio
 import io
 from datetime import datetime, timedelta
 
+import pytest
+
 from geo.cot_stream import Destination, make_share, run
 from ingest.formats.base import ParseOptions, Position
 from ingest.formats.cot import CotFormat
@@ -33,6 +35,7 @@ def _position(conn, object_id: str, kind: str, section: str, ago: str, patrol: s
         (object_id, kind, object_type, ago, shift, patrol, section)).fetchone()["observed_at"]
 
 
+@pytest.mark.seconds(20)
 def test_own_assets_and_vessels_arrive_move_and_go_stale_within_the_users_scope(conn, db_url):
     make_user(db_url, "cmd-by1", "sector_commander", sections=["LV-BY-01"])
     patrol = str(conn.execute(

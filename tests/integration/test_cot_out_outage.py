@@ -58,6 +58,7 @@ def _close(url: str, event_id: str) -> None:
         c.execute("UPDATE event SET status = 'closed', closed_at = now() WHERE id = %s", (event_id,))
 
 
+@pytest.mark.seconds(15)
 def test_a_database_outage_keeps_the_tak_stream_and_loses_nothing(cluster_url, caplog):
     cluster, url = cluster_url
     before = {ref: _insert(url, ref) for ref in ("before-1", "before-2")}

@@ -5,10 +5,13 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+import pytest
+
 from ingest.delivery.demo import Demo, _free_udp_ports
 from tests.support.delivery import wait_for
 
 
+@pytest.mark.seconds(65)
 def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_path):
     (ais_port,) = _free_udp_ports(1)  # the AIS listener's port as given; CoT's a free one
     demo = Demo(tmp_path / "demo", days=1, speed=5, serve=False, ais_udp=ais_port)

@@ -118,6 +118,7 @@ def test_atomic_batch_a_failure_mid_merge_leaves_nothing(conn, tmp_path):
     assert counts(conn)["events"] == 800
 
 
+@pytest.mark.seconds(10)
 def test_killed_loader_leaves_nothing_and_the_retry_loads_all(conn, db_url, tmp_path):
     path = tmp_path / "big.geojsonl"
     path.write_text("\n".join(feature_line(i) for i in range(60000)) + "\n")

@@ -53,6 +53,7 @@ def _row(conn) -> dict:
                         " FROM neighbour WHERE name = 'centre-b'").fetchone()
 
 
+@pytest.mark.seconds(60)
 def test_the_worker_pulls_a_neighbour_at_its_interval_and_records_a_failure(db_url, conn, centre_b, tmp_path):
     import dashboard.app  # noqa: F401 - the pages register with the app
     from dashboard.pages.main import side_panels

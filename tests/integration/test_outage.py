@@ -148,6 +148,7 @@ def _stop_all(*procs: subprocess.Popen) -> list[int | None]:
     return codes
 
 
+@pytest.mark.seconds(45)
 def test_worker_watch_listen_and_cot_out_started_while_the_database_is_down_wait_for_it(cluster, outage_url,
                                                                                      tmp_path):
     from tests.auth_helpers import make_user
@@ -196,6 +197,7 @@ def test_worker_watch_listen_and_cot_out_started_while_the_database_is_down_wait
     assert _count(outage_url, "SELECT count(DISTINCT object_id) FROM asset_position") == 3
 
 
+@pytest.mark.seconds(40)
 def test_an_outage_under_a_running_worker_does_not_stop_it_and_the_interrupted_job_runs_again(
         cluster, outage_url, tmp_path):
     from ingest.delivery.tasks import defer_file

@@ -135,6 +135,7 @@ def test_worker_killed_mid_file_then_restarted_ends_like_an_uninterrupted_run(
     assert row["status"] == "failed" and "interrupted" in row["error"]
 
 
+@pytest.mark.seconds(12)
 def test_a_running_worker_takes_over_the_job_of_a_killed_one(db_url, conn, tmp_path):
     """The periodic retry_stalled_jobs task (every 15 s) of a live worker, not a restart."""
     inbox = tmp_path / "inbox"

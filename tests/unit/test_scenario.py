@@ -37,6 +37,7 @@ def parse_all(path: Path, fmt: str) -> list:
         return list(cls(ParseOptions(source=path.parent.name, file_name=path.name)).parse(fh))
 
 
+@pytest.mark.seconds(10)
 def test_same_seed_same_files_other_seed_other_files(week, tmp_path):
     Scenario(seed=7, end=END, days=7).write(tmp_path / "again")
     Scenario(seed=8, end=END, days=7).write(tmp_path / "other")
