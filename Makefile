@@ -55,17 +55,18 @@ docs: $(BIN)/.installed
 
 # pytest processes (pytest-xdist), a test file to each at a time, the longest first (by
 # tests/conftest.py's estimate; --no-loadscope-reorder keeps xdist from putting the files with
-# most tests first); each process has its own Chromium and template databases. Keep a file to
+# most tests first); each process has its own Chromium and its own databases. Keep a file to
 # one concern, so that no single file holds one process busy while the others are done. The docs
 # checks (tests/unit/test_docs.py) read the site built here instead of building it again.
-# The browser tests run in processes of their own, after the rest: run in a process that had
-# run several minutes of integration tests before, the first browser tests found pages that
-# never drew (the cause is not found yet; docs/development/tests.md). Both runs always run;
+# Two runs at once: tests/browser in two processes, and every other layer in four. The browser
+# tests keep processes of their own: run in a process that had run several minutes of
+# integration tests before, the first browser tests found pages that never drew (the cause is
+# not found yet; docs/development/tests.md). Neither run fills the two cores alone (many
+# integration tests wait on other processes: a worker's interval, a server's restart, an
+# outage; the browser tests wait on the page's refreshes), so together they take little more
+# than the longer one. The browser run has its own pytest cache (its test times; no two runs
+# write one file) and its output goes to a log printed when both are done. Both always run;
 # the make fails if either failed. PYTEST_ARGS runs those arguments once instead.
-# Four processes for the first round: many integration tests wait on other processes (a
-# worker's interval, a server's restart), and its longest files, handed out first, are such
-# waits; with three they held every process at the start. The browser round is bound by the
-# CPU (Chromium, the app, the database) and runs two.
 PYTEST := NSP_TEST_DOCS_SITE=$(CURDIR)/site $(BIN)/pytest --dist loadfile --no-loadscope-reorder
 # The project's own modules compiled once (.pyc, as the venv's at install), for the same reason.
 BYTECODE := $(BIN)/python -m compileall -q -j 0 nsp dashboard geo ingest tests >/dev/null
@@ -77,14 +78,19 @@ test: $(BIN)/.installed
 	@sh .ci/postgres-preload
 	@$(BYTECODE)
 	$(NSP) db up >/dev/null
-	$(BIN)/ruff check .
-	$(MKDOCS) build --strict --quiet --site-dir site
 ifeq ($(strip $(PYTEST_ARGS)),)
-	@status=0; \
+	@mkdir -p .pytest_cache; log=.pytest_cache/browser-run.log; status=0; \
+	echo "tests/browser: running beside the other layers (its output follows theirs; $$log)"; \
+	$(PYTEST) -n 2 -o cache_dir=.pytest_cache/browser tests/browser >$$log 2>&1 & browser=$$!; \
+	$(BIN)/ruff check . || status=$$?; \
+	$(MKDOCS) build --strict --quiet --site-dir site || status=$$?; \
 	$(PYTEST) -n 4 tests/unit tests/integration || status=$$?; \
-	$(PYTEST) -n 2 tests/browser || status=$$?; \
+	wait $$browser || status=$$?; \
+	echo; echo "tests/browser ($$log):"; cat $$log; \
 	exit $$status
 else
+	$(BIN)/ruff check .
+	$(MKDOCS) build --strict --quiet --site-dir site
 	$(PYTEST) -n 2 $(PYTEST_ARGS)
 endif
 
