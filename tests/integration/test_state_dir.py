@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from nsp import db
 from tests.support.db import PREFIX as _PREFIX
 from tests.support.db import drop as _drop
 
@@ -20,6 +21,7 @@ def test_db_up_from_another_directory_writes_only_there(tmp_path, pg_admin_url):
     name = f"{_PREFIX}_state"
     env = {k: v for k, v in os.environ.items() if not k.startswith("NSP_") and k != "DATABASE_URL"}
     env["NSP_DB_NAME"] = name
+    url = None
     try:
         out = subprocess.run([sys.executable, "-m", "nsp.cli", "db", "up"], cwd=tmp_path, env=env,
                              capture_output=True, text=True, timeout=120)
@@ -34,4 +36,6 @@ def test_db_up_from_another_directory_writes_only_there(tmp_path, pg_admin_url):
                                 env=env, capture_output=True, text=True, timeout=120)
         assert status.returncode == 0 and name in status.stdout, status.stderr
     finally:
-        _drop(pg_admin_url, name)
+        # `nsp db up` without DATABASE_URL made the database on the embedded default's server
+        # (127.0.0.1:5432, or the project-local cluster), not on the tests' one
+        _drop(db.with_dbname(url, "postgres") if url else pg_admin_url, name)
