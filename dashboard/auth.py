@@ -279,7 +279,7 @@ def _is_dash_ajax() -> bool:
     return request.path.startswith("/_dash-") or request.accept_mimetypes.best == "application/json"
 
 
-def _only_timer_driven() -> bool:
+def only_timer_driven() -> bool:
     """A Dash callback fired by a dcc.Interval only (not user activity)."""
     if request.path != "/_dash-update-component":
         return False
@@ -316,7 +316,7 @@ def _gate():
             _audit(user.name, "logout", {"reason": "idle timeout"})
             end_session("idle timeout")
             return _deny("session expired")
-        if not _only_timer_driven():
+        if not only_timer_driven():
             session["seen"] = now
             _touch_session(now)
     elif user.kind == "kiosk":
@@ -341,7 +341,7 @@ def _audit(actor: str, action: str, details: dict | None = None) -> None:
 # ------------------------------------------------------------------ routes
 
 
-def _safe_next(target: str | None) -> str:
+def safe_next(target: str | None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
     return "/"
@@ -359,7 +359,7 @@ def _login_page(error: str | None = None, status: int = 200, note: str | None = 
     if note:
         msg += f'<p class="note">{say(note)}</p>'
     # the deep link, URL-encoded (its own & and = stay in it) and then HTML-escaped
-    nxt = html.escape(quote(_safe_next(request.args.get("next")), safe="/"), quote=True)
+    nxt = html.escape(quote(safe_next(request.args.get("next")), safe="/"), quote=True)
     switch = " · ".join(
         f"<b>{code.upper()}</b>" if code == lang else
         f'<a href="{url_for("nsp_auth.login")}?lang={code}&amp;next={nxt}">{code.upper()}</a>'
@@ -431,7 +431,7 @@ def _login():
         login_guard.client_refund(conn, addr)
     _start_session("user", result.user.name, addr)
     login_user(result.user)
-    return redirect(_safe_next(request.args.get("next")))
+    return redirect(safe_next(request.args.get("next")))
 
 
 def logout_token() -> str:

@@ -135,11 +135,11 @@ def _url(path: str = "", **params) -> str:
 
 
 def _response(body: dict, mimetype: str = JSON, status: int = 200) -> Response:
-    return Response(json.dumps(body, ensure_ascii=False, default=_json_default), status=status,
+    return Response(json.dumps(body, ensure_ascii=False, default=json_default), status=status,
                     mimetype=mimetype)
 
 
-def _json_default(value):
+def json_default(value):
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
@@ -270,7 +270,7 @@ def _int(name: str, default: int, lo: int, hi: int | None = None) -> int:
 
 def encode_cursor(c: Collection, row: dict) -> str:
     """The next page's ``cursor``: the last feature's key, as URL-safe base64 of JSON."""
-    key = [_json_default(row[k]) if not isinstance(row[k], str) else row[k] for k in c.key]
+    key = [json_default(row[k]) if not isinstance(row[k], str) else row[k] for k in c.key]
     return base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
 
 
@@ -340,8 +340,8 @@ def count_query(name: str) -> str:
     return counted
 
 
-def _query(c: Collection, *, id=None, bbox=None, t0=None, t1=None, limit=1, after=None,  # noqa: A002
-           filters: dict | None = None) -> tuple[list[dict], int | None]:
+def select_items(c: Collection, *, id=None, bbox=None, t0=None, t1=None, limit=1, after=None,  # noqa: A002
+                 filters: dict | None = None) -> tuple[list[dict], int | None]:
     """A page of features (``limit`` + 1 rows, the last one telling that there is more) and,
     on the first page (``after`` None), the number of features that match: counted only
     when the page is full (else it is what came back)."""
@@ -492,7 +492,7 @@ def items(cid: str):
     # same however deep; numberMatched on the first page only, as counting every match again
     # for each page would make reading a long history quadratic (/req/core/fc-numberMatched:
     # optional).
-    rows, matched = _query(c, bbox=bbox, t0=t0, t1=t1, limit=limit, after=after, filters=filters)
+    rows, matched = select_items(c, bbox=bbox, t0=t0, t1=t1, limit=limit, after=after, filters=filters)
     more = len(rows) > limit
     rows = rows[:limit]
     args = {k: v for k, v in request.args.items() if k not in ("cursor", "f")}
@@ -525,7 +525,7 @@ def item(cid: str, fid: str):
     _check_known({"f", "crs"})
     f = _check_format(("json", "geojson"))
     _check_crs("crs")
-    rows, _ = _query(c, id=fid) if not c.uuid_ids or _UUID.fullmatch(fid.lower()) else ([], None)
+    rows, _ = select_items(c, id=fid) if not c.uuid_ids or _UUID.fullmatch(fid.lower()) else ([], None)
     if not rows:
         raise NotFound(f"no feature {fid!r} in collection {c.id!r}")
     feature = _feature(c, rows[0])

@@ -170,7 +170,7 @@ def _port_open(host: str, port: int) -> bool:
         return False
 
 
-def _free_port(start: int = 55432) -> int:
+def free_port(start: int = 55432) -> int:
     for port in range(start, start + 200):
         with socket.socket() as s:
             try:
@@ -181,7 +181,7 @@ def _free_port(start: int = 55432) -> int:
     raise DatabaseError("no free TCP port for the project-local cluster")
 
 
-def _pg_bin(name: str) -> str:
+def pg_bin(name: str) -> str:
     for d in PG_BIN_CANDIDATES:
         if (d / name).exists():
             return str(d / name)
@@ -193,7 +193,7 @@ def _pg_bin(name: str) -> str:
     return found
 
 
-def _run_as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
+def run_as_postgres(args: list[str], **kwargs) -> subprocess.CompletedProcess:
     """Run a server binary; as root, drop to the ``postgres`` user (PostgreSQL refuses root)."""
     if os.geteuid() == 0:
         args = ["runuser", "-u", "postgres", "--", *args]
@@ -246,19 +246,19 @@ def _start_project_cluster(s: DBSettings) -> str:
             for p in (data.parent, data):
                 os.chown(p, pw.pw_uid, pw.pw_gid)
         data.chmod(0o700)
-        _run_as_postgres(
-            [_pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
+        run_as_postgres(
+            [pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust", "-E", "UTF8"]
         )
-    port = int(port_file.read_text()) if port_file.exists() else _free_port()
+    port = int(port_file.read_text()) if port_file.exists() else free_port()
     if not _port_open("127.0.0.1", port):
         log = data.parent / "cluster.log"
         if os.geteuid() == 0 and not log.exists():
             log.touch()
             pw = pwd.getpwnam("postgres")
             os.chown(log, pw.pw_uid, pw.pw_gid)
-        _run_as_postgres(
+        run_as_postgres(
             [
-                _pg_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "start",
+                pg_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "start",
                 # PostGIS preloaded: a new connection does not load it again (see PRELOAD)
                 "-o", f"-p {port} -k /tmp -c listen_addresses=127.0.0.1 -c shared_preload_libraries={PRELOAD}",
             ]
@@ -300,7 +300,7 @@ def db_down(settings: DBSettings | None = None) -> bool:
     data = s.cluster_dir.resolve()
     if not (data / "postmaster.pid").exists():
         return False
-    _run_as_postgres([_pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
+    run_as_postgres([pg_bin("pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"])
     return True
 
 

@@ -55,7 +55,7 @@ def place_name(name: str) -> str:
     return short or (name or "")
 
 
-def _sections_panel(rows: list[dict], lang: str = "en") -> list:
+def sections_panel(rows: list[dict], lang: str = "en") -> list:
     """The external sections, most severe first, then the busiest, then by code: when the
     panel is too short for all of them, it shows them in pages (nsp_wall.js), the first page
     the most severe; with paging off they are cut at the bottom, where they matter least."""
@@ -167,7 +167,7 @@ def update_wall_sections(_n, state: dict) -> tuple:
     return (layer["lines"], layer["areas"],
             {"bounds": layer["bounds"], "active": active, "restricted": restricted, "overview": overview,
              "lang": lang},
-            _sections_panel(rows, lang))
+            sections_panel(rows, lang))
 
 
 def update_wall_alerts(_n, state: dict) -> tuple:
@@ -235,12 +235,12 @@ def layout(**query):
     scope = current_scope()
     wanted = scope.restrict(state["sections"] or None)  # what this wall shows: the link's, in scope
     scope_note = ", ".join(wanted) if wanted else t("national", lang) if scope.all_sections else t("no section", lang)
-    page = _page(s, state, scope_note)
+    page = wall_page(s, state, scope_note)
     mapview.fill_initial(page, _initial(state))
     return page
 
 
-def _page(s, state: dict, scope_note: str) -> html.Div:
+def wall_page(s, state: dict, scope_note: str) -> html.Div:
     lang = state.get("lang", "en")
     rotate = state.get("rotate", s.rotation_seconds)
     return html.Div([

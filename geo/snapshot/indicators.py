@@ -86,7 +86,7 @@ class IndicatorTable:
         return (self.previous if previous else self.values).get(column, {}).get(key, 0)
 
 
-def _level_days(decisions: list[dict], start: datetime, end: datetime) -> tuple[dict[str, float], int]:
+def level_days(decisions: list[dict], start: datetime, end: datetime) -> tuple[dict[str, float], int]:
     """Days at each level within [start, end) from a section's decisions (sorted by time; the
     first may lie before ``start``), and how many decisions fell within. Time before the first
     decision is not counted: the level was not recorded then."""
@@ -131,7 +131,7 @@ def compute(conn, month: Month, sections: list[str] | None, now: datetime | None
         by_section.setdefault(r["section_code"], []).append(r)
     for code, decisions in by_section.items():
         for m, target in ((month, table.values), (prev, table.previous)):
-            days, changes = _level_days(decisions, m.start, min(m.end, now))
+            days, changes = level_days(decisions, m.start, min(m.end, now))
             col = target.setdefault(code, {})
             col.update({f"days_{lv}": v for lv, v in days.items()}, level_changes=changes)
             total = target.setdefault(TOTAL, {})

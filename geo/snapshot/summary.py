@@ -45,7 +45,7 @@ def _signed(n: int, prev: int) -> str:
     return f"{diff:+d}{pct}"
 
 
-def _delay_text(seconds: float) -> str:
+def delay_text(seconds: float) -> str:
     seconds = max(0, int(seconds))
     d, rem = divmod(seconds, 86400)
     h, rem = divmod(rem, 3600)
@@ -90,7 +90,7 @@ def collect(conn, params: dict, section_rows: list[dict], ctx: SummaryContext) -
     high_rows = conn.execute(queries["summary_high_events"], p).fetchall()
     for e in high_rows:
         e["late"] = e["delay_s"] is not None and e["delay_s"] > REPORT_LIMIT.total_seconds()
-        e["delay_text"] = _delay_text(e["delay_s"] or 0)
+        e["delay_text"] = delay_text(e["delay_s"] or 0)
         e["category_label"] = CATEGORIES[e["category"]][0]
         e["subtype"] = subtype_words(e["subtype"])  # "suspect UAV", as on the dashboard
     names = {r["code"]: r["name"] for r in rows if r["code"]}

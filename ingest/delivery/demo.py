@@ -31,7 +31,7 @@ DEMO_FEEDS = (
 )
 
 
-def _free_udp_ports(n: int) -> list[int]:
+def free_udp_ports(n: int) -> list[int]:
     """``n`` distinct free UDP ports on loopback (all bound at once, so none is given twice)."""
     socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(n)]
     try:
@@ -57,7 +57,7 @@ class Demo:
         self.days, self.speed, self.port, self.serve = days, speed, port, serve
         self.seed, self.concurrency = seed, concurrency
         self.children: dict[str, subprocess.Popen] = {}
-        free = iter(_free_udp_ports(3))
+        free = iter(free_udp_ports(3))
         # the live feeds' UDP ports (the listeners'): given, or free ones on loopback
         self.ais_port, self.tak_port, self.rid_port = ais_udp or next(free), cot_udp or next(free), rid_udp or next(free)
         self.history: list[Path] = []  # the history's files, until the watcher has taken them

@@ -231,7 +231,7 @@ class AisFormat(FeedFormat):
             expected = -1
         if expected < 0:
             return [Rejected(Location("line", line_no, line=line_no), text, "NMEA sentence without a *hh checksum")]
-        actual = _xor(body[1:star])
+        actual = nmea_checksum(body[1:star])
         if actual != expected:
             return [Rejected(Location("line", line_no, line=line_no), text,
                              f"NMEA checksum mismatch: the sentence says {expected:02X}, "
@@ -485,7 +485,7 @@ def receiver_suffix(suffix: bytes) -> tuple[str | None, str | None]:
     return stamp, station
 
 
-def _xor(data: bytes) -> int:
+def nmea_checksum(data: bytes) -> int:
     """The NMEA checksum of ``data``: the XOR of its bytes (as ``reduce(xor, data, 0)``, which
     costs about twice as many instructions for a sentence's 60 bytes: the bytes are read as
     one integer that is folded onto itself, halving the width each time; only the low bits
@@ -515,7 +515,7 @@ def _tag_block(block: bytes) -> tuple[dict | None, str | None]:
     except ValueError:
         return None, "tag block checksum is not hexadecimal"
     body = block[:star]
-    actual = _xor(body)
+    actual = nmea_checksum(body)
     if actual != expected:
         return None, f"tag block checksum mismatch: it says {expected:02X}, its content gives {actual:02X}"
     fields = {}

@@ -109,7 +109,7 @@ def _raw(elem: ET.Element) -> str:
         return f"<{_local(elem.tag)}> (nested too deeply to show)"
 
 
-def _extension_values(elem: ET.Element) -> dict[str, str]:
+def extension_values(elem: ET.Element) -> dict[str, str]:
     """Leaf values under <extensions>, by local name (speed, course, hdop, event_ref, ...)."""
     ext = elem.find("extensions")
     if ext is None:
@@ -413,7 +413,7 @@ class GpxFormat(FeedFormat):
             attrs["ele_m"] = ele
         speed, course = _float(elem.findtext("speed")), _float(elem.findtext("course"))
         if (speed is None or course is None) and elem.find("extensions") is not None:
-            ext = _extension_values(elem)
+            ext = extension_values(elem)
             speed = speed if speed is not None else _float(ext.get("speed"))
             course = course if course is not None else _float(ext.get("course"))
         yield Position(
@@ -473,7 +473,7 @@ class GpxFormat(FeedFormat):
         if given and wpt.time is None:
             yield Rejected(location, raw, f"waypoint time {given.strip()!r} is not an ISO 8601 time")
             return
-        ext = _extension_values(elem)
+        ext = extension_values(elem)
         event_ref = ext.get("event_ref") or ext.get("eventref")
         if not event_ref:
             for text in (wpt.description, wpt.comment):

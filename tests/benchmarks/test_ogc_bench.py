@@ -40,7 +40,7 @@ def test_a_deep_events_page_costs_what_the_first_does(empty_db_url):
     for scope in (Scope("anna", "watch_officer"), Scope("janis", "sector_commander", sections=("LV-BY-01",))):
         with acting_as(scope), app.test_request_context("/ogc"):
             t = time.perf_counter()
-            _, matched = ogc._query(events, limit=100)
+            _, matched = ogc.select_items(events, limit=100)
             first = time.perf_counter() - t
             depth = min(DEPTH, matched - 200)
             with db.connect(empty_db_url) as conn:  # the key of the feature `depth` deep
@@ -49,7 +49,7 @@ def test_a_deep_events_page_costs_what_the_first_does(empty_db_url):
                                    "ORDER BY occurred_at DESC, id DESC OFFSET %s LIMIT 1",
                                    (*(scope.sections or ()), depth)).fetchone()
             t = time.perf_counter()
-            rows, _ = ogc._query(events, limit=100, after=[ogc._json_default(row["occurred_at"]), row["id"]])
+            rows, _ = ogc.select_items(events, limit=100, after=[ogc.json_default(row["occurred_at"]), row["id"]])
             deep = time.perf_counter() - t
         assert len(rows) == 101
         print(f"\n{N_EVENTS} events, {scope.role}: first page {first * 1000:.0f} ms ({matched} matched), "

@@ -7,13 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from ingest.delivery.demo import Demo, _free_udp_ports
+from ingest.delivery.demo import Demo, free_udp_ports
 from tests.support.delivery import wait_for
 
 
 @pytest.mark.seconds(65)
 def test_demo_feeds_the_database_through_the_real_pipeline(db_url, conn, tmp_path):
-    (ais_port,) = _free_udp_ports(1)  # the AIS listener's port as given; CoT's a free one
+    (ais_port,) = free_udp_ports(1)  # the AIS listener's port as given; CoT's a free one
     demo = Demo(tmp_path / "demo", days=1, speed=5, serve=False, ais_udp=ais_port)
     assert demo.ais_port == ais_port and demo.tak_port not in (ais_port, None)
     stop = threading.Event()

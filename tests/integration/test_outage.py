@@ -5,13 +5,11 @@ once the database is back, and a job the outage interrupted is retried."""
 from __future__ import annotations
 
 import os
-import pwd
 import shutil
 import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +29,7 @@ from tests.support.delivery import (
     wait_for,
     worker_env,
 )
+from tests.support.pgserver import Server, free_port, owned_folder, release
 
 AIS = (ROOT / "tests/data/real/ops/pyais_messages.nmea").read_text().split()  # real sentences (PROVENANCE.md)
 # Longer than the 30 s pool timeout after which worker and watch used to exit when started without a database.
@@ -46,44 +45,18 @@ FAST = {
 KILL_EVENTS = int(os.environ.get("NSP_TEST_KILL_EVENTS", "1000"))
 
 
-class Cluster:
-    """A PostgreSQL cluster in a temporary folder, on a free port of 18600-18699, run as the
-    `postgres` user (PostgreSQL refuses root) with the project's own helpers."""
+class Cluster(Server):
+    """A PostgreSQL server of the test's own (tests/support/pgserver.py) in a temporary folder,
+    on a reserved port."""
 
     def __init__(self):
-        self.root = Path(tempfile.mkdtemp(prefix="nsp_ops_pg_", dir="/tmp"))
-        self.data = self.root / "data"
-        self.port = next(p for p in range(18600, 18700) if _free(p))
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(self.root, pw.pw_uid, pw.pw_gid)
-        db._run_as_postgres([db._pg_bin("initdb"), "-D", str(self.data), "-U", "postgres", "--auth=trust",
-                             "-E", "UTF8"])
-
-    def url(self, name: str = "postgres") -> str:
-        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
-
-    def start(self) -> None:
-        db._run_as_postgres([db._pg_bin("pg_ctl"), "-D", str(self.data), "-l", str(self.root / "log"), "-w",
-                             "start", "-o", f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                                        "-c fsync=off -c full_page_writes=off"])
-
-    def stop(self, mode: str = "fast") -> None:
-        db._run_as_postgres([db._pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"])
+        super().__init__(owned_folder(prefix="nsp_ops_pg_"), "data", free_port())
+        self.initdb()
 
     def remove(self) -> None:
-        if (self.data / "postmaster.pid").exists():
-            self.stop("immediate")
+        self.stop("immediate")
+        release(self.port)
         shutil.rmtree(self.root, ignore_errors=True)
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +77,7 @@ _dbs = iter(range(1000))
 @pytest.fixture
 def outage_url(cluster, monkeypatch):
     """A fresh migrated database on the test's own cluster; DATABASE_URL points at it."""
-    if not (cluster.data / "postmaster.pid").exists():  # an earlier test failed during its outage
+    if not cluster.running():  # an earlier test failed during its outage
         cluster.start()
     name = f"nsp_ops_outage_{next(_dbs)}"
     with psycopg.connect(cluster.url(), autocommit=True) as c:
@@ -216,7 +189,7 @@ def test_an_outage_under_a_running_worker_does_not_stop_it_and_the_interrupted_j
         time.sleep(4)
         assert [worker.poll(), watch.poll()] == [None, None], log.read_text()[-3000:]
         cluster.start()
-        logs = (log, tmp_path / "watch.log", cluster.root / "log")
+        logs = (log, tmp_path / "watch.log", cluster.log)
         wait_for(lambda: _workers(outage_url) == 1, 60, "the worker to come back", logs=logs)
         wait_for(lambda: (drop / "processed" / "during.ndjson").exists(), 120,
                  "the file dropped during the outage to be loaded", logs=logs)

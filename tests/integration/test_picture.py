@@ -356,7 +356,7 @@ def test_every_store_and_component_a_refreshing_part_names_is_in_its_pages_layou
 
     with acting_as(OFFICER):  # a national user's page: the feeds panel too
         laid_out = {"main": set(_components(view.layout())),
-                    "wall": set(_components(wall._page(web_settings(), parse_query("window=24h"), "national")))}
+                    "wall": set(_components(wall.wall_page(web_settings(), parse_query("window=24h"), "national")))}
     named: dict[str, set[str]] = {"main": set(), "wall": set()}
     for ids, digests in unchanged.REGISTERED:
         named[digests.split("-", 1)[0]] |= {digests, *ids}

@@ -242,7 +242,7 @@ def test_a_read_that_loses_its_standby_leaves_it_out_until_the_next_measure(pair
 
 
 def test_an_unreachable_standby_is_left_out(db_url, monkeypatch):
-    from tests.support.standby import free_port, release
+    from tests.support.pgserver import free_port, release
 
     port = free_port()
     closed = f"postgresql://postgres@127.0.0.1:{port}/nsp"
@@ -274,7 +274,7 @@ def test_one_thread_measures_a_slow_standby_while_the_others_go_on(db_url, monke
     import socket
     import threading
 
-    from tests.support.standby import free_port, release
+    from tests.support.pgserver import free_port, release
 
     port = free_port()
     mute = socket.create_server(("127.0.0.1", port))

@@ -23,7 +23,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import os
-import pwd
 import shutil
 import sys
 import tempfile
@@ -33,6 +32,7 @@ from pathlib import Path
 import psycopg
 
 from nsp import db
+from tests.support.pgserver import Server, owned_folder
 
 # The settings, also in the name of the folder: a cluster started with other settings is
 # another cluster.
@@ -101,25 +101,21 @@ def up() -> str:
     lock = os.open(home.parent / f"{home.name}.lock", os.O_CREAT | os.O_RDWR, 0o666)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        data, log = home / "data", home / "server.log"
+        data = home / "data"
         running = _port(data)
         if running and _answers(running, data):
             return _url(running)
-        if os.geteuid() == 0:
-            pw = pwd.getpwnam("postgres")
-            os.chown(home, pw.pw_uid, pw.pw_gid)
+        owned_folder(home)
+        port = db.free_port(56432)
+        server = Server(home, "data", port, options=" ".join(f"-c {k}={v}" for k, v in SETTINGS.items()))
         if not (data / "PG_VERSION").exists():
             shutil.rmtree(data, ignore_errors=True)
-            db._run_as_postgres([db._pg_bin("initdb"), "-D", str(data), "-U", "postgres", "--auth=trust",
-                                 "-E", "UTF8", "--no-sync"])
-        port = db._free_port(56432)
-        options = f"-p {port} -k {home} " + " ".join(f"-c {k}={v}" for k, v in SETTINGS.items())
+            server.initdb("--no-sync")
         try:
-            db._run_as_postgres([db._pg_bin("pg_ctl"), "-D", str(data), "-l", str(log), "-w", "-t", "60",
-                                 "start", "-o", options])
+            server.start()
         except Exception as exc:
-            tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
-            raise db.DatabaseError(f"the tests' PostgreSQL cluster in {home} did not start: {exc}\n{tail}") from exc
+            raise db.DatabaseError(f"the tests' PostgreSQL cluster in {home} did not start: {exc}\n"
+                                   f"{server.log_tail()}") from exc
         for _ in range(100):
             if _answers(port, data):
                 return _url(port)
@@ -145,8 +141,7 @@ def down() -> bool:
     home = root()
     if not home.exists():
         return False
-    if (home / "data" / "postmaster.pid").exists():
-        db._run_as_postgres([db._pg_bin("pg_ctl"), "-D", str(home / "data"), "-m", "fast", "-w", "stop"])
+    Server(home, "data", _port(home / "data") or 0).stop()
     shutil.rmtree(home, ignore_errors=True)
     return True
 

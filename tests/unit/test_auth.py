@@ -84,18 +84,18 @@ def test_timer_driven_callbacks_do_not_count_as_activity():
     app = Flask("t")
     body = {"changedPropIds": ["main-refresh.n_intervals"]}
     with app.test_request_context("/_dash-update-component", method="POST", json=body):
-        assert auth._only_timer_driven()
+        assert auth.only_timer_driven()
     body = {"changedPropIds": ["main-refresh.n_intervals", "main-window.value"]}
     with app.test_request_context("/_dash-update-component", method="POST", json=body):
-        assert not auth._only_timer_driven()
+        assert not auth.only_timer_driven()
     with app.test_request_context("/", method="GET"):
-        assert not auth._only_timer_driven()
+        assert not auth.only_timer_driven()
 
 
 def test_next_parameter_cannot_leave_the_site():
-    assert auth._safe_next("/wall?x=1") == "/wall?x=1"
+    assert auth.safe_next("/wall?x=1") == "/wall?x=1"
     for bad in ("//evil.example/", "https://evil.example/", "/\\evil.example", None, ""):
-        assert auth._safe_next(bad) == "/"
+        assert auth.safe_next(bad) == "/"
 
 
 def test_client_address_from_the_first_trusted_proxy():

@@ -1,5 +1,5 @@
 """The package boundaries hold: one vocabulary, no copies of it in the browser's scripts, the
-core packages never import the dashboard, no module imports another's private names, and no test
+core packages never import the dashboard, no module uses another's private names, and no test
 module imports from another (shared helpers live in tests/support/)."""
 
 from __future__ import annotations
@@ -42,11 +42,39 @@ def test_core_packages_never_import_the_dashboard():
     assert not found, found
 
 
-def test_no_private_names_are_imported_across_modules():
-    found = [f"{path.relative_to(ROOT)}: from {module} import {name}" for path, tree in _modules(*PACKAGES)
-             for module, names in _imports(tree) if module.split(".")[0] in PACKAGES
-             for name in names if name.startswith("_")]
+def _private_uses(tree: ast.AST, ours: tuple[str, ...]):
+    """Another module's private names that ``tree`` uses: imported (``from m import _x``) or
+    read off an imported module or object (``m._x``); dunders are not private."""
+    bound: dict[str, str] = {}  # local name -> what it was imported as
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in ours:  # `import a.b as m` binds a.b; `import a.b` binds a
+                    name = alias.name if alias.asname else alias.name.split(".")[0]
+                    bound[alias.asname or name] = name
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module and node.module.split(".")[0] in ours:
+            for alias in node.names:
+                bound[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+                if alias.name.startswith("_"):
+                    yield f"from {node.module} import {alias.name}"
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id in bound
+                and node.attr.startswith("_") and not node.attr.startswith("__")):
+            yield f"{bound[node.value.id]}.{node.attr}"
+
+
+def test_no_private_names_are_used_across_modules():
+    ours = (*PACKAGES, "tests")
+    found = [f"{path.relative_to(ROOT)}: {use}" for path, tree in _modules(*ours)
+             if "data" not in path.relative_to(ROOT).parts for use in _private_uses(tree, ours)]
     assert not found, found
+
+
+def test_the_private_names_check_sees_imports_and_attributes():
+    tree = ast.parse("from nsp import db\nfrom geo.x import _y, z\nimport ingest.formats.ais as ais\n"
+                     "db._pg_bin('initdb'); ais._xor(b''); z._w; db.__name__; os._exit")
+    assert sorted(_private_uses(tree, PACKAGES)) == [
+        "from geo.x import _y", "geo.x.z._w", "ingest.formats.ais._xor", "nsp.db._pg_bin"]
 
 
 def _test_imports(path: Path, tree: ast.AST):

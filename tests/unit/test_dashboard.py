@@ -228,7 +228,7 @@ def test_pages_and_component_ids_carry_their_prefix():
 
     from dashboard.settings import web_settings
 
-    wall_ids = ids(wall._page(web_settings(), parse_query("window=24h"), "national"))
+    wall_ids = ids(wall.wall_page(web_settings(), parse_query("window=24h"), "national"))
     assert "wall-map" in wall_ids and all(i.startswith("wall-") for i in wall_ids)
     assert all(i.startswith("main-") for i in shared.EVENT_OUTPUTS)
 
@@ -303,14 +303,14 @@ def test_sections_are_listed_most_severe_then_busiest_then_by_code_internal_last
 
 def test_the_wall_names_a_section_by_its_place_the_whole_name_as_its_tooltip():
     import dashboard.app  # noqa: F401 - the pages register with the app
-    from dashboard.pages.wall import _sections_panel, place_name
+    from dashboard.pages.wall import place_name, sections_panel
 
     assert place_name("Krāslava (Belarus)") == "Krāslava"
     assert place_name("Rīga airport (RIX)") == "Rīga airport"
     assert place_name("Sector 7") == "Sector 7"
     assert place_name("(sea)") == "(sea)"  # nothing but the brackets: kept whole
     assert place_name("Zone (north) east") == "Zone (north) east"  # only a trailing one goes
-    (item,) = _sections_panel([{"code": "LV-BY-02", "name": "Krāslava (Belarus)", "impact_level": "high",
+    (item,) = sections_panel([{"code": "LV-BY-02", "name": "Krāslava (Belarus)", "impact_level": "high",
                                 "events": 5, "kind": "land-external", "change": 1}])
     name = next(c for c in item.children if c.className == "wall-sec-name")
     assert (name.children, name.title) == ("Krāslava", "Krāslava (Belarus)")

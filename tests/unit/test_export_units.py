@@ -53,8 +53,8 @@ def test_daily_chart_is_inline_svg_with_a_bar_per_category_and_day():
 
 
 def test_delay_text():
-    assert summary._delay_text(30 * 3600) == "1 d 6 h 00 min"
-    assert summary._delay_text(2 * 3600 + 5 * 60) == "2 h 05 min"
+    assert summary.delay_text(30 * 3600) == "1 d 6 h 00 min"
+    assert summary.delay_text(2 * 3600 + 5 * 60) == "2 h 05 min"
 
 
 def test_prune_keeps_the_newest_weeks(tmp_path):

@@ -313,14 +313,14 @@ def test_real_files_of_several_devices():
 def test_whatever_a_point_makes_fail_is_quarantined_at_that_point_and_counted_once(monkeypatch):
     import ingest.formats.gpx as gpx
 
-    real = gpx._extension_values
+    real = gpx.extension_values
 
     def fragile(elem):  # a library error on one point's extensions
         if elem.find("extensions/bad") is not None:
             raise AttributeError("'NoneType' object has no attribute 'text'")
         return real(elem)
 
-    monkeypatch.setattr(gpx, "_extension_values", fragile)
+    monkeypatch.setattr(gpx, "extension_values", fragile)
     points = [trkpt(56.38 + i * 0.001, 28.12, f"2024-05-02T06:0{i}:00Z",
                     "<extensions><bad/></extensions>" if i == 1 else "") for i in range(4)]
     records, _ = parse(track(points=points) + wpt(56.38, 28.12, "2024-05-02T06:00:00Z", ext="<extensions><bad/></extensions>"))

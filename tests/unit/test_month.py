@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from geo.snapshot.indicators import _level_days
+from geo.snapshot.indicators import level_days
 from geo.snapshot.week import Month, WeekError
 
 RIGA = ZoneInfo("Europe/Riga")
@@ -32,11 +32,11 @@ def test_level_days_count_from_the_first_decision_and_split_at_each_change():
     decisions = [{"decided_at": datetime(2026, 10, 20, tzinfo=RIGA), "to_level": "medium"},
                  {"decided_at": datetime(2026, 11, 11, tzinfo=RIGA), "to_level": "high"},
                  {"decided_at": datetime(2026, 11, 21, 12, tzinfo=RIGA), "to_level": "medium"}]
-    assert _level_days(decisions, nov.start, nov.end) == (
+    assert level_days(decisions, nov.start, nov.end) == (
         {"low": 0.0, "medium": 10 + 9.5, "high": 10.5, "critical": 0.0}, 2)
     # nothing recorded before 11 November: the first ten days are not counted
-    assert _level_days(decisions[1:2], nov.start, nov.end) == (
+    assert level_days(decisions[1:2], nov.start, nov.end) == (
         {"low": 0.0, "medium": 0.0, "high": 20.0, "critical": 0.0}, 1)
     # a month not over yet: up to now
     now = datetime(2026, 11, 15, tzinfo=RIGA)
-    assert _level_days(decisions[:1], nov.start, now)[0]["medium"] == 14.0
+    assert level_days(decisions[:1], nov.start, now)[0]["medium"] == 14.0

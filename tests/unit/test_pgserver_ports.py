@@ -1,4 +1,4 @@
-"""The test clusters' ports (tests/support/standby.py): a port one test process has taken is not
+"""The test clusters' ports (tests/support/pgserver.py): a port one test process has taken is not
 handed to another before its cluster listens on it."""
 
 from __future__ import annotations
@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support import standby
+from tests.support import pgserver
 
 ROOT = Path(__file__).resolve().parents[2]
-OTHER = "from tests.support.standby import free_port; print(free_port())"
+OTHER = "from tests.support.pgserver import free_port; print(free_port())"
 
 
 def _other_process() -> int:
@@ -20,14 +20,14 @@ def _other_process() -> int:
 
 
 def test_a_port_taken_by_one_process_is_not_handed_to_another_nor_twice():
-    port = standby.free_port()
+    port = pgserver.free_port()
     second = None
     try:
-        assert port in standby.PORTS
+        assert port in pgserver.PORTS
         assert _other_process() != port  # nothing listens on it yet, and still it is taken
-        second = standby.free_port()
+        second = pgserver.free_port()
         assert second != port  # nor handed out twice in one process
     finally:
-        standby.release(port)
+        pgserver.release(port)
         if second is not None:
-            standby.release(second)
+            pgserver.release(second)
