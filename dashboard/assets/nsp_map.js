@@ -62,7 +62,8 @@ window.nsp = Object.assign({}, window.nsp, {
         //   2. section labels, the highest impact level first: on the section's line, else
         //      beside it (above, below, right, left) clear of the markers; where every
         //      position covers a marker, the first one clear of the other labels;
-        //   3. own assets' call sign and age, fresh reports before old ones;
+        //   3. own assets' call sign and age, fresh reports before old ones: right of the
+        //      symbol, else left of it (where the right side is taken or off the map);
         //   4. place names.
         const LEVEL_RANK = {critical: 0, high: 1, medium: 2, low: 3};
         const OVER_MAP = ".nsp-layer-box, .nsp-legend-box, .wall-head, .wall-banner, .wall-banner-more, .wall-panel";
@@ -205,10 +206,23 @@ window.nsp = Object.assign({}, window.nsp, {
             sections.sort((a, b) => a.rank - b.rank);
             const assets = Array.from(root.querySelectorAll(".leaflet-marker-pane .nsp-asset"));
             assets.sort((a, b) => a.classList.contains("nsp-asset-old") - b.classList.contains("nsp-asset-old"));
-            const others = [  // el carries nsp-label-off; box is its label's
-                ...assets.map(el => ({el: el, box: local(labelBox(el.querySelectorAll(".nsp-asset-cs, .nsp-asset-age")))})),
-                ...Array.from(root.querySelectorAll(".nsp-place")).map(
-                    el => ({el: el, box: local(labelBox(el.querySelectorAll(".nsp-place-name")))}))];
+            // An own asset's call sign and age go right of its symbol, else left of it
+            // (nsp-asset-left): the box of each side, from the side the label is on now.
+            const assetSides = el => {
+                const sym = local(labelBox(el.querySelectorAll(".nsp-asset-sym")));
+                const box = local(labelBox(el.querySelectorAll(".nsp-asset-cs, .nsp-asset-age")));
+                if (!sym || !box) return box ? [box] : [];
+                const gap = el.classList.contains("nsp-asset-left") ? sym.left - box.right : box.left - sym.right;
+                const width = box.right - box.left, y = {top: box.top, bottom: box.bottom};
+                return [{...y, left: sym.right + gap, right: sym.right + gap + width, side: "right"},
+                    {...y, left: sym.left - gap - width, right: sym.left - gap, side: "left"}];
+            };
+            const others = [  // el carries nsp-label-off; sides are its label's possible boxes, the first preferred
+                ...assets.map(el => ({el: el, sides: assetSides(el)})),
+                ...Array.from(root.querySelectorAll(".nsp-place")).map(el => {
+                    const box = local(labelBox(el.querySelectorAll(".nsp-place-name")));
+                    return {el: el, sides: box ? [box] : []};
+                })];
             // ---- place
             const labels = [];
             let hidden = 0;
@@ -227,9 +241,12 @@ window.nsp = Object.assign({}, window.nsp, {
                 if (spot) labels.push(spot[1]); else hidden += 1;
             }
             for (const o of others) {
-                if (!o.box || !overlaps(o.box, view, 0)) continue;  // off the map: left as it is
-                o.off = !(clear(o.box, labels) && clear(o.box, marks));
-                if (o.off) hidden += 1; else labels.push(o.box);
+                if (!o.sides.some(box => overlaps(box, view, 0))) continue;  // off the map: left as it is
+                const fits = box => clear(box, labels) && clear(box, marks);
+                const box = o.sides.find(b => fits(b) && inView(b)) || o.sides.find(fits);
+                o.off = !box;
+                if (box && box.side) o.side = box.side;
+                if (o.off) hidden += 1; else labels.push(box);
             }
             // ---- write
             dropLeaders(map);
@@ -239,7 +256,10 @@ window.nsp = Object.assign({}, window.nsp, {
                 s.el.setAttribute("data-nsp-spot", String(s.spot));
                 setLeader(map, s);
             }
-            for (const o of others) if (o.off !== undefined) o.el.classList.toggle("nsp-label-off", o.off);
+            for (const o of others) {
+                if (o.off !== undefined) o.el.classList.toggle("nsp-label-off", o.off);
+                if (o.side) o.el.classList.toggle("nsp-asset-left", o.side === "left");
+            }
             root.setAttribute("data-nsp-labels-hidden", String(hidden));
         }
 

@@ -14,12 +14,13 @@ from selenium.webdriver.common.by import By
 
 from nsp import db
 from tests.support.browser import ZOOM_SCALE, refreshed, stale, wait, zoom_in
-from tests.support.chrome import screenshot, window
+from tests.support.chrome import kiosk, screenshot, window
 from tests.support.dashboard import (
     ALFA_1_FROM_CENTRE,
     LEVEL_RGB,
     SHOWN_LABELS,
     asset_label_hidden,
+    asset_label_side,
     callback_requests,
     click_at_centre,
     event_markers,
@@ -218,18 +219,25 @@ def test_map_labels_never_overlap_and_a_hidden_one_returns_when_zoomed_in(logged
     now = datetime.now(UTC)
     with db.connect(picture_db, autocommit=True) as conn:
         conn.execute("INSERT INTO tracked_object (object_id, kind, name, callsign) VALUES "
-                     "('ALFA-1', 'own', 'Alfa 1', 'ALFA-1'), ('ALFA-2', 'own', 'Alfa 2', 'ALFA-2')")
-        # 2 km apart, in the middle of the country (no test section, no event): one place at
+                     "('ALFA-1', 'own', 'Alfa 1', 'ALFA-1'), ('ALFA-2', 'own', 'Alfa 2', 'ALFA-2'), "
+                     "('ALFA-3', 'own', 'Alfa 3', 'ALFA-3')")
+        # 1 km apart, in the middle of the country (no test section, no event): one place at
         # the national zoom, apart from zoom 10
-        for unit, minutes, lat in (("ALFA-1", 5, 56.80), ("ALFA-2", 40, 56.82)):
+        for unit, minutes, lat in (("ALFA-1", 5, 56.80), ("ALFA-2", 40, 56.82), ("ALFA-3", 60, 56.81)):
             conn.execute("INSERT INTO asset_position (source, object_id, kind, observed_at, geom) "
                          "VALUES ('test', %s, 'own', %s, ST_SetSRID(ST_MakePoint(25.6, %s), 4326))",
                          (unit, now - timedelta(minutes=minutes), lat))
     d = logged_in
     d.get(live_server + "/")
     wait_for_sections(d)
-    # the fresher report keeps its label; the older one's waits for room
-    wait(d).until(lambda x: asset_label_hidden(x, "ALFA-1") is False and asset_label_hidden(x, "ALFA-2") is True)
+    # the freshest report keeps its label right of its symbol, the next takes the left side, the
+    # oldest one's waits for room
+    labels = lambda x: [(asset_label_hidden(x, u), asset_label_side(x, u)) for u in ("ALFA-1", "ALFA-2", "ALFA-3")]  # noqa: E731
+    try:
+        wait(d).until(lambda x: (now := labels(x))[:2] == [(False, "right"), (False, "left")] and now[2][0] is True)
+    except TimeoutException:
+        pytest.fail(f"ALFA-1..3's labels (hidden, side): {labels(d)}")
+    screenshot(d, "main_labels_both_sides")
     wait(d, 5).until(lambda x: not label_overlaps(x))
     # the place names come with their own layer, which a loaded machine may draw last
     kinds = lambda x: {k for k, *_rest in x.execute_script(SHOWN_LABELS)}  # noqa: E731
@@ -239,14 +247,14 @@ def test_map_labels_never_overlap_and_a_hidden_one_returns_when_zoomed_in(logged
         pytest.fail(f"labels shown: {d.execute_script(SHOWN_LABELS)}")
     assert not label_overlaps(d)
     assert int(d.find_element(By.CSS_SELECTOR, ".leaflet-container").get_attribute("data-nsp-labels-hidden")) >= 1
-    # zoom in beside the two, a level at a time (a double click zooms on that point; on a
-    # marker it would not)
+    # zoom in just south of the three (ALFA-1 is the southernmost; their labels lie left and right
+    # of them), a level at a time (a double click zooms on that point; on a marker it would not)
     container = d.find_element(By.CSS_SELECTOR, ".leaflet-container")
     for _attempt in range(10):  # a busy browser may take a double click for two clicks: again
         if (scale := d.execute_script(ZOOM_SCALE)) >= 2 ** 10:
             break
         dx, dy = d.execute_script(ALFA_1_FROM_CENTRE)
-        ActionChains(d).move_to_element_with_offset(container, int(dx) - 30, int(dy)).double_click().perform()
+        ActionChains(d).move_to_element_with_offset(container, int(dx), int(dy) + 30).double_click().perform()
         try:
             wait(d, 5).until(lambda x: x.execute_script(ZOOM_SCALE) >= 2 * scale)
         except TimeoutException:
@@ -255,15 +263,17 @@ def test_map_labels_never_overlap_and_a_hidden_one_returns_when_zoomed_in(logged
     assert d.execute_script(ZOOM_SCALE) >= 2 ** 10
     dx, dy = d.execute_script(ALFA_1_FROM_CENTRE)
     assert abs(dx) < container.size["width"] / 2 - 100 and abs(dy) < container.size["height"] / 2 - 40, (dx, dy)
-    wait(d).until(lambda x: asset_label_hidden(x, "ALFA-1") is False and asset_label_hidden(x, "ALFA-2") is False)
+    wait(d).until(lambda x: [h for h, _side in labels(x)] == [False, False, False])
     wait(d, 5).until(lambda x: not label_overlaps(x))
     screenshot(d, "main_labels_zoomed")
-    # the wall, at 1080p and at 720p
-    for width, height in ((1920, 1080), (1280, 720)):
-        window(d, width, height)
+    # the wall, in desktop windows of 1080p and 720p and full screen at 720p and 1080p (a
+    # wall's kiosk browser: the page is the whole screen)
+    for size, width, height in ((window, 1920, 1080), (window, 1280, 720), (kiosk, 1280, 720), (kiosk, 1920, 1080)):
+        size(d, width, height)
         d.get(live_server + "/wall")
         wait_for_sections(d)
-        wait(d).until(lambda x: asset_label_hidden(x, "ALFA-1") is False)
+        wait(d).until(lambda x: asset_label_hidden(x, "ALFA-1") is False,
+                      f"ALFA-1's call sign hidden on the wall at {width}x{height} ({size.__name__})")
         wait(d, 5).until(lambda x: not label_overlaps(x))
     screenshot(d, "wall_labels_small")
 

@@ -105,6 +105,12 @@ def window(driver, width: int, height: int) -> None:
     driver.set_window_size(width, height - BARS)
 
 
+def kiosk(driver, width: int, height: int) -> None:
+    """A page of ``width`` x ``height`` exactly: a wall's browser in kiosk mode (full screen,
+    no bars), where :func:`window` draws a desktop window's smaller page."""
+    driver.set_window_size(width, height)
+
+
 def processes() -> dict[int, tuple[int, str, bytes]]:
     """{pid: (parent pid, state, command line)} of the processes running now."""
     found = {}

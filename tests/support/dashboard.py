@@ -212,6 +212,18 @@ def asset_label_hidden(driver, callsign: str):
         "return e ? e.classList.contains('nsp-label-off') : null", callsign)
 
 
+def asset_label_side(driver, callsign: str):
+    """Where the asset's call sign is drawn: 'right' or 'left' of its symbol ('over' it would be
+    a fault); None before it is drawn."""
+    return driver.execute_script(
+        "const e = Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-asset'))"
+        ".find(e => e.querySelector('.nsp-asset-cs').textContent === arguments[0]);"
+        "if (!e) return null;"
+        "const s = e.querySelector('.nsp-asset-sym').getBoundingClientRect(),"
+        " c = e.querySelector('.nsp-asset-cs').getBoundingClientRect();"
+        "return c.left >= s.right ? 'right' : c.right <= s.left ? 'left' : 'over'", callsign)
+
+
 # Where the own asset ALFA-1's symbol is, in pixels from the map's centre.
 ALFA_1_FROM_CENTRE = """
 const e = Array.from(document.querySelectorAll('.leaflet-marker-pane .nsp-asset'))
