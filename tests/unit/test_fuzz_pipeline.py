@@ -318,7 +318,7 @@ def modes_frames(draw) -> list[str]:
     for _ in range(draw(st.integers(1, 6))):
         i = draw(st.integers(0, len(frames) - 1))
         kind = draw(st.sampled_from(["digit", "cut", "copy", "drop", "swap", "junk"]))
-        if kind == "digit":
+        if kind == "digit" and frames[i]:  # (a frame cut to nothing has no digit to change)
             j = draw(st.integers(0, len(frames[i]) - 1))
             frames[i] = frames[i][:j] + draw(st.sampled_from("0123456789ABCDEFx;*")) + frames[i][j + 1:]
         elif kind == "cut":
