@@ -73,7 +73,7 @@ class Collection:
     omit: tuple[str, ...] = ()  # columns of the query that are not this collection's properties
 
 
-AIR_PROPERTIES = ("altitude_ft", "altitude_m", "squawk", "operator_lon", "operator_lat")
+AIR_PROPERTIES = ("altitude_ft", "altitude_m", "squawk", "registry", "operator_lon", "operator_lat")
 
 
 COLLECTIONS = {c.id: c for c in (
@@ -104,7 +104,8 @@ COLLECTIONS = {c.id: c for c in (
                latest=True, omit=AIR_PROPERTIES),
     Collection("aircraft", "Aircraft",
                "The latest position of each aircraft (ADS-B: SBS-1, aircraft.json, raw Mode S) within "
-               "datetime, with its altitude (feet) and squawk; without a start, within the dashboard's "
+               "datetime, with its altitude (feet), squawk and state of registry (ISO 3166-1 alpha-2, from its "
+               "24-bit address); without a start, within the dashboard's "
                "asset age (NSP_WEB_ASSET_MAX_AGE_HOURS) before the end.",
                "ogc_latest_positions", "Point", temporal="observed_at", params={"kind": "aircraft"},
                latest=True, omit=("altitude_m", "operator_lon", "operator_lat")),
@@ -113,7 +114,7 @@ COLLECTIONS = {c.id: c for c in (
                "height (metres) and, where its Remote ID gave one, its operator's position; without a "
                "start, within the dashboard's asset age (NSP_WEB_ASSET_MAX_AGE_HOURS) before the end.",
                "ogc_latest_positions", "Point", temporal="observed_at", params={"kind": "uav"},
-               latest=True, omit=("altitude_ft", "squawk")),
+               latest=True, omit=("altitude_ft", "squawk", "registry")),
 )}
 
 

@@ -67,7 +67,8 @@ def features(rows: list[dict], at: datetime) -> list[dict]:
                  "cs": r["callsign"] or r["name"] or attrs.get("callsign") or r["object_id"],
                  "alt": altitude_label(r["kind"], attrs), "t": r["observed_at"].isoformat(),
                  "age": int((at - r["observed_at"]).total_seconds() // 60),
-                 "kn": r["speed_kn"], "trk": r["course_deg"], "sq": attrs.get("squawk")}
+                 "kn": r["speed_kn"], "trk": r["course_deg"], "sq": attrs.get("squawk"),
+                 "reg": attrs.get("registry")}
         props = {k: v for k, v in props.items() if v is not None}
         trail = json.loads(r["trail"])
         if trail["type"] == "LineString":

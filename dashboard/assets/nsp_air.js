@@ -47,7 +47,8 @@ window.nsp = Object.assign({}, window.nsp, {
                     (p.alt ? `<span class="nsp-air-alt">${esc(p.alt)}</span>` : "") + `</span>`;
                 const html = `<div class="nsp-air-mark nsp-air-${kind}" data-id="${esc(p.id)}">${symbol(kind, p.trk)}${label}</div>`;
                 const title = kind === "operator" ? `${p.cs}: operator` :
-                    `${p.cs}${p.alt ? " " + p.alt : ""}${typeof p.kn === "number" ? ", " + Math.round(p.kn) + " kn" : ""}`;
+                    `${p.cs}${p.reg ? " (" + p.reg + ")" : ""}${p.alt ? " " + p.alt : ""}` +
+                    `${typeof p.kn === "number" ? ", " + Math.round(p.kn) + " kn" : ""}`;
                 return L.marker(latlng, {icon: L.divIcon({html: html, className: "nsp-air nsp-air-icon", iconSize: [0, 0]}),
                     title: title, keyboard: false});
             },

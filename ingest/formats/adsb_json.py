@@ -38,6 +38,7 @@ import click
 import orjson
 
 from ingest.formats.base import FeedFormat, Location, Position, Record, Rejected, TrackedObject, register
+from ingest.formats.registry import registered
 from ingest.formats.sbs import EMERGENCY_SQUAWKS, object_id, squawk_event
 
 log = logging.getLogger("nsp.ingest.adsb_json")
@@ -124,7 +125,7 @@ class AircraftJsonFormat(FeedFormat):
         altitude = ac.get("alt_baro", ac.get("altitude"))
         on_ground = altitude == "ground"
         altitude = 0.0 if on_ground else _finite(altitude, "altitude")
-        attrs = {"icao": icao, "callsign": callsign, "squawk": squawk, "on_ground": on_ground,
+        attrs = {"icao": icao, **registered(icao), "callsign": callsign, "squawk": squawk, "on_ground": on_ground,
                  "altitude_ft": int(altitude) if altitude is not None and altitude.is_integer() else altitude,
                  "vertical_rate_fpm": _finite(ac.get("baro_rate", ac.get("geom_rate")), "vertical rate"),
                  "category": ac.get("category") if isinstance(ac.get("category"), str) else None,
@@ -132,7 +133,7 @@ class AircraftJsonFormat(FeedFormat):
         attrs = {k: v for k, v in attrs.items() if v is not None}
         if callsign:
             yield TrackedObject(object_id(icao), "aircraft", location, raw, callsign=callsign,
-                                attrs={"icao": icao, "source_format": "aircraft-json"})
+                                attrs={"icao": icao, **registered(icao), "source_format": "aircraft-json"})
         lat, lon = _finite(ac.get("lat"), "latitude"), _finite(ac.get("lon"), "longitude")
         if lat is None or lon is None:
             self.stats["aircraft without position"] += 1

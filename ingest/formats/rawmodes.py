@@ -61,6 +61,7 @@ from ingest.formats.base import (
     register,
 )
 from ingest.formats.modes import Decoded, FrameError, cpr_global, cpr_local, decode
+from ingest.formats.registry import registered
 from ingest.formats.sbs import SquawkWatch, object_id
 from ingest.formats.sniff import HEAD_BYTES
 
@@ -161,7 +162,7 @@ class ModeSTracker:
             self.watch.heard(icao, d.squawk, when, location, raw)
         if d.callsign and ac.callsign != d.callsign:
             ac.callsign = d.callsign
-            attrs = {"icao": icao, "source_format": self.source_format}
+            attrs = {"icao": icao, **registered(icao), "source_format": self.source_format}
             if d.category:
                 attrs["category"] = d.category
             yield TrackedObject(object_id(icao), "aircraft", location, raw, callsign=d.callsign, attrs=attrs)
@@ -173,7 +174,8 @@ class ModeSTracker:
         if fixed is None:
             return
         lat, lon, how = fixed
-        attrs = {"icao": icao, "df": d.df, "type_code": d.type_code, "cpr": how, "time_source": source}
+        attrs = {"icao": icao, **registered(icao), "df": d.df, "type_code": d.type_code, "cpr": how,
+                 "time_source": source}
         attrs.update({k: v for k, v in known.items() if k not in ("speed_kn", "track_deg", "heading_deg")})
         self.stats["positions"] += 1
         yield Position(

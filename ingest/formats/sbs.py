@@ -48,6 +48,7 @@ from ingest.formats.base import (
     register,
     text_lines,
 )
+from ingest.formats.registry import registered
 
 MAX_LINE = 1024  # an SBS line is about 100 characters
 FIELDS = 22
@@ -100,7 +101,8 @@ def squawk_event(icao: str, squawk: str, observed_at: datetime, lon: float, lat:
         transport_means="aircraft",
         detection_method="other",  # the aircraft's own transponder: attrs["sensor"]
         description=f"Aircraft {who} squawks {squawk}: {emergency.words}",
-        attrs={"icao": icao.upper(), "squawk": squawk, "sensor": "ADS-B / Mode S", **{k: v for k, v in attrs.items() if k != "squawk"}},
+        attrs={"icao": icao.upper(), **registered(icao.upper()), "squawk": squawk, "sensor": "ADS-B / Mode S",
+               **{k: v for k, v in attrs.items() if k != "squawk"}},
     )
 
 
@@ -247,14 +249,14 @@ class SbsFormat(FeedFormat):
         if callsign is not None and self._callsigns.get(icao) != callsign:
             self._callsigns[icao] = callsign
             yield TrackedObject(object_id(icao), "aircraft", location, text, callsign=callsign,
-                                attrs={"icao": icao, "source_format": "sbs"})
+                                attrs={"icao": icao, **registered(icao), "source_format": "sbs"})
         if msg_type not in ("2", "3"):
             self.stats[f"merged type {msg_type}"] += 1
             return
         if lat is None or lon is None:
             self.stats["position without coordinates"] += 1
             return
-        attrs = {"icao": icao, "msg_type": int(msg_type)}
+        attrs = {"icao": icao, **registered(icao), "msg_type": int(msg_type)}
         attrs.update({k: v for k, v in known.items() if k not in ("speed_kn", "track_deg")})
         if "altitude_ft" in attrs and float(attrs["altitude_ft"]).is_integer():
             attrs["altitude_ft"] = int(attrs["altitude_ft"])

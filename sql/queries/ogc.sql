@@ -81,18 +81,20 @@ SELECT p.id::text AS id, ST_AsGeoJSON(p.track, 6) AS geometry,
 -- ogc_latest_positions --
 -- The latest position of each object of %(kind)s (own units, vessels, aircraft, UAVs) among the
 -- positions the scope may see, within the datetime interval if one is given; bbox selects on that
--- position. The air's own fields (altitude, squawk, a UAV's operator) come from the position's
+-- position. The air's own fields (altitude, squawk, an aircraft's state of registry, a UAV's
+-- operator) come from the position's
 -- attrs; the ground collections leave them out (Collection.omit).
 SELECT l.object_id AS id, ST_AsGeoJSON(l.geom, 6) AS geometry,
        l.name, l.callsign, l.mmsi, l.object_type, l.status, l.observed_at, l.speed_kn,
        l.course_deg, l.heading_deg, l.section_code, l.source,
-       l.altitude_ft, l.altitude_m, l.squawk, l.operator_lon, l.operator_lat
+       l.altitude_ft, l.altitude_m, l.squawk, l.registry, l.operator_lon, l.operator_lat
   FROM (SELECT DISTINCT ON (p.object_id)
                p.object_id, coalesce(o.name, p.object_id) AS name, o.callsign, o.mmsi,
                coalesce(p.object_type, o.object_type) AS object_type, p.status, p.observed_at,
                p.geom, p.speed_kn, p.course_deg, p.heading_deg, p.section_code, p.source,
                p.attrs -> 'altitude_ft' AS altitude_ft, p.attrs -> 'altitude_m' AS altitude_m,
-               p.attrs ->> 'squawk' AS squawk, p.attrs -> 'operator_lon' AS operator_lon,
+               p.attrs ->> 'squawk' AS squawk, p.attrs ->> 'registry' AS registry,
+               p.attrs -> 'operator_lon' AS operator_lon,
                p.attrs -> 'operator_lat' AS operator_lat
           FROM asset_position p
           LEFT JOIN tracked_object o ON o.object_id = p.object_id

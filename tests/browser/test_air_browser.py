@@ -66,6 +66,11 @@ def test_aircraft_and_uavs_are_drawn_with_altitude_labels_trails_and_shapes_of_t
         assert by_kind["aircraft"] == ("BTI6RKFL370", 0, 1), marks
         assert by_kind["uav"] == ("1581F5FHB229F00202DR118 m", 4, 0), marks
         assert by_kind["operator"] == ("", 1, 0), marks
+        # the hover title: the state of registry of the aircraft's address (502CB1: Latvia's block)
+        titles = d.execute_script(
+            "return [...document.querySelectorAll('.leaflet-marker-pane .nsp-air-icon')].map(e => e.title).sort()")
+        assert [t.split(",")[0] for t in titles] == ["1581F5FHB229F00202DR 118 m", "1581F5FHB229F00202DR: operator",
+                                                      "BTI6RK (LV) FL370"], titles
         trails = wait(d, 10).until(lambda x: (t := x.execute_script(TRAILS)) and len(t) == 2 and t)
         assert sorted(k for c in trails for k in c.split() if k.endswith("-trail") and k != "nsp-air-trail") == [
             "nsp-air-aircraft-trail", "nsp-air-uav-trail"]

@@ -30,6 +30,11 @@ def test_real_capture_loads_exactly_once(conn, anywhere, tmp_path: Path):
     assert (ace["speed_kn"], ace["course_deg"], ace["alt"], ace["lat"]) == (66, 300, "2825", 37.46724)
     named = conn.execute("SELECT callsign FROM tracked_object WHERE object_id = 'ICAO:AC3B32'").fetchone()
     assert named["callsign"] == "SWA1797"
+    # the state of registry, from the address: stored with each position
+    states = conn.execute("SELECT DISTINCT object_id, attrs->>'registry' AS registry FROM asset_position "
+                          "WHERE source = 'adsb' ORDER BY 1").fetchall()
+    assert [(r["object_id"], r["registry"]) for r in states] == [
+        ("ICAO:4CA2D6", "IE"), ("ICAO:A01C76", "US"), ("ICAO:ACE8BD", "US")]
 
 
 def test_squawk_7700_raises_exactly_one_event(conn, anywhere, tmp_path: Path):

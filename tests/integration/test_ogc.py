@@ -279,26 +279,28 @@ def test_latest_position_per_own_unit_and_per_vessel(site, conn):
 
 
 def test_aircraft_and_uavs_with_their_altitude_squawk_and_operator(site, conn):
-    """The air picture's latest positions: an aircraft with its altitude in feet and squawk, a
+    """The air picture's latest positions: an aircraft with its altitude in feet, squawk and state of registry, a
     UAV with its height in metres and its operator; the ground collections carry none of these."""
     conn.execute(
         """INSERT INTO asset_position (source, object_id, kind, observed_at, geom, speed_kn, attrs)
            VALUES ('adsb', 'ICAO:4B1A2C', 'aircraft', now() - interval '5 minutes',
                    ST_SetSRID(ST_MakePoint(24.0, 56.9), 4326), 410, '{"altitude_ft": 37000, "squawk": "7700"}'),
                   ('adsb', 'ICAO:4B1A2C', 'aircraft', now() - interval '1 minute',
-                   ST_SetSRID(ST_MakePoint(24.1, 56.95), 4326), 405, '{"altitude_ft": 36000, "squawk": "7700"}'),
+                   ST_SetSRID(ST_MakePoint(24.1, 56.95), 4326), 405,
+                   '{"altitude_ft": 36000, "squawk": "7700", "registry": "CH"}'),
                   ('rid', 'RID:1581F5FHB229F00202DR', 'uav', now() - interval '2 minutes',
                    ST_SetSRID(ST_MakePoint(27.2, 55.8), 4326), 20,
                    '{"altitude_m": 120, "operator_lon": 27.21, "operator_lat": 55.70}')""")
     [plane] = get(site, "/collections/aircraft/items").json()["features"]
     assert plane["id"] == "ICAO:4B1A2C" and plane["properties"]["altitude_ft"] == 36000  # the latest
     assert plane["properties"]["squawk"] == "7700" and "operator_lon" not in plane["properties"]
+    assert plane["properties"]["registry"] == "CH"  # the state of registry the parser read off its address
     [drone] = get(site, "/collections/uavs/items").json()["features"]
     assert drone["id"] == "RID:1581F5FHB229F00202DR" and drone["properties"]["altitude_m"] == 120
     assert (drone["properties"]["operator_lon"], drone["properties"]["operator_lat"]) == (27.21, 55.70)
-    assert "squawk" not in drone["properties"]
+    assert "squawk" not in drone["properties"] and "registry" not in drone["properties"]
     vessel = get(site, "/collections/vessels/items").json()["features"][0]
-    assert not set(vessel["properties"]) & {"altitude_ft", "altitude_m", "squawk", "operator_lon"}
+    assert not set(vessel["properties"]) & {"altitude_ft", "altitude_m", "squawk", "registry", "operator_lon"}
 
 
 # ------------------------------------------------------------------ scope and authentication
