@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 
 from pydantic import Field
@@ -103,6 +105,41 @@ class IngestSettings(BaseSettings):
         merged = dict(DEFAULT_CATEGORY_MAP)
         merged.update({fold(k): v for k, v in self.category_map.items()})
         return merged
+
+
+@dataclass(frozen=True)
+class TimeWindow:
+    """The times a batch accepts: at most NSP_INGEST_MAX_FUTURE_MINUTES after ``now`` and,
+    unless NSP_INGEST_MAX_AGE_DAYS is 0, at most that many days before it. The validator
+    refuses a record's time outside it; a format that builds one record of many (a GPX track
+    of its points) leaves such a part out, so that it does not cost the whole."""
+
+    now: datetime
+    max_future_minutes: float
+    max_age_days: float
+    latest: datetime = field(init=False)
+    earliest: datetime | None = field(init=False)
+
+    def __post_init__(self):
+        object.__setattr__(self, "latest", self.now + timedelta(minutes=self.max_future_minutes))
+        object.__setattr__(self, "earliest",
+                           self.now - timedelta(days=self.max_age_days) if self.max_age_days > 0 else None)
+
+    @classmethod
+    def of(cls, settings: IngestSettings, now: datetime | None = None) -> TimeWindow:
+        return cls(now or datetime.now(UTC), settings.max_future_minutes, settings.max_age_days)
+
+    def refusal(self, value: datetime, what: str = "time") -> str | None:
+        """Why ``value`` (a time with its zone) is outside the window, or None when it is within."""
+        if value > self.latest:
+            ahead = (value - self.now).total_seconds() / 3600
+            return (f"{what} {value.isoformat()} is {ahead:.1f} h in the future "
+                    f"(limit: NSP_INGEST_MAX_FUTURE_MINUTES={self.max_future_minutes:g}); "
+                    "check the clock or time zone")
+        earliest = self.earliest
+        if earliest is not None and value < earliest:
+            return f"{what} {value.isoformat()} is older than {self.max_age_days:g} days (NSP_INGEST_MAX_AGE_DAYS)"
+        return None
 
 
 @lru_cache(maxsize=4096)

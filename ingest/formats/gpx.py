@@ -60,7 +60,7 @@ from ingest.formats.base import (
 )
 from ingest.formats.cot import refusal_reason, utf8_declaration
 from ingest.formats.fields import RECORD_ERRORS
-from ingest.settings import ingest_settings
+from ingest.settings import TimeWindow, ingest_settings
 
 MAX_LINE = 1 << 16
 MAX_DEPTH = 64  # elements nested below <gpx>: deeper ones quarantine their point or waypoint
@@ -183,6 +183,9 @@ class GpxFormat(FeedFormat):
         self._metadata_name: str | None = None
         self._tracks: list[_Track] = []
         self._finished: list[tuple[_Track, dict]] = []  # tracks with their patrol attrs
+        # the times the validator will accept: a point outside them is quarantined here, left out
+        # of its track's line and times (one point at year 9999 made the whole patrol end then)
+        self._window = TimeWindow.of(ingest_settings())
         self._waypoints: list[_Waypoint] = []
         self._track: _Track | None = None
         self._segment: array | None = None
@@ -400,6 +403,11 @@ class GpxFormat(FeedFormat):
                       else "track point has no <time>")
             yield Rejected(location, self._raw_of(elem), reason)
             return
+        refusal = self._window.refusal(when, "fix time")
+        if refusal:
+            track.rejected_points += 1
+            yield Rejected(location, self._raw_of(elem), refusal)
+            return
         if track.ref is None:
             track.ref = f"{track.unit}@{when.strftime('%Y-%m-%dT%H:%M:%SZ')}"
         if track.started is None or when < track.started:
@@ -508,8 +516,10 @@ class GpxFormat(FeedFormat):
             for track, _ in finished:
                 dist = _distance_m(obs.lon, obs.lat, track.segments)
                 nearest = dist if nearest is None else min(nearest, dist)
+                # (differences of two times, never a time moved by the window: a time near
+                # year 1 or 9999, which a track point or a waypoint may carry, would leave the range)
                 in_time = obs.observed_at is None or (
-                    track.started - window <= obs.observed_at <= track.ended + window)
+                    track.started - obs.observed_at <= window and obs.observed_at - track.ended <= window)
                 if in_time and dist <= max_m and (chosen is None or dist < chosen[0]):
                     chosen = (dist, track)
             if chosen is not None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import fields
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import repeat
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -32,7 +32,7 @@ from ingest.formats.base import (
     handle,
     handlers,
 )
-from ingest.settings import IngestSettings, fold, ingest_settings
+from ingest.settings import IngestSettings, TimeWindow, fold, ingest_settings
 from nsp.settings import GeoSettings, geo_settings
 from nsp.vocab import CATEGORIES, IMPACTS
 
@@ -130,12 +130,8 @@ class Validator:
         g = geo or geo_settings()
         self.options = options or ParseOptions()
         self.roi = tuple(float(v) for v in g.roi)
-        self.now = now or datetime.now(UTC)
-        self.max_future = timedelta(minutes=s.max_future_minutes)
-        self.latest = self.now + self.max_future
-        self.earliest = self.now - timedelta(days=s.max_age_days) if s.max_age_days > 0 else None
-        self.max_future_minutes = s.max_future_minutes
-        self.max_age_days = s.max_age_days
+        self.window = TimeWindow.of(s, now)
+        self.now = self.window.now
         self.category_map = s.full_category_map()
         self.category_map.update({fold(k): v for k, v in self.options.category_map.items()})
         self._methods = handlers(self)
@@ -183,17 +179,9 @@ class Validator:
             raise RecordError(f"{what} is not a time: {value!r}")
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.tz)
-        if value > self.latest:
-            ahead = (value - self.now).total_seconds() / 3600
-            raise RecordError(
-                f"{what} {value.isoformat()} is {ahead:.1f} h in the future "
-                f"(limit: NSP_INGEST_MAX_FUTURE_MINUTES={self.max_future_minutes:g}); check the clock or time zone"
-            )
-        if self.earliest is not None and value < self.earliest:
-            raise RecordError(
-                f"{what} {value.isoformat()} is older than {self.max_age_days:g} days "
-                "(NSP_INGEST_MAX_AGE_DAYS)"
-            )
+        reason = self.window.refusal(value, what)
+        if reason:
+            raise RecordError(reason)
         return value
 
     def category(self, value) -> tuple[str, str | None]:

@@ -442,6 +442,8 @@ KNOWN = {
     "gpx trkpt holding 1000 nested elements": ("gpx", _gpx_nested(1000)),
     "gpx point time past year 9999 in UTC": ("gpx", GPX_SAMPLE.replace("2024-05-01T21:15:00Z", "9999-12-31T23:59:59-12:00", 1)),
     "gpx point time blank": ("gpx", GPX_SAMPLE.replace("2024-05-01T21:15:00Z", " ", 1)),
+    "gpx point time year 9999 without a zone, beside a waypoint":
+        ("gpx", GPX_SAMPLE.replace("2024-05-01T21:05:00Z", "9999-12-31T23:59:59", 1)),
     "gpx waypoint time before year 1 in UTC": ("gpx", GPX_SAMPLE.replace("2024-05-01T21:16:40Z", "0001-01-01T00:00:00+14:00", 1)),
     "cot uid of 3000 characters": ("cot", COT_SAMPLE.replace("ANDROID-8a3f2c1d9e7b6a50", HOSTILE_TEXT[3], 1)),
     "cot delete (a closure)": ("cot", COT_SAMPLE + '<event version="2.0" uid="any-uid" type="t-x-d-d" '

@@ -104,6 +104,29 @@ def test_bad_points_are_rejected_one_by_one():
     assert sum(isinstance(r, Position) for r in records) == 2
 
 
+def test_a_point_the_validator_would_refuse_is_left_out_of_its_track_not_the_track_with_it():
+    # One point at year 9999 (no zone: UTC) made the patrol end then, and the validator refused
+    # the whole patrol; with a waypoint to link, the year-9999 end overflowed and the reader
+    # stopped (found by make fuzz). A point older than NSP_INGEST_MAX_AGE_DAYS likewise.
+    points = [
+        trkpt(56.38, 28.12, "2024-05-02T06:00:00Z"),
+        trkpt(56.39, 28.13, "9999-12-31T23:59:59"),
+        trkpt(56.40, 28.14, "1990-01-01T00:00:00Z"),
+        trkpt(56.41, 28.15, "2024-05-02T06:04:00Z"),
+    ]
+    records, _ = parse(track(points=points) + wpt(56.405, 28.145, "2024-05-02T06:03:00Z", "footprints"))
+    rejected = [r for r in records if isinstance(r, Rejected)]
+    assert [r.location.number for r in rejected] == [2, 3]
+    assert "fix time 9999-12-31T23:59:59+00:00 is" in rejected[0].reason and "in the future" in rejected[0].reason
+    assert "fix time 1990-01-01T00:00:00+00:00 is older than 3650 days" in rejected[1].reason
+    [patrol] = [r for r in records if isinstance(r, Patrol)]
+    assert (patrol.started_at, patrol.ended_at) == (datetime(2024, 5, 2, 6, 0, tzinfo=UTC),
+                                                    datetime(2024, 5, 2, 6, 4, tzinfo=UTC))
+    assert patrol.segments == [[(28.12, 56.38), (28.15, 56.41)]] and patrol.attrs["rejected_points"] == 2
+    assert [o.name for o in patrol.observations] == ["footprints"]  # linked in time and space
+    assert sum(isinstance(r, Position) for r in records) == 2
+
+
 def test_one_point_is_not_a_patrol_but_still_a_position():
     records, _ = parse(track(points=[trkpt(56.38, 28.12, "2024-05-02T06:00:00Z")]))
     assert isinstance(records[0], Position)
