@@ -5,7 +5,8 @@ its appendix, "A worldwide scheme for the allocation, assignment and application
 addresses"); a state assigns each aircraft on its register an address of its block. So the
 address says where the aircraft is registered, not who flies it nor from where: a leased
 airliner keeps its state's address. Addresses outside every state's block (ICAO's reserved
-and special-use blocks) and the non-ICAO addresses of DF 18 (``~`` in readsb) have none.
+blocks) and the non-ICAO addresses of DF 18 (``~`` in readsb) have none; 899000-8993FF, kept
+for ICAO's special use, is read as Taiwan's, as both tables named below read it.
 
 The blocks below are transcribed from the MIT-licensed table of jbroutier/icao24-utils
 (``src/Icao24Utils.php``), which follows the appendix; where that table leaves a state out
