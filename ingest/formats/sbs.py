@@ -48,7 +48,7 @@ from ingest.formats.base import (
     register,
     text_lines,
 )
-from ingest.formats.registry import registered
+from ingest.formats.registry import registered, registry_state
 
 MAX_LINE = 1024  # an SBS line is about 100 characters
 FIELDS = 22
@@ -86,8 +86,9 @@ def squawk_event(icao: str, squawk: str, observed_at: datetime, lon: float, lat:
     in the listener's next file) is one event."""
     emergency = EMERGENCY_SQUAWKS[squawk]
     day = observed_at.astimezone(UTC).date().isoformat()
-    callsign = attrs.get("callsign")
-    who = f"{callsign} ({icao.upper()})" if callsign else icao.upper()
+    callsign, state = attrs.get("callsign"), registry_state(icao)
+    ident = f"{icao.upper()}, {state}" if state else icao.upper()  # the address, and the state of registry
+    who = f"{callsign} ({ident})" if callsign else (f"{icao.upper()} ({state})" if state else ident)
     return Event(
         source_ref=f"squawk:{icao.upper()}:{squawk}:{day}",
         category=emergency.category,

@@ -11,7 +11,7 @@ from ingest.formats.adsb_json import AircraftJsonFormat
 from ingest.formats.base import Event, ParseOptions, Position, TrackedObject
 from ingest.formats.rawmodes import AvrFormat
 from ingest.formats.registry import BLOCKS, registered, registry_state
-from ingest.formats.sbs import SbsFormat
+from ingest.formats.sbs import SbsFormat, squawk_event
 from tests.support.captures import ADSB_SNAPSHOT, REAL, SBS_EXAMPLES, sbs_squawk_line, sbs_stamped
 
 
@@ -63,3 +63,11 @@ def test_each_adsb_format_gives_the_state_of_the_real_captures_aircraft():
     [event] = [r for r in SbsFormat(ParseOptions()).parse(io.BytesIO(line + b"\n" + position + b"\n"))
                if isinstance(r, Event)]
     assert event.attrs["registry"] == "IE"
+    assert event.description == "Aircraft 4CA2D6 (IE) squawks 7700: general emergency"
+    # with the call sign the feed gave, and for an address in no state's block
+    when = event.occurred_at
+    named = squawk_event("4CA2D6", "7700", when, -1.0, 51.4, event.location, "", {"callsign": "RYR1AB"})
+    assert named.description == "Aircraft RYR1AB (4CA2D6, IE) squawks 7700: general emergency"
+    assert "registry" not in squawk_event("F00001", "7500", when, -1.0, 51.4, event.location, "", {}).attrs
+    assert squawk_event("F00001", "7500", when, -1.0, 51.4, event.location, "", {}).description.startswith(
+        "Aircraft F00001 squawks 7500")
