@@ -16,6 +16,7 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from ingest.settings import ingest_settings
 from nsp import db
 from nsp.settings import db_settings, geo_settings
 from tests.support import chrome, cluster
@@ -162,6 +163,18 @@ def conn(db_url):
     """An autocommit connection (dict rows) to ``db_url``."""
     with db.connect(db_url, autocommit=True) as c:
         yield c
+
+
+@pytest.fixture
+def anywhere(monkeypatch):
+    """The real captures are from California, England, Africa, 2008-2024: widen the region and age."""
+    monkeypatch.setenv("NSP_GEO_ROI", "[-180, -90, 180, 90]")
+    monkeypatch.setenv("NSP_INGEST_MAX_AGE_DAYS", "0")
+    geo_settings.cache_clear()
+    ingest_settings.cache_clear()
+    yield
+    geo_settings.cache_clear()
+    ingest_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")

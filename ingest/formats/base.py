@@ -12,6 +12,7 @@ Parsers stream: they never read a whole file into memory.
 
 from __future__ import annotations
 
+import math
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -43,6 +44,36 @@ class UnknownFormat(UnreadableFile):
 
 class RecordError(ValueError):
     """One record is bad; raised inside parsing or validation, caught into Rejected."""
+
+
+def describe_roi(roi) -> str:
+    return f"lon {roi[0]}..{roi[2]}, lat {roi[1]}..{roi[3]} (NSP_GEO_ROI)"
+
+
+def checked_point(lon, lat, roi, what: str = "") -> tuple[float, float]:
+    """Checked (lon, lat) floats within ``roi`` (NSP_GEO_ROI: min lon, min lat, max lon, max lat),
+    or RecordError with the reason: the validator's check of every position, and the GPX
+    reader's of each track point, which a point it would refuse must not cost its track."""
+    prefix = f"{what}: " if what else ""
+    if lon is None or lat is None or lon == "" or lat == "":
+        raise RecordError(f"{prefix}coordinates are missing")
+    try:
+        x, y = float(lon), float(lat)
+    except (TypeError, ValueError):
+        raise RecordError(f"{prefix}coordinates are not numbers: lon={lon!r}, lat={lat!r}") from None
+    if isinstance(lon, bool) or isinstance(lat, bool) or not (math.isfinite(x) and math.isfinite(y)):
+        raise RecordError(f"{prefix}coordinates are not finite numbers: lon={lon!r}, lat={lat!r}")
+    x0, y0, x1, y1 = roi
+    if x0 <= x <= x1 and y0 <= y <= y1:
+        return x, y
+    if x0 <= y <= x1 and y0 <= x <= y1:
+        raise RecordError(
+            f"{prefix}latitude and longitude appear swapped (lon={x}, lat={y}); swapped, "
+            f"the point would lie in the region of interest — check the column or axis order"
+        )
+    if not (-90 <= y <= 90 and -180 <= x <= 180):
+        raise RecordError(f"{prefix}coordinates out of range: lon={x} (-180..180), lat={y} (-90..90)")
+    raise RecordError(f"{prefix}position lon={x}, lat={y} is outside the region of interest {describe_roi(roi)}")
 
 
 # ---------------------------------------------------------------------- records

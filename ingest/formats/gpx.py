@@ -56,11 +56,13 @@ from ingest.formats.base import (
     RecordError,
     Rejected,
     SourceObservation,
+    checked_point,
     register,
 )
 from ingest.formats.cot import refusal_reason, utf8_declaration
 from ingest.formats.fields import RECORD_ERRORS
 from ingest.settings import TimeWindow, ingest_settings
+from nsp.settings import geo_settings
 
 MAX_LINE = 1 << 16
 MAX_DEPTH = 64  # elements nested below <gpx>: deeper ones quarantine their point or waypoint
@@ -183,9 +185,11 @@ class GpxFormat(FeedFormat):
         self._metadata_name: str | None = None
         self._tracks: list[_Track] = []
         self._finished: list[tuple[_Track, dict]] = []  # tracks with their patrol attrs
-        # the times the validator will accept: a point outside them is quarantined here, left out
-        # of its track's line and times (one point at year 9999 made the whole patrol end then)
+        # the times and the region the validator will accept: a point outside them is quarantined
+        # here and left out of its track's line and times (one point at year 9999 made the whole
+        # patrol end then; a GPS's lost fix at 0,0 took the whole patrol out of the region)
         self._window = TimeWindow.of(ingest_settings())
+        self._roi = tuple(float(v) for v in geo_settings().roi)
         self._waypoints: list[_Waypoint] = []
         self._track: _Track | None = None
         self._segment: array | None = None
@@ -390,6 +394,12 @@ class GpxFormat(FeedFormat):
             track.rejected_points += 1
             yield Rejected(location, self._raw_of(elem),
                            f"track point lat={elem.get('lat')!r} lon={elem.get('lon')!r}: not numbers")
+            return
+        try:
+            lon, lat = checked_point(lon, lat, self._roi)
+        except RecordError as exc:
+            track.rejected_points += 1
+            yield Rejected(location, self._raw_of(elem), str(exc))
             return
         given = elem.findtext("time")
         try:

@@ -29,6 +29,7 @@ from ingest.formats.base import (
     RecordError,
     Rejected,
     TrackedObject,
+    checked_point,
     handle,
     handlers,
 )
@@ -112,10 +113,6 @@ def attrs_json(attrs: dict) -> str:
 # ----------------------------------------------------------------- the validator
 
 
-def describe_roi(roi) -> str:
-    return f"lon {roi[0]}..{roi[2]}, lat {roi[1]}..{roi[3]} (NSP_GEO_ROI)"
-
-
 class Validator:
     """Checks records against the settings in force when the batch started."""
 
@@ -149,26 +146,7 @@ class Validator:
             x0, y0, x1, y1 = self.roi
             if x0 <= lon <= x1 and y0 <= lat <= y1:  # NaN and infinity fail: checked below
                 return lon, lat
-        prefix = f"{what}: " if what else ""
-        if lon is None or lat is None or lon == "" or lat == "":
-            raise RecordError(f"{prefix}coordinates are missing")
-        try:
-            x, y = float(lon), float(lat)
-        except (TypeError, ValueError):
-            raise RecordError(f"{prefix}coordinates are not numbers: lon={lon!r}, lat={lat!r}") from None
-        if isinstance(lon, bool) or isinstance(lat, bool) or not (math.isfinite(x) and math.isfinite(y)):
-            raise RecordError(f"{prefix}coordinates are not finite numbers: lon={lon!r}, lat={lat!r}")
-        x0, y0, x1, y1 = self.roi
-        if x0 <= x <= x1 and y0 <= y <= y1:
-            return x, y
-        if x0 <= y <= x1 and y0 <= x <= y1:
-            raise RecordError(
-                f"{prefix}latitude and longitude appear swapped (lon={x}, lat={y}); swapped, "
-                f"the point would lie in the region of interest — check the column or axis order"
-            )
-        if not (-90 <= y <= 90 and -180 <= x <= 180):
-            raise RecordError(f"{prefix}coordinates out of range: lon={x} (-180..180), lat={y} (-90..90)")
-        raise RecordError(f"{prefix}position lon={x}, lat={y} is outside the region of interest {describe_roi(self.roi)}")
+        return checked_point(lon, lat, self.roi, what)
 
     def time(self, value, what: str = "time", required: bool = True) -> datetime | None:
         if value is None:

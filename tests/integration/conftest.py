@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.settings import ingest_settings
-from nsp.settings import geo_settings
 from tests.support.ingest_api import ingest_api
 
 
@@ -15,15 +13,3 @@ def server(db_url, monkeypatch):
     monkeypatch.setenv("NSP_API_MAX_BODY_BYTES", "20000")
     with ingest_api() as port:
         yield port
-
-
-@pytest.fixture
-def anywhere(monkeypatch):
-    """The captures are from California and England, 2008-2024: widen the region and age."""
-    monkeypatch.setenv("NSP_GEO_ROI", "[-180, -90, 180, 90]")
-    monkeypatch.setenv("NSP_INGEST_MAX_AGE_DAYS", "0")
-    geo_settings.cache_clear()
-    ingest_settings.cache_clear()
-    yield
-    geo_settings.cache_clear()
-    ingest_settings.cache_clear()

@@ -442,6 +442,8 @@ KNOWN = {
     "gpx trkpt holding 1000 nested elements": ("gpx", _gpx_nested(1000)),
     "gpx point time past year 9999 in UTC": ("gpx", GPX_SAMPLE.replace("2024-05-01T21:15:00Z", "9999-12-31T23:59:59-12:00", 1)),
     "gpx point time blank": ("gpx", GPX_SAMPLE.replace("2024-05-01T21:15:00Z", " ", 1)),
+    "gpx point at 0,0 (a lost fix)": ("gpx", GPX_SAMPLE.replace('lat="55.872911" lon="26.957046"', 'lat="0" lon="0"', 1)),
+    "gpx point past the pole": ("gpx", GPX_SAMPLE.replace('lat="55.872911"', 'lat="95.0"', 1)),
     "gpx point time year 9999 without a zone, beside a waypoint":
         ("gpx", GPX_SAMPLE.replace("2024-05-01T21:05:00Z", "9999-12-31T23:59:59", 1)),
     "gpx waypoint time before year 1 in UTC": ("gpx", GPX_SAMPLE.replace("2024-05-01T21:16:40Z", "0001-01-01T00:00:00+14:00", 1)),
@@ -462,6 +464,8 @@ def test_known_hostile_inputs_fail_only_their_record(case):
     assert buffer.records >= 1
     if case == "cot delete (a closure)":
         assert buffer.counts["closure"] == 1 and buffer.rows["stage_closure"] == 1
+    if fmt == "gpx" and case != "gpx trkpt holding 1000 nested elements":  # the sample's track, one point off
+        assert buffer.counts["patrol"] == 1, buffer.rejections
 
 
 def _fuzz(fmt: str):

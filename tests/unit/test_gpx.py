@@ -127,6 +127,27 @@ def test_a_point_the_validator_would_refuse_is_left_out_of_its_track_not_the_tra
     assert sum(isinstance(r, Position) for r in records) == 2
 
 
+def test_a_point_outside_the_region_or_the_globe_is_left_out_of_its_track_not_the_track_with_it():
+    # A GPS that loses its fix writes 0,0 ("null island"); one such point, or one past the pole,
+    # took the whole patrol out (the validator refused its line for that point).
+    points = [
+        trkpt(56.38, 28.12, "2024-05-02T06:00:00Z"),
+        trkpt(0, 0, "2024-05-02T06:01:00Z"),
+        trkpt(95.0, 28.13, "2024-05-02T06:02:00Z"),
+        trkpt(28.14, 56.40, "2024-05-02T06:03:00Z"),  # swapped
+        trkpt(56.41, 28.15, "2024-05-02T06:04:00Z"),
+    ]
+    records, _ = parse(track(points=points))
+    rejected = [r for r in records if isinstance(r, Rejected)]
+    assert [r.location.number for r in rejected] == [2, 3, 4]
+    assert "position lon=0.0, lat=0.0 is outside the region of interest" in rejected[0].reason
+    assert "coordinates out of range: lon=28.13 (-180..180), lat=95.0 (-90..90)" in rejected[1].reason
+    assert "latitude and longitude appear swapped" in rejected[2].reason
+    [patrol] = [r for r in records if isinstance(r, Patrol)]
+    assert patrol.segments == [[(28.12, 56.38), (28.15, 56.41)]] and patrol.attrs["rejected_points"] == 3
+    assert sum(isinstance(r, Position) for r in records) == 2
+
+
 def test_one_point_is_not_a_patrol_but_still_a_position():
     records, _ = parse(track(points=[trkpt(56.38, 28.12, "2024-05-02T06:00:00Z")]))
     assert isinstance(records[0], Position)
@@ -310,8 +331,10 @@ def test_a_point_or_waypoint_holding_1000_nested_elements_is_quarantined_alone()
 REAL = Path(__file__).resolve().parents[1] / "data" / "real" / "gpx"
 
 
-def test_real_files_of_several_devices():
-    """Garmin Connect, CalTopo, Ride with GPS (Wahoo), BuildGPX, outdooractive (PROVENANCE.md)."""
+def test_real_files_of_several_devices(anywhere):
+    """Garmin Connect, CalTopo, Ride with GPS (Wahoo), BuildGPX, outdooractive (PROVENANCE.md),
+    from around the world: the region of interest is the globe here (a point outside it is
+    quarantined: test_a_point_outside_the_region_or_the_globe_is_left_out_of_its_track…)."""
     def read(name):
         with (REAL / name).open("rb") as fh:
             return list(GpxFormat(ParseOptions()).parse(fh))
