@@ -25,6 +25,7 @@ under two seconds each;
 from __future__ import annotations
 
 import base64
+import copy
 import csv
 import io
 import json
@@ -147,7 +148,7 @@ def geojson_files(draw) -> bytes:
     for _ in range(draw(st.integers(1, 4))):
         f = features[draw(st.integers(0, len(features) - 1))]
         where = draw(st.sampled_from(["property", "id", "geometry", "coordinates", "type", "drop", "copy"]))
-        value = draw(hostile_json)
+        value = copy.deepcopy(draw(hostile_json))  # (one drawn object put in two places made a cycle)
         if where == "property":
             f.setdefault("properties", {})[draw(st.sampled_from(GEOJSON_KEYS))] = value
         elif where == "id":
