@@ -46,6 +46,26 @@ class RecordError(ValueError):
     """One record is bad; raised inside parsing or validation, caught into Rejected."""
 
 
+# Ids (a record's id, uid or `Nr.`, an object id, a unit, an event reference) are keys of
+# unique indexes; a btree entry holds at most 2704 bytes. An id longer than this is no
+# identifier: the record is quarantined, not stored cut (two cut ids could then collide).
+MAX_ID_BYTES = 512
+
+
+def id_refusal(value, what: str) -> str | None:
+    """Why the id ``value`` is refused (longer than MAX_ID_BYTES in UTF-8), or None."""
+    if value is None:
+        return None
+    text = value if isinstance(value, str) else str(value)
+    if len(text) * 4 <= MAX_ID_BYTES:
+        return None
+    size = len(text.encode("utf-8", "surrogatepass"))
+    if size <= MAX_ID_BYTES:
+        return None
+    return (f"{what} is {size:,} bytes long; ids of more than {MAX_ID_BYTES} bytes are not stored "
+            f"(starts {text[:40]!r}; is the right column mapped to the id?)")
+
+
 def describe_roi(roi) -> str:
     return f"lon {roi[0]}..{roi[2]}, lat {roi[1]}..{roi[3]} (NSP_GEO_ROI)"
 

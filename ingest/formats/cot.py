@@ -59,6 +59,7 @@ from takproto.constants import DEFAULT_MESH_HEADER
 from takproto.proto import TakMessage
 
 from ingest.formats.base import (
+    MAX_ID_BYTES,
     Closure,
     Event,
     FeedFormat,
@@ -109,7 +110,6 @@ DELETE = "t-x-d-d"
 CANCEL = "b-a-o-can"
 EMERGENCY = "b-a-o-"  # b-a-o-tbl, -pan, -opn, -cft, -c ... (CANCEL apart)
 PLACED = "h-g-i-g-o"  # how: placed on the map by a person
-MAX_ID_BYTES = 512  # a longer uid is quarantined (the documented cap on ids)
 NO_FIX = "no position fix: the point is 0,0 with an unknown error (ce 9999999)"
 FRIENDLY = frozenset("fa")
 SUSPECT = frozenset("hsujkp")

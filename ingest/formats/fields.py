@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from ingest.formats.base import Event, Location, Position, RecordError
+from ingest.formats.base import MAX_ID_BYTES, Event, Location, Position, RecordError
 from ingest.settings import fold
 
 # What a record's content can make the conversion of one record raise (besides
@@ -24,9 +24,6 @@ from ingest.settings import fold
 # LookupError), overflows (ArithmeticError) and nesting (RecursionError). Parsers catch
 # these at the record and quarantine it; the records beside it load.
 RECORD_ERRORS = (ValueError, TypeError, ArithmeticError, LookupError, AttributeError, RecursionError)
-# Ids are keys of unique indexes (a btree row holds at most about 2.7 KB): longer ones are
-# quarantined, not stored.
-MAX_REF_BYTES = 512
 # The JSON encoder of attrs (orjson) stops at 255 levels of nesting.
 MAX_NESTING = 254
 
@@ -380,8 +377,8 @@ def event_from_values(
         raise RecordError("event time is missing (a time, date or laiks/datums column or property)")
     ref = source_ref if source_ref not in (None, "") else got.get("source_ref")
     for what, value in (("id", ref), ("parent ref", got.get("parent_ref"))):
-        if value is not None and len(str(value).encode("utf-8", "replace")) > MAX_REF_BYTES:
-            raise RecordError(f"{what} is longer than {MAX_REF_BYTES} bytes "
+        if value is not None and len(str(value).encode("utf-8", "replace")) > MAX_ID_BYTES:
+            raise RecordError(f"{what} is longer than {MAX_ID_BYTES} bytes "
                               f"({len(str(value).encode('utf-8', 'replace')):,}): not an identifier")
     kwargs = {}
     for name in got.keys() & _CONVERT.keys():

@@ -57,6 +57,7 @@ from ingest.formats.base import (
     Rejected,
     SourceObservation,
     checked_point,
+    id_refusal,
     register,
 )
 from ingest.formats.cot import refusal_reason, utf8_declaration
@@ -509,6 +510,19 @@ class GpxFormat(FeedFormat):
 
     # ------------------------------------------------------------------ linking
 
+    def _link_refusal(self, obs: Observation) -> str | None:
+        """Why the validator would refuse ``obs`` (a waypoint) as a patrol's observation, or None:
+        its position, its time, its event reference; the same checks as the validator's."""
+        try:
+            obs.lon, obs.lat = checked_point(obs.lon, obs.lat, self._roi)
+        except RecordError as exc:
+            return str(exc)
+        if obs.observed_at is not None:
+            late_or_old = self._window.refusal(obs.observed_at, "waypoint time")
+            if late_or_old:
+                return late_or_old
+        return id_refusal(obs.event_ref, "waypoint event reference")
+
     def _link_and_emit(self) -> Iterator[Record]:
         """Each waypoint goes to the nearest track that it lies near in space and time (at
         most NSP_INGEST_WAYPOINT_LINK_KM from its line, timed at most
@@ -522,6 +536,10 @@ class GpxFormat(FeedFormat):
         observations: dict[int, list[Observation]] = {}
         for wp in self._waypoints:
             obs = wp.observation
+            refusal = self._link_refusal(obs)
+            if refusal:  # quarantined alone: linked, the patrol would be refused with it
+                yield Rejected(wp.location, wp.raw, refusal)
+                continue
             nearest = chosen = None
             for track, _ in finished:
                 dist = _distance_m(obs.lon, obs.lat, track.segments)

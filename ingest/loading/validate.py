@@ -32,6 +32,7 @@ from ingest.formats.base import (
     checked_point,
     handle,
     handlers,
+    id_refusal,
 )
 from ingest.settings import IngestSettings, TimeWindow, fold, ingest_settings
 from nsp.settings import GeoSettings, geo_settings
@@ -55,10 +56,6 @@ EVENT_CHOICES = {
     "detection_method": ("bcp_check", "border_surveillance", "other"),
 }
 MAX_PERSONS = 1_000_000
-# Ids (a record's id, uid or `Nr.`, an object id, a unit) are keys of unique indexes; a
-# btree entry holds at most 2704 bytes. An id longer than this is no identifier: the record
-# is quarantined, not stored cut (two cut ids could then collide).
-MAX_ID_BYTES = 512
 _NESTED = (dict, list, tuple)  # attrs values that are walked for their depth
 # Extra properties (``attrs``) nested deeper than this are refused: orjson, which writes them
 # for jsonb, stops at 255 levels with attrs itself and its writer's own level.
@@ -200,17 +197,9 @@ class Validator:
     @staticmethod
     def _id(value, what: str) -> None:
         """RecordError when the id ``value`` is longer than MAX_ID_BYTES in UTF-8."""
-        if value is None:
-            return
-        text = value if isinstance(value, str) else str(value)
-        if len(text) * 4 <= MAX_ID_BYTES:
-            return
-        size = len(text.encode("utf-8", "surrogatepass"))
-        if size > MAX_ID_BYTES:
-            raise RecordError(
-                f"{what} is {size:,} bytes long; ids of more than {MAX_ID_BYTES} bytes are not stored "
-                f"(starts {text[:40]!r}; is the right column mapped to the id?)"
-            )
+        reason = id_refusal(value, what)
+        if reason:
+            raise RecordError(reason)
 
     @staticmethod
     def _attrs(attrs, what: str = "property") -> None:

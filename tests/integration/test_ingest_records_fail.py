@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.formats.base import UnreadableFile
+from ingest.formats.base import MAX_ID_BYTES, UnreadableFile
 from ingest.loading.pipeline import ingest_file, ingest_stream
-from ingest.loading.validate import MAX_ID_BYTES
 from tests.support.ingest_api import post
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -443,6 +443,7 @@ KNOWN = {
     "gpx trkpt holding 1000 nested elements": ("gpx", _gpx_nested(1000)),
     "gpx point time past year 9999 in UTC": ("gpx", GPX_SAMPLE.replace("2024-05-01T21:15:00Z", "9999-12-31T23:59:59-12:00", 1)),
     "gpx point time blank": ("gpx", GPX_SAMPLE.replace("2024-05-01T21:15:00Z", " ", 1)),
+    "gpx waypoint event reference of 700 bytes": ("gpx", GPX_SAMPLE.replace("event: SIL-2024-0501-07", "event: " + "X" * 700, 1)),
     "gpx point at 0,0 (a lost fix)": ("gpx", GPX_SAMPLE.replace('lat="55.872911" lon="26.957046"', 'lat="0" lon="0"', 1)),
     "gpx point past the pole": ("gpx", GPX_SAMPLE.replace('lat="55.872911"', 'lat="95.0"', 1)),
     "gpx point time year 9999 without a zone, beside a waypoint":

@@ -148,14 +148,31 @@ def test_a_point_outside_the_region_or_the_globe_is_left_out_of_its_track_not_th
     assert sum(isinstance(r, Position) for r in records) == 2
 
 
+def test_a_waypoint_the_validator_would_refuse_is_quarantined_alone_not_linked_to_cost_the_patrol():
+    # Linked, a waypoint is part of its patrol's record: its event reference of 700 bytes (or a
+    # time or place the batch refuses) had the whole patrol quarantined.
+    points = [trkpt(56.38, 28.12, "2024-05-02T06:00:00Z"), trkpt(56.41, 28.15, "2024-05-02T06:04:00Z")]
+    near = [wpt(56.39, 28.13, "2024-05-02T06:01:00Z", "long", desc="event: " + "X" * 700),
+            wpt(56.40, 28.14, "9999-01-01T00:00:00Z", "late"),
+            wpt(56.40, 28.14, "2024-05-02T06:02:00Z", "fine")]
+    records, _ = parse("".join(near) + track(points=points))
+    rejected = [r for r in records if isinstance(r, Rejected)]
+    assert len(rejected) == 2 and rejected[0].reason.startswith("waypoint event reference is 700 bytes long")
+    assert rejected[1].reason.startswith("waypoint time 9999-01-01T00:00:00+00:00 is")
+    assert "<name>long</name>" in rejected[0].raw and "<name>late</name>" in rejected[1].raw
+    [patrol] = [r for r in records if isinstance(r, Patrol)]
+    assert [o.name for o in patrol.observations] == ["fine"]
+
+
 def test_one_point_is_not_a_patrol_but_still_a_position():
     records, _ = parse(track(points=[trkpt(56.38, 28.12, "2024-05-02T06:00:00Z")]))
     assert isinstance(records[0], Position)
     assert isinstance(records[1], Rejected) and "at least 2 timed points" in records[1].reason
 
 
-def test_waypoints_link_only_to_a_track_near_them_in_space_and_time():
-    """Issue 20: a waypoint 9,000 km and 4 days away, another 100 km away, were linked."""
+def test_waypoints_link_only_to_a_track_near_them_in_space_and_time(anywhere):
+    """Issue 20: a waypoint 9,000 km and 4 days away, another 100 km away, were linked. (The
+    region of interest is the globe here: outside it, a waypoint is quarantined before linking.)"""
     end = 56.383  # track A's last fix: 56.383, 28.123 at 06:03
     body = (
         wpt(56.381, 28.121, "2024-05-02T06:02:00Z", name="on A", desc="Tracks in snow; event: EV-17.")

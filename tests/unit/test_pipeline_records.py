@@ -10,9 +10,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ingest.formats.base import Event, FeedFormat, IngestError, Location, ParseOptions, Rejected, skipped_counts
+from ingest.formats.base import (
+    MAX_ID_BYTES,
+    Event,
+    FeedFormat,
+    IngestError,
+    Location,
+    ParseOptions,
+    Rejected,
+    skipped_counts,
+)
 from ingest.loading.pipeline import Staging, parsed
-from ingest.loading.validate import MAX_ATTRS_DEPTH, MAX_ID_BYTES, Validator, attrs_json
+from ingest.loading.validate import MAX_ATTRS_DEPTH, Validator, attrs_json
 from tests.support.fuzz import CopyBuffer
 
 NOW = datetime.now(UTC).replace(microsecond=0)
