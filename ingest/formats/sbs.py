@@ -86,9 +86,10 @@ def squawk_event(icao: str, squawk: str, observed_at: datetime, lon: float, lat:
     in the listener's next file) is one event."""
     emergency = EMERGENCY_SQUAWKS[squawk]
     day = observed_at.astimezone(UTC).date().isoformat()
-    callsign, state = attrs.get("callsign"), registry_state(icao)
-    ident = f"{icao.upper()}, {state}" if state else icao.upper()  # the address, and the state of registry
-    who = f"{callsign} ({ident})" if callsign else (f"{icao.upper()} ({state})" if state else ident)
+    callsign, address = attrs.get("callsign"), icao.upper()
+    told = [address] if callsign else []  # in brackets: the address beside a call sign, and the state of registry
+    told += [state] if (state := registry_state(address)) else []
+    who = (callsign or address) + (f" ({', '.join(told)})" if told else "")
     return Event(
         source_ref=f"squawk:{icao.upper()}:{squawk}:{day}",
         category=emergency.category,

@@ -125,7 +125,6 @@ class Validator:
         self.options = options or ParseOptions()
         self.roi = tuple(float(v) for v in g.roi)
         self.window = TimeWindow.of(s, now)
-        self.now = self.window.now
         self.category_map = s.full_category_map()
         self.category_map.update({fold(k): v for k, v in self.options.category_map.items()})
         self._methods = handlers(self)

@@ -141,7 +141,7 @@ def down() -> bool:
     home = root()
     if not home.exists():
         return False
-    Server(home, "data", _port(home / "data") or 0).stop()
+    Server(home, "data", port=0).stop()  # (pg_ctl stops it by its data folder)
     shutil.rmtree(home, ignore_errors=True)
     return True
 
