@@ -148,6 +148,31 @@ def test_a_point_outside_the_region_or_the_globe_is_left_out_of_its_track_not_th
     assert sum(isinstance(r, Position) for r in records) == 2
 
 
+def test_a_real_garmin_track_with_a_lost_fix_keeps_its_patrol(monkeypatch):
+    """The Garmin Connect capture (PROVENANCE.md) in a region round it, its second point moved to
+    0,0 as a GPS writes a lost fix: that point alone is quarantined, the patrol keeps the rest."""
+    from nsp.settings import geo_settings
+
+    monkeypatch.setenv("NSP_GEO_ROI", "[-123, 36, -121, 38]")
+    monkeypatch.setenv("NSP_INGEST_MAX_AGE_DAYS", "0")
+    geo_settings.cache_clear()
+    ingest_settings.cache_clear()
+    try:
+        real = (REAL / "garmin-connect-activity.gpx").read_text()
+        second = 'lat="37.241712771356105804443359375" lon="-121.97232783772051334381103515625"'
+        assert real.count(second) == 1
+        records = list(GpxFormat(ParseOptions()).parse(io.BytesIO(real.replace(second, 'lat="0" lon="0"').encode())))
+    finally:
+        geo_settings.cache_clear()
+        ingest_settings.cache_clear()
+    [rejected] = [r for r in records if isinstance(r, Rejected)]
+    assert rejected.location.number == 2 and "lon=0.0, lat=0.0 is outside the region of interest" in rejected.reason
+    assert rejected.raw.startswith('<trkpt lat="0" lon="0">')
+    [patrol] = [r for r in records if isinstance(r, Patrol)]
+    assert patrol.unit == "casual stroll" and sum(len(seg) for seg in patrol.segments) == 4
+    assert patrol.attrs["rejected_points"] == 1 and sum(isinstance(r, Position) for r in records) == 4
+
+
 def test_a_waypoint_the_validator_would_refuse_is_quarantined_alone_not_linked_to_cost_the_patrol():
     # Linked, a waypoint is part of its patrol's record: its event reference of 700 bytes (or a
     # time or place the batch refuses) had the whole patrol quarantined.
